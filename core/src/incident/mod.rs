@@ -1,0 +1,20 @@
+//! Incidents as automerge documents: the schema they follow, how they are written, and
+//! the typed view read back from them.
+
+mod document;
+mod json_bridge;
+mod read;
+pub mod schema;
+mod status;
+mod view;
+
+pub use document::{check_event_permission, has_root, IncidentDoc, NewIncident, MAX_TEXT_CHARS};
+pub use read::{read_json, read_view};
+pub use schema::*;
+pub use status::{DerivedStatus, IncidentStatus, Position};
+pub use view::{IncidentSummary, IncidentView, QuestionAnswers};
+
+/// JSON rendering of a whole document, as the reader sees it (for exports).
+pub fn render_json(doc: &automerge::Automerge) -> serde_json::Value {
+    json_bridge::to_json(&doc.hydrate(None))
+}
