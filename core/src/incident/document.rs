@@ -38,7 +38,7 @@ impl IncidentDoc {
     /// incidents) or the one device that opens a field incident ever calls this.
     pub fn create(id: &IncidentId, author: &Author, new: NewIncident, now: DateTime<Utc>) -> Result<Self> {
         validate_report(&new.report)?;
-        let mut doc = Automerge::new().with_actor(author.device.actor_id());
+        let mut doc = Automerge::new().with_actor(author.writer.actor_id());
         doc.transact_with(
             |_| commit_options("create incident", now),
             |tx| -> Result<()> {
@@ -250,7 +250,7 @@ impl IncidentDoc {
     where
         F: FnOnce(&mut automerge::transaction::Transaction<'_>, RootObj) -> Result<()>,
     {
-        self.doc.set_actor(author.device.actor_id());
+        self.doc.set_actor(author.writer.actor_id());
         self.doc
             .transact_with(|_| commit_options(message, now), |tx| f(tx, root_obj))
             .map(|_| ())

@@ -76,8 +76,24 @@ impl Role {
 /// Who is writing, as the document records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Author {
+    /// The person's device, recorded as `by` in every record.
     pub device: DeviceId,
     pub role: Role,
+    /// The device whose automerge actor makes the change. Usually `device`; the hub
+    /// when it writes on a dispatcher's behalf, so that the hub signs what it makes.
+    pub writer: DeviceId,
+}
+
+impl Author {
+    /// A device writing for its own user.
+    pub fn new(device: DeviceId, role: Role) -> Self {
+        Self { writer: device.clone(), device, role }
+    }
+
+    /// The hub writing what `device` asked for through the API or console.
+    pub fn via(device: DeviceId, role: Role, writer: DeviceId) -> Self {
+        Self { device, role, writer }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -1,1 +1,356 @@
-//! store
+//! The encrypted device store: documents, the list index, identity and sync
+//! bookkeeping in one SQLCipher database.
+//!
+//! Every user action is one SQLite transaction that appends the new automerge change
+//! and rewrites the incident's index row; when a call returns `Ok`, the record is on
+//! disk. Calls block on disk I/O: platforms call them off the main thread.
+
+mod connection;
+mod documents;
+mod identity;
+mod index;
+mod observer;
+mod schema;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use automerge::Automerge;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension};
+
+pub use connection::KEY_LEN;
+pub use identity::DeviceIdentity;
+pub use index::{IndexedIncident, ListQuery};
+pub use observer::IncidentObserver;
+
+use crate::checklist::AnswerValue;
+use crate::error::{Error, Result};
+use crate::ids::{DeviceId, IncidentId, RecordId};
+use crate::incident::{
+    Author, Checkpoint, CheckpointKind, Confidence, Determination, EventKind, IncidentDoc, IncidentView, NewIncident, ObservationKind, Role,
+};
+use crate::location::LocationFix;
+use crate::time::{Clock, ClockOffset, SystemClock};
+
+/// Documents kept decoded in memory, so a volunteer adding observations to the
+/// incident in front of them does not re-read it from disk each time.
+const CACHE_CAPACITY: usize = 32;
+
+pub struct Store {
+    inner: Mutex<Inner>,
+    path: PathBuf,
+    clock: Arc<dyn Clock>,
+    doc_loads: AtomicU64,
+    observers: Mutex<Vec<Arc<dyn IncidentObserver>>>,
+}
+
+struct Inner {
+    conn: Connection,
+    identity: DeviceIdentity,
+    cache: HashMap<IncidentId, Automerge>,
+}
+
+impl Store {
+    /// Opens or creates the store at `path` with the 32-byte key from the platform
+    /// keystore. A wrong key gives [`Error::WrongKey`]; no key, [`Error::MissingKey`].
+    pub fn open(path: impl AsRef<Path>, key: &[u8]) -> Result<Self> {
+        Self::open_with_clock(path, key, Arc::new(SystemClock))
+    }
+
+    pub fn open_with_clock(path: impl AsRef<Path>, key: &[u8], clock: Arc<dyn Clock>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = connection::open_encrypted(&path, key)?;
+        schema::init_or_upgrade(&mut conn)?;
+        let identity = identity::load_or_create(&conn)?;
+        Ok(Self {
+            inner: Mutex::new(Inner { conn, identity, cache: HashMap::new() }),
+            path,
+            clock,
+            doc_loads: AtomicU64::new(0),
+            observers: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn identity(&self) -> DeviceIdentity {
+        self.lock().identity.clone()
+    }
+
+    pub fn device_id(&self) -> DeviceId {
+        self.lock().identity.device_id.clone()
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// How many documents have been decoded from disk since the store was opened.
+    /// List screens must not move it.
+    pub fn document_loads(&self) -> u64 {
+        self.doc_loads.load(Ordering::Relaxed)
+    }
+
+    pub fn add_observer(&self, observer: Arc<dyn IncidentObserver>) {
+        self.observers.lock().unwrap_or_else(|p| p.into_inner()).push(observer);
+    }
+
+    /// Records what the hub said when this device enrolled.
+    pub fn save_enrolment(&self, role: Role, team: Option<&str>, hub_url: &str, credential: &str) -> Result<()> {
+        let now = self.now().timestamp_millis();
+        let mut inner = self.lock();
+        identity::save_enrolment(&inner.conn, role, team, hub_url, credential, now)?;
+        inner.identity = identity::load_or_create(&inner.conn)?;
+        Ok(())
+    }
+
+    // ----- incidents -------------------------------------------------------------
+
+    /// Opens a field-initiated incident: this device creates its document, once.
+    pub fn create_incident(&self, new: NewIncident) -> Result<IncidentId> {
+        let id = IncidentId::generate();
+        let now = self.now();
+        let mut inner = self.lock();
+        let author = inner.identity.author();
+        let doc = IncidentDoc::create(&id, &author, new, now)?.into_automerge();
+        let view = crate::incident::read_view(&doc)?;
+        let me = inner.identity.device_id.clone();
+        let tx = inner.conn.transaction()?;
+        documents::put_snapshot(&tx, &id, &doc)?;
+        index::upsert(&tx, &view, &me, true)?;
+        tx.commit()?;
+        inner.remember(id.clone(), doc);
+        drop(inner);
+        self.notify(std::slice::from_ref(&id));
+        Ok(id)
+    }
+
+    pub fn view(&self, id: &IncidentId) -> Result<IncidentView> {
+        let mut inner = self.lock();
+        let doc = self.cached(&mut inner, id)?;
+        crate::incident::read_view(doc)
+    }
+
+    pub fn list(&self, query: &ListQuery) -> Result<Vec<IndexedIncident>> {
+        index::list(&self.lock().conn, query)
+    }
+
+    pub fn incident_count(&self) -> Result<u64> {
+        index::count(&self.lock().conn)
+    }
+
+    /// Runs one user action on an incident as this device, in one transaction.
+    pub fn update<T>(&self, id: &IncidentId, action: impl FnOnce(&mut IncidentDoc, &Author, DateTime<Utc>) -> Result<T>) -> Result<T> {
+        let now = self.now();
+        let result = {
+            let mut inner = self.lock();
+            let author = inner.identity.author();
+            let me = inner.identity.device_id.clone();
+            let mut doc = IncidentDoc::from_automerge(self.take_cached(&mut inner, id)?);
+            let before = doc.automerge().get_heads();
+            let result = action(&mut doc, &author, now).and_then(|value| {
+                let view = doc.view()?;
+                let tx = inner.conn.transaction()?;
+                documents::append_changes(&tx, id, doc.automerge(), &before)?;
+                index::upsert(&tx, &view, &me, true)?;
+                tx.commit()?;
+                Ok(value)
+            });
+            match &result {
+                Ok(_) => inner.remember(id.clone(), doc.into_automerge()),
+                // The in-memory document may hold the change that failed to save;
+                // dropping it makes the next read come from disk, which is the truth.
+                Err(_) => {}
+            }
+            result
+        };
+        if result.is_ok() {
+            self.notify(std::slice::from_ref(id));
+        }
+        result
+    }
+
+    pub fn check_in(&self, id: &IncidentId, fix: LocationFix) -> Result<Checkpoint> {
+        self.update(id, |doc, author, now| doc.checkpoint(author, CheckpointKind::CheckIn, fix, now))
+    }
+
+    pub fn check_out(&self, id: &IncidentId, fix: LocationFix) -> Result<Checkpoint> {
+        self.update(id, |doc, author, now| doc.checkpoint(author, CheckpointKind::CheckOut, fix, now))
+    }
+
+    pub fn answer(&self, id: &IncidentId, question_id: &str, value: AnswerValue) -> Result<()> {
+        self.update(id, |doc, author, now| doc.answer(author, question_id, value, now))
+    }
+
+    pub fn add_observation(&self, id: &IncidentId, kind: ObservationKind, text: &str, count: Option<i64>, fix: Option<LocationFix>) -> Result<RecordId> {
+        self.update(id, |doc, author, now| doc.add_observation(author, kind, text, count, fix, now))
+    }
+
+    pub fn amend_observation(&self, id: &IncidentId, original: &RecordId, text: &str, count: Option<i64>) -> Result<RecordId> {
+        self.update(id, |doc, author, now| doc.amend_observation(author, original, text, count, now))
+    }
+
+    pub fn record_event(&self, id: &IncidentId, kind: EventKind, determination: Option<Determination>, confidence: Option<Confidence>, note: Option<String>) -> Result<RecordId> {
+        self.update(id, |doc, author, now| doc.add_event(author, kind, determination, confidence, note, now))
+    }
+
+    pub fn assign(&self, id: &IncidentId, assignee: &DeviceId, active: bool) -> Result<()> {
+        self.update(id, |doc, author, now| doc.assign(author, assignee, active, now))
+    }
+
+    // ----- documents from elsewhere (sync) ------------------------------------------
+
+    /// Merges automerge bytes (a whole document or concatenated changes) received for
+    /// incident `id`. New incidents are stored only if the bytes really are incident
+    /// `id`. Returns whether anything changed.
+    pub fn merge_remote(&self, id: &IncidentId, bytes: &[u8]) -> Result<bool> {
+        let changed = {
+            let mut inner = self.lock();
+            let me = inner.identity.device_id.clone();
+            let known = documents::exists(&inner.conn, id)?;
+            let mut doc = if known { self.take_cached(&mut inner, id)? } else { Automerge::new() };
+            let before = doc.get_heads();
+            doc.load_incremental(bytes).map_err(|e| Error::corrupt(format!("incoming changes for {id}"), e.to_string()))?;
+            if doc.get_heads() == before {
+                inner.remember(id.clone(), doc);
+                false
+            } else {
+                let incoming = IncidentDoc::from_automerge(doc);
+                if incoming.id()? != *id {
+                    return Err(Error::corrupt("/id", format!("document sent as {id} is another incident")));
+                }
+                let view = incoming.view()?;
+                let doc = incoming.into_automerge();
+                let tx = inner.conn.transaction()?;
+                if known {
+                    documents::append_changes(&tx, id, &doc, &before)?;
+                } else {
+                    documents::put_snapshot(&tx, id, &doc)?;
+                }
+                index::upsert(&tx, &view, &me, false)?;
+                tx.commit()?;
+                inner.remember(id.clone(), doc);
+                true
+            }
+        };
+        if changed {
+            self.notify(std::slice::from_ref(id));
+        }
+        Ok(changed)
+    }
+
+    /// Runs `f` on the stored document without changing it (sync reads changes and
+    /// heads this way).
+    pub fn with_document<T>(&self, id: &IncidentId, f: impl FnOnce(&Automerge) -> Result<T>) -> Result<T> {
+        let mut inner = self.lock();
+        let doc = self.cached(&mut inner, id)?;
+        f(doc)
+    }
+
+    /// Every incident id held, in index order.
+    pub fn incident_ids(&self) -> Result<Vec<IncidentId>> {
+        let inner = self.lock();
+        let mut stmt = inner.conn.prepare("SELECT incident_id FROM documents ORDER BY incident_id")?;
+        let ids = stmt.query_map([], |r| r.get::<_, String>(0))?.filter_map(|r| r.ok()).filter_map(|s| IncidentId::parse(&s).ok()).collect();
+        Ok(ids)
+    }
+
+    /// Removes an incident from this device (unassigned, or past retention).
+    pub fn remove_incident(&self, id: &IncidentId) -> Result<()> {
+        {
+            let mut inner = self.lock();
+            inner.cache.remove(id);
+            documents::delete(&inner.conn, id)?;
+        }
+        self.notify(std::slice::from_ref(id));
+        Ok(())
+    }
+
+    // ----- small settings -------------------------------------------------------------
+
+    pub fn clock_offset(&self) -> Result<ClockOffset> {
+        Ok(ClockOffset { millis: self.setting("clock_offset_ms")?.and_then(|v| v.parse().ok()).unwrap_or(0) })
+    }
+
+    pub fn set_clock_offset(&self, offset: ClockOffset) -> Result<()> {
+        self.set_setting("clock_offset_ms", &offset.millis.to_string())
+    }
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.lock().conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.lock()
+            .conn
+            .execute("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])?;
+        Ok(())
+    }
+
+    /// Bytes of all stored documents.
+    pub fn stored_document_bytes(&self) -> Result<i64> {
+        documents::stored_bytes(&self.lock().conn)
+    }
+
+    /// SQLite's own consistency check; `Ok` only if it says "ok".
+    pub fn integrity_check(&self) -> Result<()> {
+        let result: String = self.lock().conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if result == "ok" { Ok(()) } else { Err(Error::Storage(format!("integrity check failed: {result}"))) }
+    }
+
+    /// Gives crate code (sync, retention) the connection under the store's lock.
+    pub(crate) fn with_connection<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        f(&mut self.lock().conn)
+    }
+
+    // ----- internals ---------------------------------------------------------------------
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (transactions
+        // roll back), so a poisoned lock is still safe to use.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn cached<'a>(&self, inner: &'a mut Inner, id: &IncidentId) -> Result<&'a Automerge> {
+        if !inner.cache.contains_key(id) {
+            let doc = self.load(&inner.conn, id)?;
+            inner.remember(id.clone(), doc);
+        }
+        inner.cache.get(id).ok_or_else(|| Error::not_found(format!("incident {id}")))
+    }
+
+    fn take_cached(&self, inner: &mut Inner, id: &IncidentId) -> Result<Automerge> {
+        match inner.cache.remove(id) {
+            Some(doc) => Ok(doc),
+            None => self.load(&inner.conn, id),
+        }
+    }
+
+    fn load(&self, conn: &Connection, id: &IncidentId) -> Result<Automerge> {
+        self.doc_loads.fetch_add(1, Ordering::Relaxed);
+        documents::load(conn, id)?.ok_or_else(|| Error::not_found(format!("incident {id}")))
+    }
+
+    fn notify(&self, ids: &[IncidentId]) {
+        let observers = self.observers.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for observer in observers {
+            observer.incidents_changed(ids);
+        }
+    }
+}
+
+impl Inner {
+    fn remember(&mut self, id: IncidentId, doc: Automerge) {
+        if self.cache.len() >= CACHE_CAPACITY && !self.cache.contains_key(&id) {
+            if let Some(evict) = self.cache.keys().next().cloned() {
+                self.cache.remove(&evict);
+            }
+        }
+        self.cache.insert(id, doc);
+    }
+}

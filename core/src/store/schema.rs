@@ -1,0 +1,98 @@
+//! The device database schema and its migrations. The version lives in SQLite's
+//! `user_version`; each migration runs in the same transaction that bumps it, so a
+//! crash mid-upgrade leaves the old schema intact.
+
+use rusqlite::{Connection, Transaction};
+
+use crate::error::{Error, Result};
+
+pub const CURRENT_VERSION: i64 = 1;
+
+pub fn init_or_upgrade(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > CURRENT_VERSION {
+        return Err(Error::Storage(format!("the database was written by a newer Testigo (schema {version}); update the app")));
+    }
+    let tx = conn.transaction()?;
+    if version < 1 {
+        create_v1(&tx)?;
+    }
+    tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn create_v1(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        r#"
+        -- This device: its key pair and, once enrolled, its role and hub.
+        CREATE TABLE identity (
+            singleton    INTEGER PRIMARY KEY CHECK (singleton = 1),
+            device_id    TEXT NOT NULL,
+            secret_key   BLOB NOT NULL,
+            role         TEXT NOT NULL,
+            team         TEXT,
+            hub_url      TEXT,
+            credential   TEXT,
+            enrolled_at  INTEGER
+        );
+
+        -- One automerge document per incident: a compacted snapshot plus the changes
+        -- saved since, in order. Loading concatenates them.
+        CREATE TABLE documents (
+            incident_id   TEXT PRIMARY KEY,
+            snapshot      BLOB NOT NULL,
+            chunks_bytes  INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE doc_chunks (
+            incident_id  TEXT NOT NULL REFERENCES documents(incident_id) ON DELETE CASCADE,
+            seq          INTEGER NOT NULL,
+            bytes        BLOB NOT NULL,
+            PRIMARY KEY (incident_id, seq)
+        );
+
+        -- What list screens show, kept in step with each document write so that a
+        -- list never opens a document.
+        CREATE TABLE incident_index (
+            incident_id        TEXT PRIMARY KEY REFERENCES documents(incident_id) ON DELETE CASCADE,
+            status             TEXT NOT NULL,
+            urgency            TEXT NOT NULL,
+            urgency_rank       INTEGER NOT NULL,
+            place_text         TEXT NOT NULL,
+            reported_at        INTEGER NOT NULL,
+            updated_at         INTEGER NOT NULL,
+            observation_count  INTEGER NOT NULL,
+            answer_count       INTEGER NOT NULL,
+            distance_m         REAL,
+            assigned_to_me     INTEGER NOT NULL,
+            closed_at          INTEGER,
+            has_unsynced       INTEGER NOT NULL,
+            problems           INTEGER NOT NULL
+        );
+        CREATE INDEX incident_index_by_update ON incident_index(updated_at DESC);
+        CREATE INDEX incident_index_by_status ON incident_index(status, updated_at DESC);
+
+        -- Sync bookkeeping per incident: the heads the hub is known to hold.
+        CREATE TABLE sync_state (
+            incident_id  TEXT PRIMARY KEY REFERENCES documents(incident_id) ON DELETE CASCADE,
+            hub_heads    BLOB NOT NULL
+        );
+
+        -- Changes the hub refused, kept for review instead of dropped.
+        CREATE TABLE quarantine (
+            change_hash  TEXT PRIMARY KEY,
+            incident_id  TEXT NOT NULL,
+            bytes        BLOB NOT NULL,
+            reason       TEXT NOT NULL,
+            at           INTEGER NOT NULL
+        );
+
+        -- Small values: sync cursor, clock offset, retention window.
+        CREATE TABLE settings (
+            key    TEXT PRIMARY KEY,
+            value  TEXT NOT NULL
+        );
+        "#,
+    )?;
+    Ok(())
+}
