@@ -11,6 +11,7 @@ mod identity;
 mod index;
 mod observer;
 mod schema;
+mod sync_support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
