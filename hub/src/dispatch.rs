@@ -319,10 +319,10 @@ fn write(state: &AppState, conn: &Connection, me: &Device, id: &IncidentId, acti
 fn commit(state: &AppState, conn: &Connection, id: &IncidentId, doc: &Automerge, before: &[ChangeHash], now: DateTime<Utc>) -> HubResult<IncidentView> {
     let view = read_view(doc)?;
     let now_ms = now.timestamp_millis();
+    incidents::save(conn, id, doc, &view, None, now_ms)?;
     for change in doc.get_changes(before) {
         let signature = state.hub.signing_key.sign(&signed_message(id, &change.hash().0)).to_bytes();
         changes::append(conn, id, &change, &state.hub.device_id, Some(&signature), now_ms)?;
     }
-    incidents::save(conn, id, doc, &view, None, now_ms)?;
     Ok(view)
 }

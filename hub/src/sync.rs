@@ -112,11 +112,11 @@ fn receive(state: &AppState, tx: &Connection, device: &Device, upload: Upload, n
     }
     if !outcome.accepted.is_empty() {
         let view = read_view(&outcome.doc).map_err(|e| HubError::internal(format!("a validated document does not read: {e}")))?;
+        incidents::save(tx, &id, &outcome.doc, &view, device.team.as_deref(), now_ms)?;
         for change in &outcome.accepted {
             let signature = signatures.get(&change.hash().0).map(Vec::as_slice);
             changes::append(tx, &id, change, &device.device_id, signature, now_ms)?;
         }
-        incidents::save(tx, &id, &outcome.doc, &view, device.team.as_deref(), now_ms)?;
     }
     response.acks.push(Ack { incident: id.clone(), heads: protocol::from_change_hashes(&outcome.doc.get_heads()) });
     if permissions::can_see(tx, device, &id, now_ms, state.retention_ms)? {
