@@ -7,10 +7,12 @@
 //! - [`sync`]: the sync endpoint; [`validate`] checks every incoming change
 //! - [`permissions`]: who sees and writes what
 //! - [`dispatch`]: the dispatcher API
+//! - [`console`]: the dispatcher console, a web page served at `/console/`
 //! - [`db`]: the store
 
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod dispatch;
 pub mod error;
