@@ -10,7 +10,10 @@ mod documents;
 mod identity;
 mod index;
 mod observer;
+mod retention;
 mod schema;
+mod signatures;
+mod wipe;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +28,8 @@ pub use connection::KEY_LEN;
 pub use identity::DeviceIdentity;
 pub use index::{IndexedIncident, ListQuery};
 pub use observer::IncidentObserver;
+pub use retention::DEFAULT_WINDOW as DEFAULT_RETENTION;
+pub use wipe::{attachments_dir, store_files, wipe_files};
 
 use crate::checklist::AnswerValue;
 use crate::error::{Error, Result};
@@ -119,10 +124,11 @@ impl Store {
         let author = inner.identity.author();
         let doc = IncidentDoc::create(&id, &author, new, now)?.into_automerge();
         let view = crate::incident::read_view(&doc)?;
-        let me = inner.identity.device_id.clone();
+        let identity = inner.identity.clone();
         let tx = inner.conn.transaction()?;
         documents::put_snapshot(&tx, &id, &doc)?;
-        index::upsert(&tx, &view, &me, true)?;
+        signatures::sign_new_changes(&tx, &identity, &id, &doc, &[])?;
+        index::upsert(&tx, &view, &identity.device_id, true)?;
         tx.commit()?;
         inner.remember(id.clone(), doc);
         drop(inner);
@@ -149,15 +155,16 @@ impl Store {
         let now = self.now();
         let result = {
             let mut inner = self.lock();
-            let author = inner.identity.author();
-            let me = inner.identity.device_id.clone();
+            let identity = inner.identity.clone();
+            let author = identity.author();
             let mut doc = IncidentDoc::from_automerge(self.take_cached(&mut inner, id)?);
             let before = doc.automerge().get_heads();
             let result = action(&mut doc, &author, now).and_then(|value| {
                 let view = doc.view()?;
                 let tx = inner.conn.transaction()?;
                 documents::append_changes(&tx, id, doc.automerge(), &before)?;
-                index::upsert(&tx, &view, &me, true)?;
+                signatures::sign_new_changes(&tx, &identity, id, doc.automerge(), &before)?;
+                index::upsert(&tx, &view, &identity.device_id, true)?;
                 tx.commit()?;
                 Ok(value)
             });
@@ -251,6 +258,11 @@ impl Store {
         f(doc)
     }
 
+    /// This device's signatures over its own changes to incident `id`.
+    pub fn change_signatures(&self, id: &IncidentId) -> Result<std::collections::HashMap<automerge::ChangeHash, [u8; 64]>> {
+        signatures::for_incident(&self.lock().conn, id)
+    }
+
     /// Every incident id held, in index order.
     pub fn incident_ids(&self) -> Result<Vec<IncidentId>> {
         let inner = self.lock();
@@ -268,6 +280,37 @@ impl Store {
         }
         self.notify(std::slice::from_ref(id));
         Ok(())
+    }
+
+    // ----- leaving the phone -----------------------------------------------------------
+
+    /// Removes closed incidents whose retention window has passed and whose changes
+    /// the hub has acknowledged. The window comes from the hub (setting
+    /// `retention_hours`), 72 hours by default. Returns what was removed.
+    pub fn apply_retention(&self) -> Result<Vec<IncidentId>> {
+        let window = self
+            .setting("retention_hours")?
+            .and_then(|h| h.parse::<i64>().ok())
+            .filter(|h| *h >= 0)
+            .map(chrono::Duration::hours)
+            .unwrap_or(retention::DEFAULT_WINDOW);
+        let expired = retention::expired(&self.lock().conn, self.now(), window)?;
+        for id in &expired {
+            self.remove_incident(id)?;
+        }
+        Ok(expired)
+    }
+
+    /// Destroys this store: the device key, every document and every file. The
+    /// platform must also delete the database key from its keystore.
+    pub fn wipe(self) -> Result<()> {
+        let path = self.path.clone();
+        let inner = self.inner.into_inner().unwrap_or_else(|p| p.into_inner());
+        // secure_delete overwrites the freed pages, so even the key bytes in a WAL
+        // frame are zeroed before the files go.
+        inner.conn.execute("DELETE FROM identity", [])?;
+        inner.conn.close().map_err(|(_, e)| Error::from(e))?;
+        wipe::wipe_files(&path)
     }
 
     // ----- small settings -------------------------------------------------------------
