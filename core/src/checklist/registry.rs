@@ -1,0 +1,71 @@
+//! Every checklist version a device or the hub knows. An incident records the
+//! `(id, version)` it started with and is always run with exactly that version:
+//! publishing version 2 mid-incident must not move questions under a volunteer's
+//! fingers or reinterpret answers already given.
+
+use std::collections::BTreeMap;
+
+use super::check::CheckedTemplate;
+use super::default::default_template;
+use crate::error::{Error, Result};
+use crate::incident::TemplateRef;
+
+#[derive(Clone, Debug, Default)]
+pub struct Registry {
+    templates: BTreeMap<String, BTreeMap<u32, CheckedTemplate>>,
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A registry holding the checklist that ships with Testigo.
+    pub fn with_default() -> Result<Self> {
+        let mut registry = Self::new();
+        registry.publish(default_template()?)?;
+        Ok(registry)
+    }
+
+    /// Adds a version. Publishing the same version again is harmless (sync may deliver
+    /// it twice); publishing different content under a version already known is
+    /// refused, because incidents started on it must keep reading the same questions.
+    pub fn publish(&mut self, template: CheckedTemplate) -> Result<TemplateRef> {
+        let reference = template.template_ref();
+        let versions = self.templates.entry(reference.id.clone()).or_default();
+        match versions.get(&reference.version) {
+            Some(existing) if existing.template() == template.template() => {}
+            Some(_) => {
+                return Err(Error::not_permitted(format!(
+                    "checklist {:?} version {} is already published with other content; publish it as a new version",
+                    reference.id, reference.version
+                )))
+            }
+            None => {
+                versions.insert(reference.version, template);
+            }
+        }
+        Ok(reference)
+    }
+
+    /// The exact version an incident started with.
+    pub fn resolve(&self, reference: &TemplateRef) -> Result<&CheckedTemplate> {
+        self.templates
+            .get(&reference.id)
+            .and_then(|versions| versions.get(&reference.version))
+            .ok_or_else(|| Error::not_found(format!("checklist {:?} version {}", reference.id, reference.version)))
+    }
+
+    /// The newest version, for starting a new incident.
+    pub fn latest(&self, id: &str) -> Result<&CheckedTemplate> {
+        self.templates
+            .get(id)
+            .and_then(|versions| versions.values().next_back())
+            .ok_or_else(|| Error::not_found(format!("checklist {id:?}")))
+    }
+
+    /// The versions known for `id`, oldest first.
+    pub fn versions(&self, id: &str) -> Vec<u32> {
+        self.templates.get(id).map(|v| v.keys().copied().collect()).unwrap_or_default()
+    }
+}
