@@ -474,3 +474,256 @@ fn show(literal: &Literal) -> String {
 fn is_valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    fn text(en: &str) -> Value {
+        json!({"en": en, "es": format!("{en} (es)")})
+    }
+
+    /// A small sound template that each test breaks in one way.
+    fn base() -> Value {
+        json!({
+            "id": "t", "version": 1, "title": text("T"),
+            "sections": [
+                {"id": "scene", "title": text("Scene"), "questions": [
+                    {"id": "present", "type": "yes_no_unknown", "required": true, "label": text("Present?")},
+                    {"id": "agency", "type": "single_choice", "label": text("Agency"),
+                     "relevance": {"equals": {"question": "present", "value": "yes"}},
+                     "choices": [{"value": "ice", "label": text("ICE")}, {"value": "cbp", "label": text("CBP")}]},
+                    {"id": "agents", "type": "count", "label": text("Agents"),
+                     "constraints": [{"rule": {"min": 0}, "message": text("Zero or more")}]}
+                ]},
+                {"id": "end", "title": text("End"), "questions": [
+                    {"id": "notes", "type": "text", "label": text("Notes")}
+                ]}
+            ],
+            "determination_rules": [
+                {"id": "seen", "when": {"equals": {"question": "present", "value": "yes"}},
+                 "determination": "verified", "confidence": "medium", "reason": text("Seen")}
+            ]
+        })
+    }
+
+    fn report(template: Value) -> CheckReport {
+        check_template(&serde_json::from_value(template).expect("test templates parse"))
+    }
+
+    fn errors(template: Value) -> Vec<String> {
+        report(template).errors
+    }
+
+    /// Sets (or adds) the field at a JSON pointer.
+    fn set(template: &mut Value, pointer: &str, value: Value) {
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        match template.pointer_mut(parent).unwrap_or_else(|| panic!("no {parent}")) {
+            Value::Object(map) => {
+                map.insert(key.to_owned(), value);
+            }
+            Value::Array(items) => items[key.parse::<usize>().unwrap()] = value,
+            other => panic!("{parent} is {other}"),
+        }
+    }
+
+    fn add_question(template: &mut Value, question: Value) {
+        template.pointer_mut("/sections/1/questions").and_then(Value::as_array_mut).unwrap().push(question);
+    }
+
+    #[test]
+    fn the_base_template_is_sound() {
+        let report = report(base());
+        assert_eq!(report, CheckReport::default());
+        let checked = CheckedTemplate::new(serde_json::from_value(base()).unwrap()).unwrap();
+        assert_eq!(checked.template_ref(), TemplateRef { id: "t".into(), version: 1 });
+        assert_eq!(checked.question("agents").map(|q| q.kind), Some(QuestionType::Count));
+    }
+
+    #[test]
+    fn duplicate_ids_are_named() {
+        let mut t = base();
+        set(&mut t, "/sections/1/id", json!("scene"));
+        set(&mut t, "/sections/1/questions/0/id", json!("present"));
+        set(&mut t, "/sections/0/questions/1/choices/1/value", json!("ice"));
+        let rules = t["determination_rules"].clone();
+        set(&mut t, "/determination_rules", json!([rules[0], rules[0]]));
+        let errors = errors(t);
+        for expected in [
+            "section \"scene\": duplicate section id",
+            "question \"present\": duplicate question id",
+            "question \"agency\": choice \"ice\": duplicate choice value",
+            "rule \"seen\": duplicate rule id",
+        ] {
+            assert!(errors.contains(&expected.to_owned()), "missing {expected:?} in {errors:#?}");
+        }
+    }
+
+    #[test]
+    fn relevance_on_an_unknown_question_is_refused() {
+        let mut t = base();
+        set(&mut t, "/sections/0/questions/1/relevance", json!({"answered": "presence"}));
+        assert_eq!(errors(t), ["question \"agency\": relevance: refers to unknown question \"presence\""]);
+    }
+
+    #[test]
+    fn relevance_cycles_are_refused_with_their_path() {
+        let mut t = base();
+        set(&mut t, "/sections/0/questions/0/relevance", json!({"not": {"answered": "notes"}}));
+        set(&mut t, "/sections/1/questions/0/relevance", json!({"any": [{"selected": {"question": "agency", "value": "ice"}}]}));
+        assert_eq!(errors(t), ["question \"present\": relevance: forms a cycle present → notes → agency → present"]);
+
+        let mut t = base();
+        set(&mut t, "/sections/0/questions/2/relevance", json!({"at_least": {"question": "agents", "value": 1}}));
+        assert_eq!(errors(t), ["question \"agents\": relevance: depends on itself"]);
+    }
+
+    #[test]
+    fn a_question_that_only_depends_on_a_cycle_is_not_reported_as_one() {
+        let mut t = base();
+        set(&mut t, "/sections/0/questions/1/relevance", json!({"answered": "agents"}));
+        set(&mut t, "/sections/0/questions/2/relevance", json!({"answered": "agency"}));
+        set(&mut t, "/sections/1/questions/0/relevance", json!({"answered": "agency"}));
+        assert_eq!(errors(t), ["question \"agency\": relevance: forms a cycle agency → agents → agency"]);
+    }
+
+    #[test]
+    fn comparisons_must_fit_the_question() {
+        let mut t = base();
+        set(&mut t, "/sections/0/questions/1/relevance", json!({"equals": {"question": "present", "value": "maybe"}}));
+        set(&mut t, "/sections/0/questions/2/relevance", json!({"all": [
+            {"selected": {"question": "agency", "value": "hsi"}},
+            {"equals": {"question": "agency", "value": "fbi"}},
+            {"at_least": {"question": "present", "value": 1}},
+            {"selected": {"question": "present", "value": "yes"}}
+        ]}));
+        set(&mut t, "/sections/1/questions/0/relevance", json!({"any": []}));
+        set(&mut t, "/determination_rules/0/when", json!({"equals": {"question": "agents", "value": "three"}}));
+        assert_eq!(
+            errors(t),
+            [
+                "question \"agency\": relevance: compares \"present\" with \"maybe\", which is not yes, no or unknown",
+                "question \"agents\": relevance: \"hsi\" is not one of the choices of \"agency\"",
+                "question \"agents\": relevance: compares \"agency\" with \"fbi\", which is not one of its choices",
+                "question \"agents\": relevance: \"at_least\" needs a count or multiple_choice question, but \"present\" is yes_no_unknown",
+                "question \"agents\": relevance: \"selected\" needs a choice question, but \"present\" is yes_no_unknown",
+                "question \"notes\": relevance: an empty \"all\" or \"any\" list",
+                "rule \"seen\": when: compares count question \"agents\" with \"three\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn constraints_must_fit_the_question_type() {
+        let mut t = base();
+        set(&mut t, "/sections/1/questions/0/constraints", json!([{"rule": {"min": 1}, "message": text("At least one")}]));
+        set(&mut t, "/sections/0/questions/2/constraints", json!([
+            {"rule": {"min": 5}, "message": text("Five or more")},
+            {"rule": {"max": 2}, "message": text("Two or fewer")}
+        ]));
+        assert_eq!(
+            errors(t),
+            [
+                "question \"agents\": constraint: min 5 is greater than max 2",
+                "question \"notes\": constraint 1: min applies to count questions, not text",
+            ]
+        );
+    }
+
+    #[test]
+    fn choices_belong_to_choice_questions_only() {
+        let mut t = base();
+        set(&mut t, "/sections/0/questions/1/choices", json!([]));
+        set(&mut t, "/sections/0/questions/1/relevance", json!({"answered": "present"}));
+        set(&mut t, "/sections/1/questions/0/choices", json!([{"value": "a", "label": text("A")}]));
+        assert_eq!(
+            errors(t),
+            ["question \"agency\": a single_choice question needs choices", "question \"notes\": a text question has no choices"]
+        );
+    }
+
+    #[test]
+    fn ids_and_header_are_checked() {
+        let mut t = base();
+        set(&mut t, "/id", json!("field verification"));
+        set(&mut t, "/version", json!(0));
+        set(&mut t, "/sections/1/questions/0/id", json!(""));
+        assert_eq!(
+            errors(t),
+            [
+                "template: id \"field verification\" must be 1–64 letters, digits, _ or -",
+                "template: version must be 1 or more",
+                "question \"\": id \"\" must be 1–64 letters, digits, _ or -",
+            ]
+        );
+        let mut t = base();
+        set(&mut t, "/sections", json!([]));
+        set(&mut t, "/determination_rules", json!([]));
+        assert_eq!(errors(t), ["template: has no questions"]);
+    }
+
+    #[test]
+    fn missing_english_is_an_error_missing_spanish_a_warning() {
+        let mut t = base();
+        set(&mut t, "/sections/0/questions/1/choices/1/label", json!({"es": "CBP"}));
+        set(&mut t, "/sections/0/questions/2/constraints/0/message", json!({"en": "Zero or more"}));
+        set(&mut t, "/sections/1/title", json!({"en": "End", "es": "  "}));
+        let report = report(t);
+        assert_eq!(report.errors, ["question \"agency\": choice \"cbp\": label: no English (\"en\") text"]);
+        assert_eq!(
+            report.warnings,
+            [
+                "section \"end\": title: no \"es\" translation; English is shown",
+                "question \"agents\": constraint 1: message: no \"es\" translation; English is shown",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_partial_extra_language_is_reported() {
+        let mut t = base();
+        set(&mut t, "/title", json!({"en": "T", "es": "T", "ht": "T"}));
+        let report = report(t);
+        assert!(report.is_ok());
+        assert!(report.warnings.contains(&"question \"present\": label: no \"ht\" translation; English is shown".to_owned()));
+    }
+
+    #[test]
+    fn bad_json_is_an_invalid_template_naming_the_place() {
+        let mut t = base();
+        set(&mut t, "/sections/0/questions/0/relevence", json!({"answered": "agents"}));
+        let Err(Error::InvalidTemplate(errors)) = CheckedTemplate::from_json(&t.to_string()) else {
+            panic!("a misspelt field must be refused");
+        };
+        assert!(errors[0].starts_with("template: unknown field `relevence`"), "{errors:?}");
+        assert!(matches!(CheckedTemplate::from_json("{"), Err(Error::InvalidTemplate(_))));
+        let huge = format!("{{\"id\": \"{}\"}}", "x".repeat(MAX_TEMPLATE_BYTES));
+        assert!(matches!(CheckedTemplate::from_json(&huge), Err(Error::InvalidTemplate(e)) if e[0].contains("larger than")));
+    }
+
+    #[test]
+    fn a_failed_check_lists_every_error() {
+        let mut t = base();
+        set(&mut t, "/version", json!(0));
+        set(&mut t, "/sections/1/questions/0/relevance", json!({"answered": "nothing"}));
+        let Err(Error::InvalidTemplate(errors)) = CheckedTemplate::new(serde_json::from_value(t).unwrap()) else {
+            panic!("an unsound template must be refused");
+        };
+        assert_eq!(errors.len(), 2);
+    }
+
+    #[test]
+    fn evaluation_order_puts_each_question_after_what_it_reads() {
+        let mut t = base();
+        set(&mut t, "/sections/0/questions/0/relevance", json!({"answered": "notes"}));
+        add_question(&mut t, json!({"id": "late", "type": "text", "label": text("Late")}));
+        set(&mut t, "/sections/1/questions/0/relevance", json!({"answered": "late"}));
+        let checked = CheckedTemplate::new(serde_json::from_value(t).unwrap()).unwrap();
+        let order: Vec<&str> = checked.evaluation_order().iter().map(|&i| checked.nth(i).id.as_str()).collect();
+        let at = |id: &str| order.iter().position(|q| *q == id).unwrap();
+        assert_eq!(order.len(), 5);
+        assert!(at("late") < at("notes") && at("notes") < at("present") && at("present") < at("agency"), "{order:?}");
+    }
+}

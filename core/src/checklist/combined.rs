@@ -129,3 +129,63 @@ pub fn combine(template: &CheckedTemplate, answers: &[QuestionAnswers], locale: 
         disagreements,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checklist::answer::YesNo;
+    use crate::checklist::fixtures::{answers, chain_template, device};
+
+    #[test]
+    fn disagreements_are_listed_with_both_answers() {
+        let t = chain_template();
+        let (ana, beto) = (device(1), device(2));
+        let given = answers(&[
+            (&ana, "present", AnswerValue::YesNo(YesNo::Yes)),
+            (&ana, "agencies", AnswerValue::Choices(vec!["ice".into(), "other".into()])),
+            (&ana, "agents", AnswerValue::Count(4)),
+            (&beto, "present", AnswerValue::YesNo(YesNo::Yes)),
+            (&beto, "agencies", AnswerValue::Choices(vec!["other".into(), "ice".into()])),
+            (&beto, "agents", AnswerValue::Count(6)),
+        ]);
+        let view = combine(&t, &given, "es");
+        assert_eq!(view.disagreements, ["agents"]);
+        let agents = view.question("agents").unwrap();
+        assert!(!agents.agree);
+        let mut expected = vec![(ana.clone(), "4"), (beto.clone(), "6")];
+        expected.sort();
+        assert_eq!(agents.answers.iter().map(|a| (a.author.clone(), a.display.as_str())).collect::<Vec<_>>(), expected);
+        assert!(view.question("agencies").unwrap().agree, "the same agencies in another order agree");
+        assert_eq!(view.authors.len(), 2);
+        assert!(view.authors.iter().all(|a| a.suggestion.as_ref().map(|s| s.rule.as_str()) == Some("seen")));
+    }
+
+    #[test]
+    fn answers_an_author_hid_are_not_held_against_them() {
+        let t = chain_template();
+        let (ana, beto) = (device(1), device(2));
+        let given = answers(&[
+            (&ana, "present", AnswerValue::YesNo(YesNo::Yes)),
+            (&ana, "agents", AnswerValue::Count(4)),
+            // Beto first saw agents, then found it was not enforcement: his count is hidden.
+            (&beto, "agents", AnswerValue::Count(9)),
+            (&beto, "present", AnswerValue::YesNo(YesNo::No)),
+        ]);
+        let view = combine(&t, &given, "en");
+        assert_eq!(view.disagreements, ["present"]);
+        let agents = view.question("agents").unwrap();
+        assert_eq!(agents.answers.iter().map(|a| &a.author).collect::<Vec<_>>(), [&ana]);
+        assert!(agents.agree);
+        assert!(view.question("agency_other").is_none(), "visible to nobody");
+        let present = view.question("present").unwrap();
+        let mut shown: Vec<&str> = present.answers.iter().map(|a| a.display.as_str()).collect();
+        shown.sort();
+        assert_eq!(shown, ["No", "Yes"]);
+    }
+
+    #[test]
+    fn nobody_answered_means_nothing_to_show() {
+        let view = combine(&chain_template(), &[], "en");
+        assert!(view.authors.is_empty() && view.sections.is_empty() && view.disagreements.is_empty());
+    }
+}

@@ -245,3 +245,154 @@ fn lookup<'a>(template: &CheckedTemplate, visible: &[bool], usable: &[Option<&'a
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checklist::answer::YesNo;
+    use crate::checklist::fixtures::{answers, chain_template, device};
+
+    fn yes_no(v: YesNo) -> AnswerValue {
+        AnswerValue::YesNo(v)
+    }
+
+    fn picks(values: &[&str]) -> AnswerValue {
+        AnswerValue::Choices(values.iter().map(|v| v.to_string()).collect())
+    }
+
+    fn visible(evaluation: &Evaluation) -> Vec<&str> {
+        evaluation.questions().map(|q| q.id.as_str()).collect()
+    }
+
+    #[test]
+    fn hiding_the_start_of_a_chain_hides_its_end_and_keeps_the_answers() {
+        let t = chain_template();
+        let me = device(1);
+        let mut given = vec![
+            (&me, "present", yes_no(YesNo::Yes)),
+            (&me, "agencies", picks(&["other"])),
+            (&me, "agency_other", AnswerValue::Text("State troopers".into())),
+        ];
+        let shown = evaluate(&t, &answers(&given), &me, "en");
+        assert_eq!(visible(&shown), ["present", "agencies", "agency_other", "agents", "notes"]);
+        assert!(shown.hidden_answers.is_empty());
+
+        given[0].2 = yes_no(YesNo::No);
+        let hidden = evaluate(&t, &answers(&given), &me, "en");
+        assert_eq!(visible(&hidden), ["present", "notes"], "agency_other goes with agencies, though \"other\" is still picked");
+        assert_eq!(hidden.hidden_answers, ["agencies", "agency_other"]);
+
+        given[0].2 = yes_no(YesNo::Yes);
+        let back = evaluate(&t, &answers(&given), &me, "en");
+        assert_eq!(back.question("agency_other").and_then(|q| q.display.as_deref()), Some("State troopers"));
+    }
+
+    #[test]
+    fn hidden_required_questions_do_not_block_completion() {
+        let t = chain_template();
+        let me = device(1);
+        let nothing_there = evaluate(&t, &answers(&[(&me, "present", yes_no(YesNo::No))]), &me, "en");
+        assert_eq!(nothing_there.progress, Progress { answered: 1, required: 1 });
+        assert!(nothing_there.complete);
+        assert_eq!(nothing_there.next, None);
+
+        let something_there = evaluate(&t, &answers(&[(&me, "present", yes_no(YesNo::Yes))]), &me, "en");
+        assert_eq!(something_there.progress, Progress { answered: 1, required: 3 });
+        assert!(!something_there.complete);
+        assert_eq!(something_there.next.as_deref(), Some("agencies"));
+        assert!((something_there.progress.fraction() - 1.0 / 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_broken_constraint_shows_the_templates_message_in_the_locale() {
+        let t = chain_template();
+        let me = device(1);
+        let given = answers(&[(&me, "present", yes_no(YesNo::Yes)), (&me, "agents", AnswerValue::Count(51))]);
+        for (locale, message) in [("en", "Enter 0 to 50."), ("es-MX", "Escriba de 0 a 50.")] {
+            let evaluation = evaluate(&t, &given, &me, locale);
+            let agents = evaluation.question("agents").unwrap();
+            assert_eq!(agents.status, AnswerStatus::Invalid);
+            assert_eq!(agents.error.as_deref(), Some(message));
+            assert_eq!(agents.value, Some(AnswerValue::Count(51)), "an invalid answer is still shown");
+            assert_eq!(evaluation.next.as_deref(), Some("agencies"), "the first question needing attention");
+        }
+    }
+
+    #[test]
+    fn an_invalid_answer_counts_for_nothing() {
+        let t = chain_template();
+        let me = device(1);
+        // A peer on another template version wrote a count where a yes/no belongs.
+        let given = answers(&[(&me, "present", AnswerValue::Count(1)), (&me, "notes", AnswerValue::Text("x".into()))]);
+        let evaluation = evaluate(&t, &given, &me, "es");
+        let present = evaluation.question("present").unwrap();
+        assert_eq!(present.status, AnswerStatus::Invalid);
+        assert_eq!(present.error.as_deref(), Some("Esta pregunta espera una respuesta de sí, no o no se sabe, no un número entero."));
+        assert_eq!(visible(&evaluation), ["present", "notes"]);
+        assert_eq!(evaluation.progress, Progress { answered: 0, required: 1 });
+        assert!(!evaluation.complete);
+        assert_eq!(evaluation.next.as_deref(), Some("present"));
+    }
+
+    #[test]
+    fn an_invalid_optional_answer_blocks_completion() {
+        let t = chain_template();
+        let me = device(1);
+        let given = answers(&[(&me, "present", yes_no(YesNo::No)), (&me, "notes", AnswerValue::Count(3))]);
+        let evaluation = evaluate(&t, &given, &me, "en");
+        assert_eq!(evaluation.progress, Progress { answered: 1, required: 1 });
+        assert!(!evaluation.complete);
+        assert_eq!(evaluation.next.as_deref(), Some("notes"));
+    }
+
+    #[test]
+    fn a_cleared_answer_is_no_answer() {
+        let t = chain_template();
+        let me = device(1);
+        let given = answers(&[
+            (&me, "present", yes_no(YesNo::Yes)),
+            (&me, "agencies", picks(&[])),
+            (&me, "notes", AnswerValue::Text("  ".into())),
+        ]);
+        let evaluation = evaluate(&t, &given, &me, "en");
+        assert_eq!(evaluation.question("agencies").unwrap().status, AnswerStatus::Unanswered);
+        assert_eq!(evaluation.question("notes").unwrap().value, None);
+        assert_eq!(evaluation.next.as_deref(), Some("agencies"));
+    }
+
+    #[test]
+    fn each_person_sees_their_own_checklist() {
+        let t = chain_template();
+        let (me, other) = (device(1), device(2));
+        let given = answers(&[(&other, "present", yes_no(YesNo::Yes)), (&other, "agencies", picks(&["ice"]))]);
+        let mine = evaluate(&t, &given, &me, "en");
+        assert_eq!(visible(&mine), ["present", "notes"]);
+        assert_eq!(mine.question("present").unwrap().status, AnswerStatus::Unanswered);
+        assert_eq!(mine.suggestion, None);
+        let theirs = evaluate(&t, &given, &other, "en");
+        assert_eq!(theirs.suggestion.map(|s| (s.determination, s.rule)), Some((Determination::Verified, "seen".to_owned())));
+    }
+
+    #[test]
+    fn states_are_localized() {
+        let t = chain_template();
+        let me = device(1);
+        let evaluation = evaluate(&t, &answers(&[(&me, "present", yes_no(YesNo::Yes)), (&me, "agencies", picks(&["ice", "other"]))]), &me, "es");
+        assert_eq!(evaluation.sections.iter().map(|s| s.title.as_str()).collect::<Vec<_>>(), ["Lugar", "Final"]);
+        let present = evaluation.question("present").unwrap();
+        assert_eq!((present.label.as_str(), present.display.as_deref()), ("¿Hay actividad?", Some("Sí")));
+        let agencies = evaluation.question("agencies").unwrap();
+        assert_eq!(agencies.display.as_deref(), Some("ICE, Otra"));
+        assert_eq!(agencies.choices[1], ChoiceLabel { value: "other".into(), label: "Otra".into() });
+        assert_eq!(evaluation.suggestion.map(|s| s.reason), Some("Se vio a ICE.".to_owned()));
+    }
+
+    #[test]
+    fn answers_to_questions_the_template_does_not_have_are_ignored() {
+        let t = chain_template();
+        let me = device(1);
+        let evaluation = evaluate(&t, &answers(&[(&me, "from_v2", yes_no(YesNo::Yes))]), &me, "en");
+        assert_eq!(visible(&evaluation), ["present", "notes"]);
+        assert!(evaluation.hidden_answers.is_empty());
+    }
+}

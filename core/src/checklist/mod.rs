@@ -16,6 +16,8 @@ mod combined;
 mod default;
 mod display;
 mod engine;
+#[cfg(test)]
+mod fixtures;
 mod registry;
 pub mod relevance;
 pub mod template;

@@ -69,3 +69,53 @@ impl Registry {
         self.templates.get(id).map(|v| v.keys().copied().collect()).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checklist::default::DEFAULT_TEMPLATE_ID;
+    use crate::checklist::template::Template;
+    use crate::checklist::text::Text;
+
+    fn version_2() -> CheckedTemplate {
+        let mut template: Template = default_template().unwrap().template().clone();
+        template.version = 2;
+        template.sections[0].questions[0].label = Text::new([("en", "Check in"), ("es", "Registre su llegada")]);
+        CheckedTemplate::new(template).unwrap()
+    }
+
+    #[test]
+    fn incidents_keep_the_version_they_started_with() {
+        let mut registry = Registry::with_default().unwrap();
+        let started_on = registry.latest(DEFAULT_TEMPLATE_ID).unwrap().template_ref();
+        assert_eq!(started_on.version, 1);
+
+        registry.publish(version_2()).unwrap();
+        assert_eq!(registry.versions(DEFAULT_TEMPLATE_ID), [1, 2]);
+        assert_eq!(registry.latest(DEFAULT_TEMPLATE_ID).unwrap().template().version, 2);
+        let resolved = registry.resolve(&started_on).unwrap();
+        assert_eq!(resolved.template().version, 1);
+        assert_eq!(resolved.question("arrival").unwrap().label.get("en"), "Check in when you arrive at the reported place");
+    }
+
+    #[test]
+    fn a_published_version_never_changes() {
+        let mut registry = Registry::with_default().unwrap();
+        assert!(registry.publish(default_template().unwrap()).is_ok(), "the same content again is harmless");
+        let mut changed = version_2().template().clone();
+        changed.version = 1;
+        let result = registry.publish(CheckedTemplate::new(changed).unwrap());
+        assert!(matches!(result, Err(Error::NotPermitted { .. })));
+        assert_eq!(registry.resolve(&TemplateRef { id: DEFAULT_TEMPLATE_ID.into(), version: 1 }).unwrap(), &default_template().unwrap());
+    }
+
+    #[test]
+    fn unknown_templates_are_not_found() {
+        let registry = Registry::with_default().unwrap();
+        let missing = registry.resolve(&TemplateRef { id: DEFAULT_TEMPLATE_ID.into(), version: 9 });
+        assert!(matches!(missing, Err(Error::NotFound { what }) if what.contains("version 9")));
+        assert!(matches!(registry.resolve(&TemplateRef { id: "other".into(), version: 1 }), Err(Error::NotFound { .. })));
+        assert!(matches!(registry.latest("other"), Err(Error::NotFound { .. })));
+        assert!(registry.versions("other").is_empty());
+    }
+}

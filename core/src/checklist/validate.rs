@@ -131,3 +131,91 @@ fn type_name(kind: QuestionType, lang: Lang) -> &'static str {
         (QuestionType::Checkpoint, Lang::Es) => "un registro de hora y lugar",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checklist::answer::YesNo;
+    use crate::checklist::fixtures::{at, chain_template};
+    use crate::location::{LocationFix, LocationProvider};
+
+    fn refusal(question: &str, value: AnswerValue, locale: &str) -> (String, String) {
+        match validate_answer(&chain_template(), question, &value, locale) {
+            Err(Error::InvalidInput { field, reason }) => (field, reason),
+            other => panic!("expected InvalidInput for {question}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_wrong_type_is_refused_with_a_clear_message() {
+        assert_eq!(
+            refusal("present", AnswerValue::Count(3), "en"),
+            ("present".to_owned(), "This question expects a yes / no / unknown answer, not a whole number.".to_owned())
+        );
+        assert_eq!(
+            refusal("agencies", AnswerValue::Choice("ice".into()), "es").1,
+            "Esta pregunta espera una lista de opciones, no una sola opción."
+        );
+        assert_eq!(refusal("agents", AnswerValue::Text("five".into()), "en").1, "This question expects a whole number, not text.");
+    }
+
+    #[test]
+    fn choices_must_exist_and_appear_once() {
+        assert_eq!(refusal("agencies", AnswerValue::Choices(vec!["ice".into(), "fbi".into()]), "en").1, "“fbi” is not one of the choices.");
+        assert_eq!(refusal("agencies", AnswerValue::Choices(vec!["ice".into(), "ice".into()]), "es").1, "«ice» está marcada más de una vez.");
+    }
+
+    #[test]
+    fn a_count_outside_its_bounds_gets_the_constraint_message() {
+        assert_eq!(refusal("agents", AnswerValue::Count(-1), "en").1, "Enter 0 to 50.");
+        assert_eq!(refusal("agents", AnswerValue::Count(51), "es").1, "Escriba de 0 a 50.");
+        assert!(validate_answer(&chain_template(), "agents", &AnswerValue::Count(50), "en").is_ok());
+        assert!(validate_answer(&chain_template(), "agents", &AnswerValue::Count(0), "en").is_ok());
+    }
+
+    #[test]
+    fn good_and_blank_answers_pass() {
+        let t = chain_template();
+        assert!(validate_answer(&t, "present", &AnswerValue::YesNo(YesNo::Unknown), "en").is_ok());
+        assert!(validate_answer(&t, "agencies", &AnswerValue::Choices(vec!["other".into(), "ice".into()]), "en").is_ok());
+        assert!(validate_answer(&t, "agencies", &AnswerValue::Choices(vec![]), "en").is_ok(), "clearing a field is allowed");
+        assert!(validate_answer(&t, "notes", &AnswerValue::Text(String::new()), "en").is_ok());
+    }
+
+    #[test]
+    fn an_unknown_question_is_not_found() {
+        let result = validate_answer(&chain_template(), "agency", &AnswerValue::Count(1), "en");
+        assert!(matches!(result, Err(Error::NotFound { what }) if what.contains("\"agency\"") && what.contains("\"chain\" version 1")));
+    }
+
+    #[test]
+    fn constraints_on_selections_and_text_and_fixes_are_checked() {
+        let question: Question = serde_json::from_value(serde_json::json!({
+            "id": "q", "type": "multiple_choice", "label": {"en": "Q"},
+            "choices": [{"value": "a", "label": {"en": "A"}}, {"value": "b", "label": {"en": "B"}}, {"value": "c", "label": {"en": "C"}}],
+            "constraints": [
+                {"rule": {"min_selected": 2}, "message": {"en": "Pick two or three."}},
+                {"rule": {"max_selected": 2}, "message": {"en": "Pick two at most."}}
+            ]
+        }))
+        .unwrap();
+        let picks = |v: &[&str]| AnswerValue::Choices(v.iter().map(|s| s.to_string()).collect());
+        assert!(matches!(check_answer(&question, &picks(&["a"])), Err(Violation::Constraint(c)) if c.message.get("en") == "Pick two or three."));
+        assert!(matches!(check_answer(&question, &picks(&["a", "b", "c"])), Err(Violation::Constraint(c)) if c.message.get("en") == "Pick two at most."));
+        assert_eq!(check_answer(&question, &picks(&["c", "a"])), Ok(()));
+
+        let text: Question = serde_json::from_value(serde_json::json!({
+            "id": "t", "type": "text", "label": {"en": "T"},
+            "constraints": [{"rule": {"max_length": 3}, "message": {"en": "Three letters at most."}}]
+        }))
+        .unwrap();
+        assert_eq!(check_answer(&text, &AnswerValue::Text("ñañ".into())), Ok(()), "length is in characters, not bytes");
+        assert!(matches!(check_answer(&text, &AnswerValue::Text("abcd".into())), Err(Violation::Constraint(_))));
+
+        let checkpoint: Question = serde_json::from_value(serde_json::json!({"id": "c", "type": "checkpoint", "label": {"en": "C"}})).unwrap();
+        let fix = LocationFix { lat: 91.0, lon: 0.0, accuracy_m: 5.0, altitude_m: None, provider: LocationProvider::Gps, fix_time: at(0), mock: false };
+        let violation = check_answer(&checkpoint, &AnswerValue::Checkpoint { at: at(0), fix: Some(fix) }).unwrap_err();
+        assert!(violation.message("es").starts_with("La ubicación no es válida (latitude: 91"), "{}", violation.message("es"));
+        assert_eq!(check_answer(&checkpoint, &AnswerValue::Checkpoint { at: at(0), fix: None }), Ok(()));
+    }
+}
