@@ -84,28 +84,28 @@ mod tests {
 
     #[test]
     fn suggests_verified_when_an_agency_is_seen() {
-        let present = ("enforcement_present", yes_no(YesNo::Yes));
-        assert_eq!(suggested(&[present.clone()]), None, "not before the agencies are known");
-        assert_eq!(suggested(&[present.clone(), ("agencies", picks(&["ice_ero"]))]), Some((Determination::Verified, Confidence::Medium)));
+        let present = || ("enforcement_present", yes_no(YesNo::Yes));
+        assert_eq!(suggested(&[present()]), None, "not before the agencies are known");
+        assert_eq!(suggested(&[present(), ("agencies", picks(&["ice_ero"]))]), Some((Determination::Verified, Confidence::Medium)));
         assert_eq!(
-            suggested(&[present.clone(), ("agencies", picks(&["unknown", "cbp"])), ("agents_identifiable", yes_no(YesNo::Yes))]),
+            suggested(&[present(), ("agencies", picks(&["unknown", "cbp"])), ("agents_identifiable", yes_no(YesNo::Yes))]),
             Some((Determination::Verified, Confidence::High))
         );
-        assert_eq!(suggested(&[present, ("agencies", picks(&["unknown"]))]), Some((Determination::Verified, Confidence::Low)));
+        assert_eq!(suggested(&[present(), ("agencies", picks(&["unknown"]))]), Some((Determination::Verified, Confidence::Low)));
     }
 
     #[test]
     fn suggests_not_found_only_after_checking() {
-        let absent = ("enforcement_present", yes_no(YesNo::No));
-        assert_eq!(suggested(&[absent.clone()]), None);
-        assert_eq!(suggested(&[absent.clone(), ("checked", picks(&["reported_address"]))]), None, "not before arriving");
-        let arrival = ("arrival", arrived());
+        let absent = || ("enforcement_present", yes_no(YesNo::No));
+        let arrival = || ("arrival", arrived());
+        assert_eq!(suggested(&[absent()]), None);
+        assert_eq!(suggested(&[absent(), ("checked", picks(&["reported_address"]))]), None, "not before arriving");
         assert_eq!(
-            suggested(&[absent.clone(), arrival.clone(), ("checked", picks(&["reported_address"]))]),
+            suggested(&[absent(), arrival(), ("checked", picks(&["reported_address"]))]),
             Some((Determination::NotFound, Confidence::Medium))
         );
         assert_eq!(
-            suggested(&[absent, arrival, ("checked", picks(&["reported_address", "nearby_streets", "waited"]))]),
+            suggested(&[absent(), arrival(), ("checked", picks(&["reported_address", "nearby_streets", "waited"]))]),
             Some((Determination::NotFound, Confidence::High))
         );
     }
