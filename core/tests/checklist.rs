@@ -86,7 +86,10 @@ fn verify_offline(seed_answer_maps: bool) -> (Registry, IncidentDoc, IncidentDoc
     let registry = Registry::with_default().unwrap();
     let template = registry.latest(DEFAULT_TEMPLATE_ID).unwrap();
     let hub = author(9, Role::Hub);
-    let new = NewIncident { report: report("Corner of Cherokee St and Jefferson Ave"), template: Some(template.template_ref()) };
+    let new = NewIncident {
+        report: report("Corner of Cherokee St and Jefferson Ave"),
+        template: Some(template.template_ref()),
+    };
     let mut original = IncidentDoc::create(&IncidentId::generate(), &hub, new, at(0)).unwrap();
     if seed_answer_maps {
         create_answer_maps(&mut original, template);

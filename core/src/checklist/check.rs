@@ -294,10 +294,9 @@ impl<'t> Checker<'t> {
                 Test::Selected(_) if !kind.has_choices() => {
                     Some(format!("\"selected\" needs a choice question, but {name:?} is {}", kind.as_str()))
                 }
-                Test::Selected(value) => target
-                    .choice(value)
-                    .is_none()
-                    .then(|| format!("{value:?} is not one of the choices of {name:?}")),
+                Test::Selected(value) => {
+                    target.choice(value).is_none().then(|| format!("{value:?} is not one of the choices of {name:?}"))
+                }
                 Test::AtLeast => (!matches!(kind, QuestionType::Count | QuestionType::MultipleChoice)).then(|| {
                     format!("\"at_least\" needs a count or multiple_choice question, but {name:?} is {}", kind.as_str())
                 }),
@@ -572,7 +571,11 @@ mod tests {
     fn relevance_cycles_are_refused_with_their_path() {
         let mut t = base();
         set(&mut t, "/sections/0/questions/0/relevance", json!({"not": {"answered": "notes"}}));
-        set(&mut t, "/sections/1/questions/0/relevance", json!({"any": [{"selected": {"question": "agency", "value": "ice"}}]}));
+        set(
+            &mut t,
+            "/sections/1/questions/0/relevance",
+            json!({"any": [{"selected": {"question": "agency", "value": "ice"}}]}),
+        );
         assert_eq!(errors(t), ["question \"present\": relevance: forms a cycle present → notes → agency → present"]);
 
         let mut t = base();
@@ -593,12 +596,16 @@ mod tests {
     fn comparisons_must_fit_the_question() {
         let mut t = base();
         set(&mut t, "/sections/0/questions/1/relevance", json!({"equals": {"question": "present", "value": "maybe"}}));
-        set(&mut t, "/sections/0/questions/2/relevance", json!({"all": [
-            {"selected": {"question": "agency", "value": "hsi"}},
-            {"equals": {"question": "agency", "value": "fbi"}},
-            {"at_least": {"question": "present", "value": 1}},
-            {"selected": {"question": "present", "value": "yes"}}
-        ]}));
+        set(
+            &mut t,
+            "/sections/0/questions/2/relevance",
+            json!({"all": [
+                {"selected": {"question": "agency", "value": "hsi"}},
+                {"equals": {"question": "agency", "value": "fbi"}},
+                {"at_least": {"question": "present", "value": 1}},
+                {"selected": {"question": "present", "value": "yes"}}
+            ]}),
+        );
         set(&mut t, "/sections/1/questions/0/relevance", json!({"any": []}));
         set(&mut t, "/determination_rules/0/when", json!({"equals": {"question": "agents", "value": "three"}}));
         assert_eq!(
@@ -618,11 +625,19 @@ mod tests {
     #[test]
     fn constraints_must_fit_the_question_type() {
         let mut t = base();
-        set(&mut t, "/sections/1/questions/0/constraints", json!([{"rule": {"min": 1}, "message": text("At least one")}]));
-        set(&mut t, "/sections/0/questions/2/constraints", json!([
-            {"rule": {"min": 5}, "message": text("Five or more")},
-            {"rule": {"max": 2}, "message": text("Two or fewer")}
-        ]));
+        set(
+            &mut t,
+            "/sections/1/questions/0/constraints",
+            json!([{"rule": {"min": 1}, "message": text("At least one")}]),
+        );
+        set(
+            &mut t,
+            "/sections/0/questions/2/constraints",
+            json!([
+                {"rule": {"min": 5}, "message": text("Five or more")},
+                {"rule": {"max": 2}, "message": text("Two or fewer")}
+            ]),
+        );
         assert_eq!(
             errors(t),
             [
@@ -640,7 +655,10 @@ mod tests {
         set(&mut t, "/sections/1/questions/0/choices", json!([{"value": "a", "label": text("A")}]));
         assert_eq!(
             errors(t),
-            ["question \"agency\": a single_choice question needs choices", "question \"notes\": a text question has no choices"]
+            [
+                "question \"agency\": a single_choice question needs choices",
+                "question \"notes\": a text question has no choices"
+            ]
         );
     }
 
@@ -687,7 +705,9 @@ mod tests {
         set(&mut t, "/title", json!({"en": "T", "es": "T", "ht": "T"}));
         let report = report(t);
         assert!(report.is_ok());
-        assert!(report.warnings.contains(&"question \"present\": label: no \"ht\" translation; English is shown".to_owned()));
+        assert!(report
+            .warnings
+            .contains(&"question \"present\": label: no \"ht\" translation; English is shown".to_owned()));
     }
 
     #[test]
@@ -700,7 +720,9 @@ mod tests {
         assert!(errors[0].starts_with("template: unknown field `relevence`"), "{errors:?}");
         assert!(matches!(CheckedTemplate::from_json("{"), Err(Error::InvalidTemplate(_))));
         let huge = format!("{{\"id\": \"{}\"}}", "x".repeat(MAX_TEMPLATE_BYTES));
-        assert!(matches!(CheckedTemplate::from_json(&huge), Err(Error::InvalidTemplate(e)) if e[0].contains("larger than")));
+        assert!(
+            matches!(CheckedTemplate::from_json(&huge), Err(Error::InvalidTemplate(e)) if e[0].contains("larger than"))
+        );
     }
 
     #[test]

@@ -76,7 +76,8 @@ pub fn combine(template: &CheckedTemplate, answers: &[QuestionAnswers], locale: 
         .filter(|q| template.question(&q.question_id).is_some())
         .flat_map(|q| q.by_author.iter().map(|a| &a.by))
         .collect();
-    let evaluations: Vec<Evaluation> = authors.iter().map(|author| evaluate(template, answers, author, locale)).collect();
+    let evaluations: Vec<Evaluation> =
+        authors.iter().map(|author| evaluate(template, answers, author, locale)).collect();
     let states: Vec<HashMap<&str, &QuestionState>> =
         evaluations.iter().map(|e| e.questions().map(|q| (q.id.as_str(), q)).collect()).collect();
 
@@ -105,17 +106,24 @@ pub fn combine(template: &CheckedTemplate, answers: &[QuestionAnswers], locale: 
                     })
                 })
                 .collect();
-            let agree = answers
-                .iter()
-                .enumerate()
-                .all(|(i, a)| answers[i + 1..].iter().all(|b| a.value.agrees_with(&b.value)));
+            let agree =
+                answers.iter().enumerate().all(|(i, a)| answers[i + 1..].iter().all(|b| a.value.agrees_with(&b.value)));
             if !agree {
                 disagreements.push(question.id.clone());
             }
-            questions.push(CombinedQuestion { id: question.id.clone(), label: question.label.get(locale).to_owned(), answers, agree });
+            questions.push(CombinedQuestion {
+                id: question.id.clone(),
+                label: question.label.get(locale).to_owned(),
+                answers,
+                agree,
+            });
         }
         if !questions.is_empty() {
-            sections.push(CombinedSection { id: section.id.clone(), title: section.title.get(locale).to_owned(), questions });
+            sections.push(CombinedSection {
+                id: section.id.clone(),
+                title: section.title.get(locale).to_owned(),
+                questions,
+            });
         }
     }
 
@@ -123,7 +131,12 @@ pub fn combine(template: &CheckedTemplate, answers: &[QuestionAnswers], locale: 
         template: template.template_ref(),
         authors: evaluations
             .into_iter()
-            .map(|e| AuthorSummary { author: e.author, progress: e.progress, complete: e.complete, suggestion: e.suggestion })
+            .map(|e| AuthorSummary {
+                author: e.author,
+                progress: e.progress,
+                complete: e.complete,
+                suggestion: e.suggestion,
+            })
             .collect(),
         sections,
         disagreements,

@@ -63,22 +63,42 @@ mod tests {
     fn covers_the_salute_questions() {
         let template = default_template().unwrap();
         for id in [
-            "arrival", "enforcement_present", "agencies", "agents_count", "vehicles_count", "activity_type", "detained_count",
-            "warrant", "agents_identifiable", "identification_details", "checked", "witnesses_present", "witness_consent",
-            "legal_help_needed", "safety_threat", "proposed_determination", "confidence", "departure",
+            "arrival",
+            "enforcement_present",
+            "agencies",
+            "agents_count",
+            "vehicles_count",
+            "activity_type",
+            "detained_count",
+            "warrant",
+            "agents_identifiable",
+            "identification_details",
+            "checked",
+            "witnesses_present",
+            "witness_consent",
+            "legal_help_needed",
+            "safety_threat",
+            "proposed_determination",
+            "confidence",
+            "departure",
         ] {
             assert!(template.question(id).is_some(), "missing {id}");
         }
-        let agencies: Vec<&str> = template.question("agencies").unwrap().choices.iter().map(|c| c.value.as_str()).collect();
+        let agencies: Vec<&str> =
+            template.question("agencies").unwrap().choices.iter().map(|c| c.value.as_str()).collect();
         assert_eq!(agencies, ["ice_ero", "ice_hsi", "cbp", "other_federal", "local_police", "unknown"]);
     }
 
     #[test]
     fn speaks_to_volunteers_in_spanish() {
         let start = run(&[], "es");
-        assert_eq!(start.question("enforcement_present").unwrap().label, "¿Hay actividad de control migratorio en el lugar?");
+        assert_eq!(
+            start.question("enforcement_present").unwrap().label,
+            "¿Hay actividad de control migratorio en el lugar?"
+        );
         assert_eq!(start.sections[0].title, "Llegada");
-        let agents = run(&[("enforcement_present", yes_no(YesNo::Yes)), ("agents_count", AnswerValue::Count(500))], "es");
+        let agents =
+            run(&[("enforcement_present", yes_no(YesNo::Yes)), ("agents_count", AnswerValue::Count(500))], "es");
         assert_eq!(agents.question("agents_count").unwrap().error.as_deref(), Some("Escriba un número del 0 al 200."));
     }
 
@@ -86,12 +106,22 @@ mod tests {
     fn suggests_verified_when_an_agency_is_seen() {
         let present = || ("enforcement_present", yes_no(YesNo::Yes));
         assert_eq!(suggested(&[present()]), None, "not before the agencies are known");
-        assert_eq!(suggested(&[present(), ("agencies", picks(&["ice_ero"]))]), Some((Determination::Verified, Confidence::Medium)));
         assert_eq!(
-            suggested(&[present(), ("agencies", picks(&["unknown", "cbp"])), ("agents_identifiable", yes_no(YesNo::Yes))]),
+            suggested(&[present(), ("agencies", picks(&["ice_ero"]))]),
+            Some((Determination::Verified, Confidence::Medium))
+        );
+        assert_eq!(
+            suggested(&[
+                present(),
+                ("agencies", picks(&["unknown", "cbp"])),
+                ("agents_identifiable", yes_no(YesNo::Yes))
+            ]),
             Some((Determination::Verified, Confidence::High))
         );
-        assert_eq!(suggested(&[present(), ("agencies", picks(&["unknown"]))]), Some((Determination::Verified, Confidence::Low)));
+        assert_eq!(
+            suggested(&[present(), ("agencies", picks(&["unknown"]))]),
+            Some((Determination::Verified, Confidence::Low))
+        );
     }
 
     #[test]
@@ -160,6 +190,9 @@ mod tests {
         let done = run(&given, "en");
         assert!(done.complete, "next: {:?}", done.next);
         assert_eq!(done.progress.answered, 15);
-        assert_eq!(done.suggestion.map(|s| (s.determination, s.confidence)), Some((Determination::Verified, Confidence::Medium)));
+        assert_eq!(
+            done.suggestion.map(|s| (s.determination, s.confidence)),
+            Some((Determination::Verified, Confidence::Medium))
+        );
     }
 }

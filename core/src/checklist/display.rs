@@ -12,7 +12,8 @@ use crate::location::LocationFix;
 
 pub fn display_answer(question: &Question, value: &AnswerValue, locale: &str) -> String {
     let lang = Lang::of(locale);
-    let choice_label = |value: &str| question.choice(value).map_or_else(|| value.to_owned(), |c| c.label.get(locale).to_owned());
+    let choice_label =
+        |value: &str| question.choice(value).map_or_else(|| value.to_owned(), |c| c.label.get(locale).to_owned());
     match value {
         AnswerValue::YesNo(yes_no) => yes_no_label(*yes_no, lang).to_owned(),
         AnswerValue::Choice(choice) => choice_label(choice),
@@ -69,7 +70,10 @@ mod tests {
             relevance: None,
             choices: vec![
                 Choice { value: "ice_ero".into(), label: Text::new([("en", "ICE ERO"), ("es", "ICE (ERO)")]) },
-                Choice { value: "cbp".into(), label: Text::new([("en", "CBP / Border Patrol"), ("es", "CBP / Patrulla Fronteriza")]) },
+                Choice {
+                    value: "cbp".into(),
+                    label: Text::new([("en", "CBP / Border Patrol"), ("es", "CBP / Patrulla Fronteriza")]),
+                },
             ],
             constraints: vec![],
         }
@@ -82,7 +86,11 @@ mod tests {
         assert_eq!(display_answer(&q, &value, "es"), "CBP / Patrulla Fronteriza, ICE (ERO)");
         assert_eq!(display_answer(&q, &value, "en"), "CBP / Border Patrol, ICE ERO");
         let stale = AnswerValue::Choice("hsi".into());
-        assert_eq!(display_answer(&question(QuestionType::SingleChoice), &stale, "es"), "hsi", "a value the template no longer has is shown as stored");
+        assert_eq!(
+            display_answer(&question(QuestionType::SingleChoice), &stale, "es"),
+            "hsi",
+            "a value the template no longer has is shown as stored"
+        );
     }
 
     #[test]
@@ -92,10 +100,24 @@ mod tests {
         assert_eq!(display_answer(&q, &AnswerValue::YesNo(YesNo::Unknown), "es"), "No se sabe");
         assert_eq!(display_answer(&q, &AnswerValue::YesNo(YesNo::Unknown), "en"), "Unknown");
         let at = Utc.with_ymd_and_hms(2025, 6, 7, 14, 5, 0).unwrap();
-        let fix = LocationFix { lat: 38.62727, lon: -90.19789, accuracy_m: 12.4, altitude_m: None, provider: LocationProvider::Gps, fix_time: at, mock: false };
+        let fix = LocationFix {
+            lat: 38.62727,
+            lon: -90.19789,
+            accuracy_m: 12.4,
+            altitude_m: None,
+            provider: LocationProvider::Gps,
+            fix_time: at,
+            mock: false,
+        };
         let checkpoint = AnswerValue::Checkpoint { at, fix: Some(fix) };
-        assert_eq!(display_answer(&question(QuestionType::Checkpoint), &checkpoint, "en"), "2025-06-07 14:05 UTC · 38.62727, -90.19789 (±12 m)");
+        assert_eq!(
+            display_answer(&question(QuestionType::Checkpoint), &checkpoint, "en"),
+            "2025-06-07 14:05 UTC · 38.62727, -90.19789 (±12 m)"
+        );
         let no_fix = AnswerValue::Checkpoint { at, fix: None };
-        assert_eq!(display_answer(&question(QuestionType::Checkpoint), &no_fix, "es"), "2025-06-07 14:05 UTC · sin ubicación");
+        assert_eq!(
+            display_answer(&question(QuestionType::Checkpoint), &no_fix, "es"),
+            "2025-06-07 14:05 UTC · sin ubicación"
+        );
     }
 }

@@ -121,7 +121,12 @@ pub struct Suggestion {
 }
 
 /// `author`'s checklist for an incident whose answers are `answers`, in `locale`.
-pub fn evaluate(template: &CheckedTemplate, answers: &[QuestionAnswers], author: &DeviceId, locale: &str) -> Evaluation {
+pub fn evaluate(
+    template: &CheckedTemplate,
+    answers: &[QuestionAnswers],
+    author: &DeviceId,
+    locale: &str,
+) -> Evaluation {
     let count = template.len();
     let mut own: Vec<Option<&AnswerRecord>> = vec![None; count];
     for question in answers {
@@ -206,7 +211,11 @@ pub fn evaluate(template: &CheckedTemplate, answers: &[QuestionAnswers], author:
             });
         }
         if !questions.is_empty() {
-            sections.push(SectionState { id: section.id.clone(), title: section.title.get(locale).to_owned(), questions });
+            sections.push(SectionState {
+                id: section.id.clone(),
+                title: section.title.get(locale).to_owned(),
+                questions,
+            });
         }
     }
 
@@ -237,7 +246,12 @@ pub fn evaluate(template: &CheckedTemplate, answers: &[QuestionAnswers], author:
 /// The answer conditions may read: a valid answer to a visible question. A hidden
 /// question's answer is kept but says nothing, so hiding a question also hides what
 /// depends on it.
-fn lookup<'a>(template: &CheckedTemplate, visible: &[bool], usable: &[Option<&'a AnswerValue>], id: &str) -> Option<&'a AnswerValue> {
+fn lookup<'a>(
+    template: &CheckedTemplate,
+    visible: &[bool],
+    usable: &[Option<&'a AnswerValue>],
+    id: &str,
+) -> Option<&'a AnswerValue> {
     let i = template.position(id)?;
     if visible.get(i).copied().unwrap_or(false) {
         usable.get(i).copied().flatten()
@@ -279,7 +293,11 @@ mod tests {
 
         given[0].2 = yes_no(YesNo::No);
         let hidden = evaluate(&t, &answers(&given), &me, "en");
-        assert_eq!(visible(&hidden), ["present", "notes"], "agency_other goes with agencies, though \"other\" is still picked");
+        assert_eq!(
+            visible(&hidden),
+            ["present", "notes"],
+            "agency_other goes with agencies, though \"other\" is still picked"
+        );
         assert_eq!(hidden.hidden_answers, ["agencies", "agency_other"]);
 
         given[0].2 = yes_no(YesNo::Yes);
@@ -327,7 +345,10 @@ mod tests {
         let evaluation = evaluate(&t, &given, &me, "es");
         let present = evaluation.question("present").unwrap();
         assert_eq!(present.status, AnswerStatus::Invalid);
-        assert_eq!(present.error.as_deref(), Some("Esta pregunta espera una respuesta de sí, no o no se sabe, no un número entero."));
+        assert_eq!(
+            present.error.as_deref(),
+            Some("Esta pregunta espera una respuesta de sí, no o no se sabe, no un número entero.")
+        );
         assert_eq!(visible(&evaluation), ["present", "notes"]);
         assert_eq!(evaluation.progress, Progress { answered: 0, required: 1 });
         assert!(!evaluation.complete);
@@ -370,14 +391,22 @@ mod tests {
         assert_eq!(mine.question("present").unwrap().status, AnswerStatus::Unanswered);
         assert_eq!(mine.suggestion, None);
         let theirs = evaluate(&t, &given, &other, "en");
-        assert_eq!(theirs.suggestion.map(|s| (s.determination, s.rule)), Some((Determination::Verified, "seen".to_owned())));
+        assert_eq!(
+            theirs.suggestion.map(|s| (s.determination, s.rule)),
+            Some((Determination::Verified, "seen".to_owned()))
+        );
     }
 
     #[test]
     fn states_are_localized() {
         let t = chain_template();
         let me = device(1);
-        let evaluation = evaluate(&t, &answers(&[(&me, "present", yes_no(YesNo::Yes)), (&me, "agencies", picks(&["ice", "other"]))]), &me, "es");
+        let evaluation = evaluate(
+            &t,
+            &answers(&[(&me, "present", yes_no(YesNo::Yes)), (&me, "agencies", picks(&["ice", "other"]))]),
+            &me,
+            "es",
+        );
         assert_eq!(evaluation.sections.iter().map(|s| s.title.as_str()).collect::<Vec<_>>(), ["Lugar", "Final"]);
         let present = evaluation.question("present").unwrap();
         assert_eq!((present.label.as_str(), present.display.as_deref()), ("¿Hay actividad?", Some("Sí")));

@@ -95,7 +95,10 @@ mod tests {
         assert_eq!(registry.latest(DEFAULT_TEMPLATE_ID).unwrap().template().version, 2);
         let resolved = registry.resolve(&started_on).unwrap();
         assert_eq!(resolved.template().version, 1);
-        assert_eq!(resolved.question("arrival").unwrap().label.get("en"), "Check in when you arrive at the reported place");
+        assert_eq!(
+            resolved.question("arrival").unwrap().label.get("en"),
+            "Check in when you arrive at the reported place"
+        );
     }
 
     #[test]
@@ -106,7 +109,10 @@ mod tests {
         changed.version = 1;
         let result = registry.publish(CheckedTemplate::new(changed).unwrap());
         assert!(matches!(result, Err(Error::NotPermitted { .. })));
-        assert_eq!(registry.resolve(&TemplateRef { id: DEFAULT_TEMPLATE_ID.into(), version: 1 }).unwrap(), &default_template().unwrap());
+        assert_eq!(
+            registry.resolve(&TemplateRef { id: DEFAULT_TEMPLATE_ID.into(), version: 1 }).unwrap(),
+            &default_template().unwrap()
+        );
     }
 
     #[test]
@@ -114,7 +120,10 @@ mod tests {
         let registry = Registry::with_default().unwrap();
         let missing = registry.resolve(&TemplateRef { id: DEFAULT_TEMPLATE_ID.into(), version: 9 });
         assert!(matches!(missing, Err(Error::NotFound { what }) if what.contains("version 9")));
-        assert!(matches!(registry.resolve(&TemplateRef { id: "other".into(), version: 1 }), Err(Error::NotFound { .. })));
+        assert!(matches!(
+            registry.resolve(&TemplateRef { id: "other".into(), version: 1 }),
+            Err(Error::NotFound { .. })
+        ));
         assert!(matches!(registry.latest("other"), Err(Error::NotFound { .. })));
         assert!(registry.versions("other").is_empty());
     }

@@ -27,15 +27,27 @@ pub enum Condition {
     /// The question has an answer (an empty text or selection is no answer).
     Answered(String),
     /// The answer is this value (yes/no/unknown, a single choice, a count or a text).
-    Equals { question: String, value: Literal },
+    Equals {
+        question: String,
+        value: Literal,
+    },
     /// The question is answered, with another value. Unanswered is not "not equal",
     /// so a follow-up does not appear before the question it follows; write
     /// `{"not": {"equals": …}}` for "anything but this, including no answer".
-    NotEquals { question: String, value: Literal },
+    NotEquals {
+        question: String,
+        value: Literal,
+    },
     /// The choice is picked, in a single- or multiple-choice question.
-    Selected { question: String, value: String },
+    Selected {
+        question: String,
+        value: String,
+    },
     /// A count is at least `value`, or at least `value` distinct choices are picked.
-    AtLeast { question: String, value: i64 },
+    AtLeast {
+        question: String,
+        value: i64,
+    },
     /// Every condition holds (true when empty, which the template check refuses).
     All(Vec<Condition>),
     /// At least one condition holds.
@@ -83,7 +95,9 @@ impl Condition {
                 Condition::Equals { question, value } | Condition::NotEquals { question, value } => {
                     out.push(Comparison { question, test: Test::Equals(value) })
                 }
-                Condition::Selected { question, value } => out.push(Comparison { question, test: Test::Selected(value) }),
+                Condition::Selected { question, value } => {
+                    out.push(Comparison { question, test: Test::Selected(value) })
+                }
                 Condition::AtLeast { question, .. } => out.push(Comparison { question, test: Test::AtLeast }),
                 Condition::All(conditions) | Condition::Any(conditions) => stack.extend(conditions.iter().rev()),
                 Condition::Not(condition) => stack.push(condition),

@@ -15,7 +15,11 @@ use crate::error::{Error, Result};
 /// every question of its type.
 pub fn validate_answer(template: &CheckedTemplate, question_id: &str, value: &AnswerValue, locale: &str) -> Result<()> {
     let question = template.question(question_id).ok_or_else(|| {
-        Error::not_found(format!("question {question_id:?} in checklist {:?} version {}", template.template().id, template.template().version))
+        Error::not_found(format!(
+            "question {question_id:?} in checklist {:?} version {}",
+            template.template().id,
+            template.template().version
+        ))
     })?;
     check_answer(question, value).map_err(|violation| Error::invalid(question_id, violation.message(locale)))
 }
@@ -156,13 +160,22 @@ mod tests {
             refusal("agencies", AnswerValue::Choice("ice".into()), "es").1,
             "Esta pregunta espera una lista de opciones, no una sola opción."
         );
-        assert_eq!(refusal("agents", AnswerValue::Text("five".into()), "en").1, "This question expects a whole number, not text.");
+        assert_eq!(
+            refusal("agents", AnswerValue::Text("five".into()), "en").1,
+            "This question expects a whole number, not text."
+        );
     }
 
     #[test]
     fn choices_must_exist_and_appear_once() {
-        assert_eq!(refusal("agencies", AnswerValue::Choices(vec!["ice".into(), "fbi".into()]), "en").1, "“fbi” is not one of the choices.");
-        assert_eq!(refusal("agencies", AnswerValue::Choices(vec!["ice".into(), "ice".into()]), "es").1, "«ice» está marcada más de una vez.");
+        assert_eq!(
+            refusal("agencies", AnswerValue::Choices(vec!["ice".into(), "fbi".into()]), "en").1,
+            "“fbi” is not one of the choices."
+        );
+        assert_eq!(
+            refusal("agencies", AnswerValue::Choices(vec!["ice".into(), "ice".into()]), "es").1,
+            "«ice» está marcada más de una vez."
+        );
     }
 
     #[test]
@@ -177,15 +190,22 @@ mod tests {
     fn good_and_blank_answers_pass() {
         let t = chain_template();
         assert!(validate_answer(&t, "present", &AnswerValue::YesNo(YesNo::Unknown), "en").is_ok());
-        assert!(validate_answer(&t, "agencies", &AnswerValue::Choices(vec!["other".into(), "ice".into()]), "en").is_ok());
-        assert!(validate_answer(&t, "agencies", &AnswerValue::Choices(vec![]), "en").is_ok(), "clearing a field is allowed");
+        assert!(
+            validate_answer(&t, "agencies", &AnswerValue::Choices(vec!["other".into(), "ice".into()]), "en").is_ok()
+        );
+        assert!(
+            validate_answer(&t, "agencies", &AnswerValue::Choices(vec![]), "en").is_ok(),
+            "clearing a field is allowed"
+        );
         assert!(validate_answer(&t, "notes", &AnswerValue::Text(String::new()), "en").is_ok());
     }
 
     #[test]
     fn an_unknown_question_is_not_found() {
         let result = validate_answer(&chain_template(), "agency", &AnswerValue::Count(1), "en");
-        assert!(matches!(result, Err(Error::NotFound { what }) if what.contains("\"agency\"") && what.contains("\"chain\" version 1")));
+        assert!(
+            matches!(result, Err(Error::NotFound { what }) if what.contains("\"agency\"") && what.contains("\"chain\" version 1"))
+        );
     }
 
     #[test]
@@ -200,8 +220,12 @@ mod tests {
         }))
         .unwrap();
         let picks = |v: &[&str]| AnswerValue::Choices(v.iter().map(|s| s.to_string()).collect());
-        assert!(matches!(check_answer(&question, &picks(&["a"])), Err(Violation::Constraint(c)) if c.message.get("en") == "Pick two or three."));
-        assert!(matches!(check_answer(&question, &picks(&["a", "b", "c"])), Err(Violation::Constraint(c)) if c.message.get("en") == "Pick two at most."));
+        assert!(
+            matches!(check_answer(&question, &picks(&["a"])), Err(Violation::Constraint(c)) if c.message.get("en") == "Pick two or three.")
+        );
+        assert!(
+            matches!(check_answer(&question, &picks(&["a", "b", "c"])), Err(Violation::Constraint(c)) if c.message.get("en") == "Pick two at most.")
+        );
         assert_eq!(check_answer(&question, &picks(&["c", "a"])), Ok(()));
 
         let text: Question = serde_json::from_value(serde_json::json!({
@@ -212,10 +236,23 @@ mod tests {
         assert_eq!(check_answer(&text, &AnswerValue::Text("ñañ".into())), Ok(()), "length is in characters, not bytes");
         assert!(matches!(check_answer(&text, &AnswerValue::Text("abcd".into())), Err(Violation::Constraint(_))));
 
-        let checkpoint: Question = serde_json::from_value(serde_json::json!({"id": "c", "type": "checkpoint", "label": {"en": "C"}})).unwrap();
-        let fix = LocationFix { lat: 91.0, lon: 0.0, accuracy_m: 5.0, altitude_m: None, provider: LocationProvider::Gps, fix_time: at(0), mock: false };
+        let checkpoint: Question =
+            serde_json::from_value(serde_json::json!({"id": "c", "type": "checkpoint", "label": {"en": "C"}})).unwrap();
+        let fix = LocationFix {
+            lat: 91.0,
+            lon: 0.0,
+            accuracy_m: 5.0,
+            altitude_m: None,
+            provider: LocationProvider::Gps,
+            fix_time: at(0),
+            mock: false,
+        };
         let violation = check_answer(&checkpoint, &AnswerValue::Checkpoint { at: at(0), fix: Some(fix) }).unwrap_err();
-        assert!(violation.message("es").starts_with("La ubicación no es válida (latitude: 91"), "{}", violation.message("es"));
+        assert!(
+            violation.message("es").starts_with("La ubicación no es válida (latitude: 91"),
+            "{}",
+            violation.message("es")
+        );
         assert_eq!(check_answer(&checkpoint, &AnswerValue::Checkpoint { at: at(0), fix: None }), Ok(()));
     }
 }
