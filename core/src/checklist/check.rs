@@ -219,7 +219,7 @@ impl<'t> Checker<'t> {
         let kind = question.kind;
         if !kind.has_choices() {
             if !question.choices.is_empty() {
-                self.error(place, format_args!("a {} question has no choices", kind.as_str()));
+                self.error(place, format_args!("a {} question cannot have choices", kind.as_str()));
             }
             return;
         }
@@ -657,7 +657,7 @@ mod tests {
             errors(t),
             [
                 "question \"agency\": a single_choice question needs choices",
-                "question \"notes\": a text question has no choices"
+                "question \"notes\": a text question cannot have choices"
             ]
         );
     }

@@ -1,7 +1,7 @@
 //! Checklists: templates as data and the engine that runs them on scene.
 //!
-//! - [`template`]: the serde shape of a template; [`text`]: localized strings with an
-//!   English fallback; [`relevance`]: conditions for skip logic and suggestions.
+//! - [`Template`]: the serde shape of a template; [`Text`]: localized strings with an
+//!   English fallback; [`Condition`]: skip logic and the rules behind suggestions.
 //! - [`check_template`] / [`CheckedTemplate`]: a template is checked once, as a whole,
 //!   before anything runs it.
 //! - [`validate_answer`]: one answer against its question, before it is written.
@@ -19,9 +19,9 @@ mod engine;
 #[cfg(test)]
 mod fixtures;
 mod registry;
-pub mod relevance;
-pub mod template;
-pub mod text;
+mod relevance;
+mod template;
+mod text;
 mod validate;
 
 pub use answer::{AnswerValue, YesNo};
@@ -33,5 +33,5 @@ pub use engine::{evaluate, AnswerStatus, ChoiceLabel, Evaluation, Progress, Ques
 pub use registry::Registry;
 pub use relevance::{Condition, Literal};
 pub use template::{Choice, Constraint, ConstraintRule, DeterminationRule, Question, QuestionType, Section, Template};
-pub use text::Text;
+pub use text::{Text, EXPECTED_LOCALES, FALLBACK_LOCALE};
 pub use validate::validate_answer;
