@@ -18,7 +18,7 @@ fn at(minute: u32) -> DateTime<Utc> {
 }
 
 fn author(n: u8, role: Role) -> Author {
-    Author { device: DeviceId::from_public_key(&[n; 32]), role }
+    Author::new(DeviceId::from_public_key(&[n; 32]), role)
 }
 
 fn fix(minute: u32) -> LocationFix {
