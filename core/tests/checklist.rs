@@ -1,11 +1,9 @@
 //! Two volunteers verify the same report offline, disagree on one count, and sync; the
 //! team lead sees the disagreement, with both values, whichever replica they read.
 
-use automerge::transaction::Transactable;
-use automerge::{ObjType, ReadDoc, ROOT};
 use chrono::{DateTime, TimeZone, Utc};
 use testigo_core::checklist::{
-    combine, evaluate, validate_answer, AnswerValue, CheckedTemplate, CombinedView, Registry, YesNo,
+    combine, evaluate, validate_answer, AnswerValue, CombinedView, Registry, YesNo,
     DEFAULT_TEMPLATE_ID,
 };
 use testigo_core::ids::{DeviceId, IncidentId};
@@ -63,26 +61,9 @@ fn combined(doc: &IncidentDoc, registry: &Registry, locale: &str) -> CombinedVie
     combine(template, &view.answers, locale)
 }
 
-/// What the incident's creator has to do before the document is handed out: create
-/// `/answers/<question>` once for every question of the template. Otherwise two phones
-/// answering the same question offline each create that map, automerge keeps one of
-/// the two, and one volunteer's answer disappears from the view. `IncidentDoc::create`
-/// does not do this yet; until it does, the test does it as the creator would.
-fn create_answer_maps(doc: &mut IncidentDoc, template: &CheckedTemplate) {
-    doc.automerge_mut()
-        .transact(|tx| {
-            let (_, answers) = tx.get(ROOT, "answers")?.expect("a created incident has /answers");
-            for question in template.template().questions() {
-                tx.put_object(&answers, question.id.as_str(), ObjType::Map)?;
-            }
-            Ok::<_, automerge::AutomergeError>(())
-        })
-        .expect("creating the answer maps");
-}
-
 /// Ana and Beto answer on their own phones, from copies of the same document, then
 /// merge both ways. Returns their phones and authors.
-fn verify_offline(seed_answer_maps: bool) -> (Registry, IncidentDoc, IncidentDoc, Author, Author) {
+fn verify_offline() -> (Registry, IncidentDoc, IncidentDoc, Author, Author) {
     let registry = Registry::with_default().unwrap();
     let template = registry.latest(DEFAULT_TEMPLATE_ID).unwrap();
     let hub = author(9, Role::Hub);
@@ -91,9 +72,6 @@ fn verify_offline(seed_answer_maps: bool) -> (Registry, IncidentDoc, IncidentDoc
         template: Some(template.template_ref()),
     };
     let mut original = IncidentDoc::create(&IncidentId::generate(), &hub, new, at(0)).unwrap();
-    if seed_answer_maps {
-        create_answer_maps(&mut original, template);
-    }
 
     // Each phone gets its copy while online, then loses signal.
     let mut ana_phone = IncidentDoc::load(&original.automerge().save()).unwrap();
@@ -136,7 +114,7 @@ fn verify_offline(seed_answer_maps: bool) -> (Registry, IncidentDoc, IncidentDoc
 
 #[test]
 fn two_volunteers_disagree_offline_and_the_team_lead_sees_it_on_every_replica() {
-    let (registry, ana_phone, beto_phone, ana, beto) = verify_offline(true);
+    let (registry, ana_phone, beto_phone, ana, beto) = verify_offline();
 
     let on_ana = combined(&ana_phone, &registry, "es");
     let on_beto = combined(&beto_phone, &registry, "es");
@@ -197,15 +175,4 @@ fn a_mismatched_answer_is_refused_before_writing_and_flagged_if_a_peer_writes_it
     assert!(!present.answers[0].valid);
     assert_eq!(present.answers[0].display, "3");
     assert_eq!(combined.authors[0].suggestion, None);
-}
-
-/// The same flow with the document as `IncidentDoc::create` makes it today: each answer
-/// map is created by whichever phone answers first, and the merge drops one of them.
-#[test]
-#[ignore = "fails until IncidentDoc::create makes /answers/<question> once (concurrent maps conflict)"]
-fn both_answers_survive_without_answer_maps_made_in_advance() {
-    let (registry, ana_phone, _, _, _) = verify_offline(false);
-    let view = ana_phone.view().unwrap();
-    assert!(view.answers.iter().all(|q| q.by_author.len() == 2), "{:#?}", view.answers);
-    assert_eq!(combined(&ana_phone, &registry, "en").disagreements, ["agents_count"]);
 }
