@@ -31,7 +31,7 @@ pub use observer::IncidentObserver;
 pub use retention::DEFAULT_WINDOW as DEFAULT_RETENTION;
 pub use wipe::{attachments_dir, store_files, wipe_files};
 
-use crate::checklist::AnswerValue;
+use crate::checklist::{validate_answer, AnswerValue, CheckedTemplate, Registry};
 use crate::error::{Error, Result};
 use crate::ids::{DeviceId, IncidentId, RecordId};
 use crate::incident::{
@@ -46,6 +46,11 @@ const CACHE_CAPACITY: usize = 32;
 
 pub struct Store {
     inner: Mutex<Inner>,
+    /// Checklist versions this device knows; answers are checked against the exact
+    /// version each incident started with.
+    templates: std::sync::RwLock<Registry>,
+    /// Language of checklist messages in errors (`en`, `es`…).
+    locale: std::sync::RwLock<String>,
     path: PathBuf,
     clock: Arc<dyn Clock>,
     doc_loads: AtomicU64,
@@ -72,6 +77,8 @@ impl Store {
         let identity = identity::load_or_create(&conn)?;
         Ok(Self {
             inner: Mutex::new(Inner { conn, identity, cache: HashMap::new() }),
+            templates: std::sync::RwLock::new(Registry::with_default()?),
+            locale: std::sync::RwLock::new(crate::checklist::FALLBACK_LOCALE.to_owned()),
             path,
             clock,
             doc_loads: AtomicU64::new(0),
@@ -189,8 +196,38 @@ impl Store {
         self.update(id, |doc, author, now| doc.checkpoint(author, CheckpointKind::CheckOut, fix, now))
     }
 
+    /// Answers a checklist question. The answer is checked against the question in the
+    /// template version the incident started with: a wrong type, a choice not in the
+    /// list or a count out of bounds is refused with the template's message in the
+    /// store's locale, and nothing is written.
     pub fn answer(&self, id: &IncidentId, question_id: &str, value: AnswerValue) -> Result<()> {
-        self.update(id, |doc, author, now| doc.answer(author, question_id, value, now))
+        let locale = self.locale();
+        let templates = self.templates.read().unwrap_or_else(|p| p.into_inner());
+        self.update(id, |doc, author, now| {
+            if let Some(reference) = doc.view()?.template {
+                validate_answer(templates.resolve(&reference)?, question_id, &value, &locale)?;
+            }
+            doc.answer(author, question_id, value, now)
+        })
+    }
+
+    /// Makes a checklist version known to this device (e.g. received from the hub).
+    pub fn publish_template(&self, template: CheckedTemplate) -> Result<crate::incident::TemplateRef> {
+        self.templates.write().unwrap_or_else(|p| p.into_inner()).publish(template)
+    }
+
+    /// Runs `f` with the checklist versions this device knows.
+    pub fn with_templates<T>(&self, f: impl FnOnce(&Registry) -> T) -> T {
+        f(&self.templates.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Sets the language of checklist messages (`en`, `es`; others fall back to `en`).
+    pub fn set_locale(&self, locale: &str) {
+        *self.locale.write().unwrap_or_else(|p| p.into_inner()) = locale.to_owned();
+    }
+
+    pub fn locale(&self) -> String {
+        self.locale.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn add_observation(&self, id: &IncidentId, kind: ObservationKind, text: &str, count: Option<i64>, fix: Option<LocationFix>) -> Result<RecordId> {
