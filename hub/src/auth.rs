@@ -127,7 +127,7 @@ pub async fn enrol(State(state): State<Arc<AppState>>, ConnectInfo(peer): Connec
             Err(match refused {
                 CodeUse::Expired => HubError::new(StatusCode::GONE, "code_expired", "this enrolment code has expired; ask a coordinator for a new one"),
                 CodeUse::AlreadyUsed => HubError::new(StatusCode::CONFLICT, "code_used", "this enrolment code was already used"),
-                _ => HubError::unauthenticated("this enrolment code is not valid"),
+                _ => HubError::new(StatusCode::UNAUTHORIZED, "code_invalid", "this enrolment code is not valid"),
             })
         }
     }

@@ -13,13 +13,12 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use ed25519_dalek::Signer;
 use rusqlite::Connection;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use testigo_core::ids::{DeviceId, IncidentId};
+use testigo_core::evidence::sign_change_with_key;
 use testigo_core::incident::{read_view, Author, Confidence, Determination, EventKind, GeoPoint, IncidentDoc, IncidentView, NewIncident, Report, ReportSource, Role, TemplateRef, Urgency};
-use testigo_core::sync::protocol::signed_message;
 
 use crate::auth::{hash_code, new_code, Authed};
 use crate::db::callers::{self, CallerContact};
@@ -353,7 +352,7 @@ fn commit(state: &AppState, conn: &Connection, id: &IncidentId, doc: &Automerge,
     let now_ms = now.timestamp_millis();
     incidents::save(conn, id, doc, &view, None, now_ms)?;
     for change in doc.get_changes(before) {
-        let signature = state.hub.signing_key.sign(&signed_message(id, &change.hash().0)).to_bytes();
+        let signature = sign_change_with_key(&state.hub.signing_key, &change.hash());
         changes::append(conn, id, &change, &state.hub.device_id, Some(&signature), now_ms)?;
     }
     Ok(view)

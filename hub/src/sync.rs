@@ -13,8 +13,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use rusqlite::Connection;
+use testigo_core::evidence::verify_change;
 use testigo_core::ids::IncidentId;
 use testigo_core::incident::read_view;
 use testigo_core::sync::protocol::{self, Ack, DeliveredIncident, IncidentChanges, Rejection, SyncRequest, SyncResponse, Upload};
@@ -82,22 +82,20 @@ fn receive(state: &AppState, tx: &Connection, device: &Device, upload: Upload, n
         }
     };
 
-    // Every change must carry a valid signature by the sending device's key.
+    // Every change must carry a valid signature by the sending device's key: the
+    // same signature the device stored with the change, kept here for evidence.
     let signatures: BTreeMap<protocol::Hash, Vec<u8>> = upload.signatures.into_iter().map(|s| (s.hash, s.signature)).collect();
-    let key = VerifyingKey::from_bytes(&device.public_key).map_err(|_| HubError::internal("an enrolled device has an invalid key"))?;
     let mut signed = Vec::new();
     for change in parsed {
-        let hash = change.hash().0;
-        let verdict = match signatures.get(&hash) {
-            None => Err("unsigned: every change must be signed by the device that made it"),
-            Some(sig) => match Signature::from_slice(sig) {
-                Ok(sig) if key.verify(&protocol::signed_message(&id, &hash), &sig).is_ok() => Ok(()),
-                _ => Err("the signature does not verify with the sending device's key"),
-            },
+        let hash = change.hash();
+        let verdict = match signatures.get(&hash.0).map(|s| <[u8; 64]>::try_from(s.as_slice())) {
+            None => Err("unsigned: every change must be signed by the device that made it".to_owned()),
+            Some(Err(_)) => Err("a signature must be 64 bytes".to_owned()),
+            Some(Ok(sig)) => verify_change(&device.device_id, &device.public_key, &hash, &sig).map_err(|e| format!("bad signature: {e}")),
         };
         match verdict {
             Ok(()) => signed.push(change),
-            Err(reason) => response.rejected.push(Rejection { incident: id.clone(), change_hash: Some(hash), reason: reason.to_owned() }),
+            Err(reason) => response.rejected.push(Rejection { incident: id.clone(), change_hash: Some(hash.0), reason }),
         }
     }
 

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use testigo_core::ids::{DeviceId, IncidentId};
 use testigo_core::incident::{
-    check_event_permission, keys, read_json, render_json, AnswerRecord, Assignment, Checkpoint, Observation, Role, StatusEvent,
+    check_event_permission, keys, parse_answer_key, read_json, render_json, AnswerRecord, Assignment, Checkpoint, Observation, Role, StatusEvent,
 };
 
 /// Who sent the changes, as enrolled (never as the document claims).
@@ -138,7 +138,7 @@ pub fn check_rules(before: &Value, after: &Value, sender: &Sender<'_>, incident:
                 }
             }
             keys::ASSIGNMENTS => {
-                if old != new && !matches!(role, Role::Dispatcher | Role::TeamLead | Role::Coordinator) {
+                if entries(old) != entries(new) && !matches!(role, Role::Dispatcher | Role::TeamLead | Role::Coordinator) {
                     return Err(format!("a {} cannot change assignments", role.as_str()));
                 }
                 check_records::<Assignment>(key, old, new, sender, Mutable::Yes, |a| &a.by, |_| Ok(()))?;
@@ -207,36 +207,27 @@ fn check_records<T: DeserializeOwned>(
     Ok(())
 }
 
-/// Answers are kept per author: a device may add or replace only its own.
+/// Answers are kept per author (`<question>@<device>`): a device may add or replace
+/// only its own, and never delete one.
 fn check_answers(old: Option<&Value>, new: Option<&Value>, sender: &Sender<'_>) -> Result<(), String> {
     let (old, new) = (entries(old), entries(new));
-    let check_own = |question: &str, author: &str, value: &Value| -> Result<(), String> {
-        if author != sender.device.as_str() {
-            return Err(format!("/answers/{question}/{author} is another person's answer"));
-        }
-        let record: AnswerRecord = serde_json::from_value(value.clone()).map_err(|e| format!("/answers/{question}/{author}: {e}"))?;
-        if &record.by != sender.device {
-            return Err(format!("/answers/{question}/{author} is recorded as by someone else"));
-        }
-        Ok(())
-    };
-    for (question, authors) in old {
-        let Some(now) = new.get(question) else { return Err(format!("/answers/{question} cannot be deleted")) };
-        let now = entries(Some(now));
-        for (author, answer) in entries(Some(authors)) {
-            match now.get(author) {
-                None => return Err(format!("/answers/{question}/{author} cannot be deleted")),
-                Some(v) if v != answer => check_own(question, author, v)?,
-                Some(_) => {}
-            }
+    for key in old.keys() {
+        if !new.contains_key(key) {
+            return Err(format!("/answers/{key} cannot be deleted"));
         }
     }
-    for (question, authors) in new {
-        let before = entries(old.get(question));
-        for (author, answer) in entries(Some(authors)) {
-            if !before.contains_key(author) {
-                check_own(question, author, answer)?;
-            }
+    for (key, value) in new {
+        if old.get(key) == Some(value) {
+            continue;
+        }
+        match parse_answer_key(key) {
+            Some((_, author)) if &author == sender.device => {}
+            Some((_, author)) => return Err(format!("/answers/{key} is {author}'s answer; only they can give or change it")),
+            None => return Err(format!("/answers/{key} is not a <question>@<device> key")),
+        }
+        let record: AnswerRecord = serde_json::from_value(value.clone()).map_err(|e| format!("/answers/{key}: {e}"))?;
+        if &record.by != sender.device {
+            return Err(format!("/answers/{key} is recorded as by someone else"));
         }
     }
     Ok(())

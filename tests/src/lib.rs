@@ -174,6 +174,17 @@ impl Api {
         self.send(self.client.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body))
     }
 
+    /// Posts a binary body and returns the raw response body.
+    pub fn post_bytes(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
+        let request = self.client.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        let request = match &self.credential {
+            Some(c) => request.bearer_auth(c),
+            None => request,
+        };
+        let response = request.send().expect("hub answers");
+        (response.status().as_u16(), response.bytes().expect("body").to_vec())
+    }
+
     /// Creates an enrolment code (as a coordinator).
     pub fn code(&self, role: Role, team: Option<&str>) -> String {
         let (status, body) = self.post("/v1/enrol-codes", json!({ "role": role, "team": team }));

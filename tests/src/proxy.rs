@@ -14,8 +14,12 @@ pub enum Mode {
     Pass,
     /// Forward only this many bytes of the request to the hub, then hang up on both.
     CutRequest(usize),
+    /// Forward all but the last this many bytes of the request.
+    CutRequestEnd(usize),
     /// Forward the request whole, but return only this many bytes of the response.
     CutResponse(usize),
+    /// Forward the request whole, but return all but the last this many bytes.
+    CutResponseEnd(usize),
     /// Send the request to the hub twice; return the second response.
     Twice,
 }
@@ -110,7 +114,12 @@ fn exchange(target: SocketAddr, request: &[u8]) -> Option<Vec<u8>> {
 /// Returns the response body the hub produced, if it produced one.
 fn handle(mut client: TcpStream, target: SocketAddr, mode: Mode) -> Option<Vec<u8>> {
     let request = read_message(&mut client)?;
-    if let Mode::CutRequest(n) = mode {
+    let request_cut = match mode {
+        Mode::CutRequest(n) => Some(n),
+        Mode::CutRequestEnd(k) => Some(request.len().saturating_sub(k)),
+        _ => None,
+    };
+    if let Some(n) = request_cut {
         let mut hub = TcpStream::connect(target).ok()?;
         let _ = hub.write_all(&request[..n.min(request.len())]);
         let _ = hub.shutdown(Shutdown::Both);
@@ -130,6 +139,7 @@ fn handle(mut client: TcpStream, target: SocketAddr, mode: Mode) -> Option<Vec<u
     out.extend_from_slice(&response[status_end..]);
     let n = match mode {
         Mode::CutResponse(n) => n.min(out.len()),
+        Mode::CutResponseEnd(k) => out.len().saturating_sub(k),
         _ => out.len(),
     };
     let _ = client.write_all(&out[..n]);

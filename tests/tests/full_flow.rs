@@ -111,3 +111,34 @@ fn volunteers_offline_dispatcher_meanwhile_team_lead_later_all_converge() {
         assert!(person.store.list(&Default::default()).unwrap().iter().all(|row| !row.has_unsynced), "{} has nothing left to send", person.name);
     }
 }
+
+#[test]
+fn a_volunteer_opens_an_incident_in_the_field_and_the_team_receives_it() {
+    use testigo_core::incident::{NewIncident, Report, ReportSource, Urgency};
+    let world = World::new();
+    let hub = &world.hub;
+    let desk = world.enrol("dispatcher", Role::Dispatcher, None).api(hub);
+    let finder = world.enrol("finder", Role::Volunteer, Some("east"));
+    let lead = world.enrol("lead", Role::TeamLead, Some("east"));
+    let outsider = world.enrol("outsider", Role::TeamLead, Some("west"));
+
+    let report = Report {
+        place_text: "Grand Blvd bus stop".into(),
+        point: None,
+        reported_at: Utc::now(),
+        description: "seen while passing".into(),
+        urgency: Urgency::High,
+        source: ReportSource::Field,
+    };
+    let id = finder.store.create_incident(NewIncident { report, template: None }).unwrap();
+    finder.store.add_observation(&id, ObservationKind::Note, "three agents at the stop", None, None).unwrap();
+    let up = finder.sync(hub);
+    assert!(up.rejected.is_empty() && up.changes_up == 2 && up.incidents_added == 0, "{up:?}");
+    let again = finder.sync(hub);
+    assert_eq!((again.changes_up, again.incidents_added), (0, 0), "the hub does not send the finder its own incident back");
+
+    assert_eq!(desk.view(&id).observations.len(), 1);
+    assert_eq!(lead.sync(hub).incidents_added, 1);
+    assert_eq!(outsider.sync(hub).incidents_added, 0);
+    assert_eq!(serde_json::to_value(lead.view(&id)).unwrap(), serde_json::to_value(finder.view(&id)).unwrap());
+}

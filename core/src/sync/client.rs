@@ -101,7 +101,7 @@ fn build_uploads(store: &Store, identity: &DeviceIdentity, attempted: &mut HashS
             let mine: Vec<_> = doc.get_changes(&known).into_iter().filter(|c| c.actor_id() == &actor).collect();
             let signatures = mine
                 .iter()
-                .map(|c| ChangeSignature { hash: c.hash().0, signature: identity.sign(&signed_message(&id, &c.hash().0)).to_vec() })
+                .map(|c| ChangeSignature { hash: c.hash().0, signature: crate::evidence::sign_change(identity, &c.hash()).to_vec() })
                 .collect();
             let changes = mine.iter().map(|c| c.raw_bytes().to_vec()).collect();
             Ok((Upload { incident: id.clone(), changes, new_incident, signatures }, hub_heads))

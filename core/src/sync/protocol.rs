@@ -52,7 +52,8 @@ pub struct Upload {
     pub signatures: Vec<ChangeSignature>,
 }
 
-/// The device's ed25519 signature of one change (see [`signed_message`]).
+/// The device's ed25519 signature of one change hash, as `evidence::sign_change`
+/// makes it when the change is saved.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChangeSignature {
     pub hash: Hash,
@@ -133,16 +134,6 @@ pub struct ErrorBody {
     /// `bad_request`, `code_expired`, `code_used`, `rate_limited`…
     pub error: String,
     pub reason: String,
-}
-
-/// What a change signature covers: a domain tag, the incident and the change hash, so a
-/// signature cannot be replayed for another incident or another purpose.
-pub fn signed_message(incident: &IncidentId, hash: &Hash) -> Vec<u8> {
-    let mut message = b"testigo-change-v1\0".to_vec();
-    message.extend_from_slice(incident.as_str().as_bytes());
-    message.push(0);
-    message.extend_from_slice(hash);
-    message
 }
 
 /// postcard, then zstd.
