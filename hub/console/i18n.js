@@ -14,6 +14,7 @@ const STRINGS = {
     'role.coordinator': 'Coordinator',
     'role.volunteer': 'Volunteer',
     'role.hub': 'Hub',
+    'role.unknown': 'Device',
     'who.team': 'team {team}',
 
     'signin.title': 'Sign in to the console',
@@ -173,7 +174,6 @@ const STRINGS = {
     'map.alt': 'Map of check-ins and observations around the reported place',
     'map.col.n': '#',
     'map.col.what': 'Record',
-    'map.col.by': 'By',
     'map.col.at': 'Time',
     'map.col.distance': 'Distance',
     'map.col.accuracy': 'Accuracy',
@@ -194,7 +194,7 @@ const STRINGS = {
     'checklist.question': 'Question',
     'checklist.disagree': 'Disagree',
     'checklist.progress': '{a} of {r} required',
-    'checklist.suggests': 'suggests {d}',
+    'checklist.suggests': 'suggests “{d}”',
     'checklist.invalid': 'does not fit the question',
 
     'status.open': 'Open',
@@ -229,6 +229,7 @@ const STRINGS = {
     'role.coordinator': 'Coordinación',
     'role.volunteer': 'Voluntario/a',
     'role.hub': 'Central',
+    'role.unknown': 'Dispositivo',
     'who.team': 'equipo {team}',
 
     'signin.title': 'Entrar a la consola',
@@ -388,7 +389,6 @@ const STRINGS = {
     'map.alt': 'Mapa de llegadas y observaciones alrededor del lugar reportado',
     'map.col.n': 'N.º',
     'map.col.what': 'Registro',
-    'map.col.by': 'Quién',
     'map.col.at': 'Hora',
     'map.col.distance': 'Distancia',
     'map.col.accuracy': 'Precisión',
@@ -409,7 +409,7 @@ const STRINGS = {
     'checklist.question': 'Pregunta',
     'checklist.disagree': 'No coinciden',
     'checklist.progress': '{a} de {r} obligatorias',
-    'checklist.suggests': 'sugiere: {d}',
+    'checklist.suggests': 'sugiere «{d}»',
     'checklist.invalid': 'no corresponde a la pregunta',
 
     'status.open': 'Abierto',

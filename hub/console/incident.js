@@ -50,7 +50,7 @@ export function renderIncident(container, ctx, id) {
   function person(device) {
     const role = roleOf(device);
     return h('span', { class: 'person', title: device },
-      role ? t(`role.${role}`) : '',
+      t(role ? `role.${role}` : 'role.unknown'),
       ' ',
       h('span', { class: 'mono' }, shortId(device)),
       device === me.device_id ? ` (${t('you')})` : '');
@@ -115,7 +115,7 @@ export function renderIncident(container, ctx, id) {
 
   const checklistBody = h('div', { id: 'checklist' });
   const timeline = h('ol', { class: 'timeline', id: 'timeline' });
-  const mapImage = h('img', { class: 'map', id: 'map', alt: t('map.alt'), width: 720, height: 440 });
+  const mapImage = h('img', { class: 'map', id: 'map', alt: t('map.alt'), width: 560, height: 380 });
   const mapLegend = h('div', { id: 'map-legend' });
   const report = h('dl', { class: 'facts', id: 'report' });
   const assigned = h('ul', { class: 'people', id: 'assigned' });
@@ -347,14 +347,14 @@ export function renderIncident(container, ctx, id) {
     }
     fill(mapLegend, h('div', { class: 'table-wrap' }, h('table', { class: 'table legend' },
       h('thead', {}, h('tr', {},
-        ['n', 'what', 'by', 'at', 'distance', 'accuracy'].map((c) => h('th', { scope: 'col' }, t(`map.col.${c}`))))),
+        ['n', 'what', 'at', 'distance', 'accuracy'].map((c) => h('th', { scope: 'col' }, t(`map.col.${c}`))))),
       h('tbody', {}, points.points.map((p) => h('tr', {},
         h('td', {}, h('span', { class: `marker marker-${p.kind}` }, p.number)),
-        h('td', {}, t(`map.kind.${p.kind}`)),
-        h('td', {}, person(p.by)),
-        h('td', { title: formatTime(p.at_ms) }, formatClock(p.at_ms)),
-        h('td', {}, p.distance_m === null ? '—' : formatDistance(p.distance_m)),
-        h('td', { class: p.accuracy === 'good' ? '' : 'warn-text' }, `±${Math.round(p.accuracy_m)} m · ${t(`accuracy.${p.accuracy}`)}`)))))));
+        h('td', {}, t(`map.kind.${p.kind}`), h('div', { class: 'legend-by' }, person(p.by))),
+        h('td', { class: 'nowrap', title: formatTime(p.at_ms) }, formatClock(p.at_ms)),
+        h('td', { class: 'nowrap' }, p.distance_m === null ? '—' : formatDistance(p.distance_m)),
+        h('td', { class: p.accuracy === 'good' ? 'nowrap' : 'nowrap warn-text' }, `±${Math.round(p.accuracy_m)} m`,
+          h('div', { class: 'legend-by' }, t(`accuracy.${p.accuracy}`)))))))));
   }
 
   async function load(background) {

@@ -16,11 +16,11 @@ use testigo_core::incident::{CheckpointKind, GeoPoint, IncidentView};
 use testigo_core::location::{haversine_m, AccuracyLevel, LocationFix};
 
 const EARTH_RADIUS_M: f64 = 6_371_008.8;
-const WIDTH: f64 = 720.0;
-const HEIGHT: f64 = 440.0;
+const WIDTH: f64 = 560.0;
+const HEIGHT: f64 = 380.0;
 /// Room kept around the farthest point, in pixels.
-const MARGIN_X: f64 = 70.0;
-const MARGIN_Y: f64 = 60.0;
+const MARGIN_X: f64 = 64.0;
+const MARGIN_Y: f64 = 52.0;
 /// The smallest area shown, in metres from the centre: a lone point is not drawn at
 /// the scale of a room.
 const MIN_EXTENT_M: f64 = 60.0;
@@ -206,7 +206,7 @@ pub fn render_svg(view: &IncidentView, lang: &str) -> String {
         (None, true) => None,
     };
     let Some(centre) = centre else {
-        let _ = write!(svg, r#"<text x="{}" y="{}" text-anchor="middle" font-size="15" fill="{MUTED}">{}</text></svg>"#, WIDTH / 2.0, HEIGHT / 2.0, escape(w.nothing));
+        let _ = write!(svg, r#"<text x="{}" y="{}" text-anchor="middle" font-size="16" fill="{MUTED}">{}</text></svg>"#, WIDTH / 2.0, HEIGHT / 2.0, escape(w.nothing));
         return svg;
     };
     let projection = Projection::fitting(centre, &data.points);
@@ -220,7 +220,7 @@ pub fn render_svg(view: &IncidentView, lang: &str) -> String {
             let r = f64::from(k) * step * projection.scale;
             let _ = write!(
                 svg,
-                r#"<circle cx="{cx:.1}" cy="{cy:.1}" r="{r:.1}" fill="none" stroke="{RING}" stroke-width="1" stroke-dasharray="4 4"/><text x="{:.1}" y="{:.1}" font-size="11" fill="{MUTED}">{}</text>"#,
+                r#"<circle cx="{cx:.1}" cy="{cy:.1}" r="{r:.1}" fill="none" stroke="{RING}" stroke-width="1" stroke-dasharray="4 4"/><text x="{:.1}" y="{:.1}" font-size="12" fill="{MUTED}">{}</text>"#,
                 cx + r * std::f64::consts::FRAC_1_SQRT_2 + 3.0,
                 cy - r * std::f64::consts::FRAC_1_SQRT_2 - 3.0,
                 escape(&format_distance(f64::from(k) * step, lang))
@@ -243,7 +243,7 @@ pub fn render_svg(view: &IncidentView, lang: &str) -> String {
         let (x, y) = projection.pixels(r.lat, r.lon);
         let _ = write!(
             svg,
-            r#"<g><circle cx="{x:.1}" cy="{y:.1}" r="13" fill="none" stroke="{REPORTED}" stroke-width="2"/><circle cx="{x:.1}" cy="{y:.1}" r="5" fill="{REPORTED}"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="12" font-weight="600" fill="{REPORTED}">{}</text></g>"#,
+            r##"<g><circle cx="{x:.1}" cy="{y:.1}" r="13" fill="none" stroke="{REPORTED}" stroke-width="2"/><circle cx="{x:.1}" cy="{y:.1}" r="5" fill="{REPORTED}"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="14" font-weight="600" fill="{REPORTED}" stroke="#f8fafc" stroke-width="3" paint-order="stroke">{}</text></g>"##,
             y + 30.0,
             escape(w.reported)
         );
@@ -255,24 +255,24 @@ pub fn render_svg(view: &IncidentView, lang: &str) -> String {
         let _ = match p.kind {
             PointKind::CheckIn => write!(
                 svg,
-                r##"<circle cx="{x:.1}" cy="{y:.1}" r="10" fill="{CHECKPOINT}" stroke="#ffffff" stroke-width="2"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="11" font-weight="700" fill="#ffffff">{number}</text>"##,
+                r##"<circle cx="{x:.1}" cy="{y:.1}" r="11" fill="{CHECKPOINT}" stroke="#ffffff" stroke-width="2"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="13" font-weight="700" fill="#ffffff">{number}</text>"##,
                 y + 4.0
             ),
             PointKind::CheckOut => write!(
                 svg,
-                r##"<circle cx="{x:.1}" cy="{y:.1}" r="10" fill="#ffffff" stroke="{CHECKPOINT}" stroke-width="2.5"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="11" font-weight="700" fill="{CHECKPOINT}">{number}</text>"##,
+                r##"<circle cx="{x:.1}" cy="{y:.1}" r="11" fill="#ffffff" stroke="{CHECKPOINT}" stroke-width="2.5"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="13" font-weight="700" fill="{CHECKPOINT}">{number}</text>"##,
                 y + 4.0
             ),
             PointKind::Observation => write!(
                 svg,
-                r##"<rect x="{:.1}" y="{:.1}" width="18" height="18" rx="3" fill="{OBSERVATION}" stroke="#ffffff" stroke-width="2"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="11" font-weight="700" fill="#ffffff">{number}</text>"##,
-                x - 9.0,
-                y - 9.0,
-                y + 4.0
+                r##"<rect x="{:.1}" y="{:.1}" width="20" height="20" rx="3" fill="{OBSERVATION}" stroke="#ffffff" stroke-width="2"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="13" font-weight="700" fill="#ffffff">{number}</text>"##,
+                x - 10.0,
+                y - 10.0,
+                y + 4.5
             ),
         };
         if let Some(d) = p.distance_m {
-            let _ = write!(svg, r#"<text x="{:.1}" y="{:.1}" font-size="11" fill="{INK}">{}</text>"#, x + 14.0, y + 4.0, escape(&format_distance(d, lang)));
+            let _ = write!(svg, r##"<text x="{:.1}" y="{:.1}" font-size="13" font-weight="600" fill="{INK}" stroke="#f8fafc" stroke-width="3" paint-order="stroke">{}</text>"##, x + 15.0, y + 4.5, escape(&format_distance(d, lang)));
         }
     }
 
@@ -281,7 +281,7 @@ pub fn render_svg(view: &IncidentView, lang: &str) -> String {
     let (x0, y0) = (20.0, HEIGHT - 22.0);
     let _ = write!(
         svg,
-        r#"<g><path d="M{x0} {:.1} V{y0} H{:.1} V{:.1}" fill="none" stroke="{INK}" stroke-width="2"/><text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="12" fill="{INK}">{}</text></g>"#,
+        r#"<g><path d="M{x0} {:.1} V{y0} H{:.1} V{:.1}" fill="none" stroke="{INK}" stroke-width="2"/><text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="13" fill="{INK}">{}</text></g>"#,
         y0 - 6.0,
         x0 + bar,
         y0 - 6.0,
@@ -294,12 +294,12 @@ pub fn render_svg(view: &IncidentView, lang: &str) -> String {
     let (nx, ny) = (WIDTH - 30.0, 24.0);
     let _ = write!(
         svg,
-        r#"<g><path d="M{nx} {ny} l-7 18 l7 -5 l7 5 z" fill="{INK}"/><text x="{nx}" y="{:.1}" text-anchor="middle" font-size="12" font-weight="700" fill="{INK}">N</text></g>"#,
+        r#"<g><path d="M{nx} {ny} l-7 18 l7 -5 l7 5 z" fill="{INK}"/><text x="{nx}" y="{:.1}" text-anchor="middle" font-size="13" font-weight="700" fill="{INK}">N</text></g>"#,
         ny + 32.0
     );
 
     if data.reported.is_none() {
-        let _ = write!(svg, r#"<text x="{}" y="22" text-anchor="middle" font-size="12" fill="{MUTED}">{}</text>"#, WIDTH / 2.0, escape(w.no_point));
+        let _ = write!(svg, r#"<text x="{}" y="22" text-anchor="middle" font-size="13" fill="{MUTED}">{}</text>"#, WIDTH / 2.0, escape(w.no_point));
     }
     svg.push_str("</svg>");
     svg
