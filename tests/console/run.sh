@@ -22,7 +22,7 @@ if [[ ! -f "$here/node_modules/playwright-core/package.json" ]]; then
 fi
 
 echo "building the hub fixture"
-fixture="$(cd "$root" && cargo build --quiet -p testigo-tests --bin console-fixture --message-format=json \
+fixture="$(cd "$root" && cargo build --quiet --locked -p testigo-tests --bin console-fixture --message-format=json \
     | node -e '
         let last = "";
         require("readline").createInterface({ input: process.stdin }).on("line", (line) => {

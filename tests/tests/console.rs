@@ -60,7 +60,8 @@ impl Console {
     }
 
     fn sign_in(&mut self, body: Value) -> Page {
-        let page = Self::read(self.client.post(format!("{}/console/api/sign-in", self.base)).json(&body).send().expect("hub answers"));
+        let request = self.with_cookie(self.client.post(format!("{}/console/api/sign-in", self.base)));
+        let page = Self::read(request.json(&body).send().expect("hub answers"));
         if page.status == 200 {
             let set = page.header("set-cookie").to_owned();
             let value = set.split(';').next().and_then(|kv| kv.strip_prefix(&format!("{COOKIE_NAME}="))).expect("a session cookie");
@@ -229,7 +230,10 @@ fn sessions_end_when_idle_after_a_shift_and_at_sign_out() {
     clock.advance(max - elapsed);
     assert_eq!(console.get("/console/api/session").status, 401, "however busy, a session ends after a shift");
 
-    let console = signed_in(&world, &lead);
+    let mut console = signed_in(&world, &lead);
+    let first = Console { cookie: console.cookie.clone(), ..Console::new(&world) };
+    assert_eq!(console.sign_in(json!({ "credential": credential(&lead) })).status, 200);
+    assert_eq!(first.get("/console/api/session").status, 401, "signing in again ends the browser's old session");
     assert_eq!(console.post("/sign-out", &json!({})).status, 200);
     assert_eq!(console.get("/console/api/session").status, 401, "signed out");
 }

@@ -263,6 +263,10 @@ pub async fn sign_in(State(state): State<Arc<AppState>>, ConnectInfo(peer): Conn
             return Err(e);
         }
     };
+    // Signing in again from the same browser ends the session it had.
+    if let Some(previous) = cookie_value(&headers) {
+        state.console.sessions.end(&session_hash(&previous));
+    }
     let (id, csrf) = state.console.sessions.start(device.device_id.clone(), state.now_ms())?;
     tracing::info!(device = %device.device_id, role = device.role.as_str(), "console sign-in");
     let cookie = set_cookie(&id, MAX_SESSION.as_secs(), secure(&state, &headers));
