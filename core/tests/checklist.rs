@@ -71,7 +71,7 @@ fn verify_offline() -> (Registry, IncidentDoc, IncidentDoc, Author, Author) {
         report: report("Corner of Cherokee St and Jefferson Ave"),
         template: Some(template.template_ref()),
     };
-    let mut original = IncidentDoc::create(&IncidentId::generate(), &hub, new, at(0)).unwrap();
+    let original = IncidentDoc::create(&IncidentId::generate(), &hub, new, at(0)).unwrap();
 
     // Each phone gets its copy while online, then loses signal.
     let mut ana_phone = IncidentDoc::load(&original.automerge().save()).unwrap();
