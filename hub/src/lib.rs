@@ -7,6 +7,7 @@
 //! - [`sync`]: the sync endpoint; [`validate`] checks every incoming change
 //! - [`permissions`]: who sees and writes what
 //! - [`dispatch`]: the dispatcher API
+//! - [`evidence`]: evidence bundles and the audit log
 //! - [`db`]: the store
 
 pub mod auth;
@@ -14,7 +15,9 @@ pub mod config;
 pub mod db;
 pub mod dispatch;
 pub mod error;
+pub mod evidence;
 pub mod permissions;
+pub mod retention;
 pub mod server;
 pub mod sync;
 pub mod validate;
