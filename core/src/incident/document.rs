@@ -108,15 +108,10 @@ impl IncidentDoc {
         validate_answer(&value)?;
         let record = AnswerRecord { value, by: author.device.clone(), at: now };
         let value = to_value(&record)?;
-        let device = author.device.as_str().to_owned();
+        let key = super::schema::answer_key(question_id, &author.device);
         self.change(author, now, "answer", |tx, root_obj| {
             let answers = root_obj(tx, keys::ANSWERS)?;
-            let question = match tx.get(&answers, question_id)? {
-                Some((automerge::Value::Object(ObjType::Map), obj)) => obj,
-                Some(_) => return Err(Error::corrupt(format!("/answers/{question_id}"), "is not a map")),
-                None => tx.put_object(&answers, question_id, ObjType::Map)?,
-            };
-            put_json(tx, &question, device.as_str(), &value)
+            put_json(tx, &answers, key.as_str(), &value)
         })
     }
 
@@ -216,14 +211,17 @@ impl IncidentDoc {
     pub fn edit_report(&mut self, author: &Author, report: Report, now: DateTime<Utc>) -> Result<()> {
         require_role(author, &[Role::Dispatcher, Role::Hub, Role::Coordinator], "edit the report")?;
         validate_report(&report)?;
-        let previous = serde_json::to_string(&self.view()?.report).map_err(|e| Error::invalid("report", e.to_string()))?;
+        // Both versions go in the event: if two dispatchers edit at once, the report
+        // shows one edit and the events keep the other.
+        let previous = self.view()?.report;
+        let note = serde_json::json!({ "previous": previous, "new": report }).to_string();
         let event = StatusEvent {
             id: RecordId::generate(),
             kind: EventKind::ReportEdited,
             role: author.role,
             determination: None,
             confidence: None,
-            note: Some(previous),
+            note: Some(note),
             by: author.device.clone(),
             at: now,
         };

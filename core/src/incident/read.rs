@@ -10,11 +10,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::json_bridge::to_json;
-use super::schema::{keys, AnswerRecord, Assignment, Checkpoint, Observation, StatusEvent, KIND, SCHEMA_VERSION};
+use super::schema::{keys, parse_answer_key, AnswerRecord, Assignment, Checkpoint, Observation, StatusEvent, KIND, SCHEMA_VERSION};
 use super::status;
 use super::view::{IncidentView, QuestionAnswers};
 use crate::error::{Error, Result};
 use crate::ids::{DeviceId, IncidentId};
+
 
 pub fn read_view(doc: &automerge::Automerge) -> Result<IncidentView> {
     let root = to_json(&doc.hydrate(None));
@@ -96,25 +97,24 @@ fn records<T: DeserializeOwned>(
 
 fn read_answers(root: &serde_json::Map<String, Value>, problems: &mut Vec<String>) -> Result<Vec<QuestionAnswers>> {
     let mut by_question: BTreeMap<String, Vec<AnswerRecord>> = BTreeMap::new();
-    for (question_id, authors) in collection(root, keys::ANSWERS)? {
-        let Value::Object(authors) = authors else {
-            problems.push(format!("/answers/{question_id}: is not a map"));
+    for (key, value) in collection(root, keys::ANSWERS)? {
+        let Some((question_id, author)) = parse_answer_key(key) else {
+            problems.push(format!("/answers/{key}: key is not <question>@<device>"));
             continue;
         };
-        let mut answers: Vec<AnswerRecord> = Vec::new();
-        for (author, value) in authors {
-            match serde_json::from_value::<AnswerRecord>(value.clone()) {
-                Ok(record) if record.by.as_str() == author => answers.push(record),
-                Ok(_) => problems.push(format!("/answers/{question_id}/{author}: key does not match the author")),
-                Err(e) => problems.push(format!("/answers/{question_id}/{author}: {e}")),
-            }
-        }
-        answers.sort_by(|a, b| a.by.cmp(&b.by));
-        if !answers.is_empty() {
-            by_question.insert(question_id.clone(), answers);
+        match serde_json::from_value::<AnswerRecord>(value.clone()) {
+            Ok(record) if record.by == author => by_question.entry(question_id.to_owned()).or_default().push(record),
+            Ok(_) => problems.push(format!("/answers/{key}: key does not match the author")),
+            Err(e) => problems.push(format!("/answers/{key}: {e}")),
         }
     }
-    Ok(by_question.into_iter().map(|(question_id, by_author)| QuestionAnswers { question_id, by_author }).collect())
+    Ok(by_question
+        .into_iter()
+        .map(|(question_id, mut by_author)| {
+            by_author.sort_by(|a, b| a.by.cmp(&b.by));
+            QuestionAnswers { question_id, by_author }
+        })
+        .collect())
 }
 
 /// Reads only the incident id, for routing a document received from outside.

@@ -7,16 +7,18 @@
 //!   report:      { place_text, point?, reported_at, description, urgency, source },
 //!   template:    { id, version },
 //!   assignments: { <device id>: Assignment },           -- one key per assignee
-//!   answers:     { <question id>: { <device id>: AnswerRecord } }  -- one key per author
+//!   answers:     { "<question id>@<device id>": AnswerRecord }  -- one key per author
 //!   observations:{ <record id>: Observation }           -- append-only
 //!   checkpoints: { <record id>: Checkpoint }            -- append-only
 //!   events:      { <record id>: StatusEvent }           -- append-only
 //! }
 //! ```
 //!
-//! Every collection is a map keyed by something unique to its writer, so two replicas
-//! never write the same key concurrently and nothing a person entered is overwritten
-//! by a merge. The root keys are created once, by whoever creates the incident.
+//! Every collection is a flat map keyed by something unique to its writer, so two
+//! replicas never write the same key concurrently and nothing a person entered is
+//! overwritten by a merge. No nested map is ever created after the document is: two
+//! replicas creating the same nested map would conflict and one would hide the other.
+//! The root keys are created once, by whoever creates the incident.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -42,6 +44,17 @@ pub mod keys {
     pub const CHECKPOINTS: &str = "checkpoints";
     pub const EVENTS: &str = "events";
     pub const COLLECTIONS: [&str; 5] = [ASSIGNMENTS, ANSWERS, OBSERVATIONS, CHECKPOINTS, EVENTS];
+}
+
+/// The key of one person's answer to one question in `answers`.
+pub fn answer_key(question_id: &str, device: &DeviceId) -> String {
+    format!("{question_id}@{device}")
+}
+
+/// Splits an `answers` key back into question id and device id.
+pub fn parse_answer_key(key: &str) -> Option<(&str, DeviceId)> {
+    let (question, device) = key.rsplit_once('@')?;
+    Some((question, DeviceId::parse(device).ok()?))
 }
 
 /// What people do in Testigo; the hub decides who is what.

@@ -161,11 +161,10 @@ impl Store {
                 tx.commit()?;
                 Ok(value)
             });
-            match &result {
-                Ok(_) => inner.remember(id.clone(), doc.into_automerge()),
-                // The in-memory document may hold the change that failed to save;
-                // dropping it makes the next read come from disk, which is the truth.
-                Err(_) => {}
+            // On failure the in-memory document may hold the change that was not
+            // saved; dropping it makes the next read come from disk, which is the truth.
+            if result.is_ok() {
+                inner.remember(id.clone(), doc.into_automerge());
             }
             result
         };
