@@ -7,6 +7,7 @@
 
 pub mod checklist;
 pub mod error;
+pub mod evidence;
 pub mod ids;
 pub mod incident;
 pub mod location;

@@ -39,7 +39,7 @@ fn nothing_written_is_readable_on_disk_and_a_wrong_key_is_refused() {
         let store = Store::open(&path, &key(1)).unwrap();
         let id = store.create_incident(report(secrets[0])).unwrap();
         store.add_observation(&id, ObservationKind::Note, "two SUVs, agents in ERO vests", None, Some(fix_near(0.0))).unwrap();
-        store.answer(&id, "activity_place", AnswerValue::Text("laundromat".into())).unwrap();
+        store.answer(&id, "identification_details", AnswerValue::Text("laundromat".into())).unwrap();
         let on_disk = files_bytes(&path);
         assert!(on_disk.len() > 4096, "the database was written");
         for secret in secrets {
@@ -79,12 +79,16 @@ fn invalid_fixes_are_rejected_and_nothing_is_written() {
         for result in [
             store.check_in(&id, fix.clone()).map(|_| ()),
             store.add_observation(&id, ObservationKind::Note, "x", None, Some(fix.clone())).map(|_| ()),
-            store.answer(&id, "arrival", AnswerValue::Location(fix.clone())),
         ] {
             match result {
                 Err(Error::InvalidInput { field: f, .. }) => assert_eq!(f, field),
                 other => panic!("{fix:?} gave {other:?}"),
             }
+        }
+        // Through the checklist the error names the question the fix answers.
+        match store.answer(&id, "arrival", AnswerValue::Checkpoint { at: t0(), fix: Some(fix.clone()) }) {
+            Err(Error::InvalidInput { field: f, reason }) => assert!(f == "arrival" && reason.to_lowercase().contains(field), "{f}: {reason}"),
+            other => panic!("{fix:?} gave {other:?}"),
         }
     }
     assert_eq!(store.view(&id).unwrap(), before);
@@ -139,4 +143,21 @@ fn each_action_is_saved_before_it_returns() {
     assert_eq!(reopened.view(&id).unwrap(), expected);
     assert_eq!(reopened.view(&id).unwrap().status.status, IncidentStatus::Proposed);
     reopened.integrity_check().unwrap();
+}
+
+#[test]
+fn answers_are_checked_against_the_incident_checklist_in_the_store_locale() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("field.db"), &key(6)).unwrap();
+    let id = store.create_incident(report("Kingshighway")).unwrap();
+    let err = store.answer(&id, "agents_count", AnswerValue::Text("many".into())).unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    store.set_locale("es");
+    let err = store.answer(&id, "warrant", AnswerValue::Choice("signed_by_the_mayor".into())).unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    let err = store.answer(&id, "no_such_question", AnswerValue::YesNo(YesNo::Yes)).unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. } | Error::NotFound { .. }), "{err:?}");
+    assert!(store.view(&id).unwrap().answers.is_empty(), "nothing refused was written");
+    store.answer(&id, "agents_count", AnswerValue::Count(4)).unwrap();
+    assert_eq!(store.view(&id).unwrap().answers.len(), 1);
 }

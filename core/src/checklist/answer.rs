@@ -38,6 +38,16 @@ pub enum AnswerValue {
 }
 
 impl AnswerValue {
+    /// An empty text or an empty selection. Answers are never deleted, so this is what
+    /// clearing a field writes; it counts as no answer.
+    pub fn is_blank(&self) -> bool {
+        match self {
+            AnswerValue::Text(text) => text.trim().is_empty(),
+            AnswerValue::Choices(choices) => choices.is_empty(),
+            _ => false,
+        }
+    }
+
     /// Whether two answers say the same thing (order of multiple choices does not matter).
     pub fn agrees_with(&self, other: &AnswerValue) -> bool {
         match (self, other) {

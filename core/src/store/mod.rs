@@ -10,7 +10,10 @@ mod documents;
 mod identity;
 mod index;
 mod observer;
+mod retention;
 mod schema;
+mod signatures;
+mod wipe;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,8 +28,10 @@ pub use connection::KEY_LEN;
 pub use identity::DeviceIdentity;
 pub use index::{IndexedIncident, ListQuery};
 pub use observer::IncidentObserver;
+pub use retention::DEFAULT_WINDOW as DEFAULT_RETENTION;
+pub use wipe::{attachments_dir, store_files, wipe_files};
 
-use crate::checklist::AnswerValue;
+use crate::checklist::{validate_answer, AnswerValue, CheckedTemplate, Registry};
 use crate::error::{Error, Result};
 use crate::ids::{DeviceId, IncidentId, RecordId};
 use crate::incident::{
@@ -41,6 +46,11 @@ const CACHE_CAPACITY: usize = 32;
 
 pub struct Store {
     inner: Mutex<Inner>,
+    /// Checklist versions this device knows; answers are checked against the exact
+    /// version each incident started with.
+    templates: std::sync::RwLock<Registry>,
+    /// Language of checklist messages in errors (`en`, `es`…).
+    locale: std::sync::RwLock<String>,
     path: PathBuf,
     clock: Arc<dyn Clock>,
     doc_loads: AtomicU64,
@@ -67,6 +77,8 @@ impl Store {
         let identity = identity::load_or_create(&conn)?;
         Ok(Self {
             inner: Mutex::new(Inner { conn, identity, cache: HashMap::new() }),
+            templates: std::sync::RwLock::new(Registry::with_default()?),
+            locale: std::sync::RwLock::new(crate::checklist::FALLBACK_LOCALE.to_owned()),
             path,
             clock,
             doc_loads: AtomicU64::new(0),
@@ -119,10 +131,11 @@ impl Store {
         let author = inner.identity.author();
         let doc = IncidentDoc::create(&id, &author, new, now)?.into_automerge();
         let view = crate::incident::read_view(&doc)?;
-        let me = inner.identity.device_id.clone();
+        let identity = inner.identity.clone();
         let tx = inner.conn.transaction()?;
         documents::put_snapshot(&tx, &id, &doc)?;
-        index::upsert(&tx, &view, &me, true)?;
+        signatures::sign_new_changes(&tx, &identity, &id, &doc, &[])?;
+        index::upsert(&tx, &view, &identity.device_id, true)?;
         tx.commit()?;
         inner.remember(id.clone(), doc);
         drop(inner);
@@ -149,15 +162,16 @@ impl Store {
         let now = self.now();
         let result = {
             let mut inner = self.lock();
-            let author = inner.identity.author();
-            let me = inner.identity.device_id.clone();
+            let identity = inner.identity.clone();
+            let author = identity.author();
             let mut doc = IncidentDoc::from_automerge(self.take_cached(&mut inner, id)?);
             let before = doc.automerge().get_heads();
             let result = action(&mut doc, &author, now).and_then(|value| {
                 let view = doc.view()?;
                 let tx = inner.conn.transaction()?;
                 documents::append_changes(&tx, id, doc.automerge(), &before)?;
-                index::upsert(&tx, &view, &me, true)?;
+                signatures::sign_new_changes(&tx, &identity, id, doc.automerge(), &before)?;
+                index::upsert(&tx, &view, &identity.device_id, true)?;
                 tx.commit()?;
                 Ok(value)
             });
@@ -182,8 +196,38 @@ impl Store {
         self.update(id, |doc, author, now| doc.checkpoint(author, CheckpointKind::CheckOut, fix, now))
     }
 
+    /// Answers a checklist question. The answer is checked against the question in the
+    /// template version the incident started with: a wrong type, a choice not in the
+    /// list or a count out of bounds is refused with the template's message in the
+    /// store's locale, and nothing is written.
     pub fn answer(&self, id: &IncidentId, question_id: &str, value: AnswerValue) -> Result<()> {
-        self.update(id, |doc, author, now| doc.answer(author, question_id, value, now))
+        let locale = self.locale();
+        let templates = self.templates.read().unwrap_or_else(|p| p.into_inner());
+        self.update(id, |doc, author, now| {
+            if let Some(reference) = doc.view()?.template {
+                validate_answer(templates.resolve(&reference)?, question_id, &value, &locale)?;
+            }
+            doc.answer(author, question_id, value, now)
+        })
+    }
+
+    /// Makes a checklist version known to this device (e.g. received from the hub).
+    pub fn publish_template(&self, template: CheckedTemplate) -> Result<crate::incident::TemplateRef> {
+        self.templates.write().unwrap_or_else(|p| p.into_inner()).publish(template)
+    }
+
+    /// Runs `f` with the checklist versions this device knows.
+    pub fn with_templates<T>(&self, f: impl FnOnce(&Registry) -> T) -> T {
+        f(&self.templates.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Sets the language of checklist messages (`en`, `es`; others fall back to `en`).
+    pub fn set_locale(&self, locale: &str) {
+        *self.locale.write().unwrap_or_else(|p| p.into_inner()) = locale.to_owned();
+    }
+
+    pub fn locale(&self) -> String {
+        self.locale.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn add_observation(&self, id: &IncidentId, kind: ObservationKind, text: &str, count: Option<i64>, fix: Option<LocationFix>) -> Result<RecordId> {
@@ -251,6 +295,11 @@ impl Store {
         f(doc)
     }
 
+    /// This device's signatures over its own changes to incident `id`.
+    pub fn change_signatures(&self, id: &IncidentId) -> Result<std::collections::HashMap<automerge::ChangeHash, [u8; 64]>> {
+        signatures::for_incident(&self.lock().conn, id)
+    }
+
     /// Every incident id held, in index order.
     pub fn incident_ids(&self) -> Result<Vec<IncidentId>> {
         let inner = self.lock();
@@ -268,6 +317,37 @@ impl Store {
         }
         self.notify(std::slice::from_ref(id));
         Ok(())
+    }
+
+    // ----- leaving the phone -----------------------------------------------------------
+
+    /// Removes closed incidents whose retention window has passed and whose changes
+    /// the hub has acknowledged. The window comes from the hub (setting
+    /// `retention_hours`), 72 hours by default. Returns what was removed.
+    pub fn apply_retention(&self) -> Result<Vec<IncidentId>> {
+        let window = self
+            .setting("retention_hours")?
+            .and_then(|h| h.parse::<i64>().ok())
+            .filter(|h| *h >= 0)
+            .map(chrono::Duration::hours)
+            .unwrap_or(retention::DEFAULT_WINDOW);
+        let expired = retention::expired(&self.lock().conn, self.now(), window)?;
+        for id in &expired {
+            self.remove_incident(id)?;
+        }
+        Ok(expired)
+    }
+
+    /// Destroys this store: the device key, every document and every file. The
+    /// platform must also delete the database key from its keystore.
+    pub fn wipe(self) -> Result<()> {
+        let path = self.path.clone();
+        let inner = self.inner.into_inner().unwrap_or_else(|p| p.into_inner());
+        // secure_delete overwrites the freed pages, so even the key bytes in a WAL
+        // frame are zeroed before the files go.
+        inner.conn.execute("DELETE FROM identity", [])?;
+        inner.conn.close().map_err(|(_, e)| Error::from(e))?;
+        wipe::wipe_files(&path)
     }
 
     // ----- small settings -------------------------------------------------------------

@@ -87,6 +87,13 @@ fn create_v1(tx: &Transaction<'_>) -> Result<()> {
             at           INTEGER NOT NULL
         );
 
+        -- This device's signature over each change it made (see evidence::signing).
+        CREATE TABLE change_signatures (
+            change_hash  TEXT PRIMARY KEY,
+            incident_id  TEXT NOT NULL REFERENCES documents(incident_id) ON DELETE CASCADE,
+            signature    BLOB NOT NULL
+        );
+
         -- Small values: sync cursor, clock offset, retention window.
         CREATE TABLE settings (
             key    TEXT PRIMARY KEY,

@@ -47,3 +47,26 @@ pub fn fix_near(d_lat: f64) -> LocationFix {
         mock: false,
     }
 }
+
+/// A clock tests move by hand.
+pub struct ManualClock(std::sync::Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(start: DateTime<Utc>) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self(std::sync::Mutex::new(start)))
+    }
+
+    pub fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl testigo_core::time::Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+pub fn store_key(seed: u8) -> Vec<u8> {
+    (0..32).map(|i| seed.wrapping_add(i).wrapping_add(1)).collect()
+}

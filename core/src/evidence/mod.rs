@@ -1,0 +1,12 @@
+//! Evidence: signed changes and self-checking export bundles that a third party can
+//! verify without trusting the hub or the phone they came from.
+
+mod bundle;
+mod geojson;
+mod signing;
+mod verify;
+
+pub use bundle::{export, Bundle, ChangeEntry, DeviceRecord, IncidentEntry, IncidentEvidence, FORMAT};
+pub use geojson::incident_features;
+pub use signing::{sign_change, verify_change, SignatureError};
+pub use verify::{verify, Finding, VerificationReport};

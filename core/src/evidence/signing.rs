@@ -1,0 +1,45 @@
+//! Change signatures. A device signs the hash of every change it makes; because an
+//! automerge change hash covers the change's bytes and the hashes of its
+//! dependencies, a valid signature also pins the whole history the author saw.
+
+use automerge::ChangeHash;
+use ed25519_dalek::{Signature, VerifyingKey};
+
+use crate::ids::DeviceId;
+use crate::store::DeviceIdentity;
+
+/// Domain separation: a change signature can never be replayed as any other kind of
+/// signature the project makes.
+const CONTEXT: &[u8] = b"testigo-change-v1:";
+
+fn message(hash: &ChangeHash) -> Vec<u8> {
+    let mut message = CONTEXT.to_vec();
+    message.extend_from_slice(hash.as_ref());
+    message
+}
+
+pub fn sign_change(identity: &DeviceIdentity, hash: &ChangeHash) -> [u8; 64] {
+    identity.sign(&message(hash))
+}
+
+/// Why a signature does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("the public key is not a valid ed25519 key")]
+    BadKey,
+    #[error("the public key belongs to {actual}, not to {claimed}")]
+    KeyNotDevice { claimed: DeviceId, actual: DeviceId },
+    #[error("the signature does not match the change hash and key")]
+    Mismatch,
+}
+
+/// Checks that `signature` over `hash` was made by `device`, whose public key is
+/// `public_key`.
+pub fn verify_change(device: &DeviceId, public_key: &[u8; 32], hash: &ChangeHash, signature: &[u8; 64]) -> Result<(), SignatureError> {
+    let actual = DeviceId::from_public_key(public_key);
+    if &actual != device {
+        return Err(SignatureError::KeyNotDevice { claimed: device.clone(), actual });
+    }
+    let key = VerifyingKey::from_bytes(public_key).map_err(|_| SignatureError::BadKey)?;
+    key.verify_strict(&message(hash), &Signature::from_bytes(signature)).map_err(|_| SignatureError::Mismatch)
+}

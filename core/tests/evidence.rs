@@ -1,0 +1,178 @@
+//! Evidence bundles: exported, verified, and tampered with in every part a forger
+//! would touch. Also the two ways data leaves a phone: wipe and retention.
+
+mod common;
+
+use std::collections::HashMap;
+
+use chrono::Duration;
+use common::*;
+use testigo_core::checklist::{AnswerValue, YesNo};
+use testigo_core::evidence::{self, DeviceRecord, IncidentEvidence};
+use testigo_core::incident::{Determination, EventKind, ObservationKind, Role};
+use testigo_core::store::{store_files, Store};
+use testigo_core::Error;
+
+struct Scene {
+    _dir: tempfile::TempDir,
+    volunteer: Store,
+    lead: Store,
+    id: testigo_core::ids::IncidentId,
+}
+
+/// A volunteer documents an incident; a team lead receives it, confirms and closes.
+fn scene() -> Scene {
+    let dir = tempfile::tempdir().unwrap();
+    let volunteer = Store::open(dir.path().join("volunteer.db"), &store_key(1)).unwrap();
+    let lead = Store::open(dir.path().join("lead.db"), &store_key(2)).unwrap();
+    lead.save_enrolment(Role::TeamLead, Some("south"), "https://hub.invalid", "credential").unwrap();
+
+    let id = volunteer.create_incident(report("Cherokee St & Jefferson Ave")).unwrap();
+    volunteer.check_in(&id, fix_near(0.0003)).unwrap();
+    volunteer.answer(&id, "enforcement_present", AnswerValue::YesNo(YesNo::Yes)).unwrap();
+    volunteer.add_observation(&id, ObservationKind::Note, "Agents in ERO vests detained one man", None, Some(fix_near(0.0002))).unwrap();
+    volunteer.record_event(&id, EventKind::DeterminationProposed, Some(Determination::Verified), None, None).unwrap();
+
+    let bytes = volunteer.with_document(&id, |doc| Ok(doc.save())).unwrap();
+    lead.merge_remote(&id, &bytes).unwrap();
+    lead.record_event(&id, EventKind::DeterminationConfirmed, Some(Determination::Verified), None, Some("Photos match".into())).unwrap();
+    lead.record_event(&id, EventKind::Closed, None, None, None).unwrap();
+    Scene { _dir: dir, volunteer, lead, id }
+}
+
+fn device_record(store: &Store, role: Role) -> DeviceRecord {
+    let identity = store.identity();
+    DeviceRecord { device_id: identity.device_id.clone(), public_key: hex::encode(identity.public_key()), role, enrolled_at: t0() }
+}
+
+fn export(scene: &Scene) -> Vec<u8> {
+    let mut signatures = scene.volunteer.change_signatures(&scene.id).unwrap();
+    signatures.extend(scene.lead.change_signatures(&scene.id).unwrap());
+    let received = HashMap::new();
+    let devices = [device_record(&scene.volunteer, Role::Volunteer), device_record(&scene.lead, Role::TeamLead)];
+    scene
+        .lead
+        .with_document(&scene.id, |doc| evidence::export(&[IncidentEvidence { document: doc, signatures: &signatures, received_at: &received }], &devices))
+        .unwrap()
+}
+
+#[test]
+fn an_exported_bundle_verifies_and_is_deterministic() {
+    let scene = scene();
+    let bundle = export(&scene);
+    let report = evidence::verify(&bundle);
+    assert!(report.is_valid(), "{:#?}", report.findings);
+    assert_eq!(report.incidents, 1);
+    assert!(report.changes_checked >= 7, "{}", report.changes_checked);
+    assert_eq!(report.signatures_checked, report.changes_checked);
+    assert_eq!(export(&scene), bundle, "the same data exports to the same bytes");
+    let text = String::from_utf8(bundle).unwrap();
+    assert!(text.contains("\"FeatureCollection\"") && text.contains("Agents in ERO vests"));
+}
+
+/// Replaces the first occurrence of `from` after `anchor` in the bundle text.
+fn tamper(bundle: &[u8], anchor: &str, from: &str, to: &str) -> Vec<u8> {
+    let text = String::from_utf8(bundle.to_vec()).unwrap();
+    let start = text.find(anchor).unwrap_or_else(|| panic!("{anchor} not in bundle"));
+    let offset = start + text[start..].find(from).unwrap();
+    let mut out = text[..offset].to_owned();
+    out.push_str(to);
+    out.push_str(&text[offset + from.len()..]);
+    out.into_bytes()
+}
+
+fn findings(bundle: &[u8]) -> Vec<(Option<String>, String)> {
+    evidence::verify(bundle).findings.into_iter().map(|f| (f.change, f.field)).collect()
+}
+
+#[test]
+fn tampering_is_reported_precisely() {
+    let scene = scene();
+    let bundle = export(&scene);
+    let parsed: evidence::Bundle = serde_json::from_slice(&bundle).unwrap();
+    let change = &parsed.incidents[0].changes[2];
+
+    // One hex digit of a signature.
+    let sig = change.signature.as_ref().unwrap();
+    let flipped = format!("{}{}", if sig.starts_with('0') { "1" } else { "0" }, &sig[1..]);
+    let found = findings(&tamper(&bundle, sig, sig, &flipped));
+    assert_eq!(found, vec![(Some(change.hash.clone()), "signature".to_owned())]);
+
+    // The readable rendering says something the document does not.
+    let found = findings(&tamper(&bundle, "\"rendering\"", "Agents in ERO vests", "Agents in CBP vests"));
+    assert_eq!(found, vec![(None, format!("rendering/observations/{}/text", parsed.incidents[0].rendering["observations"].as_object().unwrap().keys().next().unwrap()))]);
+
+    // A change's author is swapped for another device.
+    let other = parsed.devices.iter().find(|d| Some(&d.device_id) != change.device_id.as_ref()).unwrap();
+    let found = findings(&tamper(&bundle, &format!("\"hash\": \"{}\"", change.hash), change.device_id.as_ref().unwrap().as_str(), other.device_id.as_str()));
+    assert!(found.contains(&(Some(change.hash.clone()), "device_id".to_owned())), "{found:?}");
+
+    // One byte of the automerge document itself.
+    let document = parsed.incidents[0].document.clone();
+    let middle = document.len() / 2;
+    let replacement = if &document[middle..middle + 1] == "A" { "B" } else { "A" };
+    let altered = format!("{}{}{}", &document[..middle], replacement, &document[middle + 1..]);
+    let found = findings(&tamper(&bundle, "\"document\"", &document, &altered));
+    assert!(!found.is_empty());
+    assert!(found.iter().all(|(_, field)| field == "document" || field == "hash" || field == "changes" || field.starts_with("rendering") || field.starts_with("geojson")), "{found:?}");
+
+    // A GeoJSON point moved.
+    let geo = parsed.incidents[0].geojson["features"][1]["geometry"]["coordinates"][1].to_string();
+    let found = findings(&tamper(&bundle, "\"geojson\"", &geo, "38.7"));
+    assert_eq!(found, vec![(None, "geojson/features/1/geometry/coordinates/1".to_owned())]);
+
+    // Garbage is not a bundle.
+    assert_eq!(findings(b"{not json"), vec![(None, "bundle".to_owned())]);
+}
+
+#[test]
+fn wipe_leaves_no_file_and_an_earlier_copy_needs_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("field.db");
+    let store = Store::open(&path, &store_key(9)).unwrap();
+    let id = store.create_incident(report("Chouteau Ave")).unwrap();
+    store.add_observation(&id, ObservationKind::Note, "white vans", None, None).unwrap();
+    std::fs::create_dir_all(testigo_core::store::attachments_dir(&path)).unwrap();
+    std::fs::write(testigo_core::store::attachments_dir(&path).join("photo.jpg"), b"jpeg").unwrap();
+    let copy = dir.path().join("seized-copy.db");
+    std::fs::copy(&path, &copy).unwrap();
+
+    store.wipe().unwrap();
+    for file in store_files(&path) {
+        assert!(!file.exists(), "{} survived the wipe", file.display());
+    }
+    assert!(matches!(Store::open(&copy, &store_key(10)), Err(Error::WrongKey)));
+    // The app can start fresh at the same path, as a new device.
+    let fresh = Store::open(&path, &store_key(11)).unwrap();
+    assert_eq!(fresh.incident_count().unwrap(), 0);
+}
+
+#[test]
+fn retention_removes_closed_synced_incidents_and_never_unsynced_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(t0());
+    let lead = Store::open_with_clock(dir.path().join("lead.db"), &store_key(3), clock.clone()).unwrap();
+    lead.save_enrolment(Role::TeamLead, None, "https://hub.invalid", "credential").unwrap();
+    let received = Store::open_with_clock(dir.path().join("volunteer.db"), &store_key(4), clock.clone()).unwrap();
+
+    let id = lead.create_incident(report("Grand Blvd")).unwrap();
+    lead.record_event(&id, EventKind::Closed, None, None, None).unwrap();
+    // The volunteer's copy came from elsewhere and holds nothing of its own.
+    received.merge_remote(&id, &lead.with_document(&id, |d| Ok(d.save())).unwrap()).unwrap();
+
+    clock.advance(Duration::hours(71));
+    assert!(received.apply_retention().unwrap().is_empty(), "inside the window");
+    clock.advance(Duration::hours(2));
+    assert_eq!(received.apply_retention().unwrap(), vec![id.clone()]);
+    assert!(matches!(received.view(&id), Err(Error::NotFound { .. })));
+    // The lead's closure was never acknowledged by a hub: it stays.
+    assert!(lead.apply_retention().unwrap().is_empty());
+    assert!(lead.view(&id).is_ok());
+
+    // The hub can shorten the window.
+    let other = lead.create_incident(report("Olive St")).unwrap();
+    let copy = lead.with_document(&other, |d| Ok(d.save())).unwrap();
+    received.merge_remote(&other, &copy).unwrap();
+    received.set_setting("retention_hours", "0").unwrap();
+    assert!(received.apply_retention().unwrap().is_empty(), "open incidents are never removed");
+}
