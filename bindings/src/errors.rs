@@ -56,6 +56,10 @@ pub enum TestigoError {
     #[error("sync failed: {reason}")]
     Sync { reason: String },
 
+    /// The store was wiped; open a new one to go on.
+    #[error("{reason}")]
+    Closed { reason: String },
+
     /// A bug inside the library (a caught panic). The call did not complete; the app
     /// can go on, and should report it.
     #[error("internal error: {reason}")]

@@ -306,8 +306,20 @@ impl NewFieldIncident {
                 urgency: self.urgency,
                 source: ReportSource::Field,
             },
-            template: self.template.map(|t| core::TemplateRef { id: t.id, version: t.version }),
+            template: self.template.map(Into::into),
         })
+    }
+}
+
+impl From<TemplateRef> for core::TemplateRef {
+    fn from(t: TemplateRef) -> Self {
+        core::TemplateRef { id: t.id, version: t.version }
+    }
+}
+
+impl From<core::TemplateRef> for TemplateRef {
+    fn from(t: core::TemplateRef) -> Self {
+        TemplateRef { id: t.id, version: t.version }
     }
 }
 
@@ -355,7 +367,7 @@ impl From<core::IncidentView> for IncidentView {
             created_at: to_system(v.created_at),
             created_by: v.created_by.to_string(),
             report: v.report.into(),
-            template: v.template.map(|t| TemplateRef { id: t.id, version: t.version }),
+            template: v.template.map(Into::into),
             assignments: v.assignments.into_iter().map(Into::into).collect(),
             answers,
             observations: v.observations.into_iter().map(Into::into).collect(),

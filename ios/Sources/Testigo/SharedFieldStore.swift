@@ -28,13 +28,20 @@ public actor SharedFieldStore {
         }
     }
 
-    /// Erases everything Testigo holds on this phone: destroys the database key (which
-    /// alone makes the file unreadable) and deletes the files.
+    /// Erases everything Testigo holds on this phone: the store (device identity,
+    /// documents, files) and the database key. Works when the key is already gone: the
+    /// files are then deleted unopened. Holders of the old store get `TestigoError.Closed`.
     public func wipe() async throws {
+        let open = try? await opening?.value
         opening = nil
+        if let open {
+            try await open.wipe()
+        }
         try await Task.detached(priority: .userInitiated) {
+            let url = try Self.databaseURL()
+            try wipeStoreFiles(path: url.path)
             try DatabaseKey.destroy()
-            let directory = try Self.databaseURL().deletingLastPathComponent()
+            let directory = url.deletingLastPathComponent()
             if FileManager.default.fileExists(atPath: directory.path) {
                 try FileManager.default.removeItem(at: directory)
             }

@@ -93,6 +93,41 @@ public final class TestigoStore: Sendable {
         try await run { try $0.assign(incidentId: incidentId, assigneeDeviceId: deviceId, active: active) }
     }
 
+    /// Language of checklist texts and validation messages: "en", "es", "es-MX"…
+    public func setLocale(_ locale: String) async throws {
+        try await run { try $0.setLocale(locale: locale) }
+    }
+
+    /// This device's checklist for the incident, in `locale` (default: the store's).
+    public func checklist(_ incidentId: String, locale: String? = nil) async throws -> Checklist {
+        try await run { try $0.checklist(incidentId: incidentId, locale: locale) }
+    }
+
+    /// Every verifier's answers side by side, with their disagreements (team lead review).
+    public func combinedChecklist(_ incidentId: String, locale: String? = nil) async throws -> CombinedChecklist {
+        try await run { try $0.combinedChecklist(incidentId: incidentId, locale: locale) }
+    }
+
+    /// Validates an answer without writing it; throws `TestigoError.InvalidInput` with the template's message.
+    public func checkAnswer(_ incidentId: String, questionId: String, value: AnswerValue) async throws {
+        try await run { try $0.checkAnswer(incidentId: incidentId, questionId: questionId, value: value) }
+    }
+
+    /// The newest version of a checklist, to open an incident with.
+    public func latestTemplate(_ templateId: String = defaultTemplateId(), locale: String? = nil) async throws -> TemplateInfo {
+        try await run { try $0.latestTemplate(templateId: templateId, locale: locale) }
+    }
+
+    /// Removes closed incidents past retention whose changes the hub holds; returns their ids.
+    public func applyRetention() async throws -> [String] {
+        try await run { try $0.applyRetention() }
+    }
+
+    /// Destroys the store and its files; later calls throw `TestigoError.Closed`. The caller deletes the key.
+    public func wipe() async throws {
+        try await run { try $0.wipe() }
+    }
+
     /// The ids of incidents that changed, one array per committed write or sync merge,
     /// until the consuming task stops iterating. Nothing is dropped.
     public func changes() -> AsyncStream<[String]> {
@@ -107,6 +142,24 @@ public final class TestigoStore: Sendable {
                 do {
                     for await ids in signals where ids.contains(incidentId) {
                         continuation.yield(try await self.incident(incidentId))
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// This device's checklist for one incident, now and after every change to it.
+    public func checklistUpdates(_ incidentId: String, locale: String? = nil) -> AsyncThrowingStream<Checklist, Error> {
+        let signals = changeSignals(initial: [incidentId])
+        return AsyncThrowingStream(bufferingPolicy: .bufferingNewest(1)) { continuation in
+            let task = Task {
+                do {
+                    for await ids in signals where ids.contains(incidentId) {
+                        continuation.yield(try await self.checklist(incidentId, locale: locale))
                     }
                     continuation.finish()
                 } catch {

@@ -58,6 +58,7 @@ fun main() {
             storeTests(),
             incidentTests(),
             locationTests(),
+            checklistTests(),
             observerTests(),
             concurrencyTests(),
             errorTests(),

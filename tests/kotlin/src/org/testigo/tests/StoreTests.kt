@@ -4,6 +4,7 @@ import java.io.File
 import org.testigo.core.FieldStore
 import org.testigo.core.Role
 import org.testigo.core.TestigoException
+import org.testigo.core.wipeStoreFiles
 
 fun storeTests() = Suite("store").apply {
     test("opens a new store with a fresh device identity, the same after reopening") {
@@ -52,6 +53,34 @@ fun storeTests() = Suite("store").apply {
             f.store.integrityCheck()
             val now = f.store.now()
             expect(kotlin.math.abs(now.toEpochMilli() - System.currentTimeMillis()) < 5_000) { "store time $now" }
+        }
+    }
+
+    test("wipe destroys the store and its files; later calls are TestigoException.Closed") {
+        withStore { f ->
+            f.store.createIncident(fieldIncident())
+            f.store.wipe()
+            expect(f.dir.listFiles()!!.isEmpty()) { "files left: ${f.dir.list()!!.toList()}" }
+            assertThrows<TestigoException.Closed>("call after wipe") { f.store.incidentCount() }
+            f.store.wipe()
+            f.reopen().use { fresh -> assertEquals(0uL, fresh.incidentCount(), "a new store at the same path") }
+        }
+    }
+
+    test("a store whose key is lost is wiped without opening it") {
+        withStore { f ->
+            f.store.createIncident(fieldIncident())
+            f.store.close()
+            wipeStoreFiles(f.path)
+            expect(f.dir.listFiles()!!.isEmpty()) { "files left: ${f.dir.list()!!.toList()}" }
+        }
+    }
+
+    test("retention removes nothing that is open or unsynced") {
+        withStore { f ->
+            f.store.createIncident(fieldIncident())
+            assertEquals(emptyList<String>(), f.store.applyRetention(), "removed")
+            assertEquals(1uL, f.store.incidentCount(), "incidents")
         }
     }
 

@@ -12,8 +12,10 @@ import kotlinx.coroutines.flow.filter
 import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.withContext
 import org.testigo.core.AnswerValue
+import org.testigo.core.Checklist
 import org.testigo.core.Checkpoint
 import org.testigo.core.ClockStatus
+import org.testigo.core.CombinedChecklist
 import org.testigo.core.Confidence
 import org.testigo.core.Determination
 import org.testigo.core.DeviceInfo
@@ -26,6 +28,8 @@ import org.testigo.core.ListQuery
 import org.testigo.core.LocationFix
 import org.testigo.core.NewFieldIncident
 import org.testigo.core.ObservationKind
+import org.testigo.core.TemplateInfo
+import org.testigo.core.defaultTemplateId
 
 /**
  * The field store for coroutines: every call runs on [io] (Dispatchers.IO by default)
@@ -96,6 +100,39 @@ class TestigoStore private constructor(
         onIo { recordEvent(incidentId, EventKind.CLOSED, null, null, note) }
 
     suspend fun assign(incidentId: String, deviceId: String, active: Boolean = true) = onIo { assign(incidentId, deviceId, active) }
+
+    /** Language of checklist texts and validation messages: "en", "es", "es-MX"… */
+    suspend fun setLocale(locale: String) = onIo { setLocale(locale) }
+
+    /** This device's checklist for the incident, in [locale] (default: the store's). */
+    suspend fun checklist(incidentId: String, locale: String? = null): Checklist = onIo { checklist(incidentId, locale) }
+
+    /** Every verifier's answers side by side, with their disagreements (team lead review). */
+    suspend fun combinedChecklist(incidentId: String, locale: String? = null): CombinedChecklist =
+        onIo { combinedChecklist(incidentId, locale) }
+
+    /** Validates an answer without writing it; throws `TestigoException.InvalidInput` with the template's message. */
+    suspend fun checkAnswer(incidentId: String, questionId: String, value: AnswerValue) = onIo { checkAnswer(incidentId, questionId, value) }
+
+    /** The newest version of a checklist, to open an incident with. */
+    suspend fun latestTemplate(templateId: String = defaultTemplateId(), locale: String? = null): TemplateInfo =
+        onIo { latestTemplate(templateId, locale) }
+
+    /** Removes closed incidents past retention whose changes the hub holds; returns their ids. */
+    suspend fun applyRetention(): List<String> = onIo { applyRetention() }
+
+    /** Destroys the store and its files; later calls throw `TestigoException.Closed`. The caller deletes the key. */
+    suspend fun wipe() = onIo { wipe() }
+
+    /**
+     * This device's checklist for one incident, now and after every change to it (its
+     * own answers, or a sync bringing someone else's).
+     */
+    fun checklistUpdates(incidentId: String, locale: String? = null): Flow<Checklist> =
+        changeSignals(initial = listOf(incidentId))
+            .filter { incidentId in it }
+            .conflate()
+            .map { checklist(incidentId, locale) }
 
     /**
      * The ids of incidents that changed, one list per committed write or sync merge,

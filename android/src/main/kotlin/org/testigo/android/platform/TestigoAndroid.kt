@@ -7,6 +7,7 @@ import kotlinx.coroutines.sync.Mutex
 import kotlinx.coroutines.sync.withLock
 import kotlinx.coroutines.withContext
 import org.testigo.android.TestigoStore
+import org.testigo.core.wipeStoreFiles
 
 /**
  * The app's one field store. Screens and the sync worker share it, so that a sync's
@@ -33,14 +34,23 @@ object TestigoAndroid {
     }
 
     /**
-     * Erases everything Testigo holds on this phone: closes the store, destroys the
-     * database key (which alone makes the file unreadable) and deletes the files.
+     * Erases everything Testigo holds on this phone: the store (device identity,
+     * documents, files) and the database key. Works when the key is already gone
+     * ([org.testigo.android.WrappedKeyFile.KeyUnavailableException]) too: the files
+     * are then deleted unopened. Screens holding the old store get
+     * `TestigoException.Closed`.
      */
     suspend fun wipe(context: Context) = lock.withLock {
         withContext(Dispatchers.IO) {
-            store?.close()
-            store = null
             val app = context.applicationContext
+            val open = store
+            store = null
+            if (open != null) {
+                open.wipe()
+                open.close()
+            } else {
+                wipeStoreFiles(databaseFile(app).path)
+            }
             KeystoreDatabaseKey(app).destroy()
             databaseFile(app).parentFile?.deleteRecursively()
         }
