@@ -32,7 +32,7 @@ out="${out:-$target_dir/bindings}"
 
 cargo build --quiet "${cargo_profile[@]}" -p testigo-ffi >&2
 # The generator runs on the build machine, so it is always a (fast) debug binary.
-cargo build --quiet -p uniffi-bindgen >&2
+cargo build --quiet -p testigo-uniffi-bindgen >&2
 
 case "$(uname -s)" in
     Darwin) library="$target_dir/$profile/libtestigo_ffi.dylib" ;;

@@ -1,4 +1,4 @@
-//! `cargo run -p uniffi-bindgen -- generate --library <lib> --language <kotlin|swift|python> --out-dir <dir>`
+//! `cargo run -p testigo-uniffi-bindgen -- generate --library <lib> --language <kotlin|swift|python> --out-dir <dir>`
 //!
 //! Built from the same uniffi version as `testigo-ffi`, so the generated code always
 //! matches the scaffolding compiled into the library.
