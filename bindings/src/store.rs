@@ -35,6 +35,20 @@ pub struct DeviceInfo {
     pub enrolled: bool,
 }
 
+impl DeviceInfo {
+    pub(crate) fn of(store: &Store) -> Self {
+        let identity = store.identity();
+        DeviceInfo {
+            device_id: identity.device_id.to_string(),
+            public_key_hex: hex::encode(identity.public_key()),
+            role: identity.role,
+            team: identity.team.clone(),
+            hub_url: identity.hub_url.clone(),
+            enrolled: identity.is_enrolled(),
+        }
+    }
+}
+
 /// How far this device's clock is from the hub's, as measured by the last sync.
 #[derive(Clone, Debug, PartialEq, uniffi::Record)]
 pub struct ClockStatus {
@@ -84,17 +98,7 @@ impl FieldStore {
 
     /// Blocking: call off the main thread.
     pub fn device(&self) -> Result<DeviceInfo> {
-        self.call("FieldStore.device", |store| {
-            let identity = store.identity();
-            Ok(DeviceInfo {
-                device_id: identity.device_id.to_string(),
-                public_key_hex: hex::encode(identity.public_key()),
-                role: identity.role,
-                team: identity.team.clone(),
-                hub_url: identity.hub_url.clone(),
-                enrolled: identity.is_enrolled(),
-            })
-        })
+        self.call("FieldStore.device", |store| Ok(DeviceInfo::of(store)))
     }
 
     /// Calls `observer` after every change to incidents on this device (local writes

@@ -34,14 +34,14 @@ def fix(lat=38.5931):
     )
 
 
-def new_incident():
+def new_incident(template=None):
     return t.NewFieldIncident(
         place_text="Cherokee St & Jefferson Ave",
         point=t.GeoPoint(lat=38.5930, lon=-90.2235),
         reported_at=datetime.datetime.now(datetime.timezone.utc),
         description="Two unmarked SUVs",
         urgency=t.Urgency.HIGH,
-        template=None,
+        template=template,
     )
 
 
@@ -85,6 +85,20 @@ def invalid_fix_is_typed(tmp):
         assert store.incident(incident_id).checkpoints == []
         return
     raise AssertionError("latitude 91 was accepted")
+
+
+@test
+def checklist_in_spanish(tmp):
+    store = t.FieldStore.open(os.path.join(tmp, "field.db"), secrets.token_bytes(32))
+    template = store.latest_template(t.default_template_id(), "es")
+    assert template.title == "Verificación en el lugar", template.title
+    incident_id = store.create_incident(new_incident(template.template))
+    store.set_locale("es")
+    store.answer(incident_id, "enforcement_present", t.AnswerValue.YES_NO(t.YesNoAnswer.YES))
+    checklist = store.checklist(incident_id, None)
+    shown = {q.id: q for s in checklist.sections for q in s.questions}
+    assert shown["enforcement_present"].display == "Sí", shown["enforcement_present"].display
+    assert "agencies" in shown
 
 
 @test
