@@ -17,6 +17,7 @@ mod location;
 mod logging;
 mod observer;
 mod store;
+mod sync;
 mod time;
 
 pub use checklist::AnswerValue;
@@ -26,5 +27,6 @@ pub use location::{assess_fix, distance_m, GeoPoint, LocationFix};
 pub use logging::{set_logger, LogLevel, LogRecord, Logger};
 pub use observer::{IncidentObserver, ObserverRegistration};
 pub use store::{ClockStatus, DeviceInfo, FieldStore};
+pub use sync::{QuarantinedChange, RejectedChange, SyncReport};
 
 uniffi::setup_scaffolding!();

@@ -12,6 +12,7 @@ mod index;
 mod observer;
 mod retention;
 mod schema;
+mod sync_support;
 mod signatures;
 mod wipe;
 

@@ -64,6 +64,7 @@ fun main() {
             errorTests(),
             wrapperTests(),
             keyFileTests(),
+            syncTests(),
         ),
     )
     exitProcess(if (failed == 0) 0 else 1)
