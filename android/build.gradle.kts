@@ -16,6 +16,16 @@ val rustProfile: String = providers.gradleProperty("testigo.rustProfile").getOrE
 val rustAbis = listOf("arm64-v8a", "armeabi-v7a", "x86_64")
 val androidMinSdk = 26
 
+/**
+ * The Kotlin half of rustls-platform-verifier must be the version the Rust half was
+ * built with: read it from Cargo.lock.
+ */
+val rustlsPlatformVerifierVersion: String = workspace.resolve("Cargo.lock").readLines().let { lines ->
+    val at = lines.indexOfFirst { it.trim() == "name = \"rustls-platform-verifier-android\"" }
+    check(at >= 0) { "rustls-platform-verifier-android is not in Cargo.lock" }
+    lines[at + 1].substringAfter('"').substringBefore('"')
+}
+
 val rustJniLibs = layout.buildDirectory.dir("rustJniLibs")
 val uniffiOut = layout.buildDirectory.dir("generated/uniffi")
 
@@ -102,4 +112,5 @@ dependencies {
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
     implementation("androidx.work:work-runtime-ktx:2.10.0")
     implementation("com.google.android.gms:play-services-location:21.3.0")
+    implementation("rustls:rustls-platform-verifier:$rustlsPlatformVerifierVersion")
 }

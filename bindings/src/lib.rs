@@ -10,6 +10,8 @@
 //! - methods that touch the disk or the network block, and say so: the apps call
 //!   them off the main thread (the Kotlin and Swift wrappers do).
 
+#[cfg(target_os = "android")]
+mod android;
 mod checklist;
 mod errors;
 mod incidents;

@@ -123,6 +123,23 @@ public final class TestigoStore: Sendable {
         try await run { try $0.applyRetention() }
     }
 
+    /// Enrols this device with the hub using a coordinator's one-time code; returns the
+    /// device as enrolled (role, team).
+    public func enrol(hubUrl: String, code: String) async throws -> DeviceInfo {
+        try await run { try $0.enrol(hubUrl: hubUrl, code: code) }
+    }
+
+    /// Sends this device's changes and receives what it lacks. Throws
+    /// `TestigoError.Sync` when the hub cannot be reached: retry later.
+    public func sync(hubUrl: String? = nil) async throws -> SyncReport {
+        try await run { try $0.sync(hubUrl: hubUrl) }
+    }
+
+    /// Changes the hub refused, kept on this device.
+    public func quarantined() async throws -> [QuarantinedChange] {
+        try await run { try $0.quarantined() }
+    }
+
     /// Destroys the store and its files; later calls throw `TestigoError.Closed`. The caller deletes the key.
     public func wipe() async throws {
         try await run { try $0.wipe() }

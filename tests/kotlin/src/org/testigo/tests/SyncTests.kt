@@ -2,6 +2,9 @@ package org.testigo.tests
 
 import java.time.Instant
 import java.util.concurrent.CopyOnWriteArrayList
+import org.testigo.android.SyncOutcome
+import org.testigo.android.SyncPolicy
+import org.testigo.android.TestigoStore
 import org.testigo.core.AnswerValue
 import org.testigo.core.Confidence
 import org.testigo.core.Determination
@@ -21,6 +24,32 @@ import org.testigo.core.YesNoAnswer
 fun syncTests() = Suite("sync with a real hub").apply {
     val hub = HubConsole.fromEnvironment()
     val console by lazy { hub?.let { (url, code) -> HubConsole.enrol(url, code) } ?: error("no hub: run through tests/kotlin/run.sh") }
+
+    test("background sync retries only what time can fix") {
+        assertEquals(SyncOutcome.DONE, SyncPolicy.outcomeOf(null), "success")
+        assertEquals(SyncOutcome.RETRY, SyncPolicy.outcomeOf(TestigoException.Sync("hub unreachable")), "network")
+        assertEquals(SyncOutcome.RETRY, SyncPolicy.outcomeOf(TestigoException.Storage("database is locked")), "busy disk")
+        assertEquals(SyncOutcome.GIVE_UP, SyncPolicy.outcomeOf(TestigoException.NotPermitted("not enrolled")), "not enrolled")
+        assertEquals(SyncOutcome.GIVE_UP, SyncPolicy.outcomeOf(TestigoException.Closed("wiped")), "wiped")
+    }
+
+    test("the coroutine wrapper enrols and syncs") {
+        val dir = tempDir()
+        try {
+            kotlinx.coroutines.runBlocking {
+                TestigoStore.open(java.io.File(dir, "field.db").path, randomKey()).use { store ->
+                    assertEquals(Role.VOLUNTEER, store.enrol(console.url, console.enrolmentCode("volunteer")).role, "role")
+                    store.createIncident(fieldIncident())
+                    val report = store.sync()
+                    expect(report.changesUp > 0u && report.rejected.isEmpty()) { "report $report" }
+                    assertEquals(false, store.list().single().hasUnsynced, "after sync")
+                    assertEquals(emptyList<org.testigo.core.QuarantinedChange>(), store.quarantined(), "quarantine")
+                }
+            }
+        } finally {
+            dir.deleteRecursively()
+        }
+    }
 
     test("a device that is not enrolled cannot sync, and a wrong code does not enrol it") {
         withStore { f ->

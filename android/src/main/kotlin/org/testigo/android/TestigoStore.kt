@@ -28,6 +28,8 @@ import org.testigo.core.ListQuery
 import org.testigo.core.LocationFix
 import org.testigo.core.NewFieldIncident
 import org.testigo.core.ObservationKind
+import org.testigo.core.QuarantinedChange
+import org.testigo.core.SyncReport
 import org.testigo.core.TemplateInfo
 import org.testigo.core.defaultTemplateId
 
@@ -120,6 +122,21 @@ class TestigoStore private constructor(
 
     /** Removes closed incidents past retention whose changes the hub holds; returns their ids. */
     suspend fun applyRetention(): List<String> = onIo { applyRetention() }
+
+    /**
+     * Enrols this device with the hub using a coordinator's one-time code; returns the
+     * device as enrolled (role, team).
+     */
+    suspend fun enrol(hubUrl: String, code: String): DeviceInfo = onIo { enrol(hubUrl, code) }
+
+    /**
+     * Sends this device's changes and receives what it lacks. Throws
+     * `TestigoException.Sync` when the hub cannot be reached (see [SyncPolicy]).
+     */
+    suspend fun sync(hubUrl: String? = null): SyncReport = onIo { sync(hubUrl) }
+
+    /** Changes the hub refused, kept on this device. */
+    suspend fun quarantined(): List<QuarantinedChange> = onIo { quarantined() }
 
     /** Destroys the store and its files; later calls throw `TestigoException.Closed`. The caller deletes the key. */
     suspend fun wipe() = onIo { wipe() }

@@ -23,6 +23,7 @@ object TestigoAndroid {
     suspend fun store(context: Context): TestigoStore = lock.withLock {
         store ?: withContext(Dispatchers.IO) {
             val app = context.applicationContext
+            AndroidTls.install(app)
             val key = KeystoreDatabaseKey(app).getOrCreate()
             val file = databaseFile(app).apply { parentFile?.mkdirs() }
             try {
