@@ -8,9 +8,8 @@
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
-use testigo_core::store::Store;
-
 use testigo_core::checklist::{validate_answer, CheckedTemplate};
+use testigo_core::store::Store;
 
 use crate::checklist::{self, AnswerValue, Checklist, CombinedChecklist, TemplateInfo};
 use crate::errors::{ffi_call, Result, TestigoError};
@@ -58,6 +57,9 @@ pub struct ClockStatus {
     pub skewed: bool,
 }
 
+/// The encrypted store on this phone: incidents, on-scene records, checklists, sync.
+/// Open one per database file and share it; every method is thread-safe. Methods that
+/// touch the disk or the network block: call them off the main thread.
 #[derive(uniffi::Object)]
 pub struct FieldStore {
     /// `None` once wiped. Calls share the read lock (the core store is itself safe
