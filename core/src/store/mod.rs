@@ -7,6 +7,7 @@
 
 mod connection;
 mod documents;
+mod fault;
 mod identity;
 mod index;
 mod observer;
@@ -25,6 +26,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 
 pub use connection::KEY_LEN;
+#[doc(hidden)]
+pub use fault::StorageFault;
 pub use identity::DeviceIdentity;
 pub use index::{IndexedIncident, ListQuery};
 pub use observer::IncidentObserver;
@@ -380,6 +383,14 @@ impl Store {
     pub fn integrity_check(&self) -> Result<()> {
         let result: String = self.lock().conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         if result == "ok" { Ok(()) } else { Err(Error::Storage(format!("integrity check failed: {result}"))) }
+    }
+
+    /// **Fault injection, for the reliability suite only**: makes this store's
+    /// connection behave as a full or read-only device until called with
+    /// [`StorageFault::None`]. Hidden from the docs; the app never calls it.
+    #[doc(hidden)]
+    pub fn inject_storage_fault(&self, fault: StorageFault) -> Result<()> {
+        fault::inject(&self.lock().conn, fault)
     }
 
     /// Gives crate code (sync, retention) the connection under the store's lock.
