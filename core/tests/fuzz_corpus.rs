@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use testigo_core::checklist::{evaluate, CheckedTemplate};
 use testigo_core::ids::DeviceId;
-use testigo_core::incident::IncidentDoc;
+use testigo_core::incident::{IncidentDoc, NewIncident, Report, ReportSource, Urgency};
+use testigo_core::store::Store;
 use testigo_core::Error;
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
@@ -52,6 +53,31 @@ fn incident_documents_from_the_fuzz_corpus_read_or_fail_cleanly() {
     }
     // The seeds are real incidents; mutants are mostly refused.
     assert!(read > 0 && refused > 0, "{read} read, {refused} refused");
+}
+
+/// The same bytes arriving from a peer as changes to an incident this device holds:
+/// each merge is refused or applied, and the store stays consistent and readable.
+#[test]
+fn incident_bytes_from_the_fuzz_corpus_merge_into_a_store_or_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("device.db"), &[7; 32]).unwrap();
+    let report = Report {
+        place_text: "Bus stop on Grand".into(),
+        point: None,
+        reported_at: chrono::Utc::now(),
+        description: String::new(),
+        urgency: Urgency::Normal,
+        source: ReportSource::Field,
+    };
+    let id = store.create_incident(NewIncident { report, template: None }).unwrap();
+    for (path, bytes) in corpus("incident_doc") {
+        if let Err(e) = store.merge_remote(&id, &bytes) {
+            assert_input_error(&path, &e);
+        }
+        store.integrity_check().unwrap();
+        let view = store.view(&id).unwrap_or_else(|e| panic!("{}: the incident no longer reads: {e}", path.display()));
+        assert_eq!(view.id, id);
+    }
 }
 
 #[test]

@@ -6,7 +6,14 @@
 use libfuzzer_sys::fuzz_target;
 use testigo_core::incident::IncidentDoc;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(
+    init: {
+        // libfuzzer-sys aborts on any panic, even one the core catches on purpose
+        // (incident::untrusted); the default hook lets those be caught, and an uncaught
+        // panic still aborts the run through libfuzzer-sys's own catch.
+        drop(std::panic::take_hook());
+    },
+    |data: &[u8]| {
     if let Ok(doc) = IncidentDoc::load(data) {
         let _ = doc.view();
     }

@@ -8,7 +8,9 @@ use testigo_core::checklist::{evaluate, CheckedTemplate};
 use testigo_core::ids::DeviceId;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(json) = std::str::from_utf8(data) else { return };
+    let Ok(json) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(template) = CheckedTemplate::from_json(json) {
         let author = DeviceId::from_public_key(&[7; 32]);
         for locale in ["en", "es", "xx"] {

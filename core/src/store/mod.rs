@@ -261,7 +261,8 @@ impl Store {
             let known = documents::exists(&inner.conn, id)?;
             let mut doc = if known { self.take_cached(&mut inner, id)? } else { Automerge::new() };
             let before = doc.get_heads();
-            doc.load_incremental(bytes).map_err(|e| Error::corrupt(format!("incoming changes for {id}"), e.to_string()))?;
+            // On error the half-merged `doc` is dropped; the next read reloads from disk.
+            crate::incident::untrusted::load_incremental(&mut doc, bytes).map_err(|e| Error::corrupt(format!("incoming changes for {id}"), e))?;
             if doc.get_heads() == before {
                 inner.remember(id.clone(), doc);
                 false
