@@ -109,6 +109,9 @@ fn verify_offline() -> (Registry, IncidentDoc, IncidentDoc, Author, Author) {
     let mut ana_before = ana_phone.clone();
     ana_phone.automerge_mut().merge(beto_phone.automerge_mut()).unwrap();
     beto_phone.automerge_mut().merge(ana_before.automerge_mut()).unwrap();
+    let merged = ana_phone.view().unwrap();
+    assert!(merged.problems.is_empty(), "{:?}", merged.problems);
+    assert!(merged.answers.iter().all(|q| q.by_author.len() == 2), "both volunteers' answers survive the merge");
     (registry, ana_phone, beto_phone, ana, beto)
 }
 

@@ -8,5 +8,5 @@ mod verify;
 
 pub use bundle::{export, Bundle, ChangeEntry, DeviceRecord, IncidentEntry, IncidentEvidence, FORMAT};
 pub use geojson::incident_features;
-pub use signing::{sign_change, verify_change, SignatureError};
+pub use signing::{sign_change, sign_change_with_key, verify_change, SignatureError};
 pub use verify::{verify, Finding, VerificationReport};

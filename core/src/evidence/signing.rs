@@ -22,6 +22,14 @@ pub fn sign_change(identity: &DeviceIdentity, hash: &ChangeHash) -> [u8; 64] {
     identity.sign(&message(hash))
 }
 
+/// The same signature made with a bare key: the hub signs the changes it writes on
+/// dispatchers' behalf with its own key, which lives in its database, not in a
+/// device store.
+pub fn sign_change_with_key(key: &ed25519_dalek::SigningKey, hash: &ChangeHash) -> [u8; 64] {
+    use ed25519_dalek::Signer;
+    key.sign(&message(hash)).to_bytes()
+}
+
 /// Why a signature does not hold.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {

@@ -13,6 +13,7 @@ mod index;
 mod observer;
 mod retention;
 mod schema;
+mod sync_support;
 mod signatures;
 mod wipe;
 

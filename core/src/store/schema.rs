@@ -6,7 +6,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{Error, Result};
 
-pub const CURRENT_VERSION: i64 = 1;
+pub const CURRENT_VERSION: i64 = 2;
 
 pub fn init_or_upgrade(conn: &mut Connection) -> Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -16,6 +16,9 @@ pub fn init_or_upgrade(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction()?;
     if version < 1 {
         create_v1(&tx)?;
+    }
+    if version < 2 {
+        upgrade_to_v2(&tx)?;
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     tx.commit()?;
@@ -98,6 +101,21 @@ fn create_v1(tx: &Transaction<'_>) -> Result<()> {
         CREATE TABLE settings (
             key    TEXT PRIMARY KEY,
             value  TEXT NOT NULL
+        );
+        "#,
+    )?;
+    Ok(())
+}
+
+/// v2: incidents the hub said to remove while they still held changes the hub had not
+/// acknowledged. They leave the device once those changes are acknowledged or
+/// quarantined, never before.
+fn upgrade_to_v2(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE sync_removals (
+            incident_id  TEXT PRIMARY KEY,
+            at           INTEGER NOT NULL
         );
         "#,
     )?;

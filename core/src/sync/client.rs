@@ -1,0 +1,258 @@
+//! The device side of sync and enrolment, over blocking reqwest with rustls.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Once;
+use std::time::Duration;
+
+use automerge::{ChangeHash, ReadDoc};
+
+use super::bookkeeping;
+use super::protocol::{self, *};
+use super::quarantine::quarantine_rejected;
+use super::report::{RejectedChange, SyncReport};
+use crate::error::{Error, Result};
+use crate::ids::IncidentId;
+use crate::store::{DeviceIdentity, Store};
+use crate::time::{from_millis, ClockOffset};
+
+/// Limits of one sync. The defaults suit a phone on a poor connection: a round is a
+/// few MiB at most, so a cut connection costs little to redo.
+#[derive(Clone, Debug)]
+pub struct SyncOptions {
+    /// Budget the hub is asked to keep each response under (before compression).
+    pub max_response_bytes: u64,
+    /// Uploads beyond this many change bytes wait for the next request of the same sync.
+    pub max_request_bytes: usize,
+    /// Rounds one sync may take before it stops (and the next sync goes on).
+    pub max_requests: u32,
+    pub timeout: Duration,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self { max_response_bytes: 4 << 20, max_request_bytes: 4 << 20, max_requests: 64, timeout: Duration::from_secs(60) }
+    }
+}
+
+/// Syncs with the hub at `hub_url`, or the one saved at enrolment.
+pub fn sync(store: &Store, hub_url: Option<&str>) -> Result<SyncReport> {
+    sync_with(store, hub_url, &SyncOptions::default())
+}
+
+/// One sync: rounds of request/response until the hub has everything of ours and we
+/// have everything of the hub's that we may see. Each round is idempotent: if it
+/// fails anywhere (request or response cut at any byte), the store holds what it held
+/// before or a harmless part of the round's result, and the next sync redoes it.
+pub fn sync_with(store: &Store, hub_url: Option<&str>, options: &SyncOptions) -> Result<SyncReport> {
+    let identity = store.identity();
+    let credential = identity.credential.clone().ok_or_else(|| Error::not_permitted("this device is not enrolled with a hub"))?;
+    let base = hub_url.map(str::to_owned).or_else(|| identity.hub_url.clone()).ok_or_else(|| Error::invalid("hub url", "none given and none saved at enrolment"))?;
+    let url = format!("{}{SYNC_PATH}", base.trim_end_matches('/'));
+    let client = http_client(options.timeout)?;
+    let mut report = SyncReport::default();
+    // An incident is uploaded at most once per sync, so a hub that keeps refusing
+    // something cannot keep this loop going.
+    let mut attempted = HashSet::new();
+    loop {
+        let (uploads, uploads_left) = build_uploads(store, &identity, &mut attempted, options.max_request_bytes)?;
+        let request = SyncRequest { cursor: bookkeeping::cursor(store)?, uploads, max_response_bytes: options.max_response_bytes };
+        let body = encode(&request)?;
+        report.changes_up += request.uploads.iter().map(|u| u.changes.len() as u32).sum::<u32>();
+        report.bytes_up += body.len() as u64;
+        let sent = store.now();
+        let response = client
+            .post(&url)
+            .bearer_auth(&credential)
+            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
+            .body(body)
+            .send()
+            .map_err(|e| Error::Sync(format!("cannot reach the hub: {e}")))?;
+        report.requests += 1;
+        let bytes = read_body(response)?;
+        let received = store.now();
+        report.bytes_down += bytes.len() as u64;
+        let response: SyncResponse = decode(&bytes).map_err(|e| Error::Sync(format!("unreadable answer from the hub: {e}")))?;
+        apply_response(store, &response, &mut report, sent, received)?;
+        if !(response.more || uploads_left) || report.requests >= options.max_requests {
+            return Ok(report);
+        }
+    }
+}
+
+/// The changes of every incident flagged unsynced, up to the request budget.
+/// Returns whether some were left for the next request.
+fn build_uploads(store: &Store, identity: &DeviceIdentity, attempted: &mut HashSet<IncidentId>, max_bytes: usize) -> Result<(Vec<Upload>, bool)> {
+    let actor = identity.device_id.actor_id();
+    let mut uploads = Vec::new();
+    let mut size = 0;
+    for id in store.unsynced_incidents()? {
+        if attempted.contains(&id) {
+            continue;
+        }
+        if size >= max_bytes && !uploads.is_empty() {
+            return Ok((uploads, true));
+        }
+        attempted.insert(id.clone());
+        let (upload, hub_heads) = store.with_document_and_connection(&id, |doc, conn| {
+            let hub_heads = bookkeeping::hub_heads(conn, &id)?;
+            let new_incident = hub_heads.is_none();
+            let hub_heads = hub_heads.unwrap_or_default();
+            let known: Vec<ChangeHash> = hub_heads.iter().filter(|h| doc.get_change_by_hash(h).is_some()).copied().collect();
+            let mine: Vec<_> = doc.get_changes(&known).into_iter().filter(|c| c.actor_id() == &actor).collect();
+            let signatures = mine
+                .iter()
+                .map(|c| ChangeSignature { hash: c.hash().0, signature: crate::evidence::sign_change(identity, &c.hash()).to_vec() })
+                .collect();
+            let changes = mine.iter().map(|c| c.raw_bytes().to_vec()).collect();
+            Ok((Upload { incident: id.clone(), changes, new_incident, signatures }, hub_heads))
+        })?;
+        if upload.changes.is_empty() {
+            // Flagged, but the hub already has all of it (its ack was lost last time).
+            store.refresh_unsynced(&id, &hub_heads)?;
+            continue;
+        }
+        size += upload.changes.iter().map(Vec::len).sum::<usize>();
+        uploads.push(upload);
+    }
+    Ok((uploads, false))
+}
+
+/// Stores one response. Order matters: refused changes leave the documents first, so
+/// that acknowledged heads are compared with what really remains.
+fn apply_response(store: &Store, response: &SyncResponse, report: &mut SyncReport, sent: chrono::DateTime<chrono::Utc>, received: chrono::DateTime<chrono::Utc>) -> Result<()> {
+    if let Some(hub_time) = from_millis(response.hub_time_ms) {
+        let offset = ClockOffset::measure(sent, received, hub_time);
+        store.set_clock_offset(offset)?;
+        report.clock_offset_ms = offset.millis;
+        report.skewed = offset.is_skewed();
+    }
+    let now_ms = received.timestamp_millis();
+
+    let mut rejected: BTreeMap<IncidentId, BTreeMap<ChangeHash, String>> = BTreeMap::new();
+    for r in &response.rejected {
+        match r.change_hash {
+            Some(hash) => {
+                rejected.entry(r.incident.clone()).or_default().insert(ChangeHash(hash), r.reason.clone());
+            }
+            None => report.rejected.push(RejectedChange { incident: r.incident.clone(), change_hash: None, reason: r.reason.clone() }),
+        }
+    }
+    for (id, hashes) in &rejected {
+        if holds(store, id)? {
+            report.rejected.extend(quarantine_rejected(store, id, hashes, now_ms)?);
+        }
+    }
+
+    for delivered in &response.new_incidents {
+        let held = holds(store, &delivered.incident)?;
+        store.merge_remote(&delivered.incident, &delivered.document)?;
+        record_hub_heads(store, &delivered.incident, &delivered.heads)?;
+        if !held {
+            report.incidents_added += 1;
+        }
+    }
+    for incoming in &response.changes {
+        if !holds(store, &incoming.incident)? {
+            // Changes alone cannot make a document; the hub re-sends the whole
+            // incident once it sees this device lacks it.
+            tracing::warn!(incident = %incoming.incident, "changes for an incident this device does not hold");
+            continue;
+        }
+        let bytes: Vec<u8> = incoming.changes.concat();
+        store.merge_remote(&incoming.incident, &bytes)?;
+        report.changes_down += incoming.changes.len() as u32;
+        record_hub_heads(store, &incoming.incident, &incoming.heads)?;
+    }
+    for ack in &response.acks {
+        record_hub_heads(store, &ack.incident, &ack.heads)?;
+    }
+
+    for id in &response.removed {
+        if !holds(store, id)? {
+            continue;
+        }
+        if store.has_unsynced(id)? {
+            bookkeeping::add_pending_removal(store, id, now_ms)?;
+        } else {
+            store.remove_incident(id)?;
+            report.incidents_removed += 1;
+        }
+    }
+    for id in bookkeeping::pending_removals(store)? {
+        if !holds(store, &id)? {
+            bookkeeping::clear_pending_removal(store, &id)?;
+        } else if !store.has_unsynced(&id)? {
+            store.remove_incident(&id)?;
+            bookkeeping::clear_pending_removal(store, &id)?;
+            report.incidents_removed += 1;
+        }
+    }
+    // Last: only now is everything the cursor stands for on disk.
+    bookkeeping::set_cursor(store, response.cursor)
+}
+
+/// Remembers what the hub holds and clears the unsynced flag if that covers all of
+/// this device's changes to the incident.
+fn record_hub_heads(store: &Store, id: &IncidentId, heads: &[Hash]) -> Result<()> {
+    if !holds(store, id)? {
+        return Ok(());
+    }
+    let heads = protocol::to_change_hashes(heads);
+    store.with_connection(|conn| bookkeeping::set_hub_heads(conn, id, &heads))?;
+    store.refresh_unsynced(id, &heads)?;
+    Ok(())
+}
+
+fn holds(store: &Store, id: &IncidentId) -> Result<bool> {
+    store.with_connection(|conn| {
+        Ok(conn.query_row("SELECT count(*) FROM documents WHERE incident_id = ?1", [id.as_str()], |r| r.get::<_, i64>(0))? > 0)
+    })
+}
+
+/// Enrols this device with the hub using a one-time code from a coordinator, and
+/// saves the role, team and credential the hub gives it.
+pub fn enroll(store: &Store, hub_url: &str, code: &str) -> Result<()> {
+    let identity = store.identity();
+    let client = http_client(SyncOptions::default().timeout)?;
+    let request = EnrolRequest { code: code.trim().to_owned(), public_key: hex::encode(identity.public_key()) };
+    let response = client
+        .post(format!("{}{ENROL_PATH}", hub_url.trim_end_matches('/')))
+        .json(&request)
+        .send()
+        .map_err(|e| Error::Sync(format!("cannot reach the hub: {e}")))?;
+    let body = read_body(response)?;
+    let enrolled: EnrolResponse = serde_json::from_slice(&body).map_err(|e| Error::Sync(format!("unreadable enrolment answer: {e}")))?;
+    if enrolled.device_id != identity.device_id.as_str() {
+        return Err(Error::Sync("the hub enrolled another device id than this device's key gives".into()));
+    }
+    store.save_enrolment(enrolled.role, enrolled.team.as_deref(), hub_url, &enrolled.credential)
+}
+
+/// The body of a successful response, or the hub's reason as an error a UI can act on.
+fn read_body(response: reqwest::blocking::Response) -> Result<Vec<u8>> {
+    let status = response.status();
+    let body = response.bytes().map_err(|e| Error::Sync(format!("the hub's answer was cut: {e}")))?.to_vec();
+    if status.is_success() {
+        return Ok(body);
+    }
+    let reason = serde_json::from_slice::<ErrorBody>(&body).map(|e| e.reason).unwrap_or_else(|_| String::from_utf8_lossy(&body).chars().take(200).collect());
+    Err(match status.as_u16() {
+        401 => Error::not_permitted(format!("the hub does not recognise this device: {reason}")),
+        403 => Error::not_permitted(reason),
+        400..=499 => Error::invalid("request", format!("the hub refused it ({status}): {reason}")),
+        _ => Error::Sync(format!("the hub failed ({status}): {reason}")),
+    })
+}
+
+/// A client with rustls on the ring provider (aws-lc does not cross-build for
+/// Android). Servers are verified by rustls-platform-verifier: the OS trust store on
+/// iOS and desktop; on Android it must first be initialised with the app's JNI
+/// context by the platform layer.
+fn http_client(timeout: Duration) -> Result<reqwest::blocking::Client> {
+    static PROVIDER: Once = Once::new();
+    PROVIDER.call_once(|| {
+        // Err means another part of the process installed one first; that one serves.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::blocking::Client::builder().timeout(timeout).build().map_err(|e| Error::Sync(format!("cannot set up HTTPS: {e}")))
+}

@@ -1,0 +1,15 @@
+//! Sync with the hub: one batched, resumable request per round (see [`protocol`]).
+//!
+//! [`sync`] sends the device's unacknowledged changes and receives what it lacks;
+//! [`enroll`] turns a one-time code into a credential. Both block on the network:
+//! platforms call them off the main thread (WorkManager, BGTaskScheduler).
+
+mod bookkeeping;
+mod client;
+pub mod protocol;
+mod quarantine;
+mod report;
+
+pub use bookkeeping::{quarantined, QuarantinedChange};
+pub use client::{enroll, sync, sync_with, SyncOptions};
+pub use report::{RejectedChange, SyncReport};

@@ -1,0 +1,205 @@
+//! The sync wire format, shared by the device and the hub so that both sides compile
+//! against one definition.
+//!
+//! A body is a postcard-encoded struct, zstd-compressed, sent as
+//! [`CONTENT_TYPE`]. One `POST` to [`SYNC_PATH`] carries every document the device
+//! changed and the cursor of what it has already seen; the response carries what it
+//! lacks. Nothing in a request or response is per incident unless that incident has
+//! something to say, so a sync where nothing changed is a few dozen bytes whatever the
+//! number of incidents held.
+//!
+//! Changes travel as individual automerge change chunks (`Change::raw_bytes`), so the
+//! hub can validate, acknowledge, reject and sign-check each one; concatenated they
+//! are exactly what `save_after` produces.
+
+use std::io::Read;
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ids::IncidentId;
+
+pub const CONTENT_TYPE: &str = "application/x-testigo-sync";
+pub const SYNC_PATH: &str = "/v1/sync";
+pub const ENROL_PATH: &str = "/v1/enrol";
+pub const HEALTH_PATH: &str = "/health";
+
+/// Largest body either side accepts once decompressed. It bounds what a hostile
+/// peer can make us allocate with a tiny compressed body.
+pub const MAX_DECODED_BODY: u64 = 64 * 1024 * 1024;
+
+/// An automerge change hash.
+pub type Hash = [u8; 32];
+
+/// What the device sends each round.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// The `cursor` of the last response this device processed completely; 0 at first.
+    pub cursor: u64,
+    pub uploads: Vec<Upload>,
+    /// The device's budget for the response (before compression); the hub clamps it.
+    pub max_response_bytes: u64,
+}
+
+/// The changes of one incident that the hub does not have yet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Upload {
+    pub incident: IncidentId,
+    /// One automerge change per entry, in causal order.
+    pub changes: Vec<Vec<u8>>,
+    /// The device created this incident in the field and the hub has never seen it.
+    pub new_incident: bool,
+    pub signatures: Vec<ChangeSignature>,
+}
+
+/// The device's ed25519 signature of one change hash, as `evidence::sign_change`
+/// makes it when the change is saved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangeSignature {
+    pub hash: Hash,
+    /// 64 bytes.
+    pub signature: Vec<u8>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// The hub's clock when it answered, for the device's clock offset.
+    pub hub_time_ms: i64,
+    /// Send this back as the next request's `cursor` once everything here is stored.
+    pub cursor: u64,
+    pub acks: Vec<Ack>,
+    pub rejected: Vec<Rejection>,
+    pub changes: Vec<IncidentChanges>,
+    pub new_incidents: Vec<DeliveredIncident>,
+    /// Incidents the device should no longer hold (unassigned, closed past retention).
+    pub removed: Vec<IncidentId>,
+    /// The response was cut to its budget: ask again straight away.
+    pub more: bool,
+}
+
+/// The hub holds the incident at `heads`, which include every accepted upload.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Ack {
+    pub incident: IncidentId,
+    pub heads: Vec<Hash>,
+}
+
+/// A change the hub refused, and why. `change_hash` is `None` only for bytes that
+/// were not a change at all.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub incident: IncidentId,
+    pub change_hash: Option<Hash>,
+    pub reason: String,
+}
+
+/// Changes other people made to an incident the device holds, in causal order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncidentChanges {
+    pub incident: IncidentId,
+    pub changes: Vec<Vec<u8>>,
+    /// The hub's heads for the incident when it answered.
+    pub heads: Vec<Hash>,
+}
+
+/// A whole incident the device is now allowed to see (automerge `save()`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeliveredIncident {
+    pub incident: IncidentId,
+    pub document: Vec<u8>,
+    pub heads: Vec<Hash>,
+}
+
+/// Enrolment: a one-time code and the device's public key, as JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnrolRequest {
+    pub code: String,
+    /// Hex of the 32-byte ed25519 public key.
+    pub public_key: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnrolResponse {
+    pub device_id: String,
+    pub role: crate::incident::Role,
+    pub team: Option<String>,
+    /// Bearer credential: 32 random bytes in hex. The hub keeps only its hash.
+    pub credential: String,
+}
+
+/// The JSON body of every error the hub returns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable, machine-readable: `unauthenticated`, `forbidden`, `not_found`,
+    /// `bad_request`, `code_expired`, `code_used`, `rate_limited`…
+    pub error: String,
+    pub reason: String,
+}
+
+/// postcard, then zstd.
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    let plain = postcard::to_stdvec(value).map_err(|e| Error::Sync(format!("cannot encode: {e}")))?;
+    zstd::encode_all(plain.as_slice(), 3).map_err(|e| Error::Sync(format!("cannot compress: {e}")))
+}
+
+/// The reverse of [`encode`], for bodies from anywhere: refuses anything that
+/// decompresses past [`MAX_DECODED_BODY`] or does not decode exactly.
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    let plain = decompress(body)?;
+    postcard::from_bytes(&plain).map_err(|e| Error::invalid("body", format!("not a valid sync message: {e}")))
+}
+
+/// Decompresses a body with the size limit (also used by tests that inspect bodies).
+pub fn decompress(body: &[u8]) -> Result<Vec<u8>> {
+    let decoder = zstd::stream::read::Decoder::new(body).map_err(|e| Error::invalid("body", format!("not zstd: {e}")))?;
+    let mut plain = Vec::new();
+    decoder
+        .take(MAX_DECODED_BODY + 1)
+        .read_to_end(&mut plain)
+        .map_err(|e| Error::invalid("body", format!("not zstd: {e}")))?;
+    if plain.len() as u64 > MAX_DECODED_BODY {
+        return Err(Error::invalid("body", format!("decompresses past {MAX_DECODED_BODY} bytes")));
+    }
+    Ok(plain)
+}
+
+/// Hashes from the wire, as automerge's type.
+pub fn to_change_hashes(hashes: &[Hash]) -> Vec<automerge::ChangeHash> {
+    hashes.iter().map(|h| automerge::ChangeHash(*h)).collect()
+}
+
+/// Automerge hashes for the wire.
+pub fn from_change_hashes(hashes: &[automerge::ChangeHash]) -> Vec<Hash> {
+    hashes.iter().map(|h| h.0).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_round_is_tiny_and_round_trips() {
+        let request = SyncRequest { cursor: 123_456, uploads: vec![], max_response_bytes: 4 << 20 };
+        let bytes = encode(&request).unwrap();
+        assert!(bytes.len() < 40, "{} bytes", bytes.len());
+        assert_eq!(decode::<SyncRequest>(&bytes).unwrap(), request);
+        let response = SyncResponse { hub_time_ms: 1_700_000_000_000, cursor: 99, ..Default::default() };
+        assert_eq!(decode::<SyncResponse>(&encode(&response).unwrap()).unwrap(), response);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(decode::<SyncRequest>(b"").is_err());
+        assert!(decode::<SyncRequest>(b"\x28\xb5\x2f\xfd garbage").is_err());
+        let not_a_request = zstd::encode_all(&[0xff_u8; 64][..], 1).unwrap();
+        assert!(decode::<SyncRequest>(&not_a_request).is_err());
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_refused() {
+        let zeros = vec![0u8; (MAX_DECODED_BODY + 10) as usize];
+        let bomb = zstd::encode_all(zeros.as_slice(), 1).unwrap();
+        assert!(bomb.len() < 10 << 20);
+        assert!(decompress(&bomb).is_err());
+    }
+}

@@ -1,0 +1,35 @@
+//! How the hub is run: flags, each also readable from the environment, so the same
+//! binary runs from a terminal, a systemd unit or a container.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct HubConfig {
+    /// Address to listen on.
+    #[arg(long, env = "TESTIGO_HUB_LISTEN", default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+    /// The hub's SQLite database file (created on first start).
+    #[arg(long, env = "TESTIGO_HUB_DB", default_value = "testigo-hub.sqlite")]
+    pub db: PathBuf,
+    /// PEM certificate chain; with --tls-key the hub serves HTTPS itself. Without
+    /// both it serves plain HTTP, for a TLS-terminating reverse proxy in front.
+    #[arg(long, env = "TESTIGO_HUB_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    #[arg(long, env = "TESTIGO_HUB_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Days a closed incident stays on the devices that hold it.
+    #[arg(long, env = "TESTIGO_HUB_RETENTION_DAYS", default_value_t = 7)]
+    pub retention_days: u32,
+}
+
+impl HubConfig {
+    /// A hub on a database file, other settings at their defaults.
+    pub fn with_db(db: impl Into<PathBuf>) -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 0)), db: db.into(), tls_cert: None, tls_key: None, retention_days: 7 }
+    }
+
+    pub fn retention(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::from(self.retention_days))
+    }
+}

@@ -1,0 +1,90 @@
+//! Enrolled devices and one-time enrolment codes. Credentials and codes are kept
+//! only as SHA-256 hashes: a copy of this database lets nobody sync as anyone.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use testigo_core::ids::DeviceId;
+use testigo_core::incident::Role;
+
+use crate::error::HubResult;
+
+/// An enrolled device as every authenticated request sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Device {
+    pub device_id: DeviceId,
+    pub public_key: [u8; 32],
+    pub role: Role,
+    pub team: Option<String>,
+}
+
+pub fn by_credential(conn: &Connection, credential_hash: &[u8; 32]) -> HubResult<Option<Device>> {
+    let row = conn
+        .query_row(
+            "SELECT device_id, public_key, role, team FROM devices WHERE credential_hash = ?1 AND revoked = 0",
+            [&credential_hash[..]],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?)),
+        )
+        .optional()?;
+    Ok(row.and_then(|(id, key, role, team)| {
+        Some(Device { device_id: DeviceId::parse(&id).ok()?, public_key: key.try_into().ok()?, role: Role::parse(&role)?, team })
+    }))
+}
+
+/// Enrols (or re-enrols, with a new code) the device that owns `public_key`.
+pub fn enrol(conn: &Connection, device: &Device, credential_hash: &[u8; 32], at_ms: i64) -> HubResult<()> {
+    conn.execute(
+        "INSERT INTO devices (device_id, public_key, role, team, credential_hash, enrolled_at, revoked) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)
+         ON CONFLICT(device_id) DO UPDATE SET role = excluded.role, team = excluded.team, credential_hash = excluded.credential_hash,
+             enrolled_at = excluded.enrolled_at, revoked = 0",
+        params![device.device_id.as_str(), &device.public_key[..], device.role.as_str(), device.team, &credential_hash[..], at_ms],
+    )?;
+    Ok(())
+}
+
+pub fn count(conn: &Connection) -> HubResult<u64> {
+    Ok(conn.query_row("SELECT count(*) FROM devices", [], |r| r.get::<_, i64>(0))? as u64)
+}
+
+pub fn create_code(conn: &Connection, code_hash: &[u8; 32], role: Role, team: Option<&str>, expires_at_ms: i64, created_by: Option<&DeviceId>) -> HubResult<()> {
+    conn.execute(
+        "INSERT INTO enrol_codes (code_hash, role, team, expires_at, used_at, created_by) VALUES (?1, ?2, ?3, ?4, NULL, ?5)",
+        params![&code_hash[..], role.as_str(), team, expires_at_ms, created_by.map(DeviceId::as_str)],
+    )?;
+    Ok(())
+}
+
+pub fn code_count(conn: &Connection) -> HubResult<u64> {
+    Ok(conn.query_row("SELECT count(*) FROM enrol_codes", [], |r| r.get::<_, i64>(0))? as u64)
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum CodeUse {
+    /// The code was valid and is now spent.
+    Taken { role: Role, team: Option<String> },
+    Unknown,
+    Expired,
+    AlreadyUsed,
+}
+
+/// Spends a code if it is valid at `now_ms`. The check and the spending are one
+/// statement, so one code can never enrol two devices.
+pub fn take_code(conn: &Connection, code_hash: &[u8; 32], now_ms: i64) -> HubResult<CodeUse> {
+    let row = conn
+        .query_row("SELECT role, team, expires_at, used_at FROM enrol_codes WHERE code_hash = ?1", [&code_hash[..]], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<i64>>(3)?))
+        })
+        .optional()?;
+    let Some((role, team, expires_at, used_at)) = row else { return Ok(CodeUse::Unknown) };
+    if used_at.is_some() {
+        return Ok(CodeUse::AlreadyUsed);
+    }
+    if expires_at <= now_ms {
+        return Ok(CodeUse::Expired);
+    }
+    let Some(role) = Role::parse(&role) else { return Ok(CodeUse::Unknown) };
+    let spent = conn.execute("UPDATE enrol_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL", params![&code_hash[..], now_ms])?;
+    Ok(if spent == 1 { CodeUse::Taken { role, team } } else { CodeUse::AlreadyUsed })
+}
+
+pub fn is_enrolled(conn: &Connection, device: &DeviceId) -> HubResult<bool> {
+    Ok(conn.query_row("SELECT count(*) FROM devices WHERE device_id = ?1 AND revoked = 0", [device.as_str()], |r| r.get::<_, i64>(0))? > 0)
+}

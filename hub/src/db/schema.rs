@@ -1,0 +1,114 @@
+//! The hub database schema. Versioned in `user_version` like the device store.
+
+use rusqlite::{Connection, Transaction};
+
+use crate::error::{HubError, HubResult};
+
+const CURRENT_VERSION: i64 = 1;
+
+pub fn init_or_upgrade(conn: &mut Connection) -> HubResult<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > CURRENT_VERSION {
+        return Err(HubError::internal(format!("the hub database is from a newer Testigo (schema {version})")));
+    }
+    let tx = conn.transaction()?;
+    if version < 1 {
+        create_v1(&tx)?;
+    }
+    tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn create_v1(tx: &Transaction<'_>) -> HubResult<()> {
+    tx.execute_batch(
+        r#"
+        -- The hub's own key, and the one counter that orders the change log and
+        -- delivery stamps (see db::changes).
+        CREATE TABLE hub_meta (
+            key    TEXT PRIMARY KEY,
+            value  BLOB NOT NULL
+        );
+
+        CREATE TABLE devices (
+            device_id        TEXT PRIMARY KEY,
+            public_key       BLOB NOT NULL,
+            role             TEXT NOT NULL,
+            team             TEXT,
+            credential_hash  BLOB NOT NULL UNIQUE,
+            enrolled_at      INTEGER NOT NULL,
+            revoked          INTEGER NOT NULL DEFAULT 0
+        );
+
+        -- One-time codes, kept only as hashes.
+        CREATE TABLE enrol_codes (
+            code_hash   BLOB PRIMARY KEY,
+            role        TEXT NOT NULL,
+            team        TEXT,
+            expires_at  INTEGER NOT NULL,
+            used_at     INTEGER,
+            created_by  TEXT
+        );
+
+        -- The hub's copy of every incident document, with what permission checks and
+        -- list screens need beside it.
+        CREATE TABLE incidents (
+            incident_id      TEXT PRIMARY KEY,
+            document         BLOB NOT NULL,
+            heads            BLOB NOT NULL,
+            status           TEXT NOT NULL,
+            urgency          TEXT NOT NULL,
+            place_text       TEXT NOT NULL,
+            created_by       TEXT NOT NULL,
+            team             TEXT,
+            updated_at       INTEGER NOT NULL,
+            caller_notified  INTEGER NOT NULL DEFAULT 0,
+            -- Hub time when the hub first saw the incident closed: retention counts
+            -- from here, never from a device's clock.
+            closed_at        INTEGER
+        );
+        CREATE INDEX incidents_by_team ON incidents(team);
+
+        -- Mirror of the documents' assignments, for permission queries.
+        CREATE TABLE assignments (
+            incident_id  TEXT NOT NULL REFERENCES incidents(incident_id) ON DELETE CASCADE,
+            device_id    TEXT NOT NULL,
+            active       INTEGER NOT NULL,
+            PRIMARY KEY (incident_id, device_id)
+        );
+        CREATE INDEX assignments_by_device ON assignments(device_id, active);
+
+        -- Every stored change, in the order the hub accepted it.
+        CREATE TABLE changes (
+            seq          INTEGER PRIMARY KEY,
+            incident_id  TEXT NOT NULL REFERENCES incidents(incident_id) ON DELETE CASCADE,
+            hash         BLOB NOT NULL,
+            bytes        BLOB NOT NULL,
+            from_device  TEXT NOT NULL,
+            signature    BLOB,
+            received_at  INTEGER NOT NULL,
+            UNIQUE (incident_id, hash)
+        );
+
+        -- What each device holds. A row is stamped with the response that carried it
+        -- (`since_seq`) and counts only once the device's cursor has reached that
+        -- stamp: a response lost on the way delivers nothing.
+        CREATE TABLE delivered (
+            device_id    TEXT NOT NULL,
+            incident_id  TEXT NOT NULL REFERENCES incidents(incident_id) ON DELETE CASCADE,
+            since_seq    INTEGER NOT NULL,
+            removed_seq  INTEGER,
+            PRIMARY KEY (device_id, incident_id)
+        );
+
+        -- Caller identity. Private to dispatchers; never in a document or sync response.
+        CREATE TABLE caller_contacts (
+            incident_id  TEXT PRIMARY KEY REFERENCES incidents(incident_id) ON DELETE CASCADE,
+            name         TEXT,
+            phone        TEXT,
+            notified_at  INTEGER
+        );
+        "#,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,327 @@
+//! The dispatcher API: JSON over HTTP, for the console and the `testigo` CLI. Every
+//! route is authenticated and role-checked; an incident the caller may not see is a
+//! 404, exactly like one that does not exist.
+//!
+//! The hub writes documents itself here, with its own actor and key, on the
+//! dispatcher's behalf (`Author::via`), and logs and signs those changes like any
+//! device's so that they reach devices through sync.
+
+use std::sync::Arc;
+
+use automerge::{Automerge, ChangeHash};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use testigo_core::ids::{DeviceId, IncidentId};
+use testigo_core::incident::{read_view, Author, EventKind, GeoPoint, IncidentDoc, IncidentView, NewIncident, Report, ReportSource, Role, TemplateRef, Urgency};
+use testigo_core::evidence::sign_change_with_key;
+
+use crate::auth::{hash_code, new_code, Authed};
+use crate::db::callers::{self, CallerContact};
+use crate::db::devices::{self, Device};
+use crate::db::{changes, incidents};
+use crate::error::{HubError, HubResult};
+use crate::permissions::{self, require_role};
+use crate::server::AppState;
+
+const DISPATCHERS: &[Role] = &[Role::Dispatcher, Role::Coordinator];
+/// Longest an enrolment code may stay valid.
+const MAX_CODE_MINUTES: i64 = 30 * 24 * 60;
+
+fn json<T: DeserializeOwned>(body: &Bytes) -> HubResult<T> {
+    serde_json::from_slice(body).map_err(|e| HubError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+fn incident_id(raw: &str) -> HubResult<IncidentId> {
+    IncidentId::parse(raw).map_err(|_| HubError::not_found(format!("no incident {raw}")))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewCode {
+    pub role: Role,
+    #[serde(default)]
+    pub team: Option<String>,
+    #[serde(default)]
+    pub expires_in_minutes: Option<i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CreatedCode {
+    pub code: String,
+    pub role: Role,
+    pub team: Option<String>,
+    pub expires_at_ms: i64,
+}
+
+/// `POST /v1/enrol-codes` (coordinator).
+pub async fn create_code(State(state): State<Arc<AppState>>, Authed(me): Authed, body: Bytes) -> HubResult<Json<CreatedCode>> {
+    require_role(&me, &[Role::Coordinator], "create enrolment codes")?;
+    let request: NewCode = json(&body)?;
+    if request.role == Role::Hub {
+        return Err(HubError::bad_request("no device can be enrolled as the hub"));
+    }
+    let minutes = request.expires_in_minutes.unwrap_or(24 * 60);
+    if !(1..=MAX_CODE_MINUTES).contains(&minutes) {
+        return Err(HubError::bad_request(format!("expires_in_minutes must be between 1 and {MAX_CODE_MINUTES}")));
+    }
+    let code = new_code()?;
+    let hash = hash_code(&code);
+    let created = state
+        .blocking(move |state, conn| {
+            let expires_at_ms = state.now_ms() + minutes * 60_000;
+            devices::create_code(conn, &hash, request.role, request.team.as_deref(), expires_at_ms, Some(&me.device_id))?;
+            Ok(CreatedCode { code, role: request.role, team: request.team, expires_at_ms })
+        })
+        .await?;
+    Ok(Json(created))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OpenIncident {
+    pub place_text: String,
+    #[serde(default)]
+    pub point: Option<GeoPoint>,
+    #[serde(default)]
+    pub description: String,
+    pub urgency: Urgency,
+    #[serde(default)]
+    pub reported_at_ms: Option<i64>,
+    #[serde(default)]
+    pub template: Option<TemplateRef>,
+    /// Assign the incident to a team straight away (its devices will receive it).
+    #[serde(default)]
+    pub team: Option<String>,
+    /// Kept only in the hub's private caller table.
+    #[serde(default)]
+    pub caller_name: Option<String>,
+    #[serde(default)]
+    pub caller_phone: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OpenedIncident {
+    pub id: IncidentId,
+    pub view: IncidentView,
+}
+
+/// `POST /v1/incidents` (dispatcher): a call comes in.
+pub async fn open(State(state): State<Arc<AppState>>, Authed(me): Authed, body: Bytes) -> HubResult<Json<OpenedIncident>> {
+    require_role(&me, DISPATCHERS, "open incidents")?;
+    let request: OpenIncident = json(&body)?;
+    let opened = state
+        .blocking(move |state, conn| {
+            let now = state.now();
+            let reported_at = match request.reported_at_ms {
+                Some(ms) => testigo_core::time::from_millis(ms).ok_or_else(|| HubError::bad_request("reported_at_ms is out of range"))?,
+                None => now,
+            };
+            let report = Report {
+                place_text: request.place_text,
+                point: request.point,
+                reported_at,
+                description: request.description,
+                urgency: request.urgency,
+                source: ReportSource::Call,
+            };
+            let id = IncidentId::generate();
+            let doc = IncidentDoc::create(&id, &state.author_for(&me), NewIncident { report, template: request.template }, now)?;
+            let tx = conn.transaction()?;
+            let view = commit(state, &tx, &id, doc.automerge(), &[], now)?;
+            callers::put(&tx, &id, request.caller_name.as_deref(), request.caller_phone.as_deref())?;
+            if let Some(team) = request.team.as_deref().filter(|t| !t.trim().is_empty()) {
+                incidents::set_team(&tx, &id, Some(team))?;
+            }
+            tx.commit()?;
+            tracing::info!(incident = %id, dispatcher = %me.device_id, "incident opened");
+            Ok(OpenedIncident { id, view })
+        })
+        .await?;
+    Ok(Json(opened))
+}
+
+/// `GET /v1/incidents`: what the caller may see, with derived status.
+pub async fn list(State(state): State<Arc<AppState>>, Authed(me): Authed) -> HubResult<Json<Vec<incidents::IncidentRow>>> {
+    let rows = state
+        .blocking(move |state, conn| {
+            let rows = incidents::list(conn)?;
+            if permissions::sees_all(me.role) {
+                return Ok(rows);
+            }
+            let visible = permissions::visible(conn, &me, state.now_ms(), state.retention_ms)?;
+            Ok(rows.into_iter().filter(|r| visible.contains(&r.id)).collect())
+        })
+        .await?;
+    Ok(Json(rows))
+}
+
+/// `GET /v1/incidents/{id}`: the incident's view.
+pub async fn get(State(state): State<Arc<AppState>>, Authed(me): Authed, Path(raw): Path<String>) -> HubResult<Json<IncidentView>> {
+    let id = incident_id(&raw)?;
+    let view = state
+        .blocking(move |state, conn| {
+            let stored = visible_incident(state, conn, &me, &id)?;
+            Ok(read_view(&stored)?)
+        })
+        .await?;
+    Ok(Json(view))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EditReport {
+    pub place_text: String,
+    #[serde(default)]
+    pub point: Option<GeoPoint>,
+    #[serde(default)]
+    pub description: String,
+    pub urgency: Urgency,
+}
+
+/// `PUT /v1/incidents/{id}/report` (dispatcher): correct what the caller said.
+pub async fn edit_report(State(state): State<Arc<AppState>>, Authed(me): Authed, Path(raw): Path<String>, body: Bytes) -> HubResult<Json<IncidentView>> {
+    require_role(&me, DISPATCHERS, "edit reports")?;
+    let id = incident_id(&raw)?;
+    let request: EditReport = json(&body)?;
+    let view = state
+        .blocking(move |state, conn| {
+            write(state, conn, &me, &id, |doc, author, now| {
+                let current = doc.view()?.report;
+                let report = Report { place_text: request.place_text, point: request.point, description: request.description, urgency: request.urgency, ..current };
+                doc.edit_report(author, report, now)
+            })
+        })
+        .await?;
+    Ok(Json(view))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Assign {
+    #[serde(default)]
+    pub device: Option<DeviceId>,
+    #[serde(default)]
+    pub team: Option<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `POST /v1/incidents/{id}/assign` (dispatcher): assign or unassign a volunteer
+/// (in the document) or a team (hub policy: the team's devices see it).
+pub async fn assign(State(state): State<Arc<AppState>>, Authed(me): Authed, Path(raw): Path<String>, body: Bytes) -> HubResult<Json<IncidentView>> {
+    require_role(&me, DISPATCHERS, "assign incidents")?;
+    let id = incident_id(&raw)?;
+    let request: Assign = json(&body)?;
+    if request.device.is_none() == request.team.is_none() {
+        return Err(HubError::bad_request("give either a device or a team"));
+    }
+    let view = state
+        .blocking(move |state, conn| {
+            let tx = conn.transaction()?;
+            let view = if let Some(device) = &request.device {
+                if !devices::is_enrolled(&tx, device)? {
+                    return Err(HubError::bad_request(format!("{device} is not an enrolled device")));
+                }
+                write(state, &tx, &me, &id, |doc, author, now| doc.assign(author, device, request.active, now))?
+            } else {
+                let team = request.team.as_deref().filter(|t| !t.trim().is_empty()).ok_or_else(|| HubError::bad_request("team cannot be empty"))?;
+                let view = write(state, &tx, &me, &id, |doc, author, now| {
+                    let note = format!("team {team} {}", if request.active { "assigned" } else { "unassigned" });
+                    doc.add_event(author, EventKind::Dispatched, None, None, Some(note), now).map(|_| ())
+                })?;
+                incidents::set_team(&tx, &id, request.active.then_some(team))?;
+                view
+            };
+            tx.commit()?;
+            Ok(view)
+        })
+        .await?;
+    Ok(Json(view))
+}
+
+/// `GET /v1/incidents/{id}/caller` (dispatcher only).
+pub async fn caller(State(state): State<Arc<AppState>>, Authed(me): Authed, Path(raw): Path<String>) -> HubResult<Json<CallerContact>> {
+    require_role(&me, &[Role::Dispatcher], "see caller contacts")?;
+    let id = incident_id(&raw)?;
+    let contact = state
+        .blocking(move |state, conn| {
+            visible_incident(state, conn, &me, &id)?;
+            tracing::info!(incident = %id, dispatcher = %me.device_id, "caller contact read");
+            callers::get(conn, &id)?.ok_or_else(|| HubError::not_found("no caller contact was recorded"))
+        })
+        .await?;
+    Ok(Json(contact))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Note {
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+fn note(body: &Bytes) -> HubResult<Note> {
+    if body.is_empty() { Ok(Note::default()) } else { json(body) }
+}
+
+/// `POST /v1/incidents/{id}/caller-notified` (dispatcher): the caller was told.
+pub async fn caller_notified(State(state): State<Arc<AppState>>, Authed(me): Authed, Path(raw): Path<String>, body: Bytes) -> HubResult<Json<IncidentView>> {
+    require_role(&me, &[Role::Dispatcher], "mark the caller notified")?;
+    let id = incident_id(&raw)?;
+    let Note { note } = note(&body)?;
+    let view = state
+        .blocking(move |state, conn| {
+            let tx = conn.transaction()?;
+            let view = write(state, &tx, &me, &id, |doc, author, now| doc.add_event(author, EventKind::CallerNotified, None, None, note, now).map(|_| ()))?;
+            callers::mark_notified(&tx, &id, state.now_ms())?;
+            tx.commit()?;
+            Ok(view)
+        })
+        .await?;
+    Ok(Json(view))
+}
+
+/// `POST /v1/incidents/{id}/close`.
+pub async fn close(State(state): State<Arc<AppState>>, Authed(me): Authed, Path(raw): Path<String>, body: Bytes) -> HubResult<Json<IncidentView>> {
+    require_role(&me, &[Role::Dispatcher, Role::Coordinator, Role::TeamLead], "close incidents")?;
+    let id = incident_id(&raw)?;
+    let Note { note } = note(&body)?;
+    let view = state
+        .blocking(move |state, conn| write(state, conn, &me, &id, |doc, author, now| doc.add_event(author, EventKind::Closed, None, None, note, now).map(|_| ())))
+        .await?;
+    Ok(Json(view))
+}
+
+/// The document of an incident `me` may see; 404 otherwise.
+fn visible_incident(state: &AppState, conn: &Connection, me: &Device, id: &IncidentId) -> HubResult<Automerge> {
+    let not_found = || HubError::not_found(format!("no incident {id}"));
+    if !permissions::can_see(conn, me, id, state.now_ms(), state.retention_ms)? {
+        return Err(not_found());
+    }
+    Ok(incidents::load(conn, id)?.ok_or_else(not_found)?.doc)
+}
+
+/// Runs one hub-side action on an incident `me` may see, and commits its changes.
+fn write(state: &AppState, conn: &Connection, me: &Device, id: &IncidentId, action: impl FnOnce(&mut IncidentDoc, &Author, DateTime<Utc>) -> testigo_core::Result<()>) -> HubResult<IncidentView> {
+    let mut doc = IncidentDoc::from_automerge(visible_incident(state, conn, me, id)?);
+    let before = doc.automerge().get_heads();
+    let now = state.now();
+    action(&mut doc, &state.author_for(me), now)?;
+    commit(state, conn, id, doc.automerge(), &before, now)
+}
+
+/// Logs and signs the hub's new changes since `before` and saves the document.
+fn commit(state: &AppState, conn: &Connection, id: &IncidentId, doc: &Automerge, before: &[ChangeHash], now: DateTime<Utc>) -> HubResult<IncidentView> {
+    let view = read_view(doc)?;
+    let now_ms = now.timestamp_millis();
+    incidents::save(conn, id, doc, &view, None, now_ms)?;
+    for change in doc.get_changes(before) {
+        let signature = sign_change_with_key(&state.hub.signing_key, &change.hash());
+        changes::append(conn, id, &change, &state.hub.device_id, Some(&signature), now_ms)?;
+    }
+    Ok(view)
+}

@@ -1,0 +1,24 @@
+//! testigo-hub: the dispatcher's hub. Devices enrol with it, sync with it in one
+//! batched request per round, and dispatchers open and follow incidents through its
+//! JSON API. One SQLite file holds everything; no other service is needed.
+//!
+//! - [`server`]: state, routes, serving (HTTP, or HTTPS given a certificate)
+//! - [`auth`]: enrolment codes, credentials, rate limiting
+//! - [`sync`]: the sync endpoint; [`validate`] checks every incoming change
+//! - [`permissions`]: who sees and writes what
+//! - [`dispatch`]: the dispatcher API
+//! - [`db`]: the store
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod dispatch;
+pub mod error;
+pub mod permissions;
+pub mod server;
+pub mod sync;
+pub mod validate;
+
+pub use config::HubConfig;
+pub use error::{HubError, HubResult};
+pub use server::{serve, Hub};

@@ -1,0 +1,165 @@
+//! The hub as a running service: its state, its routes, and serving them over HTTP
+//! or HTTPS.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use testigo_core::ids::DeviceId;
+use testigo_core::incident::{Author, Role};
+use testigo_core::sync::protocol::{ENROL_PATH, HEALTH_PATH, SYNC_PATH};
+use testigo_core::time::{Clock, SystemClock};
+
+use crate::auth::{self, RateLimiter};
+use crate::config::HubConfig;
+use crate::db::{self, devices, meta::HubIdentity};
+use crate::dispatch;
+use crate::error::{HubError, HubResult};
+
+/// Largest request body accepted (compressed sync bodies; JSON).
+const MAX_BODY: usize = 32 * 1024 * 1024;
+/// How long the code printed at first start stays valid.
+const BOOTSTRAP_CODE_MINUTES: i64 = 24 * 60;
+
+pub struct AppState {
+    db: Mutex<Connection>,
+    pub(crate) hub: HubIdentity,
+    clock: Arc<dyn Clock>,
+    pub(crate) retention_ms: i64,
+    limiter: Mutex<RateLimiter>,
+}
+
+impl AppState {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.now().timestamp_millis()
+    }
+
+    pub(crate) fn limiter(&self) -> MutexGuard<'_, RateLimiter> {
+        self.limiter.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The hub writing what `device` asked for.
+    pub(crate) fn author_for(&self, device: &devices::Device) -> Author {
+        Author::via(device.device_id.clone(), device.role, self.hub.device_id.clone())
+    }
+
+    /// Runs database work off the async threads, on the one connection.
+    pub(crate) async fn blocking<T, F>(self: &Arc<Self>, f: F) -> HubResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&AppState, &mut Connection) -> HubResult<T> + Send + 'static,
+    {
+        let state = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            // A panic inside a transaction rolls it back, so a poisoned lock still
+            // guards a consistent database.
+            let mut conn = state.db.lock().unwrap_or_else(|p| p.into_inner());
+            f(&state, &mut conn)
+        })
+        .await
+        .map_err(|e| HubError::internal(format!("the request failed: {e}")))?
+    }
+}
+
+/// An opened hub, ready to serve.
+pub struct Hub {
+    state: Arc<AppState>,
+    bootstrap_code: Option<String>,
+    config: HubConfig,
+}
+
+impl Hub {
+    pub fn open(config: HubConfig) -> HubResult<Self> {
+        Self::open_with_clock(config, Arc::new(SystemClock))
+    }
+
+    /// Opens (creating if needed) the hub database. On the very first start, with no
+    /// device and no code yet, it makes one coordinator enrolment code.
+    pub fn open_with_clock(config: HubConfig, clock: Arc<dyn Clock>) -> HubResult<Self> {
+        let conn = db::open(&config.db)?;
+        let hub = db::meta::identity(&conn)?;
+        let bootstrap_code = if devices::count(&conn)? == 0 && devices::code_count(&conn)? == 0 {
+            let code = auth::new_code()?;
+            let expires = clock.now().timestamp_millis() + BOOTSTRAP_CODE_MINUTES * 60_000;
+            devices::create_code(&conn, &auth::hash_code(&code), Role::Coordinator, None, expires, None)?;
+            Some(code)
+        } else {
+            None
+        };
+        let state = AppState { db: Mutex::new(conn), hub, clock, retention_ms: config.retention().num_milliseconds(), limiter: Mutex::default() };
+        Ok(Self { state: Arc::new(state), bootstrap_code, config })
+    }
+
+    /// The coordinator code made at first start, if this was it.
+    pub fn bootstrap_code(&self) -> Option<&str> {
+        self.bootstrap_code.as_deref()
+    }
+
+    /// The hub's own device id: the actor of every change it writes.
+    pub fn device_id(&self) -> &DeviceId {
+        &self.state.hub.device_id
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route(HEALTH_PATH, get(|| async { Json(serde_json::json!({ "ok": true })) }))
+            .route(ENROL_PATH, post(auth::enrol))
+            .route(SYNC_PATH, post(crate::sync::sync))
+            .route("/v1/enrol-codes", post(dispatch::create_code))
+            .route("/v1/incidents", get(dispatch::list).post(dispatch::open))
+            .route("/v1/incidents/{id}", get(dispatch::get))
+            .route("/v1/incidents/{id}/report", put(dispatch::edit_report))
+            .route("/v1/incidents/{id}/assign", post(dispatch::assign))
+            .route("/v1/incidents/{id}/caller", get(dispatch::caller))
+            .route("/v1/incidents/{id}/caller-notified", post(dispatch::caller_notified))
+            .route("/v1/incidents/{id}/close", post(dispatch::close))
+            .fallback(|| async { HubError::not_found("no such route") })
+            .layer(DefaultBodyLimit::max(MAX_BODY))
+            .with_state(Arc::clone(&self.state))
+    }
+
+    /// Serves plain HTTP on `listener` until `shutdown` completes.
+    pub async fn run(self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    }
+
+    /// Serves on the configured address, with TLS when a certificate and key are
+    /// configured, until the process is stopped.
+    pub async fn serve(self) -> std::io::Result<()> {
+        let addr = self.config.listen;
+        match (self.config.tls_cert.clone(), self.config.tls_key.clone()) {
+            (Some(cert), Some(key)) => {
+                // ring, like the devices: one crypto provider in the whole project.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
+                tracing::info!(%addr, "hub listening (HTTPS)");
+                axum_server::bind_rustls(addr, tls).serve(self.router().into_make_service_with_connect_info::<SocketAddr>()).await
+            }
+            _ => {
+                let listener = tokio::net::TcpListener::bind(addr).await?;
+                tracing::info!(addr = %listener.local_addr()?, "hub listening (HTTP; put a TLS proxy in front)");
+                self.run(listener, std::future::pending()).await
+            }
+        }
+    }
+}
+
+/// Opens the hub from `config` and serves it; prints the bootstrap code on first start.
+pub async fn serve(config: HubConfig) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let hub = Hub::open(config)?;
+    if let Some(code) = hub.bootstrap_code() {
+        println!("First start: enrol the coordinator's device with code {code} (valid 24 hours).");
+    }
+    hub.serve().await?;
+    Ok(())
+}

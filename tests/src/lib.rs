@@ -1,0 +1,258 @@
+//! Helpers for the end-to-end tests: a real hub on 127.0.0.1 (its own tokio runtime
+//! on a thread), people with real encrypted device stores in temporary directories,
+//! the dispatcher API over real HTTP, and a proxy that cuts connections.
+
+pub mod proxy;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use testigo_core::ids::IncidentId;
+use testigo_core::incident::{IncidentView, Role};
+use testigo_core::store::Store;
+use testigo_core::sync::{self, SyncReport};
+use testigo_core::time::Clock;
+use testigo_hub::{Hub, HubConfig};
+
+/// Real time plus an offset the test can move forward (code expiry, retention).
+#[derive(Default)]
+pub struct TestClock {
+    offset_ms: AtomicI64,
+}
+
+impl TestClock {
+    pub fn advance(&self, by: Duration) {
+        self.offset_ms.fetch_add(by.num_milliseconds(), Ordering::SeqCst);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + Duration::milliseconds(self.offset_ms.load(Ordering::SeqCst))
+    }
+}
+
+/// A hub serving on a random loopback port until dropped.
+pub struct TestHub {
+    pub url: String,
+    pub addr: std::net::SocketAddr,
+    pub bootstrap_code: String,
+    pub db_path: PathBuf,
+    pub clock: Arc<TestClock>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+    _dir: TempDir,
+}
+
+impl TestHub {
+    pub fn start() -> Self {
+        let dir = TempDir::new().expect("temp dir");
+        let db_path = dir.path().join("hub.sqlite");
+        let clock = Arc::new(TestClock::default());
+        let hub = Hub::open_with_clock(HubConfig::with_db(&db_path), clock.clone()).expect("hub opens");
+        let bootstrap_code = hub.bootstrap_code().expect("a fresh hub makes a bootstrap code").to_owned();
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            runtime.block_on(async move {
+                hub.run(listener, async move {
+                    let _ = stop.await;
+                })
+                .await
+                .expect("hub serves");
+            });
+        });
+        Self { url: format!("http://{addr}"), addr, bootstrap_code, db_path, clock, shutdown: Some(shutdown), thread: Some(thread), _dir: dir }
+    }
+
+    /// Reads the hub's database directly (counts the tests check).
+    pub fn query_i64(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> i64 {
+        let conn = rusqlite::Connection::open(&self.db_path).expect("hub db");
+        conn.query_row(sql, params, |r| r.get(0)).expect("query")
+    }
+}
+
+impl Drop for TestHub {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Someone with a phone: an encrypted store in a temporary directory.
+pub struct Person {
+    pub name: &'static str,
+    pub store: Store,
+    pub key: [u8; 32],
+    dir: TempDir,
+}
+
+impl Person {
+    pub fn new(name: &'static str) -> Self {
+        let dir = TempDir::new().expect("temp dir");
+        let mut key = [0u8; 32];
+        for (i, b) in key.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(37).wrapping_add(name.len() as u8) | 1;
+        }
+        let store = Store::open(dir.path().join("device.db"), &key).expect("store opens");
+        Self { name, store, key, dir }
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn sync(&self, hub: &TestHub) -> SyncReport {
+        sync::sync(&self.store, Some(&hub.url)).unwrap_or_else(|e| panic!("{} cannot sync: {e}", self.name))
+    }
+
+    pub fn api(&self, hub: &TestHub) -> Api {
+        let credential = self.store.identity().credential.unwrap_or_else(|| panic!("{} is not enrolled", self.name));
+        Api { base: hub.url.clone(), credential: Some(credential), client: reqwest::blocking::Client::new() }
+    }
+
+    pub fn view(&self, id: &IncidentId) -> IncidentView {
+        self.store.view(id).unwrap_or_else(|e| panic!("{} has no view of {id}: {e}", self.name))
+    }
+
+    pub fn holds(&self, id: &IncidentId) -> bool {
+        self.store.incident_ids().expect("ids").contains(id)
+    }
+}
+
+/// The dispatcher API as a client sees it: status and JSON body.
+pub struct Api {
+    pub base: String,
+    pub credential: Option<String>,
+    pub client: reqwest::blocking::Client,
+}
+
+impl Api {
+    pub fn anonymous(hub: &TestHub) -> Self {
+        Self { base: hub.url.clone(), credential: None, client: reqwest::blocking::Client::new() }
+    }
+
+    pub fn with_credential(hub: &TestHub, credential: &str) -> Self {
+        Self { base: hub.url.clone(), credential: Some(credential.to_owned()), client: reqwest::blocking::Client::new() }
+    }
+
+    fn send(&self, request: reqwest::blocking::RequestBuilder) -> (u16, Value) {
+        let request = match &self.credential {
+            Some(c) => request.bearer_auth(c),
+            None => request,
+        };
+        let response = request.send().expect("hub answers");
+        let status = response.status().as_u16();
+        let body = response.bytes().expect("body");
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        self.send(self.client.get(format!("{}{path}", self.base)))
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.client.post(format!("{}{path}", self.base)).json(&body))
+    }
+
+    pub fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.client.put(format!("{}{path}", self.base)).json(&body))
+    }
+
+    pub fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+        self.send(self.client.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body))
+    }
+
+    /// Posts a binary body and returns the raw response body.
+    pub fn post_bytes(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
+        let request = self.client.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        let request = match &self.credential {
+            Some(c) => request.bearer_auth(c),
+            None => request,
+        };
+        let response = request.send().expect("hub answers");
+        (response.status().as_u16(), response.bytes().expect("body").to_vec())
+    }
+
+    /// Creates an enrolment code (as a coordinator).
+    pub fn code(&self, role: Role, team: Option<&str>) -> String {
+        let (status, body) = self.post("/v1/enrol-codes", json!({ "role": role, "team": team }));
+        assert_eq!(status, 200, "code creation: {body}");
+        body["code"].as_str().expect("code").to_owned()
+    }
+
+    /// Opens an incident from a call and returns its id.
+    pub fn open_incident(&self, place: &str, caller_phone: Option<&str>, team: Option<&str>) -> IncidentId {
+        let (status, body) = self.post(
+            "/v1/incidents",
+            json!({
+                "place_text": place,
+                "point": { "lat": 38.6270, "lon": -90.1994 },
+                "description": "caller reports unmarked vans and agents in vests",
+                "urgency": "high",
+                "caller_name": caller_phone.map(|_| "R."),
+                "caller_phone": caller_phone,
+                "team": team,
+            }),
+        );
+        assert_eq!(status, 200, "open incident: {body}");
+        IncidentId::parse(body["id"].as_str().expect("id")).expect("incident id")
+    }
+
+    pub fn assign(&self, id: &IncidentId, person: &Person, active: bool) {
+        let (status, body) = self.post(&format!("/v1/incidents/{id}/assign"), json!({ "device": person.store.device_id(), "active": active }));
+        assert_eq!(status, 200, "assign: {body}");
+    }
+
+    pub fn view(&self, id: &IncidentId) -> IncidentView {
+        let (status, body) = self.get(&format!("/v1/incidents/{id}"));
+        assert_eq!(status, 200, "view: {body}");
+        serde_json::from_value(body).expect("a view")
+    }
+}
+
+/// A hub with its coordinator enrolled (with the bootstrap code), and a way to
+/// enrol everyone else.
+pub struct World {
+    pub hub: TestHub,
+    pub coordinator: Person,
+}
+
+impl World {
+    pub fn new() -> Self {
+        let hub = TestHub::start();
+        let coordinator = Person::new("coordinator");
+        sync::enroll(&coordinator.store, &hub.url, &hub.bootstrap_code).expect("coordinator enrols");
+        Self { hub, coordinator }
+    }
+
+    pub fn enrol(&self, name: &'static str, role: Role, team: Option<&str>) -> Person {
+        let code = self.coordinator.api(&self.hub).code(role, team);
+        let person = Person::new(name);
+        sync::enroll(&person.store, &self.hub.url, &code).unwrap_or_else(|e| panic!("{name} cannot enrol: {e}"));
+        assert_eq!(person.store.identity().role, role);
+        person
+    }
+}
+
+impl Default for World {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}

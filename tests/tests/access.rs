@@ -1,0 +1,186 @@
+//! Refusals: no credential, a forged one, expired and reused enrolment codes, wrong
+//! roles, garbage bodies and guessing. Each gets a clear status and a JSON reason.
+
+use serde_json::{json, Value};
+use testigo_core::incident::Role;
+use testigo_core::sync::protocol::{self, SyncRequest, CONTENT_TYPE};
+use testigo_tests::{Api, Person, TestHub, World};
+
+fn enrol_raw(hub: &TestHub, code: &str, person: &Person) -> (u16, Value) {
+    Api::anonymous(hub).post("/v1/enrol", json!({ "code": code, "public_key": hex::encode(person.store.identity().public_key()) }))
+}
+
+#[test]
+fn requests_without_a_valid_credential_are_refused() {
+    let world = World::new();
+    let hub = &world.hub;
+    let anonymous = Api::anonymous(hub);
+    assert_eq!(anonymous.get("/health").0, 200, "health needs no credential");
+
+    let empty_round = protocol::encode(&SyncRequest { cursor: 0, uploads: vec![], max_response_bytes: 1 << 20 }).unwrap();
+    for api in [anonymous, Api::with_credential(hub, &"ab".repeat(32)), Api::with_credential(hub, "not-hex")] {
+        let (status, body) = api.post_raw("/v1/sync", CONTENT_TYPE, empty_round.clone());
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["error"], "unauthenticated");
+        assert!(!body["reason"].as_str().unwrap().is_empty());
+        assert_eq!(api.get("/v1/incidents").0, 401);
+        assert_eq!(api.post("/v1/incidents", json!({})).0, 401);
+    }
+
+    // A device that was never enrolled cannot sync.
+    let stranger = Person::new("stranger");
+    let err = testigo_core::sync::sync(&stranger.store, Some(&hub.url)).unwrap_err();
+    assert!(matches!(err, testigo_core::Error::NotPermitted { .. }), "{err}");
+}
+
+#[test]
+fn enrolment_codes_are_single_use_and_expire() {
+    let world = World::new();
+    let hub = &world.hub;
+    let coordinator = world.coordinator.api(hub);
+
+    // The bootstrap code is spent.
+    let late = Person::new("late");
+    let (status, body) = enrol_raw(hub, &hub.bootstrap_code, &late);
+    assert_eq!((status, body["error"].as_str()), (409, Some("code_used")), "{body}");
+
+    let code = coordinator.code(Role::Volunteer, Some("north"));
+    let first = Person::new("first");
+    testigo_core::sync::enroll(&first.store, &hub.url, &code).unwrap();
+    assert_eq!(first.store.identity().team.as_deref(), Some("north"));
+    let second = Person::new("second");
+    let (status, body) = enrol_raw(hub, &code, &second);
+    assert_eq!((status, body["error"].as_str()), (409, Some("code_used")), "{body}");
+    let err = testigo_core::sync::enroll(&second.store, &hub.url, &code).unwrap_err();
+    assert!(err.to_string().contains("already used"), "{err}");
+    assert!(!second.store.identity().is_enrolled());
+
+    let (status, body) = coordinator.post("/v1/enrol-codes", json!({ "role": "volunteer", "expires_in_minutes": 1 }));
+    assert_eq!(status, 200);
+    hub.clock.advance(chrono::Duration::minutes(2));
+    let (status, body) = enrol_raw(hub, body["code"].as_str().unwrap(), &second);
+    assert_eq!((status, body["error"].as_str()), (410, Some("code_expired")), "{body}");
+
+    let (status, body) = enrol_raw(hub, "AAAA-BBBB-CCCC", &second);
+    assert_eq!((status, body["error"].as_str()), (401, Some("code_invalid")), "{body}");
+}
+
+#[test]
+fn failed_guesses_are_rate_limited() {
+    let world = World::new();
+    let hub = &world.hub;
+    let valid = world.coordinator.api(hub).code(Role::Volunteer, None);
+    let guesser = Person::new("guesser");
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        statuses.push(enrol_raw(hub, &format!("AAAA-BBBB-{i:04}"), &guesser).0);
+    }
+    assert_eq!(statuses, vec![401, 401, 401, 401, 401, 429]);
+    let (status, body) = enrol_raw(hub, &valid, &guesser);
+    assert_eq!((status, body["error"].as_str()), (429, Some("rate_limited")), "even a right code waits: {body}");
+}
+
+#[test]
+fn roles_are_checked_on_every_endpoint() {
+    let world = World::new();
+    let hub = &world.hub;
+    let dispatcher = world.enrol("dispatcher", Role::Dispatcher, None);
+    let volunteer = world.enrol("volunteer", Role::Volunteer, None);
+    let lead = world.enrol("lead", Role::TeamLead, Some("north"));
+    let id = dispatcher.api(hub).open_incident("Delmar Blvd", Some("+1 314 555 0100"), Some("north"));
+
+    let vol = volunteer.api(hub);
+    for (status, body) in [
+        vol.post("/v1/incidents", json!({ "place_text": "x", "urgency": "low" })),
+        vol.post("/v1/enrol-codes", json!({ "role": "volunteer" })),
+        vol.post(&format!("/v1/incidents/{id}/assign"), json!({ "device": volunteer.store.device_id() })),
+        vol.put(&format!("/v1/incidents/{id}/report"), json!({ "place_text": "x", "urgency": "low" })),
+        dispatcher.api(hub).post("/v1/enrol-codes", json!({ "role": "coordinator" })),
+        lead.api(hub).get(&format!("/v1/incidents/{id}/caller")),
+        lead.api(hub).post(&format!("/v1/incidents/{id}/caller-notified"), json!({})),
+    ] {
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(body["error"], "forbidden");
+    }
+    // The team lead sees the team's incident (and may close it); the volunteer does not.
+    assert_eq!(lead.api(hub).get(&format!("/v1/incidents/{id}")).0, 200);
+    assert_eq!(vol.get(&format!("/v1/incidents/{id}")).0, 404);
+}
+
+#[test]
+fn garbage_gets_a_400_with_a_reason_and_the_hub_keeps_serving() {
+    let world = World::new();
+    let hub = &world.hub;
+    let dispatcher = world.enrol("dispatcher", Role::Dispatcher, None);
+    let api = dispatcher.api(hub);
+    let bodies: Vec<Vec<u8>> = vec![
+        vec![],
+        b"hello".to_vec(),
+        vec![0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0],
+        zstd::encode_all(&[0xffu8; 300][..], 1).unwrap(),
+        zstd::encode_all(&postcard::to_stdvec(&(5u64, 3u8, "inc_x")).unwrap()[..], 1).unwrap(),
+    ];
+    for body in bodies {
+        let (status, reply) = api.post_raw("/v1/sync", CONTENT_TYPE, body);
+        assert_eq!(status, 400, "{reply}");
+        assert_eq!(reply["error"], "bad_request");
+        assert!(!reply["reason"].as_str().unwrap().is_empty());
+    }
+    for (path, body) in [("/v1/incidents", "{not json"), ("/v1/enrol", "[]"), ("/v1/enrol-codes", "{}")] {
+        let api = if path == "/v1/enrol-codes" { world.coordinator.api(hub) } else { dispatcher.api(hub) };
+        let (status, reply) = api.post_raw(path, "application/json", body.as_bytes().to_vec());
+        assert_eq!(status, 400, "{path}: {reply}");
+    }
+    // Uploads of bytes that are not automerge changes are refused by reason, not by crash.
+    let request = SyncRequest {
+        cursor: 0,
+        uploads: vec![protocol::Upload { incident: testigo_core::ids::IncidentId::generate(), changes: vec![vec![1, 2, 3]], new_incident: true, signatures: vec![] }],
+        max_response_bytes: 1 << 20,
+    };
+    let (status, _) = api.post_raw("/v1/sync", CONTENT_TYPE, protocol::encode(&request).unwrap());
+    assert_eq!(status, 200);
+    assert_eq!(api.get("/health").0, 200);
+    // The hub is still answering: the next sync works.
+    dispatcher.sync(hub);
+}
+
+#[test]
+fn unsigned_and_forged_changes_are_refused_and_signed_ones_land() {
+    use automerge::ReadDoc;
+    use testigo_core::incident::ObservationKind;
+    use testigo_core::sync::protocol::{ChangeSignature, SyncResponse, Upload};
+
+    let world = World::new();
+    let hub = &world.hub;
+    let desk = world.enrol("dispatcher", Role::Dispatcher, None).api(hub);
+    let vol = world.enrol("vol", Role::Volunteer, None);
+    let id = desk.open_incident("Place", None, None);
+    desk.assign(&id, &vol, true);
+    vol.sync(hub);
+    vol.store.add_observation(&id, ObservationKind::Note, "signed or not", None, None).unwrap();
+    let actor = vol.store.device_id().actor_id();
+    let change = vol.store.with_document(&id, |doc| Ok(doc.get_changes(&[]).into_iter().filter(|c| c.actor_id() == &actor).last().unwrap())).unwrap();
+    let hash = change.hash();
+    let impostor = Person::new("impostor");
+
+    let attempts = [
+        (vec![], "unsigned"),
+        (vec![ChangeSignature { hash: hash.0, signature: vec![7; 64] }], "bad signature"),
+        (vec![ChangeSignature { hash: hash.0, signature: testigo_core::evidence::sign_change(&impostor.store.identity(), &hash).to_vec() }], "bad signature"),
+        (vec![ChangeSignature { hash: hash.0, signature: vec![1; 10] }], "64 bytes"),
+    ];
+    let api = vol.api(hub);
+    for (signatures, expected) in attempts {
+        let upload = Upload { incident: id.clone(), changes: vec![change.raw_bytes().to_vec()], new_incident: false, signatures };
+        let request = SyncRequest { cursor: 0, uploads: vec![upload], max_response_bytes: 1 << 20 };
+        let (status, body) = api.post_bytes("/v1/sync", CONTENT_TYPE, protocol::encode(&request).unwrap());
+        assert_eq!(status, 200);
+        let response: SyncResponse = protocol::decode(&body).unwrap();
+        assert_eq!(response.rejected.len(), 1);
+        assert!(response.rejected[0].reason.contains(expected), "{:?}", response.rejected);
+        assert!(desk.view(&id).observations.is_empty());
+    }
+    let report = vol.sync(hub);
+    assert!(report.rejected.is_empty());
+    assert_eq!(desk.view(&id).observations.len(), 1);
+}
