@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use testigo_core::checklist::{evaluate, CheckedTemplate};
 use testigo_core::ids::DeviceId;
-use testigo_core::incident::{IncidentDoc, NewIncident, Report, ReportSource, Urgency};
+use testigo_core::incident::{untrusted, IncidentDoc, NewIncident, Report, ReportSource, Urgency};
 use testigo_core::store::Store;
+use testigo_core::sync::protocol::{decode, SyncRequest, SyncResponse};
 use testigo_core::Error;
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
@@ -101,4 +102,32 @@ fn templates_from_the_fuzz_corpus_check_and_run_or_fail_cleanly() {
         }
     }
     assert!(accepted > 0 && refused > 0, "{accepted} accepted, {refused} refused");
+}
+
+/// Sync bodies as the hub receives them (and as a device receives answers): decoded to
+/// a typed message or refused as a bad body, each uploaded change parsed or refused.
+#[test]
+fn sync_bodies_from_the_fuzz_corpus_decode_or_fail_cleanly() {
+    let (mut decoded, mut refused) = (0, 0);
+    for (path, bytes) in corpus("sync_request") {
+        let compressed = zstd::encode_all(bytes.as_slice(), 1).unwrap();
+        for body in [bytes.as_slice(), compressed.as_slice()] {
+            match decode::<SyncRequest>(body) {
+                Ok(request) => {
+                    decoded += 1;
+                    for change in request.uploads.into_iter().flat_map(|u| u.changes) {
+                        let _ = untrusted::parse_change(change);
+                    }
+                }
+                Err(e) => {
+                    assert_input_error(&path, &e);
+                    refused += 1;
+                }
+            }
+            if let Err(e) = decode::<SyncResponse>(body) {
+                assert_input_error(&path, &e);
+            }
+        }
+    }
+    assert!(decoded > 0 && refused > 0, "{decoded} decoded, {refused} refused");
 }
