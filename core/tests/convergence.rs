@@ -103,7 +103,7 @@ fn send(docs: &mut [IncidentDoc], from: usize, to: usize, twice: bool) {
     if from == to {
         return;
     }
-    let missing = docs[from].automerge().get_changes_added(docs[to].automerge());
+    let missing = docs[to].automerge().get_changes_added(docs[from].automerge());
     let bytes: Vec<u8> = missing.iter().flat_map(|c| c.raw_bytes().to_vec()).collect();
     for _ in 0..if twice { 2 } else { 1 } {
         docs[to].automerge_mut().load_incremental(&bytes).expect("changes from a replica load");
