@@ -17,8 +17,8 @@ use rusqlite::Connection;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use testigo_core::ids::{DeviceId, IncidentId};
-use testigo_core::incident::{read_view, Author, EventKind, GeoPoint, IncidentDoc, IncidentView, NewIncident, Report, ReportSource, Role, TemplateRef, Urgency};
 use testigo_core::evidence::sign_change_with_key;
+use testigo_core::incident::{read_view, Author, Confidence, Determination, EventKind, GeoPoint, IncidentDoc, IncidentView, NewIncident, Report, ReportSource, Role, TemplateRef, Urgency};
 
 use crate::auth::{hash_code, new_code, Authed};
 use crate::db::callers::{self, CallerContact};
@@ -298,6 +298,38 @@ pub async fn close(State(state): State<Arc<AppState>>, Authed(me): Authed, Path(
         .blocking(move |state, conn| write(state, conn, &me, &id, |doc, author, now| doc.add_event(author, EventKind::Closed, None, None, note, now).map(|_| ())))
         .await?;
     Ok(Json(view))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Confirm {
+    pub determination: Determination,
+    #[serde(default)]
+    pub confidence: Option<Confidence>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// `POST /v1/incidents/{id}/confirm` (team lead): settles the incident's
+/// determination. The hub writes the confirmation on the lead's behalf, exactly as the
+/// lead's own device would, so it merges with whatever the field sends later.
+pub async fn confirm(State(state): State<Arc<AppState>>, Authed(me): Authed, Path(raw): Path<String>, body: Bytes) -> HubResult<Json<IncidentView>> {
+    require_role(&me, &[Role::TeamLead], "confirm determinations")?;
+    let id = incident_id(&raw)?;
+    let request: Confirm = json(&body)?;
+    let view = state
+        .blocking(move |state, conn| {
+            write(state, conn, &me, &id, |doc, author, now| {
+                doc.add_event(author, EventKind::DeterminationConfirmed, Some(request.determination), request.confidence, request.note, now).map(|_| ())
+            })
+        })
+        .await?;
+    Ok(Json(view))
+}
+
+/// `GET /v1/devices` (dispatcher, coordinator): who can be assigned.
+pub async fn devices(State(state): State<Arc<AppState>>, Authed(me): Authed) -> HubResult<Json<Vec<devices::DeviceRow>>> {
+    require_role(&me, DISPATCHERS, "list devices")?;
+    Ok(Json(state.blocking(|_, conn| devices::list(conn)).await?))
 }
 
 /// The document of an incident `me` may see; 404 otherwise.

@@ -7,11 +7,16 @@
 //! - [`sync`]: the sync endpoint; [`validate`] checks every incoming change
 //! - [`permissions`]: who sees and writes what
 //! - [`dispatch`]: the dispatcher API
+<<<<<<< HEAD
 //! - [`evidence`]: evidence bundles and the audit log
+=======
+//! - [`console`]: the dispatcher console, a web page served at `/console/`
+>>>>>>> console
 //! - [`db`]: the store
 
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod dispatch;
 pub mod error;

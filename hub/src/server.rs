@@ -17,6 +17,7 @@ use testigo_core::time::{Clock, SystemClock};
 
 use crate::auth::{self, RateLimiter};
 use crate::config::HubConfig;
+use crate::console::{self, ConsoleState};
 use crate::db::{self, devices, meta::HubIdentity};
 use crate::dispatch;
 use crate::error::{HubError, HubResult};
@@ -32,6 +33,9 @@ pub struct AppState {
     clock: Arc<dyn Clock>,
     pub(crate) retention_ms: i64,
     limiter: Mutex<RateLimiter>,
+    /// Whether the hub itself serves HTTPS (console cookies are then `Secure`).
+    pub(crate) tls: bool,
+    pub(crate) console: ConsoleState,
 }
 
 impl AppState {
@@ -68,7 +72,14 @@ impl AppState {
             // A panic inside a transaction rolls it back, so a poisoned lock still
             // guards a consistent database.
             let mut conn = state.db.lock().unwrap_or_else(|p| p.into_inner());
-            f(&state, &mut conn)
+            let before = conn.total_changes();
+            let result = f(&state, &mut conn);
+            // Any write (a sync round, a dispatcher's action, an enrolment) tells open
+            // consoles to refresh.
+            if conn.total_changes() != before {
+                state.console.changed();
+            }
+            result
         })
         .await
         .map_err(|e| HubError::internal(format!("the request failed: {e}")))?
@@ -100,7 +111,16 @@ impl Hub {
         } else {
             None
         };
-        let state = AppState { db: Mutex::new(conn), hub, clock, retention_ms: config.retention().num_milliseconds(), limiter: Mutex::default() };
+        let tls = config.tls_cert.is_some() && config.tls_key.is_some();
+        let state = AppState {
+            db: Mutex::new(conn),
+            hub,
+            clock,
+            retention_ms: config.retention().num_milliseconds(),
+            limiter: Mutex::default(),
+            tls,
+            console: ConsoleState::default(),
+        };
         Ok(Self { state: Arc::new(state), bootstrap_code, config })
     }
 
@@ -129,6 +149,9 @@ impl Hub {
             .route("/v1/incidents/{id}/close", post(dispatch::close))
             .route("/v1/evidence", get(crate::evidence::bundle))
             .route("/v1/audit", get(crate::evidence::audit_log))
+            .route("/v1/incidents/{id}/confirm", post(dispatch::confirm))
+            .route("/v1/devices", get(dispatch::devices))
+            .merge(console::router(&self.state))
             .fallback(|| async { HubError::not_found("no such route") })
             .layer(DefaultBodyLimit::max(MAX_BODY))
             .with_state(Arc::clone(&self.state))
@@ -168,6 +191,13 @@ impl Hub {
     pub async fn run(self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         self.spawn_archiver();
         let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
+        let state = Arc::clone(&self.state);
+        // Consoles' event streams never end by themselves; a shutdown ends them so
+        // that the graceful shutdown does not wait on them forever.
+        let shutdown = async move {
+            shutdown.await;
+            state.console.shut_down();
+        };
         axum::serve(listener, app).with_graceful_shutdown(shutdown).await
     }
 
