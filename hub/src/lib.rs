@@ -7,11 +7,8 @@
 //! - [`sync`]: the sync endpoint; [`validate`] checks every incoming change
 //! - [`permissions`]: who sees and writes what
 //! - [`dispatch`]: the dispatcher API
-<<<<<<< HEAD
-//! - [`evidence`]: evidence bundles and the audit log
-=======
+//! - [`evidence`]: evidence bundles and the audit log; [`retention`]: archive-then-delete
 //! - [`console`]: the dispatcher console, a web page served at `/console/`
->>>>>>> console
 //! - [`db`]: the store
 
 pub mod auth;
