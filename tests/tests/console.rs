@@ -131,7 +131,9 @@ fn every_console_response_carries_a_strict_content_security_policy() {
     assert!(html.contains(r#"<script type="module" src="/console/app.js">"#));
     assert_eq!(html.matches("<script").count(), 1, "one script, loaded from the hub, none inline");
     assert!(!html.contains("style=") && !html.contains("<style"), "no inline style");
-    assert_eq!(Console::new(&world).get("/console").status, 308, "/console goes to /console/");
+    let no_redirects = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let bare = no_redirects.get(format!("{}/console", world.hub.url)).send().unwrap();
+    assert_eq!((bare.status().as_u16(), bare.headers()["location"].to_str().unwrap()), (308, "/console/"));
 }
 
 #[test]
@@ -205,8 +207,12 @@ fn sessions_end_when_idle_after_a_shift_and_at_sign_out() {
     let console = signed_in(&world, &lead);
     clock.advance(idle - Span::minutes(1));
     assert_eq!(console.get("/console/api/incidents").status, 200, "active just in time");
-    clock.advance(idle - Span::minutes(1));
+    clock.advance(Span::hours(3));
     assert_eq!(console.get("/console/api/incidents").status, 200, "that request counted as activity");
+    clock.advance(idle);
+    assert_eq!(console.get("/console/api/incidents").status, 401, "idle for the whole timeout");
+
+    let console = signed_in(&world, &lead);
     clock.advance(idle / 2);
     assert_eq!(console.get_background("/console/api/incidents").status, 200, "the page refreshing by itself");
     clock.advance(idle / 2);

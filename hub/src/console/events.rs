@@ -32,7 +32,7 @@ struct Watcher {
 
 impl Watcher {
     async fn next(&mut self) -> Option<Event> {
-        if self.done {
+        if self.done || *self.closing.borrow() {
             return None;
         }
         if !self.greeted {
@@ -46,7 +46,7 @@ impl Watcher {
                 let revision = *self.revision.borrow_and_update();
                 Some(Event::default().event("changed").data(revision.to_string()))
             }
-            _ = self.closing.wait_for(|closing| *closing) => None,
+            _ = self.closing.changed() => None,
             () = tokio::time::sleep(HEARTBEAT) => {
                 if self.state.console.sessions.is_alive(&self.session, self.state.now_ms()) {
                     Some(Event::default().comment("heartbeat"))

@@ -194,7 +194,7 @@ pub fn render_svg(view: &IncidentView, lang: &str) -> String {
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" role="img"><title>{}</title><rect width="{WIDTH}" height="{HEIGHT}" fill="#f8fafc"/>"#,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" role="img"><title>{}</title><rect width="{WIDTH}" height="{HEIGHT}" fill="#f8fafc"/>"##,
         escape(w.title)
     );
     let centre = match (data.reported, data.points.is_empty()) {

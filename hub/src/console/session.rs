@@ -339,10 +339,11 @@ mod tests {
         let (id, _) = sessions.start(device(), 0).unwrap();
         let hash = session_hash(&id);
         let idle = ms(IDLE_TIMEOUT);
-        assert!(sessions.find(&hash, idle - 1, true).is_some(), "activity just before the idle limit keeps it");
-        assert!(sessions.find(&hash, 2 * idle - 2, false).is_some());
-        assert!(sessions.is_alive(&hash, 2 * idle - 2), "background checks do not extend it");
-        assert!(sessions.find(&hash, 2 * idle - 1, true).is_none(), "idle for the whole timeout");
+        let hour = 3_600_000;
+        assert!(sessions.find(&hash, hour, true).is_some(), "activity an hour in");
+        assert!(sessions.find(&hash, hour + idle - 1, false).is_some(), "idle almost the whole timeout");
+        assert!(sessions.is_alive(&hash, hour + idle - 1), "background checks do not extend it");
+        assert!(sessions.find(&hash, hour + idle, true).is_none(), "idle for the whole timeout");
         assert!(sessions.find(&hash, 0, true).is_none(), "an ended session stays ended");
 
         let (id, _) = sessions.start(device(), 0).unwrap();

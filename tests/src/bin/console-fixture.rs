@@ -34,6 +34,10 @@ fn choice(v: &str) -> AnswerValue {
     AnswerValue::Choice(v.to_owned())
 }
 
+fn e<T>(result: testigo_core::Result<T>) -> Result<(), String> {
+    result.map(|_| ()).map_err(|e| e.to_string())
+}
+
 /// Ana sees agents; Ben, a block away a little later, sees only a utility crew.
 fn field_work(world: &World, ana: &Person, ben: &Person, id: &IncidentId) -> Result<Value, String> {
     for volunteer in [ana, ben] {
@@ -42,7 +46,6 @@ fn field_work(world: &World, ana: &Person, ben: &Person, id: &IncidentId) -> Res
             return Err(format!("{} did not receive the incident: is it assigned?", volunteer.name));
         }
     }
-    let e = |r: testigo_core::Result<_>| r.map(|_| ()).map_err(|e| e.to_string());
 
     let at_ana = fix(38.62718, -90.19905, 9.0);
     e(ana.store.check_in(id, at_ana.clone()))?;
