@@ -71,7 +71,7 @@ fn verify_offline() -> (Registry, IncidentDoc, IncidentDoc, Author, Author) {
         report: report("Corner of Cherokee St and Jefferson Ave"),
         template: Some(template.template_ref()),
     };
-    let mut original = IncidentDoc::create(&IncidentId::generate(), &hub, new, at(0)).unwrap();
+    let original = IncidentDoc::create(&IncidentId::generate(), &hub, new, at(0)).unwrap();
 
     // Each phone gets its copy while online, then loses signal.
     let mut ana_phone = IncidentDoc::load(&original.automerge().save()).unwrap();
@@ -109,6 +109,9 @@ fn verify_offline() -> (Registry, IncidentDoc, IncidentDoc, Author, Author) {
     let mut ana_before = ana_phone.clone();
     ana_phone.automerge_mut().merge(beto_phone.automerge_mut()).unwrap();
     beto_phone.automerge_mut().merge(ana_before.automerge_mut()).unwrap();
+    let merged = ana_phone.view().unwrap();
+    assert!(merged.problems.is_empty(), "{:?}", merged.problems);
+    assert!(merged.answers.iter().all(|q| q.by_author.len() == 2), "both volunteers' answers survive the merge");
     (registry, ana_phone, beto_phone, ana, beto)
 }
 

@@ -23,6 +23,7 @@ use testigo_core::incident::{read_view, Author, Confidence, Determination, Event
 use crate::auth::{hash_code, new_code, Authed};
 use crate::db::callers::{self, CallerContact};
 use crate::db::devices::{self, Device};
+use crate::db::audit::{self, Action};
 use crate::db::{changes, incidents};
 use crate::error::{HubError, HubResult};
 use crate::permissions::{self, require_role};
@@ -132,6 +133,7 @@ pub async fn open(State(state): State<Arc<AppState>>, Authed(me): Authed, body: 
             let tx = conn.transaction()?;
             let view = commit(state, &tx, &id, doc.automerge(), &[], now)?;
             callers::put(&tx, &id, request.caller_name.as_deref(), request.caller_phone.as_deref())?;
+            audit::record(&tx, &me, Some(&id), "/v1/incidents", Action::Change, now.timestamp_millis())?;
             if let Some(team) = request.team.as_deref().filter(|t| !t.trim().is_empty()) {
                 incidents::set_team(&tx, &id, Some(team))?;
             }
@@ -164,6 +166,7 @@ pub async fn get(State(state): State<Arc<AppState>>, Authed(me): Authed, Path(ra
     let view = state
         .blocking(move |state, conn| {
             let stored = visible_incident(state, conn, &me, &id)?;
+            audit::record(conn, &me, Some(&id), "/v1/incidents/{id}", Action::Read, state.now_ms())?;
             Ok(read_view(&stored)?)
         })
         .await?;
@@ -251,6 +254,7 @@ pub async fn caller(State(state): State<Arc<AppState>>, Authed(me): Authed, Path
     let contact = state
         .blocking(move |state, conn| {
             visible_incident(state, conn, &me, &id)?;
+            audit::record(conn, &me, Some(&id), "/v1/incidents/{id}/caller", Action::ReadCaller, state.now_ms())?;
             tracing::info!(incident = %id, dispatcher = %me.device_id, "caller contact read");
             callers::get(conn, &id)?.ok_or_else(|| HubError::not_found("no caller contact was recorded"))
         })
@@ -343,6 +347,7 @@ fn write(state: &AppState, conn: &Connection, me: &Device, id: &IncidentId, acti
     let before = doc.automerge().get_heads();
     let now = state.now();
     action(&mut doc, &state.author_for(me), now)?;
+    audit::record(conn, me, Some(id), "/v1/incidents/{id}/*", Action::Change, now.timestamp_millis())?;
     commit(state, conn, id, doc.automerge(), &before, now)
 }
 

@@ -7,6 +7,7 @@
 //! - [`sync`]: the sync endpoint; [`validate`] checks every incoming change
 //! - [`permissions`]: who sees and writes what
 //! - [`dispatch`]: the dispatcher API
+//! - [`evidence`]: evidence bundles and the audit log; [`retention`]: archive-then-delete
 //! - [`console`]: the dispatcher console, a web page served at `/console/`
 //! - [`db`]: the store
 
@@ -16,7 +17,9 @@ pub mod console;
 pub mod db;
 pub mod dispatch;
 pub mod error;
+pub mod evidence;
 pub mod permissions;
+pub mod retention;
 pub mod server;
 pub mod sync;
 pub mod validate;

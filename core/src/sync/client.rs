@@ -247,8 +247,9 @@ fn read_body(response: reqwest::blocking::Response) -> Result<Vec<u8>> {
 /// A client with rustls on the ring provider (aws-lc does not cross-build for
 /// Android). Servers are verified by rustls-platform-verifier: the OS trust store on
 /// iOS and desktop; on Android it must first be initialised with the app's JNI
-/// context by the platform layer.
-fn http_client(timeout: Duration) -> Result<reqwest::blocking::Client> {
+/// context by the platform layer. Also used by callers of the hub's JSON API, so the
+/// whole project has one TLS setup.
+pub fn http_client(timeout: Duration) -> Result<reqwest::blocking::Client> {
     static PROVIDER: Once = Once::new();
     PROVIDER.call_once(|| {
         // Err means another part of the process installed one first; that one serves.

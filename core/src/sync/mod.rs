@@ -11,5 +11,5 @@ mod quarantine;
 mod report;
 
 pub use bookkeeping::{quarantined, QuarantinedChange};
-pub use client::{enroll, sync, sync_with, SyncOptions};
+pub use client::{enroll, http_client, sync, sync_with, SyncOptions};
 pub use report::{RejectedChange, SyncReport};

@@ -1,0 +1,131 @@
+"""Smoke test of the generated Python bindings against the real library: open a store,
+open a field incident, read it back, and see errors arrive as typed exceptions.
+
+Run through tests/python/run.sh, which generates the bindings and puts the library
+beside them. Ends with one line `N passed, M failed`.
+"""
+
+import datetime
+import os
+import secrets
+import sys
+import tempfile
+import traceback
+
+import testigo_ffi as t
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def fix(lat=38.5931):
+    return t.LocationFix(
+        lat=lat,
+        lon=-90.2236,
+        accuracy_m=8.0,
+        altitude_m=None,
+        provider=t.LocationProvider.FUSED,
+        fix_time=datetime.datetime.now(datetime.timezone.utc),
+        mock=False,
+    )
+
+
+def new_incident(template=None):
+    return t.NewFieldIncident(
+        place_text="Cherokee St & Jefferson Ave",
+        point=t.GeoPoint(lat=38.5930, lon=-90.2235),
+        reported_at=datetime.datetime.now(datetime.timezone.utc),
+        description="Two unmarked SUVs",
+        urgency=t.Urgency.HIGH,
+        template=template,
+    )
+
+
+@test
+def open_create_read_back(tmp):
+    path = os.path.join(tmp, "field.db")
+    key = secrets.token_bytes(32)
+    store = t.FieldStore.open(path, key)
+    incident_id = store.create_incident(new_incident())
+    store.add_observation(incident_id, t.ObservationKind.NOTE, "agents at the door", None, fix())
+    view = store.incident(incident_id)
+    assert view.id == incident_id
+    assert view.report.place_text == "Cherokee St & Jefferson Ave"
+    assert view.report.source == t.ReportSource.FIELD
+    assert [o.text for o in view.observations] == ["agents at the door"]
+    assert [row.id for row in store.list(t.ListQuery())] == [incident_id]
+    del store
+    again = t.FieldStore.open(path, key)
+    assert again.incident_count() == 1
+
+
+@test
+def wrong_key_is_typed(tmp):
+    path = os.path.join(tmp, "field.db")
+    t.FieldStore.open(path, secrets.token_bytes(32)).create_incident(new_incident())
+    try:
+        t.FieldStore.open(path, secrets.token_bytes(32))
+    except t.TestigoError.WrongKey:
+        return
+    raise AssertionError("a wrong key opened the store")
+
+
+@test
+def invalid_fix_is_typed(tmp):
+    store = t.FieldStore.open(os.path.join(tmp, "field.db"), secrets.token_bytes(32))
+    incident_id = store.create_incident(new_incident())
+    try:
+        store.check_in(incident_id, fix(lat=91.0))
+    except t.TestigoError.InvalidInput as e:
+        assert e.field == "latitude", e.field
+        assert store.incident(incident_id).checkpoints == []
+        return
+    raise AssertionError("latitude 91 was accepted")
+
+
+@test
+def checklist_in_spanish(tmp):
+    store = t.FieldStore.open(os.path.join(tmp, "field.db"), secrets.token_bytes(32))
+    template = store.latest_template(t.default_template_id(), "es")
+    assert template.title == "Verificación en el lugar", template.title
+    incident_id = store.create_incident(new_incident(template.template))
+    store.set_locale("es")
+    store.answer(incident_id, "enforcement_present", t.AnswerValue.YES_NO(t.YesNoAnswer.YES))
+    checklist = store.checklist(incident_id, None)
+    shown = {q.id: q for s in checklist.sections for q in s.questions}
+    assert shown["enforcement_present"].display == "Sí", shown["enforcement_present"].display
+    assert "agencies" in shown
+
+
+@test
+def panic_becomes_internal(tmp):
+    try:
+        t.debug_panic_probe()
+    except t.TestigoError.Internal as e:
+        assert "deliberate panic" in e.reason, e.reason
+        return
+    raise AssertionError("the panic probe returned normally")
+
+
+def main():
+    passed = failed = 0
+    for fn in TESTS:
+        with tempfile.TemporaryDirectory(prefix="testigo-py") as tmp:
+            try:
+                fn(tmp)
+                passed += 1
+                print(f"ok    {fn.__name__}")
+            except Exception:
+                failed += 1
+                print(f"FAIL  {fn.__name__}")
+                traceback.print_exc(file=sys.stdout)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
