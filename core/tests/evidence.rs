@@ -176,3 +176,24 @@ fn retention_removes_closed_synced_incidents_and_never_unsynced_ones() {
     received.set_setting("retention_hours", "0").unwrap();
     assert!(received.apply_retention().unwrap().is_empty(), "open incidents are never removed");
 }
+
+#[test]
+fn every_distance_survives_the_round_trip_through_the_bundle() {
+    // Check-in distances are arbitrary floats; the bundle's JSON must read back to the
+    // very same numbers, or an honest export fails its own verification.
+    let dir = tempfile::tempdir().unwrap();
+    let volunteer = Store::open(dir.path().join("volunteer.db"), &store_key(3)).unwrap();
+    let id = volunteer.create_incident(report("Gravois Ave & Chippewa St")).unwrap();
+    for i in 1..=40 {
+        let mut fix = fix_near(0.000_137 * f64::from(i));
+        fix.lon += 0.000_071 * f64::from(i % 7);
+        volunteer.check_in(&id, fix).unwrap();
+    }
+    let signatures = volunteer.change_signatures(&id).unwrap();
+    let devices = [device_record(&volunteer, Role::Volunteer)];
+    let bundle = volunteer
+        .with_document(&id, |doc| evidence::export(&[IncidentEvidence { document: doc, signatures: &signatures, received_at: &HashMap::new() }], &devices))
+        .unwrap();
+    let report = evidence::verify(&bundle);
+    assert!(report.is_valid(), "{:#?}", report.findings);
+}
