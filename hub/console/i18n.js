@@ -110,8 +110,8 @@ const STRINGS = {
     'actions.close.yes': 'Yes, close it',
     'actions.close.no': 'Keep open',
     'actions.closed': 'Incident closed.',
-    'actions.export': 'Export (JSON)',
-    'actions.export.hint': 'The incident as the hub holds it, with checklist and map data. Caller contact is never included.',
+    'actions.export': 'Export evidence',
+    'actions.export.hint': 'A self-checking bundle (the document, every signed change, GeoJSON) that anyone can check with “testigo verify”. Caller contact is never included.',
 
     'assign.title': 'Assigned',
     'assign.none': 'Nobody is assigned yet.',
@@ -325,8 +325,8 @@ const STRINGS = {
     'actions.close.yes': 'Sí, cerrarlo',
     'actions.close.no': 'Dejarlo abierto',
     'actions.closed': 'Incidente cerrado.',
-    'actions.export': 'Exportar (JSON)',
-    'actions.export.hint': 'El incidente tal como lo guarda la central, con la lista de verificación y los datos del mapa. Nunca incluye el contacto de quien llamó.',
+    'actions.export': 'Exportar evidencia',
+    'actions.export.hint': 'Un paquete que se verifica solo (el documento, cada cambio firmado, GeoJSON) y que cualquiera puede comprobar con «testigo verify». Nunca incluye el contacto de quien llamó.',
 
     'assign.title': 'Asignados',
     'assign.none': 'Todavía no hay nadie asignado.',

@@ -76,7 +76,7 @@ export function renderIncident(container, ctx, id) {
     ? h('button', { type: 'button', class: 'button', id: 'close-incident', onclick: () => { closeConfirm.hidden = false; } }, t('actions.close'))
     : null;
   const exportLink = h('a', {
-    class: 'button', id: 'export', href: `/console/api/incidents/${id}/export`, download: `testigo-${id}.json`, title: t('actions.export.hint'),
+    class: 'button', id: 'export', href: `/console/api/evidence?incidents=${id}`, download: `testigo-evidence-${id}.json`, title: t('actions.export.hint'),
   }, t('actions.export'));
   const actions = h('div', { class: 'actions', id: 'actions' }, notify, close, exportLink);
 

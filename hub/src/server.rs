@@ -18,7 +18,7 @@ use testigo_core::time::{Clock, SystemClock};
 use crate::auth::{self, RateLimiter};
 use crate::config::HubConfig;
 use crate::console::{self, ConsoleState};
-use crate::db::{self, devices, meta::HubIdentity};
+use crate::db::{self, changes, devices, meta::HubIdentity};
 use crate::dispatch;
 use crate::error::{HubError, HubResult};
 
@@ -72,11 +72,13 @@ impl AppState {
             // A panic inside a transaction rolls it back, so a poisoned lock still
             // guards a consistent database.
             let mut conn = state.db.lock().unwrap_or_else(|p| p.into_inner());
-            let before = conn.total_changes();
+            // Every change to an incident (a sync round, a dispatcher's action) takes a
+            // number of the change-log counter; when it moved, open consoles refresh.
+            // Other writes (the audit of their own reads) must not, or every refresh
+            // would cause the next.
+            let before = changes::current_seq(&conn).ok();
             let result = f(&state, &mut conn);
-            // Any write (a sync round, a dispatcher's action, an enrolment) tells open
-            // consoles to refresh.
-            if conn.total_changes() != before {
+            if changes::current_seq(&conn).ok() != before {
                 state.console.changed();
             }
             result

@@ -6,7 +6,8 @@
 // A dispatcher redeems a one-time code, opens an incident from a call and assigns two
 // volunteers; the volunteers' devices sync their (disagreeing) work and the open page
 // shows it without a reload; a team lead signs in with a credential and confirms; the
-// incident is exported; the dispatcher notifies the caller and closes. Along the way:
+// incident is exported as a bundle that verifies; the dispatcher notifies the caller
+// and closes. Along the way:
 // CSP and cookie flags, no caller data in any URL, list or export, Spanish, a tablet.
 // Prints one line per check, then "N passed, M failed"; exits non-zero on failure.
 
@@ -296,14 +297,17 @@ await step('the team lead signs in with a credential and confirms the determinat
   await shot(lead, '06-incident-confirmed');
 });
 
-await check('the export is the incident without caller contact', async () => {
+await check('the export is an evidence bundle that verifies, without caller contact', async () => {
   const [download] = await Promise.all([lead.waitForEvent('download'), lead.click('#export')]);
-  const text = await readFile(await download.path(), 'utf8');
-  const data = JSON.parse(text);
-  assert(data.incident.id === incidentId, 'the incident');
-  assert(data.incident.status.status === 'confirmed', 'as confirmed');
-  assert(data.checklist.disagreements.includes('enforcement_present'), 'with the checklist');
+  const path = await download.path();
+  const text = await readFile(path, 'utf8');
+  const bundle = JSON.parse(text);
+  assert(bundle.format === 'testigo-evidence/1', `format ${bundle.format}`);
+  assert(bundle.incidents.length === 1 && bundle.incidents[0].id === incidentId, 'the incident');
+  assert(bundle.incidents[0].changes.length > 5, 'with its signed changes');
   assert(!text.includes(CALLER_NAME) && !text.replace(/\D/g, '').includes(PHONE_DIGITS), 'caller data in the export');
+  const verdict = await command({ cmd: 'verify', path });
+  assert(verdict.ok && verdict.signatures > 5, `testigo verify: ${JSON.stringify(verdict)}`);
 });
 
 await check('Spanish: every string has a translation and the page switches', async () => {

@@ -257,7 +257,7 @@ fn caller_contact_never_appears_in_a_console_url_list_or_page() {
         format!("/console/api/incidents/{id}/checklist"),
         format!("/console/api/incidents/{id}/map"),
         format!("/console/api/incidents/{id}/map.svg"),
-        format!("/console/api/incidents/{id}/export"),
+        format!("/console/api/evidence?incidents={id}"),
     ];
     for who in [&console, &lead_console] {
         for path in &pages {
@@ -310,14 +310,29 @@ fn an_open_page_hears_about_every_change() {
     let console = signed_in(&world, &dispatcher);
     let mut stream = console.get_stream("/console/api/events");
     stream.expect("event: ready");
-    console.open_incident();
+    let id = console.open_incident();
     stream.expect("event: changed");
+    let revision = stream.data();
+    // Reading (which the hub audits) is not a change: no page refreshes because another
+    // page did.
+    for _ in 0..3 {
+        assert_eq!(console.get(&format!("/console/api/incidents/{id}")).status, 200);
+    }
+    assert_eq!(console.post(&format!("/incidents/{id}/caller-notified"), &json!({})).status, 200);
+    stream.expect("event: changed");
+    drop(stream);
+    // A new stream starts at the current revision: one more, for the one change.
+    let mut fresh = console.get_stream("/console/api/events");
+    fresh.expect("event: ready");
+    assert_eq!(fresh.data(), revision + 1, "the reads moved nothing");
 }
 
 /// Reading server-sent events off a live response.
 struct Stream {
     response: Response,
     seen: String,
+    /// What came before the last match.
+    last: String,
 }
 
 impl Stream {
@@ -330,7 +345,16 @@ impl Stream {
             assert!(n > 0, "stream ended before {needle:?}");
             self.seen.push_str(&String::from_utf8_lossy(&buf[..n]));
         }
-        self.seen = self.seen.split_once(needle).map(|(_, rest)| rest.to_owned()).unwrap_or_default();
+        let (before, rest) = self.seen.split_once(needle).map(|(b, r)| (b.to_owned(), r.to_owned())).unwrap_or_default();
+        self.last = before;
+        self.seen = rest;
+    }
+
+    /// The data line of the event just matched.
+    fn data(&mut self) -> u64 {
+        self.expect("\n\n");
+        let line = self.last.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or_else(|| panic!("no data in {:?}", self.last));
+        line.trim().parse().expect("a revision number")
     }
 }
 
@@ -340,6 +364,6 @@ impl Console {
         let response = self.with_cookie(client.get(format!("{}{path}", self.base))).send().expect("hub answers");
         assert_eq!(response.status().as_u16(), 200);
         assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
-        Stream { response, seen: String::new() }
+        Stream { response, seen: String::new(), last: String::new() }
     }
 }

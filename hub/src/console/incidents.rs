@@ -1,7 +1,8 @@
 //! What the console shows of an incident beyond the dispatcher API's view: every
-//! author's checklist side by side with the disagreements, the map, and an export.
-//! Each reads the incident through `dispatch::get`, so it sees exactly what the
-//! signed-in person may see.
+//! author's checklist side by side with the disagreements, and the map. Each reads
+//! the incident through `dispatch::get`, so it sees exactly what the signed-in person
+//! may see (and is audited like any read). Exports are the hub's evidence bundles
+//! (`crate::evidence`).
 
 use std::sync::{Arc, OnceLock};
 
@@ -9,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use testigo_core::checklist::{combine, CombinedView, Registry};
 use testigo_core::incident::IncidentView;
 
@@ -66,34 +67,4 @@ pub async fn map_points(State(state): State<Arc<AppState>>, me: Authed, Path(raw
 pub async fn map_svg(State(state): State<Arc<AppState>>, me: Authed, Path(raw): Path<String>, Query(lang): Query<Lang>) -> HubResult<Response> {
     let svg = map::render_svg(&view(state, me, raw).await?, lang.code());
     Ok(([(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")], svg).into_response())
-}
-
-/// The exported file. Caller contact is never part of it.
-#[derive(Debug, Serialize)]
-struct Export {
-    format: &'static str,
-    exported_at_ms: i64,
-    exported_by: String,
-    incident: IncidentView,
-    checklist: Option<CombinedView>,
-    map: MapData,
-}
-
-/// `GET /console/api/incidents/{id}/export`: the incident as the hub holds it, as a
-/// JSON file to keep with the case.
-pub async fn export(State(state): State<Arc<AppState>>, me: Authed, Path(raw): Path<String>) -> HubResult<Response> {
-    let by = me.0.device_id.clone();
-    let now = state.now_ms();
-    let incident = view(state, me, raw).await?;
-    tracing::info!(incident = %incident.id, device = %by, "incident exported from the console");
-    let file = format!("attachment; filename=\"testigo-{}.json\"", incident.id);
-    let export = Export {
-        format: "testigo.console-export.v1",
-        exported_at_ms: now,
-        exported_by: by.to_string(),
-        checklist: combined(&incident, "en"),
-        map: map::points(&incident),
-        incident,
-    };
-    Ok(([(header::CONTENT_DISPOSITION, file)], Json(export)).into_response())
 }

@@ -7,7 +7,7 @@
 //! - [`csrf`]: per-session tokens and origin checks for every state-changing request
 //! - [`headers`]: Content-Security-Policy and the other response headers
 //! - [`events`]: server-sent events telling open pages that something changed
-//! - [`incidents`]: what only the console needs (checklist side by side, map, export)
+//! - [`incidents`]: what only the console needs (checklists side by side, the map)
 //! - [`map`]: the SVG picture of check-ins and observations around the reported place
 //!
 //! The console's JSON API under `/console/api/` runs the dispatcher API's own
@@ -40,7 +40,7 @@ pub use session::{CONSOLE_ROLES, COOKIE_NAME, IDLE_TIMEOUT, MAX_SESSION};
 #[derive(Default)]
 pub struct ConsoleState {
     sessions: session::Sessions,
-    /// Bumped after every database write; each open page's event stream watches it.
+    /// Bumped whenever an incident changes; each open page's event stream watches it.
     revision: watch::Sender<u64>,
     /// Set when the hub shuts down, to end the event streams.
     closing: watch::Sender<bool>,
@@ -74,7 +74,7 @@ pub fn router(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/incidents/{id}/checklist", get(incidents::checklist))
         .route("/incidents/{id}/map", get(incidents::map_points))
         .route("/incidents/{id}/map.svg", get(incidents::map_svg))
-        .route("/incidents/{id}/export", get(incidents::export))
+        .route("/evidence", get(crate::evidence::bundle))
         // Every route above needs a live session (and a CSRF token to change anything).
         .route_layer(from_fn_with_state(Arc::clone(state), session::require))
         .route("/sign-in", post(session::sign_in))

@@ -10,6 +10,8 @@
 //! - `{"cmd":"status","incident":ID}`: the hub's view of the incident;
 //! - `{"cmd":"leak-check","needle":TEXT}`: whether TEXT occurs anywhere in the hub's
 //!   incident documents or change log (it must not, for caller contact);
+//! - `{"cmd":"verify","path":FILE}`: checks an exported evidence bundle as a third
+//!   party would (`testigo verify`);
 //! - `{"cmd":"quit"}`.
 
 use std::io::{BufRead, Write};
@@ -103,6 +105,11 @@ fn answer(world: &World, ana: &Person, ben: &Person, command: &Value) -> Result<
             Ok(json!({ "ok": true, "status": view.status.status, "confirmations": view.status.confirmations.len(), "caller_notified": view.status.caller_notified }))
         }
         Some("leak-check") => leak_check(world, command["needle"].as_str().ok_or("needle must be text")?),
+        Some("verify") => {
+            let bytes = std::fs::read(command["path"].as_str().ok_or("path must be text")?).map_err(|e| e.to_string())?;
+            let report = testigo_core::evidence::verify(&bytes);
+            Ok(json!({ "ok": report.is_valid(), "incidents": report.incidents, "signatures": report.signatures_checked, "findings": report.findings }))
+        }
         other => Err(format!("unknown command {other:?}")),
     }
 }
