@@ -56,6 +56,16 @@ async function step(name, fn) {
   if (failed > before) stopped = true;
 }
 
+// Whatever goes wrong outside a check (the browser does not start, the fixture dies)
+// still ends with the summary line and a failing exit code.
+for (const event of ['uncaughtException', 'unhandledRejection']) {
+  process.on(event, (err) => {
+    console.log(`FAIL ${String(err && err.stack || err).split('\n').slice(0, 4).join('\n     ')}`);
+    console.log(`${passed} passed, ${failed + 1} failed`);
+    process.exit(1);
+  });
+}
+
 function assert(condition, message) {
   if (!condition) throw new Error(message);
 }
