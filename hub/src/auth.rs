@@ -54,7 +54,7 @@ pub fn hash_code(code: &str) -> [u8; 32] {
     Sha256::digest(normalised.as_bytes()).into()
 }
 
-fn hash_credential(credential: &[u8]) -> [u8; 32] {
+pub(crate) fn hash_credential(credential: &[u8]) -> [u8; 32] {
     Sha256::digest(credential).into()
 }
 
@@ -137,10 +137,20 @@ pub async fn enrol(State(state): State<Arc<AppState>>, ConnectInfo(peer): Connec
 /// request without a valid credential never reaches a handler.
 pub struct Authed(pub Device);
 
+/// A device the console's session layer has already authenticated
+/// (`console::session::require`). Only that layer puts one in a request's
+/// extensions, and only on console routes, so the dispatcher handlers serve the
+/// console with the same role checks as the API.
+#[derive(Clone)]
+pub struct SessionDevice(pub Device);
+
 impl FromRequestParts<Arc<AppState>> for Authed {
     type Rejection = HubError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        if let Some(SessionDevice(device)) = parts.extensions.get::<SessionDevice>() {
+            return Ok(Authed(device.clone()));
+        }
         let value = parts
             .headers
             .get(header::AUTHORIZATION)

@@ -21,12 +21,19 @@ pub struct HubConfig {
     /// Days a closed incident stays on the devices that hold it.
     #[arg(long, env = "TESTIGO_HUB_RETENTION_DAYS", default_value_t = 7)]
     pub retention_days: u32,
+    /// Where closed incidents are archived (as evidence bundles) before the hub
+    /// deletes them. Without it the hub keeps every incident.
+    #[arg(long, env = "TESTIGO_HUB_ARCHIVE_DIR", requires = "archive_after_days")]
+    pub archive_dir: Option<PathBuf>,
+    /// Days after closing at which an incident is archived and deleted from the hub.
+    #[arg(long, env = "TESTIGO_HUB_ARCHIVE_AFTER_DAYS", requires = "archive_dir")]
+    pub archive_after_days: Option<u32>,
 }
 
 impl HubConfig {
     /// A hub on a database file, other settings at their defaults.
     pub fn with_db(db: impl Into<PathBuf>) -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 0)), db: db.into(), tls_cert: None, tls_key: None, retention_days: 7 }
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 0)), db: db.into(), tls_cert: None, tls_key: None, retention_days: 7, archive_dir: None, archive_after_days: None }
     }
 
     pub fn retention(&self) -> chrono::Duration {

@@ -17,12 +17,13 @@ use rusqlite::Connection;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use testigo_core::ids::{DeviceId, IncidentId};
-use testigo_core::incident::{read_view, Author, EventKind, GeoPoint, IncidentDoc, IncidentView, NewIncident, Report, ReportSource, Role, TemplateRef, Urgency};
 use testigo_core::evidence::sign_change_with_key;
+use testigo_core::incident::{read_view, Author, Confidence, Determination, EventKind, GeoPoint, IncidentDoc, IncidentView, NewIncident, Report, ReportSource, Role, TemplateRef, Urgency};
 
 use crate::auth::{hash_code, new_code, Authed};
 use crate::db::callers::{self, CallerContact};
 use crate::db::devices::{self, Device};
+use crate::db::audit::{self, Action};
 use crate::db::{changes, incidents};
 use crate::error::{HubError, HubResult};
 use crate::permissions::{self, require_role};
@@ -132,6 +133,7 @@ pub async fn open(State(state): State<Arc<AppState>>, Authed(me): Authed, body: 
             let tx = conn.transaction()?;
             let view = commit(state, &tx, &id, doc.automerge(), &[], now)?;
             callers::put(&tx, &id, request.caller_name.as_deref(), request.caller_phone.as_deref())?;
+            audit::record(&tx, &me, Some(&id), "/v1/incidents", Action::Change, now.timestamp_millis())?;
             if let Some(team) = request.team.as_deref().filter(|t| !t.trim().is_empty()) {
                 incidents::set_team(&tx, &id, Some(team))?;
             }
@@ -164,6 +166,7 @@ pub async fn get(State(state): State<Arc<AppState>>, Authed(me): Authed, Path(ra
     let view = state
         .blocking(move |state, conn| {
             let stored = visible_incident(state, conn, &me, &id)?;
+            audit::record(conn, &me, Some(&id), "/v1/incidents/{id}", Action::Read, state.now_ms())?;
             Ok(read_view(&stored)?)
         })
         .await?;
@@ -251,6 +254,7 @@ pub async fn caller(State(state): State<Arc<AppState>>, Authed(me): Authed, Path
     let contact = state
         .blocking(move |state, conn| {
             visible_incident(state, conn, &me, &id)?;
+            audit::record(conn, &me, Some(&id), "/v1/incidents/{id}/caller", Action::ReadCaller, state.now_ms())?;
             tracing::info!(incident = %id, dispatcher = %me.device_id, "caller contact read");
             callers::get(conn, &id)?.ok_or_else(|| HubError::not_found("no caller contact was recorded"))
         })
@@ -296,6 +300,38 @@ pub async fn close(State(state): State<Arc<AppState>>, Authed(me): Authed, Path(
     Ok(Json(view))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct Confirm {
+    pub determination: Determination,
+    #[serde(default)]
+    pub confidence: Option<Confidence>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// `POST /v1/incidents/{id}/confirm` (team lead): settles the incident's
+/// determination. The hub writes the confirmation on the lead's behalf, exactly as the
+/// lead's own device would, so it merges with whatever the field sends later.
+pub async fn confirm(State(state): State<Arc<AppState>>, Authed(me): Authed, Path(raw): Path<String>, body: Bytes) -> HubResult<Json<IncidentView>> {
+    require_role(&me, &[Role::TeamLead], "confirm determinations")?;
+    let id = incident_id(&raw)?;
+    let request: Confirm = json(&body)?;
+    let view = state
+        .blocking(move |state, conn| {
+            write(state, conn, &me, &id, |doc, author, now| {
+                doc.add_event(author, EventKind::DeterminationConfirmed, Some(request.determination), request.confidence, request.note, now).map(|_| ())
+            })
+        })
+        .await?;
+    Ok(Json(view))
+}
+
+/// `GET /v1/devices` (dispatcher, coordinator): who can be assigned.
+pub async fn devices(State(state): State<Arc<AppState>>, Authed(me): Authed) -> HubResult<Json<Vec<devices::DeviceRow>>> {
+    require_role(&me, DISPATCHERS, "list devices")?;
+    Ok(Json(state.blocking(|_, conn| devices::list(conn)).await?))
+}
+
 /// The document of an incident `me` may see; 404 otherwise.
 fn visible_incident(state: &AppState, conn: &Connection, me: &Device, id: &IncidentId) -> HubResult<Automerge> {
     let not_found = || HubError::not_found(format!("no incident {id}"));
@@ -311,6 +347,7 @@ fn write(state: &AppState, conn: &Connection, me: &Device, id: &IncidentId, acti
     let before = doc.automerge().get_heads();
     let now = state.now();
     action(&mut doc, &state.author_for(me), now)?;
+    audit::record(conn, me, Some(id), "/v1/incidents/{id}/*", Action::Change, now.timestamp_millis())?;
     commit(state, conn, id, doc.automerge(), &before, now)
 }
 

@@ -7,14 +7,19 @@
 //! - [`sync`]: the sync endpoint; [`validate`] checks every incoming change
 //! - [`permissions`]: who sees and writes what
 //! - [`dispatch`]: the dispatcher API
+//! - [`evidence`]: evidence bundles and the audit log; [`retention`]: archive-then-delete
+//! - [`console`]: the dispatcher console, a web page served at `/console/`
 //! - [`db`]: the store
 
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod dispatch;
 pub mod error;
+pub mod evidence;
 pub mod permissions;
+pub mod retention;
 pub mod server;
 pub mod sync;
 pub mod validate;

@@ -17,6 +17,7 @@ use testigo_core::time::{Clock, SystemClock};
 
 use crate::auth::{self, RateLimiter};
 use crate::config::HubConfig;
+use crate::console::{self, ConsoleState};
 use crate::db::{self, devices, meta::HubIdentity};
 use crate::dispatch;
 use crate::error::{HubError, HubResult};
@@ -32,6 +33,9 @@ pub struct AppState {
     clock: Arc<dyn Clock>,
     pub(crate) retention_ms: i64,
     limiter: Mutex<RateLimiter>,
+    /// Whether the hub itself serves HTTPS (console cookies are then `Secure`).
+    pub(crate) tls: bool,
+    pub(crate) console: ConsoleState,
 }
 
 impl AppState {
@@ -45,6 +49,11 @@ impl AppState {
 
     pub(crate) fn limiter(&self) -> MutexGuard<'_, RateLimiter> {
         self.limiter.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The hub's own entry among the authors of an evidence bundle.
+    pub(crate) fn hub_record(&self, conn: &Connection) -> HubResult<testigo_core::evidence::DeviceRecord> {
+        crate::evidence::hub_record(conn, &self.hub.device_id, &self.hub.signing_key.verifying_key().to_bytes())
     }
 
     /// The hub writing what `device` asked for.
@@ -63,7 +72,14 @@ impl AppState {
             // A panic inside a transaction rolls it back, so a poisoned lock still
             // guards a consistent database.
             let mut conn = state.db.lock().unwrap_or_else(|p| p.into_inner());
-            f(&state, &mut conn)
+            let before = conn.total_changes();
+            let result = f(&state, &mut conn);
+            // Any write (a sync round, a dispatcher's action, an enrolment) tells open
+            // consoles to refresh.
+            if conn.total_changes() != before {
+                state.console.changed();
+            }
+            result
         })
         .await
         .map_err(|e| HubError::internal(format!("the request failed: {e}")))?
@@ -95,7 +111,16 @@ impl Hub {
         } else {
             None
         };
-        let state = AppState { db: Mutex::new(conn), hub, clock, retention_ms: config.retention().num_milliseconds(), limiter: Mutex::default() };
+        let tls = config.tls_cert.is_some() && config.tls_key.is_some();
+        let state = AppState {
+            db: Mutex::new(conn),
+            hub,
+            clock,
+            retention_ms: config.retention().num_milliseconds(),
+            limiter: Mutex::default(),
+            tls,
+            console: ConsoleState::default(),
+        };
         Ok(Self { state: Arc::new(state), bootstrap_code, config })
     }
 
@@ -122,14 +147,57 @@ impl Hub {
             .route("/v1/incidents/{id}/caller", get(dispatch::caller))
             .route("/v1/incidents/{id}/caller-notified", post(dispatch::caller_notified))
             .route("/v1/incidents/{id}/close", post(dispatch::close))
+            .route("/v1/evidence", get(crate::evidence::bundle))
+            .route("/v1/audit", get(crate::evidence::audit_log))
+            .route("/v1/incidents/{id}/confirm", post(dispatch::confirm))
+            .route("/v1/devices", get(dispatch::devices))
+            .merge(console::router(&self.state))
             .fallback(|| async { HubError::not_found("no such route") })
             .layer(DefaultBodyLimit::max(MAX_BODY))
             .with_state(Arc::clone(&self.state))
     }
 
+    /// Archives and deletes incidents closed longer ago than the configured age;
+    /// nothing when no archive is configured. Returns what left the hub.
+    pub fn archive_now(&self) -> HubResult<Vec<testigo_core::ids::IncidentId>> {
+        let (Some(dir), Some(days)) = (&self.config.archive_dir, self.config.archive_after_days) else { return Ok(Vec::new()) };
+        let cutoff = self.state.now_ms() - i64::from(days) * 86_400_000;
+        let mut conn = self.state.db.lock().unwrap_or_else(|p| p.into_inner());
+        let hub = self.state.hub_record(&conn)?;
+        crate::retention::archive_closed(&mut conn, &hub, dir, cutoff)
+    }
+
+    /// Runs the archive policy now and then every hour, in the background.
+    fn spawn_archiver(&self) {
+        if self.config.archive_dir.is_none() {
+            return;
+        }
+        let hub = Hub { state: Arc::clone(&self.state), bootstrap_code: None, config: self.config.clone() };
+        tokio::spawn(async move {
+            let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                every_hour.tick().await;
+                let hub = Hub { state: Arc::clone(&hub.state), bootstrap_code: None, config: hub.config.clone() };
+                match tokio::task::spawn_blocking(move || hub.archive_now()).await {
+                    Ok(Ok(archived)) if !archived.is_empty() => tracing::info!(count = archived.len(), "closed incidents archived"),
+                    Ok(Err(e)) => tracing::error!(error = %e, "archiving failed; will retry"),
+                    _ => {}
+                }
+            }
+        });
+    }
+
     /// Serves plain HTTP on `listener` until `shutdown` completes.
     pub async fn run(self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        self.spawn_archiver();
         let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
+        let state = Arc::clone(&self.state);
+        // Consoles' event streams never end by themselves; a shutdown ends them so
+        // that the graceful shutdown does not wait on them forever.
+        let shutdown = async move {
+            shutdown.await;
+            state.console.shut_down();
+        };
         axum::serve(listener, app).with_graceful_shutdown(shutdown).await
     }
 
@@ -142,6 +210,7 @@ impl Hub {
                 // ring, like the devices: one crypto provider in the whole project.
                 let _ = rustls::crypto::ring::default_provider().install_default();
                 let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
+                self.spawn_archiver();
                 tracing::info!(%addr, "hub listening (HTTPS)");
                 axum_server::bind_rustls(addr, tls).serve(self.router().into_make_service_with_connect_info::<SocketAddr>()).await
             }

@@ -21,11 +21,15 @@ use testigo_core::sync::protocol::{self, Ack, DeliveredIncident, IncidentChanges
 
 use crate::auth::Authed;
 use crate::db::devices::Device;
+use crate::db::audit::{self, Action};
 use crate::db::{changes, delivered, incidents};
 use crate::error::{HubError, HubResult};
 use crate::permissions;
 use crate::server::AppState;
 use crate::validate::{apply_upload, Sender};
+
+/// How sync reads and writes appear in the audit log.
+const SYNC_ENDPOINT: &str = protocol::SYNC_PATH;
 
 /// The hub keeps each response between these, whatever the device asks.
 const MIN_RESPONSE_BYTES: u64 = 64 * 1024;
@@ -60,7 +64,8 @@ fn receive(state: &AppState, tx: &Connection, device: &Device, upload: Upload, n
     let id = upload.incident;
     let mut parsed = Vec::new();
     for bytes in upload.changes {
-        match Change::from_bytes(bytes) {
+        // Through the core's guard: automerge's parser can panic on crafted bytes.
+        match testigo_core::incident::untrusted::parse_change(bytes) {
             Ok(change) => parsed.push(change),
             Err(e) => response.rejected.push(Rejection { incident: id.clone(), change_hash: None, reason: format!("not an automerge change: {e}") }),
         }
@@ -115,6 +120,7 @@ fn receive(state: &AppState, tx: &Connection, device: &Device, upload: Upload, n
             let signature = signatures.get(&change.hash().0).map(Vec::as_slice);
             changes::append(tx, &id, change, &device.device_id, signature, now_ms)?;
         }
+        audit::record(tx, device, Some(&id), SYNC_ENDPOINT, Action::Change, now_ms)?;
     }
     response.acks.push(Ack { incident: id.clone(), heads: protocol::from_change_hashes(&outcome.doc.get_heads()) });
     if permissions::can_see(tx, device, &id, now_ms, state.retention_ms)? {
@@ -146,6 +152,7 @@ fn send(state: &AppState, tx: &Connection, device: &Device, cursor: u64, budget:
         true
     })?;
     for (incident, list) in by_incident {
+        audit::record(tx, device, Some(&incident), SYNC_ENDPOINT, Action::Read, now_ms)?;
         let heads = incidents::heads(tx, &incident)?;
         response.changes.push(IncidentChanges { incident, changes: list, heads });
     }
@@ -174,6 +181,7 @@ fn send(state: &AppState, tx: &Connection, device: &Device, cursor: u64, budget:
         }
         used += document.len() as u64;
         delivered::deliver(tx, &device.device_id, id, stamp)?;
+        audit::record(tx, device, Some(id), SYNC_ENDPOINT, Action::Read, now_ms)?;
         response.new_incidents.push(DeliveredIncident { incident: id.clone(), document, heads });
     }
     for id in to_remove {

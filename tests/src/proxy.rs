@@ -29,6 +29,7 @@ pub struct Proxy {
     addr: SocketAddr,
     mode: Arc<Mutex<Mode>>,
     bodies: Arc<Mutex<Vec<Vec<u8>>>>,
+    wire: Arc<Mutex<Vec<(usize, usize)>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -39,9 +40,10 @@ impl Proxy {
         let addr = listener.local_addr().expect("address");
         let mode = Arc::new(Mutex::new(Mode::Pass));
         let bodies = Arc::new(Mutex::new(Vec::new()));
+        let wire = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
-            let (mode, bodies, stop) = (mode.clone(), bodies.clone(), stop.clone());
+            let (mode, bodies, wire, stop) = (mode.clone(), bodies.clone(), wire.clone(), stop.clone());
             std::thread::spawn(move || {
                 for client in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
@@ -49,17 +51,24 @@ impl Proxy {
                     }
                     let Ok(client) = client else { continue };
                     let current = *mode.lock().unwrap();
-                    if let Some(body) = handle(client, target, current) {
+                    if let Some((body, sizes)) = handle(client, target, current) {
                         bodies.lock().unwrap().push(body);
+                        wire.lock().unwrap().push(sizes);
                     }
                 }
             })
         };
-        Self { url: format!("http://{addr}"), addr, mode, bodies, stop, thread: Some(thread) }
+        Self { url: format!("http://{addr}"), addr, mode, bodies, wire, stop, thread: Some(thread) }
     }
 
     pub fn set(&self, mode: Mode) {
         *self.mode.lock().unwrap() = mode;
+    }
+
+    /// Bytes of each whole HTTP request and response (head and body) that went
+    /// through, as the client and the hub wrote them.
+    pub fn wire_sizes(&self) -> Vec<(usize, usize)> {
+        self.wire.lock().unwrap().clone()
     }
 
     /// Every response body the hub sent through this proxy, whole.
@@ -111,8 +120,9 @@ fn exchange(target: SocketAddr, request: &[u8]) -> Option<Vec<u8>> {
     read_message(&mut hub)
 }
 
-/// Returns the response body the hub produced, if it produced one.
-fn handle(mut client: TcpStream, target: SocketAddr, mode: Mode) -> Option<Vec<u8>> {
+/// Returns the response body the hub produced, if it produced one, and the sizes of
+/// the request and response messages.
+fn handle(mut client: TcpStream, target: SocketAddr, mode: Mode) -> Option<(Vec<u8>, (usize, usize))> {
     let request = read_message(&mut client)?;
     let request_cut = match mode {
         Mode::CutRequest(n) => Some(n),
@@ -144,5 +154,5 @@ fn handle(mut client: TcpStream, target: SocketAddr, mode: Mode) -> Option<Vec<u
     };
     let _ = client.write_all(&out[..n]);
     let _ = client.shutdown(Shutdown::Both);
-    Some(body)
+    Some((body, (request.len(), response.len())))
 }

@@ -146,7 +146,6 @@ fn garbage_gets_a_400_with_a_reason_and_the_hub_keeps_serving() {
 
 #[test]
 fn unsigned_and_forged_changes_are_refused_and_signed_ones_land() {
-    use automerge::ReadDoc;
     use testigo_core::incident::ObservationKind;
     use testigo_core::sync::protocol::{ChangeSignature, SyncResponse, Upload};
 

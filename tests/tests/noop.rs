@@ -2,6 +2,7 @@
 //! holds one incident or a thousand, in one request, without opening a document.
 
 use testigo_core::incident::Role;
+use testigo_tests::proxy::Proxy;
 use testigo_tests::World;
 
 #[test]
@@ -34,6 +35,14 @@ fn a_no_op_sync_with_1000_incidents_is_one_request_of_a_few_bytes() {
     assert_eq!((noop.changes_up, noop.changes_down, noop.incidents_added, noop.incidents_removed), (0, 0, 0, 0));
     assert!(noop.bytes_up + noop.bytes_down <= 512, "{noop:?}");
     assert_eq!(busy.store.document_loads(), loads, "a no-op sync opens no document");
+
+    // The same round through a proxy that counts whole HTTP messages, headers included.
+    let proxy = Proxy::start(hub.addr);
+    let counted = testigo_core::sync::sync(&busy.store, Some(&proxy.url)).unwrap();
+    assert_eq!(counted.requests, 1);
+    let (request, response) = proxy.wire_sizes()[0];
+    println!("no-op sync, 1000 incidents, on the wire with HTTP headers: {request} bytes up, {response} bytes down");
+    assert!(request + response <= 768, "{request} + {response}");
 
     let single = quiet.sync(hub);
     println!("no-op sync, 1 incident: {} bytes up, {} bytes down", single.bytes_up, single.bytes_down);

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use automerge::{Automerge, ChangeHash};
+use automerge::ChangeHash;
 use base64::Engine;
 use serde::Serialize;
 use serde_json::Value;
@@ -74,7 +74,7 @@ pub fn verify(bytes: &[u8]) -> VerificationReport {
     for incident in &bundle.incidents {
         report.incidents += 1;
         let finding = |change: Option<&str>, field: &str, detail: String| Finding { incident: Some(incident.id.clone()), change: change.map(str::to_owned), field: field.to_owned(), detail };
-        let doc = match base64::engine::general_purpose::STANDARD.decode(&incident.document).ok().map(|b| Automerge::load(&b)) {
+        let doc = match base64::engine::general_purpose::STANDARD.decode(&incident.document).ok().map(|b| crate::incident::untrusted::load(&b)) {
             Some(Ok(doc)) => doc,
             Some(Err(e)) => {
                 report.findings.push(finding(None, "document", format!("the automerge bytes were altered or damaged: {e}")));

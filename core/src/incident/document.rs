@@ -64,7 +64,7 @@ impl IncidentDoc {
     /// Loads a document from bytes that may come from anywhere. The bytes must be an
     /// automerge document whose root reads as an incident.
     pub fn load(bytes: &[u8]) -> Result<Self> {
-        let doc = Automerge::load(bytes).map_err(|e| Error::corrupt("/", format!("not an automerge document: {e}")))?;
+        let doc = super::untrusted::load(bytes).map_err(|e| Error::corrupt("/", format!("not an automerge document: {e}")))?;
         let incident = Self { doc };
         incident.id()?;
         Ok(incident)

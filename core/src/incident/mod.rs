@@ -6,6 +6,7 @@ mod json_bridge;
 mod read;
 pub mod schema;
 mod status;
+pub mod untrusted;
 mod view;
 
 pub use document::{check_event_permission, has_root, IncidentDoc, NewIncident, MAX_TEXT_CHARS};

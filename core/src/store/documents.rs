@@ -19,7 +19,7 @@ pub fn load(conn: &Connection, id: &IncidentId) -> Result<Option<Automerge>> {
     for chunk in chunks {
         bytes.extend_from_slice(&chunk?);
     }
-    let doc = Automerge::load(&bytes).map_err(|e| Error::corrupt(format!("stored incident {id}"), e.to_string()))?;
+    let doc = crate::incident::untrusted::load(&bytes).map_err(|e| Error::corrupt(format!("stored incident {id}"), e.to_string()))?;
     Ok(Some(doc))
 }
 

@@ -7,6 +7,7 @@
 
 mod connection;
 mod documents;
+mod fault;
 mod identity;
 mod index;
 mod observer;
@@ -26,6 +27,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 
 pub use connection::KEY_LEN;
+#[doc(hidden)]
+pub use fault::StorageFault;
 pub use identity::DeviceIdentity;
 pub use index::{IndexedIncident, ListQuery};
 pub use observer::IncidentObserver;
@@ -259,7 +262,8 @@ impl Store {
             let known = documents::exists(&inner.conn, id)?;
             let mut doc = if known { self.take_cached(&mut inner, id)? } else { Automerge::new() };
             let before = doc.get_heads();
-            doc.load_incremental(bytes).map_err(|e| Error::corrupt(format!("incoming changes for {id}"), e.to_string()))?;
+            // On error the half-merged `doc` is dropped; the next read reloads from disk.
+            crate::incident::untrusted::load_incremental(&mut doc, bytes).map_err(|e| Error::corrupt(format!("incoming changes for {id}"), e))?;
             if doc.get_heads() == before {
                 inner.remember(id.clone(), doc);
                 false
@@ -381,6 +385,14 @@ impl Store {
     pub fn integrity_check(&self) -> Result<()> {
         let result: String = self.lock().conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         if result == "ok" { Ok(()) } else { Err(Error::Storage(format!("integrity check failed: {result}"))) }
+    }
+
+    /// **Fault injection, for the reliability suite only**: makes this store's
+    /// connection behave as a full or read-only device until called with
+    /// [`StorageFault::None`]. Hidden from the docs; the app never calls it.
+    #[doc(hidden)]
+    pub fn inject_storage_fault(&self, fault: StorageFault) -> Result<()> {
+        fault::inject(&self.lock().conn, fault)
     }
 
     /// Gives crate code (sync, retention) the connection under the store's lock.

@@ -88,3 +88,39 @@ pub fn take_code(conn: &Connection, code_hash: &[u8; 32], now_ms: i64) -> HubRes
 pub fn is_enrolled(conn: &Connection, device: &DeviceId) -> HubResult<bool> {
     Ok(conn.query_row("SELECT count(*) FROM devices WHERE device_id = ?1 AND revoked = 0", [device.as_str()], |r| r.get::<_, i64>(0))? > 0)
 }
+
+/// An enrolled, unrevoked device by id: a console session re-reads its device on
+/// every request, so revoking a device ends its sessions at once.
+pub fn by_id(conn: &Connection, device: &DeviceId) -> HubResult<Option<Device>> {
+    let row = conn
+        .query_row(
+            "SELECT public_key, role, team FROM devices WHERE device_id = ?1 AND revoked = 0",
+            [device.as_str()],
+            |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)),
+        )
+        .optional()?;
+    Ok(row.and_then(|(key, role, team)| Some(Device { device_id: device.clone(), public_key: key.try_into().ok()?, role: Role::parse(&role)?, team })))
+}
+
+/// One enrolled device as a dispatcher's assignment list shows it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceRow {
+    pub device_id: DeviceId,
+    pub role: Role,
+    pub team: Option<String>,
+    pub enrolled_at_ms: i64,
+}
+
+/// Every unrevoked device, by role, team and enrolment time.
+pub fn list(conn: &Connection) -> HubResult<Vec<DeviceRow>> {
+    let mut stmt = conn.prepare_cached("SELECT device_id, role, team, enrolled_at FROM devices WHERE revoked = 0 ORDER BY role, team, enrolled_at, device_id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, i64>(3)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, role, team, enrolled_at_ms) = row?;
+        if let (Ok(device_id), Some(role)) = (DeviceId::parse(&id), Role::parse(&role)) {
+            out.push(DeviceRow { device_id, role, team, enrolled_at_ms });
+        }
+    }
+    Ok(out)
+}

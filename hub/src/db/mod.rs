@@ -8,6 +8,7 @@ pub mod delivered;
 pub mod devices;
 pub mod incidents;
 pub mod meta;
+pub mod audit;
 mod schema;
 
 use std::path::Path;

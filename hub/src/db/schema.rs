@@ -4,7 +4,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{HubError, HubResult};
 
-const CURRENT_VERSION: i64 = 1;
+const CURRENT_VERSION: i64 = 2;
 
 pub fn init_or_upgrade(conn: &mut Connection) -> HubResult<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -14,6 +14,9 @@ pub fn init_or_upgrade(conn: &mut Connection) -> HubResult<()> {
     let tx = conn.transaction()?;
     if version < 1 {
         create_v1(&tx)?;
+    }
+    if version < 2 {
+        upgrade_to_v2(&tx)?;
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     tx.commit()?;
@@ -108,6 +111,25 @@ fn create_v1(tx: &Transaction<'_>) -> HubResult<()> {
             phone        TEXT,
             notified_at  INTEGER
         );
+        "#,
+    )?;
+    Ok(())
+}
+
+/// v2: the audit log.
+fn upgrade_to_v2(tx: &Transaction<'_>) -> HubResult<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE audit (
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            at           INTEGER NOT NULL,
+            device_id    TEXT NOT NULL,
+            role         TEXT NOT NULL,
+            incident_id  TEXT,
+            endpoint     TEXT NOT NULL,
+            action       TEXT NOT NULL
+        );
+        CREATE INDEX audit_by_incident ON audit(incident_id, id);
         "#,
     )?;
     Ok(())

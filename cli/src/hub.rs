@@ -1,0 +1,75 @@
+//! `testigo hub`: the dispatcher hub on an embedded SQLite file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use testigo_hub::{Hub, HubConfig};
+
+use crate::output::{bold, Output};
+
+#[derive(Args)]
+pub struct HubArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TESTIGO_HUB_LISTEN", default_value = "127.0.0.1:8443")]
+    listen: SocketAddr,
+    /// The hub database (default: the user's data dir, testigo/hub.sqlite).
+    #[arg(long, env = "TESTIGO_HUB_DB")]
+    db: Option<PathBuf>,
+    /// PEM certificate chain; with --tls-key the hub serves HTTPS itself.
+    #[arg(long, env = "TESTIGO_HUB_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    #[arg(long, env = "TESTIGO_HUB_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Days a closed incident stays on the devices that hold it.
+    #[arg(long, env = "TESTIGO_HUB_RETENTION_DAYS", default_value_t = 3)]
+    retention_days: u32,
+    /// Archive closed incidents here (as evidence bundles), then delete them from the hub.
+    #[arg(long, env = "TESTIGO_HUB_ARCHIVE_DIR", requires = "archive_after_days")]
+    archive_dir: Option<PathBuf>,
+    /// Days after closing at which an incident is archived.
+    #[arg(long, env = "TESTIGO_HUB_ARCHIVE_AFTER_DAYS", requires = "archive_dir")]
+    archive_after_days: Option<u32>,
+}
+
+pub fn run(args: HubArgs, out: Output) -> Result<()> {
+    let db = args.db.unwrap_or_else(|| dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("testigo").join("hub.sqlite"));
+    if let Some(parent) = db.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let tls = args.tls_cert.is_some();
+    let config = HubConfig { listen: args.listen, db: db.clone(), tls_cert: args.tls_cert, tls_key: args.tls_key, retention_days: args.retention_days, archive_dir: args.archive_dir, archive_after_days: args.archive_after_days };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let hub = Hub::open(config).with_context(|| format!("opening the hub database {}", db.display()))?;
+        let scheme = if tls { "https" } else { "http" };
+        let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+        let url = format!("{scheme}://{}", listener.local_addr()?);
+        let code = hub.bootstrap_code().map(str::to_owned);
+        out.result(&serde_json::json!({ "url": url, "db": db, "coordinator_code": code }), |_| {
+            out.ok(format!("hub listening on {}", bold(&url)));
+            out.line(format!("database {}", db.display()));
+            if let Some(code) = &code {
+                out.line(format!("first start: enrol the coordinator's device with code {} (valid 24 h):", bold(code)));
+                out.line(format!("  testigo field enroll --hub {url} --code {code}"));
+            }
+            out.line("Ctrl-C stops it cleanly.");
+        })?;
+        if tls {
+            drop(listener);
+            tokio::select! {
+                served = hub.serve() => served.context("serving")?,
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        } else {
+            hub.run(listener, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("serving")?;
+        }
+        out.ok("hub stopped");
+        Ok(())
+    })
+}

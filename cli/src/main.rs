@@ -1,0 +1,81 @@
+//! `testigo`: one command for the whole system.
+//!
+//! - `testigo demo`: the whole story in one process tree over real HTTP on loopback.
+//! - `testigo hub`: the dispatcher hub with an embedded SQLite store.
+//! - `testigo enroll` / `testigo dispatch …`: coordinator and dispatcher tools.
+//! - `testigo field …`: a field device in the terminal.
+//! - `testigo export` / `testigo verify`: evidence bundles, CSV and GeoJSON.
+//!
+//! Errors are one clear line on stderr and a non-zero exit code, never a backtrace.
+
+mod demo;
+mod dispatch;
+mod evidence;
+mod export;
+mod field;
+mod hub;
+mod hub_client;
+mod keyfile;
+mod output;
+mod progress;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use output::Output;
+
+#[derive(Parser)]
+#[command(name = "testigo", version, about = "Testigo: verify, document and sync rapid-response incidents.")]
+struct Cli {
+    /// Print one JSON document instead of human output.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Language of checklists and messages (en, es).
+    #[arg(long, global = true, default_value = "en", env = "TESTIGO_LANG")]
+    lang: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The whole story in one command: hub, dispatcher, two volunteers, a team lead.
+    Demo,
+    /// Run the dispatcher hub.
+    Hub(hub::HubArgs),
+    /// Create a one-time enrolment code (coordinators).
+    Enroll(dispatch::EnrollArgs),
+    /// Open, assign, follow and close incidents (dispatchers).
+    Dispatch(dispatch::DispatchArgs),
+    /// A field device in the terminal: enrol, sync, check in, answer, observe.
+    Field(field::FieldArgs),
+    /// Evidence bundles from the hub; CSV and GeoJSON of this device's incidents.
+    Export(export::ExportArgs),
+    /// Check an evidence bundle: every hash, signature and rendering.
+    Verify { bundle: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Output { json: cli.json };
+    let result = match cli.command {
+        Command::Demo => demo::run(out).map(|()| true),
+        Command::Hub(args) => hub::run(args, out).map(|()| true),
+        Command::Enroll(args) => dispatch::enroll(args, out).map(|()| true),
+        Command::Dispatch(args) => dispatch::run(args, out).map(|()| true),
+        Command::Field(args) => field::run(args, out, &cli.lang).map(|()| true),
+        Command::Export(args) => export::run(args, out).map(|()| true),
+        Command::Verify { bundle } => evidence::verify(bundle, out),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("{} {e:#}", console::style("error:").red().bold());
+            ExitCode::from(1)
+        }
+    }
+}

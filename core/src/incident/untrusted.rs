@@ -1,0 +1,34 @@
+//! automerge's decoders can panic on crafted bytes instead of returning an error:
+//! fuzzing `IncidentDoc::load` found a 68-byte document whose delta-encoded column makes
+//! automerge's RLE decoder (hexane) unwrap a `None` (see TESTING.md). Bytes from a peer,
+//! the hub or a damaged file therefore go through these wrappers, which turn such a
+//! panic into an error naming the bytes as corrupt, so a hostile document can never
+//! crash the app across the FFI or a hub worker. They rely on panics unwinding, which
+//! every Testigo build profile keeps (uniffi needs it too).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use automerge::{Automerge, Change};
+
+/// `Automerge::load` for bytes from outside.
+pub fn load(bytes: &[u8]) -> Result<Automerge, String> {
+    guarded(|| Automerge::load(bytes).map_err(|e| e.to_string()))
+}
+
+/// `load_incremental` for bytes from outside. On error `doc` may hold part of the
+/// bytes: the caller must drop it and reload from its own storage.
+pub fn load_incremental(doc: &mut Automerge, bytes: &[u8]) -> Result<usize, String> {
+    guarded(AssertUnwindSafe(|| doc.load_incremental(bytes).map_err(|e| e.to_string())))
+}
+
+/// `Change::from_bytes` for bytes from outside.
+pub fn parse_change(bytes: Vec<u8>) -> Result<Change, String> {
+    guarded(|| Change::from_bytes(bytes).map_err(|e| e.to_string()))
+}
+
+fn guarded<T>(f: impl FnOnce() -> Result<T, String> + std::panic::UnwindSafe) -> Result<T, String> {
+    match catch_unwind(f) {
+        Ok(result) => result,
+        Err(_) => Err("malformed automerge data (the decoder gave up)".to_owned()),
+    }
+}

@@ -1,0 +1,99 @@
+//! What the console shows of an incident beyond the dispatcher API's view: every
+//! author's checklist side by side with the disagreements, the map, and an export.
+//! Each reads the incident through `dispatch::get`, so it sees exactly what the
+//! signed-in person may see.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use testigo_core::checklist::{combine, CombinedView, Registry};
+use testigo_core::incident::IncidentView;
+
+use super::map::{self, MapData};
+use crate::auth::Authed;
+use crate::dispatch;
+use crate::error::HubResult;
+use crate::server::AppState;
+
+/// The checklists the hub knows: the one that ships with Testigo.
+pub(super) fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| Registry::with_default().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the default checklist does not load");
+        Registry::new()
+    }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Lang {
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+impl Lang {
+    fn code(&self) -> &'static str {
+        if self.lang.as_deref() == Some("es") { "es" } else { "en" }
+    }
+}
+
+async fn view(state: Arc<AppState>, me: Authed, raw: String) -> HubResult<IncidentView> {
+    Ok(dispatch::get(State(state), me, Path(raw)).await?.0)
+}
+
+/// Every author's answers side by side; `None` when the incident has no checklist or
+/// one this hub does not know.
+fn combined(view: &IncidentView, lang: &str) -> Option<CombinedView> {
+    let template = registry().resolve(view.template.as_ref()?).ok()?;
+    Some(combine(template, &view.answers, lang))
+}
+
+/// `GET /console/api/incidents/{id}/checklist?lang=`.
+pub async fn checklist(State(state): State<Arc<AppState>>, me: Authed, Path(raw): Path<String>, Query(lang): Query<Lang>) -> HubResult<Json<Option<CombinedView>>> {
+    let view = view(state, me, raw).await?;
+    Ok(Json(combined(&view, lang.code())))
+}
+
+/// `GET /console/api/incidents/{id}/map`: the numbered points the picture draws.
+pub async fn map_points(State(state): State<Arc<AppState>>, me: Authed, Path(raw): Path<String>) -> HubResult<Json<MapData>> {
+    Ok(Json(map::points(&view(state, me, raw).await?)))
+}
+
+/// `GET /console/api/incidents/{id}/map.svg?lang=`.
+pub async fn map_svg(State(state): State<Arc<AppState>>, me: Authed, Path(raw): Path<String>, Query(lang): Query<Lang>) -> HubResult<Response> {
+    let svg = map::render_svg(&view(state, me, raw).await?, lang.code());
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")], svg).into_response())
+}
+
+/// The exported file. Caller contact is never part of it.
+#[derive(Debug, Serialize)]
+struct Export {
+    format: &'static str,
+    exported_at_ms: i64,
+    exported_by: String,
+    incident: IncidentView,
+    checklist: Option<CombinedView>,
+    map: MapData,
+}
+
+/// `GET /console/api/incidents/{id}/export`: the incident as the hub holds it, as a
+/// JSON file to keep with the case.
+pub async fn export(State(state): State<Arc<AppState>>, me: Authed, Path(raw): Path<String>) -> HubResult<Response> {
+    let by = me.0.device_id.clone();
+    let now = state.now_ms();
+    let incident = view(state, me, raw).await?;
+    tracing::info!(incident = %incident.id, device = %by, "incident exported from the console");
+    let file = format!("attachment; filename=\"testigo-{}.json\"", incident.id);
+    let export = Export {
+        format: "testigo.console-export.v1",
+        exported_at_ms: now,
+        exported_by: by.to_string(),
+        checklist: combined(&incident, "en"),
+        map: map::points(&incident),
+        incident,
+    };
+    Ok(([(header::CONTENT_DISPOSITION, file)], Json(export)).into_response())
+}

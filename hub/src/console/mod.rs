@@ -1,0 +1,89 @@
+//! The dispatcher console: a web page the hub serves at `/console/`, for dispatchers
+//! at a desk and team leads at a laptop or tablet.
+//!
+//! - [`assets`]: the page itself (HTML, CSS, JS modules), embedded in the binary
+//! - [`session`]: signing in (a device credential, or a one-time code redeemed in the
+//!   browser), server-side sessions, the layer that authenticates console requests
+//! - [`csrf`]: per-session tokens and origin checks for every state-changing request
+//! - [`headers`]: Content-Security-Policy and the other response headers
+//! - [`events`]: server-sent events telling open pages that something changed
+//! - [`incidents`]: what only the console needs (checklist side by side, map, export)
+//! - [`map`]: the SVG picture of check-ins and observations around the reported place
+//!
+//! The console's JSON API under `/console/api/` runs the dispatcher API's own
+//! handlers ([`crate::dispatch`]): the session layer hands them the signed-in device,
+//! so the console has exactly the roles and permissions of the API.
+
+mod assets;
+mod csrf;
+mod events;
+mod headers;
+mod incidents;
+pub mod map;
+mod session;
+
+use std::sync::Arc;
+
+use axum::middleware::{from_fn_with_state, map_response};
+use axum::response::Redirect;
+use axum::routing::{get, post, put};
+use axum::Router;
+use tokio::sync::watch;
+
+use crate::dispatch;
+use crate::server::AppState;
+
+pub use headers::CONTENT_SECURITY_POLICY;
+pub use session::{CONSOLE_ROLES, COOKIE_NAME, IDLE_TIMEOUT, MAX_SESSION};
+
+/// What the console keeps in the hub's memory.
+#[derive(Default)]
+pub struct ConsoleState {
+    sessions: session::Sessions,
+    /// Bumped after every database write; each open page's event stream watches it.
+    revision: watch::Sender<u64>,
+    /// Set when the hub shuts down, to end the event streams.
+    closing: watch::Sender<bool>,
+}
+
+impl ConsoleState {
+    pub(crate) fn changed(&self) {
+        self.revision.send_modify(|r| *r = r.wrapping_add(1));
+    }
+
+    pub(crate) fn shut_down(&self) {
+        self.closing.send_replace(true);
+    }
+}
+
+/// The console's routes: the page and its assets, and its API.
+pub fn router(state: &Arc<AppState>) -> Router<Arc<AppState>> {
+    let api = Router::new()
+        .route("/session", get(session::current))
+        .route("/sign-out", post(session::sign_out))
+        .route("/events", get(events::stream))
+        .route("/devices", get(dispatch::devices))
+        .route("/incidents", get(dispatch::list).post(dispatch::open))
+        .route("/incidents/{id}", get(dispatch::get))
+        .route("/incidents/{id}/report", put(dispatch::edit_report))
+        .route("/incidents/{id}/assign", post(dispatch::assign))
+        .route("/incidents/{id}/caller", get(dispatch::caller))
+        .route("/incidents/{id}/caller-notified", post(dispatch::caller_notified))
+        .route("/incidents/{id}/confirm", post(dispatch::confirm))
+        .route("/incidents/{id}/close", post(dispatch::close))
+        .route("/incidents/{id}/checklist", get(incidents::checklist))
+        .route("/incidents/{id}/map", get(incidents::map_points))
+        .route("/incidents/{id}/map.svg", get(incidents::map_svg))
+        .route("/incidents/{id}/export", get(incidents::export))
+        // Every route above needs a live session (and a CSRF token to change anything).
+        .route_layer(from_fn_with_state(Arc::clone(state), session::require))
+        .route("/sign-in", post(session::sign_in))
+        .fallback(|| async { crate::HubError::not_found("no such console route") })
+        .layer(map_response(headers::no_store));
+    Router::new()
+        .route("/console", get(|| async { Redirect::permanent("/console/") }))
+        .route("/console/", get(assets::index))
+        .route("/console/{file}", get(assets::file))
+        .nest("/console/api", api)
+        .layer(map_response(headers::security))
+}

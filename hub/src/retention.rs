@@ -1,0 +1,52 @@
+//! The hub's archive-then-delete policy: closed incidents older than the configured
+//! age are written to the archive folder as evidence bundles, and only once that file
+//! is safely on disk are they deleted from the hub, with their change log, deliveries,
+//! assignments and caller contact.
+
+use std::io::Write;
+use std::path::Path;
+
+use rusqlite::{params, Connection};
+use testigo_core::evidence::DeviceRecord;
+use testigo_core::ids::IncidentId;
+
+use crate::error::{HubError, HubResult};
+
+/// Archives and deletes incidents closed at or before `cutoff_ms`. Returns what left.
+pub fn archive_closed(conn: &mut Connection, hub: &DeviceRecord, archive_dir: &Path, cutoff_ms: i64) -> HubResult<Vec<IncidentId>> {
+    let ids: Vec<IncidentId> = {
+        let mut stmt = conn.prepare("SELECT incident_id FROM incidents WHERE closed_at IS NOT NULL AND closed_at <= ?1 ORDER BY incident_id")?;
+        let rows = stmt.query_map([cutoff_ms], |r| r.get::<_, String>(0))?;
+        rows.filter_map(|r| r.ok()).filter_map(|s| IncidentId::parse(&s).ok()).collect()
+    };
+    if ids.is_empty() {
+        return Ok(ids);
+    }
+    std::fs::create_dir_all(archive_dir).map_err(|e| HubError::internal(format!("cannot create the archive folder {}: {e}", archive_dir.display())))?;
+    for id in &ids {
+        let bundle = crate::evidence::build_bundle(conn, hub, std::slice::from_ref(id))?;
+        write_durably(&archive_dir.join(format!("{id}.json")), &bundle)?;
+        let tx = conn.transaction()?;
+        for table in ["changes", "delivered", "assignments", "caller_contacts", "incidents"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE incident_id = ?1"), params![id.as_str()])?;
+        }
+        tx.execute(
+            "INSERT INTO audit (at, device_id, role, incident_id, endpoint, action) VALUES (?1, ?2, 'hub', ?3, 'retention', 'archive')",
+            params![chrono::Utc::now().timestamp_millis(), hub.device_id.as_str(), id.as_str()],
+        )?;
+        tx.commit()?;
+    }
+    Ok(ids)
+}
+
+/// Writes through a temporary file and renames it, after an fsync: a crash leaves
+/// either no archive file or a whole one, never a torn one the deletion relied on.
+fn write_durably(path: &Path, bytes: &[u8]) -> HubResult<()> {
+    let fail = |e: std::io::Error| HubError::internal(format!("cannot write the archive {}: {e}", path.display()));
+    let temporary = path.with_extension("json.partial");
+    let mut file = std::fs::File::create(&temporary).map_err(fail)?;
+    file.write_all(bytes).map_err(fail)?;
+    file.sync_all().map_err(fail)?;
+    std::fs::rename(&temporary, path).map_err(fail)?;
+    Ok(())
+}
