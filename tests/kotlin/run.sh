@@ -64,7 +64,7 @@ hub_dir="$(mktemp -d)"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 "$target_dir/debug/testigo-hub" --listen "127.0.0.1:$port" --db "$hub_dir/hub.sqlite" >"$hub_dir/hub.log" 2>&1 &
 hub_pid=$!
-trap 'kill "$hub_pid" 2>/dev/null; wait "$hub_pid" 2>/dev/null; rm -rf "$hub_dir"' EXIT
+trap 'kill "$hub_pid" 2>/dev/null; wait "$hub_pid" 2>/dev/null || true; rm -rf "$hub_dir"' EXIT
 for _ in $(seq 300); do
     curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
     kill -0 "$hub_pid" 2>/dev/null || { cat "$hub_dir/hub.log" >&2; echo "the hub did not start" >&2; exit 1; }
