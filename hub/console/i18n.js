@@ -92,6 +92,9 @@ const STRINGS = {
     'incident.team.none': 'None',
     'incident.opened': 'Opened',
     'incident.problems': 'Some records on this incident do not follow the schema and are not shown:',
+    'report.edit': 'Correct',
+    'report.save': 'Save correction',
+    'report.saved': 'Report corrected. Volunteers get it at their next sync.',
 
     'caller.title': 'Caller contact',
     'caller.private': 'Private to dispatchers. Reading it is recorded.',
@@ -307,6 +310,9 @@ const STRINGS = {
     'incident.team.none': 'Ninguno',
     'incident.opened': 'Abierto',
     'incident.problems': 'Algunos registros de este incidente no siguen el esquema y no se muestran:',
+    'report.edit': 'Corregir',
+    'report.save': 'Guardar corrección',
+    'report.saved': 'Se corrigió el reporte. Los voluntarios lo reciben en su próxima sincronización.',
 
     'caller.title': 'Contacto de quien llama',
     'caller.private': 'Solo para despacho. Cada consulta queda registrada.',

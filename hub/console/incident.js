@@ -6,8 +6,9 @@
 
 import { api } from './api.js';
 import { fill, h, shortId, toast } from './dom.js';
-import { CONFIDENCES, DETERMINATIONS, formatClock, formatDistance, formatTime, lang, t } from './i18n.js';
+import { CONFIDENCES, DETERMINATIONS, formatClock, formatDistance, formatTime, lang, t, URGENCIES } from './i18n.js';
 import { statusPill, urgencyPill } from './list.js';
+import { field, parsePoint } from './new-incident.js';
 
 const DISPATCHERS = ['dispatcher', 'coordinator'];
 
@@ -118,6 +119,62 @@ export function renderIncident(container, ctx, id) {
   const mapImage = h('img', { class: 'map', id: 'map', alt: t('map.alt'), width: 560, height: 380 });
   const mapLegend = h('div', { id: 'map-legend' });
   const report = h('dl', { class: 'facts', id: 'report' });
+
+  // Correcting the report (a second call, a better address): dispatchers only.
+  const editPlace = h('input', { id: 'edit-place', class: 'input', maxlength: 500, autocomplete: 'off' });
+  const editLat = h('input', { id: 'edit-lat', class: 'input', inputmode: 'decimal', autocomplete: 'off' });
+  const editLon = h('input', { id: 'edit-lon', class: 'input', inputmode: 'decimal', autocomplete: 'off' });
+  const editDescription = h('textarea', { id: 'edit-description', class: 'input', rows: 3, maxlength: 4000 });
+  const editUrgency = h('select', { id: 'edit-urgency', class: 'input' }, URGENCIES.map((u) => h('option', { value: u }, t(`urgency.${u}`))));
+  const editError = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  const editForm = h('form', { class: 'stack', method: 'post', id: 'edit-report-form', hidden: true },
+    field('edit-place', t('new.place'), editPlace),
+    h('div', { class: 'row' }, field('edit-lat', t('new.lat'), editLat), field('edit-lon', t('new.lon'), editLon)),
+    field('edit-urgency', t('new.urgency'), editUrgency),
+    field('edit-description', t('new.description'), editDescription),
+    editError,
+    h('div', { class: 'form-actions' },
+      h('button', { type: 'button', class: 'button ghost', onclick: () => showEditor(false) }, t('new.cancel')),
+      h('button', { type: 'submit', class: 'button primary', id: 'edit-report-save' }, t('report.save'))));
+  const editButton = canAssign
+    ? h('button', { type: 'button', class: 'link', id: 'edit-report', onclick: () => showEditor(true) }, t('report.edit'))
+    : null;
+
+  function showEditor(open) {
+    editForm.hidden = !open;
+    report.hidden = open;
+    if (editButton) editButton.hidden = open;
+    editError.hidden = true;
+    if (open) {
+      const r = view.report;
+      editPlace.value = r.place_text;
+      editLat.value = r.point ? String(r.point.lat) : '';
+      editLon.value = r.point ? String(r.point.lon) : '';
+      editDescription.value = r.description;
+      editUrgency.value = r.urgency;
+      editPlace.focus();
+    }
+  }
+
+  editForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const point = parsePoint(editLat.value, editLon.value);
+    if (point === undefined || !editPlace.value.trim()) {
+      editError.textContent = point === undefined ? t('new.bad_coords') : t('new.place.hint');
+      editError.hidden = false;
+      return;
+    }
+    const body = { place_text: editPlace.value.trim(), point, description: editDescription.value.trim(), urgency: editUrgency.value };
+    try {
+      await api('PUT', `/incidents/${id}/report`, body);
+      showEditor(false);
+      toast(t('report.saved'));
+      await load(false);
+    } catch (err) {
+      editError.textContent = errorText(err);
+      editError.hidden = false;
+    }
+  });
   const assigned = h('ul', { class: 'people', id: 'assigned' });
 
   // Caller contact: fetched only when asked for, never kept.
@@ -172,7 +229,9 @@ export function renderIncident(container, ctx, id) {
         card(t('timeline.title'), 'timeline-card', timeline)),
       h('div', { class: 'col-side' },
         card(t('map.title'), 'map-card', h('div', { class: 'map-frame' }, mapImage), mapLegend),
-        card(t('incident.report'), 'report-card', report),
+        h('section', { class: 'card', id: 'report-card' },
+          h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, t('incident.report')), editButton),
+          report, editForm),
         isDispatcher ? card(t('caller.title'), 'caller-card', h('p', { class: 'hint private-note' }, t('caller.private')), callerButton, callerBox) : null,
         card(t('assign.title'), 'assign-card', assigned, assignForms)))));
 
@@ -189,6 +248,7 @@ export function renderIncident(container, ctx, id) {
       notify.disabled = view.status.caller_notified || view.status.status === 'closed';
     }
     if (close) close.hidden = view.status.status === 'closed';
+    if (editButton && editForm.hidden) editButton.hidden = view.status.status === 'closed';
     problems.hidden = view.problems.length === 0;
     fill(problems, t('incident.problems'), h('ul', {}, view.problems.map((p) => h('li', { class: 'mono' }, p))));
   }
@@ -278,9 +338,30 @@ export function renderIncident(container, ctx, id) {
     for (const e of view.events) {
       const d = e.determination ? t(`det.${e.determination}`) : '';
       const details = e.confidence ? t('event.confidence', { c: t(`confidence.${e.confidence}`).toLowerCase() }) : '';
-      items.push({ at: e.at, by: e.by, kind: `event-${e.kind}`, text: t(`event.${e.kind}`, { d }), details, quote: e.note });
+      const corrections = e.kind === 'report_edited' ? reportCorrections(e.note) : null;
+      items.push({ at: e.at, by: e.by, kind: `event-${e.kind}`, text: t(`event.${e.kind}`, { d }), details, quote: corrections ? null : e.note, corrections });
     }
     return items.sort((a, b) => b.at - a.at);
+  }
+
+  /** What a report correction changed, from the note the hub records with it. */
+  function reportCorrections(note) {
+    let parsed;
+    try {
+      parsed = JSON.parse(note || '');
+    } catch {
+      return null;
+    }
+    if (!parsed || !parsed.new || !parsed.previous) return null;
+    const shown = {
+      place_text: [t('new.place'), (r) => r.place_text],
+      point: [t('incident.coords'), (r) => (r.point ? `${r.point.lat}, ${r.point.lon}` : t('incident.coords.none'))],
+      urgency: [t('new.urgency'), (r) => t(`urgency.${r.urgency}`)],
+      description: [t('new.description'), (r) => r.description || '—'],
+    };
+    return Object.values(shown)
+      .map(([label, value]) => ({ label, from: value(parsed.previous), to: value(parsed.new) }))
+      .filter((c) => c.from !== c.to);
   }
 
   function drawTimeline() {
@@ -293,6 +374,10 @@ export function renderIncident(container, ctx, id) {
           h('span', { class: 'tl-text' }, item.text)),
         item.details ? h('div', { class: item.warn ? 'tl-details warn-text' : 'tl-details' }, item.details) : null,
         item.quote ? h('blockquote', { class: 'tl-quote' }, item.quote) : null,
+        item.corrections ? h('dl', { class: 'tl-corrections' }, item.corrections.map((c) => [
+          h('dt', {}, c.label),
+          h('dd', {}, h('del', {}, c.from), h('span', { class: 'arrow', 'aria-hidden': 'true' }, ' → '), h('ins', {}, c.to)),
+        ])) : null,
         h('div', { class: 'tl-by' }, person(item.by))))));
   }
 

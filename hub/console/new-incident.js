@@ -11,7 +11,20 @@ function localInputValue(date) {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
-function field(id, label, input, hint) {
+/**
+ * The point typed as latitude and longitude: null when both are empty, undefined when
+ * they are not a valid pair. A decimal comma is accepted.
+ */
+export function parsePoint(latText, lonText) {
+  const [la, lo] = [latText, lonText].map((v) => v.trim().replace(',', '.'));
+  if (!la && !lo) return null;
+  const lat = Number(la);
+  const lon = Number(lo);
+  if (!la || !lo || !Number.isFinite(lat) || !Number.isFinite(lon) || Math.abs(lat) > 90 || Math.abs(lon) > 180) return undefined;
+  return { lat, lon };
+}
+
+export function field(id, label, input, hint) {
   return h('div', { class: 'field' }, h('label', { for: id }, label), input, hint ? h('p', { class: 'hint' }, hint) : null);
 }
 
@@ -75,17 +88,12 @@ export function renderNewIncident(container, ctx) {
       place.focus();
       return;
     }
-    let point = null;
-    if (lat.value.trim() || lon.value.trim()) {
-      const la = Number(lat.value.trim().replace(',', '.'));
-      const lo = Number(lon.value.trim().replace(',', '.'));
-      if (!Number.isFinite(la) || !Number.isFinite(lo) || Math.abs(la) > 90 || Math.abs(lo) > 180 || !lat.value.trim() || !lon.value.trim()) {
-        error.textContent = t('new.bad_coords');
-        error.hidden = false;
-        lat.focus();
-        return;
-      }
-      point = { lat: la, lon: lo };
+    const point = parsePoint(lat.value, lon.value);
+    if (point === undefined) {
+      error.textContent = t('new.bad_coords');
+      error.hidden = false;
+      lat.focus();
+      return;
     }
     const seen = when.value ? new Date(when.value).getTime() : Date.now();
     const body = {

@@ -215,6 +215,15 @@ await step('the dispatcher assigns both volunteers', async () => {
   await expectStatus(page, 'dispatched');
 });
 
+await check('the dispatcher corrects the report after a second call', async () => {
+  await page.click('#edit-report');
+  await page.fill('#edit-description', 'Second caller: two SUVs and a white van; agents in tactical vests at the bus stop.');
+  await page.click('#edit-report-save');
+  await page.waitForFunction(() => document.getElementById('report').textContent.includes('white van'));
+  assert(await page.isHidden('#edit-report-form'), 'the form closes');
+  assert((await page.textContent('#timeline')).includes('Report corrected'), 'the correction is in the timeline');
+});
+
 await check('the incident list shows the call without any caller data', async () => {
   await page.click('.back');
   await page.waitForSelector(`tr[data-id="${incidentId}"]`);
