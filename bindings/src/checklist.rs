@@ -8,7 +8,8 @@
 use std::time::SystemTime;
 
 use testigo_core::checklist::{
-    self as core, AnswerStatus, AnswerValue as CoreAnswer, CheckedTemplate, QuestionType, Registry, YesNo,
+    self as core, AnswerStatus, AnswerValue as CoreAnswer, CheckedTemplate, QuestionType, Registry,
+    YesNo,
 };
 use testigo_core::ids::DeviceId;
 use testigo_core::incident::QuestionAnswers as CoreQuestionAnswers;
@@ -33,17 +34,34 @@ pub enum YesNo {
 /// The value a person gives to one checklist question.
 #[derive(Clone, Debug, PartialEq, uniffi::Enum)]
 pub enum AnswerValue {
-    YesNo { answer: YesNo },
+    YesNo {
+        answer: YesNo,
+    },
     /// One choice value of a single-choice question.
-    Choice { value: String },
+    Choice {
+        value: String,
+    },
     /// The choice values of a multiple-choice question, in the order picked.
-    Choices { values: Vec<String> },
-    Count { count: i64 },
-    Text { text: String },
-    Location { fix: LocationFix },
-    Time { at: SystemTime },
+    Choices {
+        values: Vec<String>,
+    },
+    Count {
+        count: i64,
+    },
+    Text {
+        text: String,
+    },
+    Location {
+        fix: LocationFix,
+    },
+    Time {
+        at: SystemTime,
+    },
     /// Arrival or departure: the time and, when the phone had one, a fix.
-    Checkpoint { at: SystemTime, fix: Option<LocationFix> },
+    Checkpoint {
+        at: SystemTime,
+        fix: Option<LocationFix>,
+    },
 }
 
 impl AnswerValue {
@@ -56,9 +74,10 @@ impl AnswerValue {
             AnswerValue::Text { text } => CoreAnswer::Text(text),
             AnswerValue::Location { fix } => CoreAnswer::Location(fix.into_core()?),
             AnswerValue::Time { at } => CoreAnswer::Time(from_system(at, "answer time")?),
-            AnswerValue::Checkpoint { at, fix } => {
-                CoreAnswer::Checkpoint { at: from_system(at, "checkpoint time")?, fix: fix.map(LocationFix::into_core).transpose()? }
-            }
+            AnswerValue::Checkpoint { at, fix } => CoreAnswer::Checkpoint {
+                at: from_system(at, "checkpoint time")?,
+                fix: fix.map(LocationFix::into_core).transpose()?,
+            },
         })
     }
 }
@@ -73,7 +92,10 @@ impl From<CoreAnswer> for AnswerValue {
             CoreAnswer::Text(text) => AnswerValue::Text { text },
             CoreAnswer::Location(fix) => AnswerValue::Location { fix: fix.into() },
             CoreAnswer::Time(at) => AnswerValue::Time { at: to_system(at) },
-            CoreAnswer::Checkpoint { at, fix } => AnswerValue::Checkpoint { at: to_system(at), fix: fix.map(Into::into) },
+            CoreAnswer::Checkpoint { at, fix } => AnswerValue::Checkpoint {
+                at: to_system(at),
+                fix: fix.map(Into::into),
+            },
         }
     }
 }
@@ -242,7 +264,9 @@ pub fn default_template_id() -> String {
 /// missing Spanish text), which do not stop publishing.
 #[uniffi::export]
 pub fn check_template_json(json: String) -> Result<Vec<String>> {
-    ffi_call("check_template_json", || Ok(CheckedTemplate::from_json(&json)?.warnings().to_vec()))
+    ffi_call("check_template_json", || {
+        Ok(CheckedTemplate::from_json(&json)?.warnings().to_vec())
+    })
 }
 
 pub(crate) fn template_info(template: &CheckedTemplate, locale: &str) -> TemplateInfo {
@@ -272,7 +296,11 @@ pub(crate) fn checklist(
         sections: e
             .sections
             .into_iter()
-            .map(|s| ChecklistSection { id: s.id, title: s.title, questions: s.questions.into_iter().map(Into::into).collect() })
+            .map(|s| ChecklistSection {
+                id: s.id,
+                title: s.title,
+                questions: s.questions.into_iter().map(Into::into).collect(),
+            })
             .collect(),
         progress: e.progress.into(),
         complete: e.complete,
@@ -337,8 +365,12 @@ pub(crate) fn combined(
 }
 
 /// The template an incident runs, or `NotFound` when it was opened without one.
-pub(crate) fn template_of(view: &testigo_core::incident::IncidentView) -> Result<testigo_core::incident::TemplateRef> {
-    view.template.clone().ok_or_else(|| TestigoError::NotFound { reason: format!("incident {} has no checklist", view.id) })
+pub(crate) fn template_of(
+    view: &testigo_core::incident::IncidentView,
+) -> Result<testigo_core::incident::TemplateRef> {
+    view.template.clone().ok_or_else(|| TestigoError::NotFound {
+        reason: format!("incident {} has no checklist", view.id),
+    })
 }
 
 impl From<core::QuestionState> for ChecklistQuestion {
@@ -349,7 +381,14 @@ impl From<core::QuestionState> for ChecklistQuestion {
             label: q.label,
             hint: q.hint,
             required: q.required,
-            choices: q.choices.into_iter().map(|c| ChoiceLabel { value: c.value, label: c.label }).collect(),
+            choices: q
+                .choices
+                .into_iter()
+                .map(|c| ChoiceLabel {
+                    value: c.value,
+                    label: c.label,
+                })
+                .collect(),
             status: q.status,
             value: q.value.map(Into::into),
             display: q.display,
@@ -361,12 +400,21 @@ impl From<core::QuestionState> for ChecklistQuestion {
 
 impl From<core::Progress> for ChecklistProgress {
     fn from(p: core::Progress) -> Self {
-        ChecklistProgress { answered: p.answered, required: p.required, fraction: p.fraction() }
+        ChecklistProgress {
+            answered: p.answered,
+            required: p.required,
+            fraction: p.fraction(),
+        }
     }
 }
 
 impl From<core::Suggestion> for Suggestion {
     fn from(s: core::Suggestion) -> Self {
-        Suggestion { determination: s.determination, confidence: s.confidence, rule: s.rule, reason: s.reason }
+        Suggestion {
+            determination: s.determination,
+            confidence: s.confidence,
+            rule: s.rule,
+            reason: s.reason,
+        }
     }
 }

@@ -68,7 +68,10 @@ pub enum TestigoError {
 
 impl TestigoError {
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        TestigoError::InvalidInput { field: field.into(), reason: reason.into() }
+        TestigoError::InvalidInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -77,11 +80,15 @@ impl From<CoreError> for TestigoError {
     fn from(error: CoreError) -> Self {
         let reason = error.to_string();
         match error {
-            CoreError::InvalidInput { field, reason } => TestigoError::InvalidInput { field, reason },
+            CoreError::InvalidInput { field, reason } => {
+                TestigoError::InvalidInput { field, reason }
+            }
             CoreError::NotFound { .. } => TestigoError::NotFound { reason },
             CoreError::WrongKey => TestigoError::WrongKey { reason },
             CoreError::MissingKey => TestigoError::MissingKey { reason },
-            CoreError::CorruptDocument { path, reason } => TestigoError::CorruptDocument { path, reason },
+            CoreError::CorruptDocument { path, reason } => {
+                TestigoError::CorruptDocument { path, reason }
+            }
             CoreError::NotPermitted { reason } => TestigoError::NotPermitted { reason },
             CoreError::Storage(reason) => TestigoError::Storage { reason },
             CoreError::InvalidTemplate(problems) => TestigoError::InvalidTemplate { problems },
@@ -119,7 +126,9 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 /// than a crash. It touches no data.
 #[uniffi::export]
 pub fn debug_panic_probe() -> Result<()> {
-    ffi_call("debug_panic_probe", || panic!("debug_panic_probe: deliberate panic to test the FFI barrier"))
+    ffi_call("debug_panic_probe", || {
+        panic!("debug_panic_probe: deliberate panic to test the FFI barrier")
+    })
 }
 
 #[cfg(test)]
@@ -129,20 +138,28 @@ mod tests {
     #[test]
     fn a_panic_becomes_internal() {
         match debug_panic_probe() {
-            Err(TestigoError::Internal { reason }) => assert!(reason.contains("deliberate panic"), "{reason}"),
+            Err(TestigoError::Internal { reason }) => {
+                assert!(reason.contains("deliberate panic"), "{reason}")
+            }
             other => panic!("expected Internal, got {other:?}"),
         }
     }
 
     #[test]
     fn core_errors_keep_their_kind_and_fields() {
-        match TestigoError::from(CoreError::invalid("latitude", "91 is not between -90 and 90")) {
+        match TestigoError::from(CoreError::invalid(
+            "latitude",
+            "91 is not between -90 and 90",
+        )) {
             TestigoError::InvalidInput { field, reason } => {
                 assert_eq!(field, "latitude");
                 assert!(reason.contains("91"));
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(TestigoError::from(CoreError::WrongKey), TestigoError::WrongKey { .. }));
+        assert!(matches!(
+            TestigoError::from(CoreError::WrongKey),
+            TestigoError::WrongKey { .. }
+        ));
     }
 }

@@ -7,7 +7,8 @@ use std::time::SystemTime;
 use testigo_core::ids::{DeviceId, IncidentId, RecordId};
 use testigo_core::incident as core;
 pub use testigo_core::incident::{
-    CheckpointKind, Confidence, Determination, EventKind, IncidentStatus, ObservationKind, ReportSource, Role, Urgency,
+    CheckpointKind, Confidence, Determination, EventKind, IncidentStatus, ObservationKind,
+    ReportSource, Role, Urgency,
 };
 use testigo_core::store::{IndexedIncident, ListQuery as CoreListQuery};
 
@@ -313,19 +314,31 @@ impl NewFieldIncident {
 
 impl From<TemplateRef> for core::TemplateRef {
     fn from(t: TemplateRef) -> Self {
-        core::TemplateRef { id: t.id, version: t.version }
+        core::TemplateRef {
+            id: t.id,
+            version: t.version,
+        }
     }
 }
 
 impl From<core::TemplateRef> for TemplateRef {
     fn from(t: core::TemplateRef) -> Self {
-        TemplateRef { id: t.id, version: t.version }
+        TemplateRef {
+            id: t.id,
+            version: t.version,
+        }
     }
 }
 
 impl From<ListQuery> for CoreListQuery {
     fn from(q: ListQuery) -> Self {
-        CoreListQuery { status: q.status, min_urgency: q.min_urgency, only_unsynced: q.only_unsynced, limit: q.limit, offset: q.offset }
+        CoreListQuery {
+            status: q.status,
+            min_urgency: q.min_urgency,
+            only_unsynced: q.only_unsynced,
+            limit: q.limit,
+            offset: q.offset,
+        }
     }
 }
 
@@ -396,13 +409,22 @@ impl From<core::Report> for Report {
 
 impl From<core::Assignment> for Assignment {
     fn from(a: core::Assignment) -> Self {
-        Assignment { assignee: a.assignee.to_string(), active: a.active, by: a.by.to_string(), at: to_system(a.at) }
+        Assignment {
+            assignee: a.assignee.to_string(),
+            active: a.active,
+            by: a.by.to_string(),
+            at: to_system(a.at),
+        }
     }
 }
 
 impl From<core::AnswerRecord> for AnswerRecord {
     fn from(a: core::AnswerRecord) -> Self {
-        AnswerRecord { value: a.value.into(), by: a.by.to_string(), at: to_system(a.at) }
+        AnswerRecord {
+            value: a.value.into(),
+            by: a.by.to_string(),
+            at: to_system(a.at),
+        }
     }
 }
 
@@ -423,7 +445,14 @@ impl From<core::Observation> for Observation {
 
 impl From<core::Checkpoint> for Checkpoint {
     fn from(c: core::Checkpoint) -> Self {
-        Checkpoint { id: c.id.to_string(), kind: c.kind, fix: c.fix.into(), distance_m: c.distance_m, by: c.by.to_string(), at: to_system(c.at) }
+        Checkpoint {
+            id: c.id.to_string(),
+            kind: c.kind,
+            fix: c.fix.into(),
+            distance_m: c.distance_m,
+            by: c.by.to_string(),
+            at: to_system(c.at),
+        }
     }
 }
 
@@ -444,7 +473,14 @@ impl From<core::StatusEvent> for StatusEvent {
 
 impl From<core::DerivedStatus> for DerivedStatus {
     fn from(s: core::DerivedStatus) -> Self {
-        let positions = |ps: Vec<core::Position>| ps.into_iter().map(|p| Position { by: p.by.to_string(), determination: p.determination }).collect();
+        let positions = |ps: Vec<core::Position>| {
+            ps.into_iter()
+                .map(|p| Position {
+                    by: p.by.to_string(),
+                    determination: p.determination,
+                })
+                .collect()
+        };
         DerivedStatus {
             status: s.status,
             determination: s.determination,

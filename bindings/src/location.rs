@@ -85,13 +85,19 @@ impl From<core::LocationFix> for LocationFix {
 
 impl From<GeoPoint> for CoreGeoPoint {
     fn from(p: GeoPoint) -> Self {
-        CoreGeoPoint { lat: p.lat, lon: p.lon }
+        CoreGeoPoint {
+            lat: p.lat,
+            lon: p.lon,
+        }
     }
 }
 
 impl From<CoreGeoPoint> for GeoPoint {
     fn from(p: CoreGeoPoint) -> Self {
-        GeoPoint { lat: p.lat, lon: p.lon }
+        GeoPoint {
+            lat: p.lat,
+            lon: p.lon,
+        }
     }
 }
 
@@ -117,10 +123,20 @@ pub fn accuracy_warn_m() -> f64 {
 pub fn distance_m(from: GeoPoint, to: GeoPoint) -> Result<f64> {
     ffi_call("distance_m", || {
         for (field, p) in [("from", from), ("to", to)] {
-            if !(p.lat.is_finite() && (-90.0..=90.0).contains(&p.lat) && p.lon.is_finite() && (-180.0..=180.0).contains(&p.lon)) {
-                return Err(crate::errors::TestigoError::invalid(field, format!("({}, {}) is not a point on Earth", p.lat, p.lon)));
+            if !(p.lat.is_finite()
+                && (-90.0..=90.0).contains(&p.lat)
+                && p.lon.is_finite()
+                && (-180.0..=180.0).contains(&p.lon))
+            {
+                return Err(crate::errors::TestigoError::invalid(
+                    field,
+                    format!("({}, {}) is not a point on Earth", p.lat, p.lon),
+                ));
             }
         }
-        Ok(core::haversine_m(CoreGeoPoint::from(from).point(), CoreGeoPoint::from(to).point()))
+        Ok(core::haversine_m(
+            CoreGeoPoint::from(from).point(),
+            CoreGeoPoint::from(to).point(),
+        ))
     })
 }

@@ -67,7 +67,14 @@ thread_local! {
 pub fn set_logger(logger: Option<Arc<dyn Logger>>, max_level: LogLevel) -> Result<()> {
     ffi_call("set_logger", || {
         let mut sink = SINK.write().unwrap_or_else(|p| p.into_inner());
-        MAX_LEVEL.store(if logger.is_some() { max_level as u8 + 1 } else { 0 }, Ordering::Relaxed);
+        MAX_LEVEL.store(
+            if logger.is_some() {
+                max_level as u8 + 1
+            } else {
+                0
+            },
+            Ordering::Relaxed,
+        );
         *sink = logger.map(|logger| Sink { logger, max_level });
         drop(sink);
         INSTALLED
@@ -76,7 +83,9 @@ pub fn set_logger(logger: Option<Arc<dyn Logger>>, max_level: LogLevel) -> Resul
                 tracing::subscriber::set_global_default(subscriber).map_err(|e| e.to_string())
             })
             .clone()
-            .map_err(|reason| TestigoError::Internal { reason: format!("cannot install the log forwarder: {reason}") })
+            .map_err(|reason| TestigoError::Internal {
+                reason: format!("cannot install the log forwarder: {reason}"),
+            })
     })
 }
 
@@ -98,10 +107,16 @@ impl<S: Subscriber> Layer<S> for ForeignLayer {
             return;
         }
         let sink = SINK.read().unwrap_or_else(|p| p.into_inner());
-        let Some(sink) = sink.as_ref().filter(|s| level <= s.max_level) else { return };
+        let Some(sink) = sink.as_ref().filter(|s| level <= s.max_level) else {
+            return;
+        };
         let mut message = MessageVisitor::default();
         event.record(&mut message);
-        let record = LogRecord { level, target: event.metadata().target().to_owned(), message: message.finish() };
+        let record = LogRecord {
+            level,
+            target: event.metadata().target().to_owned(),
+            message: message.finish(),
+        };
         IN_LOGGER.with(|f| f.set(true));
         // A logger that throws must not turn a log line into a failed store call.
         let _ = catch_unwind(AssertUnwindSafe(|| sink.logger.log(record)));

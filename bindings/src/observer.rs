@@ -32,10 +32,16 @@ pub(crate) struct ObserverHub {
 }
 
 impl ObserverHub {
-    pub(crate) fn register(self: &Arc<Self>, observer: Arc<dyn IncidentObserver>) -> Arc<ObserverRegistration> {
+    pub(crate) fn register(
+        self: &Arc<Self>,
+        observer: Arc<dyn IncidentObserver>,
+    ) -> Arc<ObserverRegistration> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         self.lock().insert(id, observer);
-        Arc::new(ObserverRegistration { hub: Arc::downgrade(self), id })
+        Arc::new(ObserverRegistration {
+            hub: Arc::downgrade(self),
+            id,
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<u64, Arc<dyn IncidentObserver>>> {
@@ -53,7 +59,9 @@ impl CoreObserver for ObserverHub {
         for observer in observers {
             // A foreign observer that throws makes uniffi panic on this side; the
             // write it was told about is already committed, so report and go on.
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| observer.incidents_changed(ids.clone()))) {
+            if let Err(payload) =
+                catch_unwind(AssertUnwindSafe(|| observer.incidents_changed(ids.clone())))
+            {
                 tracing::warn!(target: "testigo_ffi", "an incident observer failed: {}", panic_message(payload.as_ref()));
             }
         }
@@ -83,6 +91,11 @@ impl ObserverRegistration {
 
     /// Whether the observer is still called.
     pub fn is_active(&self) -> Result<bool> {
-        ffi_call("ObserverRegistration.is_active", || Ok(self.hub.upgrade().is_some_and(|hub| hub.lock().contains_key(&self.id))))
+        ffi_call("ObserverRegistration.is_active", || {
+            Ok(self
+                .hub
+                .upgrade()
+                .is_some_and(|hub| hub.lock().contains_key(&self.id)))
+        })
     }
 }

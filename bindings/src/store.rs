@@ -14,8 +14,9 @@ use testigo_core::store::Store;
 use crate::checklist::{self, AnswerValue, Checklist, CombinedChecklist, TemplateInfo};
 use crate::errors::{ffi_call, Result, TestigoError};
 use crate::incidents::{
-    parse_device_id, parse_incident_id, parse_record_id, Checkpoint, Confidence, Determination, EventKind, IncidentSummary, IncidentView, ListQuery,
-    NewFieldIncident, ObservationKind, Role, TemplateRef,
+    parse_device_id, parse_incident_id, parse_record_id, Checkpoint, Confidence, Determination,
+    EventKind, IncidentSummary, IncidentView, ListQuery, NewFieldIncident, ObservationKind, Role,
+    TemplateRef,
 };
 use crate::location::LocationFix;
 use crate::observer::{IncidentObserver, ObserverHub, ObserverRegistration};
@@ -70,12 +71,18 @@ pub struct FieldStore {
 
 impl FieldStore {
     /// Runs one exported call on the open store, inside the panic barrier.
-    pub(crate) fn call<T>(&self, name: &'static str, body: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+    pub(crate) fn call<T>(
+        &self,
+        name: &'static str,
+        body: impl FnOnce(&Store) -> Result<T>,
+    ) -> Result<T> {
         ffi_call(name, || {
             // Only a panic during `wipe` can poison the lock, and wipe leaves `None`
             // or the intact store behind: the value is usable either way.
             let guard = self.store.read().unwrap_or_else(|p| p.into_inner());
-            let store = guard.as_ref().ok_or_else(|| TestigoError::Closed { reason: "this store was wiped".into() })?;
+            let store = guard.as_ref().ok_or_else(|| TestigoError::Closed {
+                reason: "this store was wiped".into(),
+            })?;
             body(store)
         })
     }
@@ -94,7 +101,10 @@ impl FieldStore {
             let store = Store::open(&path, &key)?;
             let observers = Arc::new(ObserverHub::default());
             store.add_observer(observers.clone());
-            Ok(Arc::new(Self { store: RwLock::new(Some(store)), observers }))
+            Ok(Arc::new(Self {
+                store: RwLock::new(Some(store)),
+                observers,
+            }))
         })
     }
 
@@ -105,8 +115,13 @@ impl FieldStore {
 
     /// Calls `observer` after every change to incidents on this device (local writes
     /// and merges from sync) until the returned registration is cancelled.
-    pub fn observe(&self, observer: Arc<dyn IncidentObserver>) -> Result<Arc<ObserverRegistration>> {
-        ffi_call("FieldStore.observe", || Ok(self.observers.register(observer)))
+    pub fn observe(
+        &self,
+        observer: Arc<dyn IncidentObserver>,
+    ) -> Result<Arc<ObserverRegistration>> {
+        ffi_call("FieldStore.observe", || {
+            Ok(self.observers.register(observer))
+        })
     }
 
     /// Opens an incident seen in the field; this device creates its document, once.
@@ -114,28 +129,40 @@ impl FieldStore {
     ///
     /// Blocking: call off the main thread.
     pub fn create_incident(&self, incident: NewFieldIncident) -> Result<String> {
-        self.call("FieldStore.create_incident", |store| Ok(store.create_incident(incident.into_core()?)?.to_string()))
+        self.call("FieldStore.create_incident", |store| {
+            Ok(store.create_incident(incident.into_core()?)?.to_string())
+        })
     }
 
     /// Everything known about one incident.
     ///
     /// Blocking: call off the main thread.
     pub fn incident(&self, incident_id: String) -> Result<IncidentView> {
-        self.call("FieldStore.incident", |store| Ok(store.view(&parse_incident_id(&incident_id)?)?.into()))
+        self.call("FieldStore.incident", |store| {
+            Ok(store.view(&parse_incident_id(&incident_id)?)?.into())
+        })
     }
 
     /// List rows, newest change first, read from the index (no document is opened).
     ///
     /// Blocking: call off the main thread.
     pub fn list(&self, query: ListQuery) -> Result<Vec<IncidentSummary>> {
-        self.call("FieldStore.list", |store| Ok(store.list(&query.into())?.into_iter().map(Into::into).collect()))
+        self.call("FieldStore.list", |store| {
+            Ok(store
+                .list(&query.into())?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
     }
 
     /// How many incidents this device holds.
     ///
     /// Blocking: call off the main thread.
     pub fn incident_count(&self) -> Result<u64> {
-        self.call("FieldStore.incident_count", |store| Ok(store.incident_count()?))
+        self.call("FieldStore.incident_count", |store| {
+            Ok(store.incident_count()?)
+        })
     }
 
     /// Records arrival on scene with the fix at that moment; the distance to the
@@ -143,22 +170,41 @@ impl FieldStore {
     ///
     /// Blocking: call off the main thread.
     pub fn check_in(&self, incident_id: String, fix: LocationFix) -> Result<Checkpoint> {
-        self.call("FieldStore.check_in", |store| Ok(store.check_in(&parse_incident_id(&incident_id)?, fix.into_core()?)?.into()))
+        self.call("FieldStore.check_in", |store| {
+            Ok(store
+                .check_in(&parse_incident_id(&incident_id)?, fix.into_core()?)?
+                .into())
+        })
     }
 
     /// Records leaving the scene.
     ///
     /// Blocking: call off the main thread.
     pub fn check_out(&self, incident_id: String, fix: LocationFix) -> Result<Checkpoint> {
-        self.call("FieldStore.check_out", |store| Ok(store.check_out(&parse_incident_id(&incident_id)?, fix.into_core()?)?.into()))
+        self.call("FieldStore.check_out", |store| {
+            Ok(store
+                .check_out(&parse_incident_id(&incident_id)?, fix.into_core()?)?
+                .into())
+        })
     }
 
     /// Records this device's answer to a checklist question, replacing only its own
     /// earlier answer; other people's answers stay.
     ///
     /// Blocking: call off the main thread.
-    pub fn answer(&self, incident_id: String, question_id: String, value: AnswerValue) -> Result<()> {
-        self.call("FieldStore.answer", |store| Ok(store.answer(&parse_incident_id(&incident_id)?, &question_id, value.into_core()?)?))
+    pub fn answer(
+        &self,
+        incident_id: String,
+        question_id: String,
+        value: AnswerValue,
+    ) -> Result<()> {
+        self.call("FieldStore.answer", |store| {
+            Ok(store.answer(
+                &parse_incident_id(&incident_id)?,
+                &question_id,
+                value.into_core()?,
+            )?)
+        })
     }
 
     /// Appends an observation (a note, or a count of something) with the fix where it
@@ -175,7 +221,9 @@ impl FieldStore {
     ) -> Result<String> {
         self.call("FieldStore.add_observation", |store| {
             let fix = fix.map(LocationFix::into_core).transpose()?;
-            Ok(store.add_observation(&parse_incident_id(&incident_id)?, kind, &text, count, fix)?.to_string())
+            Ok(store
+                .add_observation(&parse_incident_id(&incident_id)?, kind, &text, count, fix)?
+                .to_string())
         })
     }
 
@@ -183,9 +231,22 @@ impl FieldStore {
     /// Returns the amendment's id.
     ///
     /// Blocking: call off the main thread.
-    pub fn amend_observation(&self, incident_id: String, observation_id: String, text: String, count: Option<i64>) -> Result<String> {
+    pub fn amend_observation(
+        &self,
+        incident_id: String,
+        observation_id: String,
+        text: String,
+        count: Option<i64>,
+    ) -> Result<String> {
         self.call("FieldStore.amend_observation", |store| {
-            Ok(store.amend_observation(&parse_incident_id(&incident_id)?, &parse_record_id(&observation_id)?, &text, count)?.to_string())
+            Ok(store
+                .amend_observation(
+                    &parse_incident_id(&incident_id)?,
+                    &parse_record_id(&observation_id)?,
+                    &text,
+                    count,
+                )?
+                .to_string())
         })
     }
 
@@ -203,7 +264,15 @@ impl FieldStore {
         note: Option<String>,
     ) -> Result<String> {
         self.call("FieldStore.record_event", |store| {
-            Ok(store.record_event(&parse_incident_id(&incident_id)?, kind, determination, confidence, note)?.to_string())
+            Ok(store
+                .record_event(
+                    &parse_incident_id(&incident_id)?,
+                    kind,
+                    determination,
+                    confidence,
+                    note,
+                )?
+                .to_string())
         })
     }
 
@@ -211,8 +280,19 @@ impl FieldStore {
     /// dispatchers, team leads and coordinators may.
     ///
     /// Blocking: call off the main thread.
-    pub fn assign(&self, incident_id: String, assignee_device_id: String, active: bool) -> Result<()> {
-        self.call("FieldStore.assign", |store| Ok(store.assign(&parse_incident_id(&incident_id)?, &parse_device_id(&assignee_device_id)?, active)?))
+    pub fn assign(
+        &self,
+        incident_id: String,
+        assignee_device_id: String,
+        active: bool,
+    ) -> Result<()> {
+        self.call("FieldStore.assign", |store| {
+            Ok(store.assign(
+                &parse_incident_id(&incident_id)?,
+                &parse_device_id(&assignee_device_id)?,
+                active,
+            )?)
+        })
     }
 
     /// The clock offset measured by the last sync.
@@ -221,20 +301,27 @@ impl FieldStore {
     pub fn clock(&self) -> Result<ClockStatus> {
         self.call("FieldStore.clock", |store| {
             let offset = store.clock_offset()?;
-            Ok(ClockStatus { offset_ms: offset.millis, skewed: offset.is_skewed() })
+            Ok(ClockStatus {
+                offset_ms: offset.millis,
+                skewed: offset.is_skewed(),
+            })
         })
     }
 
     /// The device's current time as the store stamps records with it.
     pub fn now(&self) -> Result<SystemTime> {
-        self.call("FieldStore.now", |store| Ok(crate::time::to_system(store.now())))
+        self.call("FieldStore.now", |store| {
+            Ok(crate::time::to_system(store.now()))
+        })
     }
 
     /// SQLite's own consistency check of the whole database; `Storage` if it fails.
     ///
     /// Blocking (reads every page): call off the main thread.
     pub fn integrity_check(&self) -> Result<()> {
-        self.call("FieldStore.integrity_check", |store| Ok(store.integrity_check()?))
+        self.call("FieldStore.integrity_check", |store| {
+            Ok(store.integrity_check()?)
+        })
     }
 
     // ----- checklists ------------------------------------------------------------------
@@ -263,7 +350,9 @@ impl FieldStore {
             let reference = checklist::template_of(&view)?;
             let locale = locale.unwrap_or_else(|| store.locale());
             let me = store.device_id();
-            store.with_templates(|registry| checklist::checklist(registry, &reference, &view.answers, &me, &locale))
+            store.with_templates(|registry| {
+                checklist::checklist(registry, &reference, &view.answers, &me, &locale)
+            })
         })
     }
 
@@ -271,12 +360,18 @@ impl FieldStore {
     /// team lead's review screen.
     ///
     /// Blocking: call off the main thread.
-    pub fn combined_checklist(&self, incident_id: String, locale: Option<String>) -> Result<CombinedChecklist> {
+    pub fn combined_checklist(
+        &self,
+        incident_id: String,
+        locale: Option<String>,
+    ) -> Result<CombinedChecklist> {
         self.call("FieldStore.combined_checklist", |store| {
             let view = store.view(&parse_incident_id(&incident_id)?)?;
             let reference = checklist::template_of(&view)?;
             let locale = locale.unwrap_or_else(|| store.locale());
-            store.with_templates(|registry| checklist::combined(registry, &reference, &view.answers, &locale))
+            store.with_templates(|registry| {
+                checklist::combined(registry, &reference, &view.answers, &locale)
+            })
         })
     }
 
@@ -286,22 +381,43 @@ impl FieldStore {
     /// same check before writing.
     ///
     /// Blocking: call off the main thread.
-    pub fn check_answer(&self, incident_id: String, question_id: String, value: AnswerValue) -> Result<()> {
+    pub fn check_answer(
+        &self,
+        incident_id: String,
+        question_id: String,
+        value: AnswerValue,
+    ) -> Result<()> {
         self.call("FieldStore.check_answer", |store| {
             let view = store.view(&parse_incident_id(&incident_id)?)?;
             let reference = checklist::template_of(&view)?;
             let value = value.into_core()?;
             let locale = store.locale();
-            store.with_templates(|registry| Ok(validate_answer(registry.resolve(&reference)?, &question_id, &value, &locale)?))
+            store.with_templates(|registry| {
+                Ok(validate_answer(
+                    registry.resolve(&reference)?,
+                    &question_id,
+                    &value,
+                    &locale,
+                )?)
+            })
         })
     }
 
     /// The newest version of a checklist this device knows, to start a new incident
     /// with (`NewFieldIncident.template`).
-    pub fn latest_template(&self, template_id: String, locale: Option<String>) -> Result<TemplateInfo> {
+    pub fn latest_template(
+        &self,
+        template_id: String,
+        locale: Option<String>,
+    ) -> Result<TemplateInfo> {
         self.call("FieldStore.latest_template", |store| {
             let locale = locale.unwrap_or_else(|| store.locale());
-            store.with_templates(|registry| Ok(checklist::template_info(registry.latest(&template_id)?, &locale)))
+            store.with_templates(|registry| {
+                Ok(checklist::template_info(
+                    registry.latest(&template_id)?,
+                    &locale,
+                ))
+            })
         })
     }
 
@@ -309,7 +425,11 @@ impl FieldStore {
     /// (`InvalidTemplate` lists every problem); a version already known with other
     /// content is `NotPermitted`, since incidents started on it must keep it.
     pub fn publish_template(&self, json: String) -> Result<TemplateRef> {
-        self.call("FieldStore.publish_template", |store| Ok(store.publish_template(CheckedTemplate::from_json(&json)?)?.into()))
+        self.call("FieldStore.publish_template", |store| {
+            Ok(store
+                .publish_template(CheckedTemplate::from_json(&json)?)?
+                .into())
+        })
     }
 
     // ----- leaving the phone -----------------------------------------------------------
@@ -319,7 +439,13 @@ impl FieldStore {
     ///
     /// Blocking: call off the main thread.
     pub fn apply_retention(&self) -> Result<Vec<String>> {
-        self.call("FieldStore.apply_retention", |store| Ok(store.apply_retention()?.iter().map(ToString::to_string).collect()))
+        self.call("FieldStore.apply_retention", |store| {
+            Ok(store
+                .apply_retention()?
+                .iter()
+                .map(ToString::to_string)
+                .collect())
+        })
     }
 
     /// Destroys this store: the device identity, every document, every file. Every
@@ -345,5 +471,9 @@ impl FieldStore {
 /// Blocking: call off the main thread.
 #[uniffi::export]
 pub fn wipe_store_files(path: String) -> Result<()> {
-    ffi_call("wipe_store_files", || Ok(testigo_core::store::wipe_files(std::path::Path::new(&path))?))
+    ffi_call("wipe_store_files", || {
+        Ok(testigo_core::store::wipe_files(std::path::Path::new(
+            &path,
+        ))?)
+    })
 }

@@ -72,7 +72,9 @@ impl FieldStore {
     ///
     /// Blocking (network): call off the main thread.
     pub fn sync(&self, hub_url: Option<String>) -> Result<SyncReport> {
-        self.call("FieldStore.sync", |store| Ok(core::sync(store, hub_url.as_deref())?.into()))
+        self.call("FieldStore.sync", |store| {
+            Ok(core::sync(store, hub_url.as_deref())?.into())
+        })
     }
 
     /// Changes the hub refused, kept here so a team lead can see what and why.
@@ -86,7 +88,9 @@ impl FieldStore {
                     incident_id: q.incident.to_string(),
                     change_hash: q.change_hash,
                     reason: q.reason,
-                    at: crate::time::to_system(testigo_core::time::from_millis(q.at_ms).unwrap_or_default()),
+                    at: crate::time::to_system(
+                        testigo_core::time::from_millis(q.at_ms).unwrap_or_default(),
+                    ),
                 })
                 .collect())
         })
@@ -103,7 +107,11 @@ impl From<core::SyncReport> for SyncReport {
             rejected: r
                 .rejected
                 .into_iter()
-                .map(|c| RejectedChange { incident_id: c.incident.to_string(), change_hash: c.change_hash, reason: c.reason })
+                .map(|c| RejectedChange {
+                    incident_id: c.incident.to_string(),
+                    change_hash: c.change_hash,
+                    reason: c.reason,
+                })
                 .collect(),
             bytes_up: r.bytes_up,
             bytes_down: r.bytes_down,

@@ -13,14 +13,20 @@ pub(crate) fn to_system(t: DateTime<Utc>) -> SystemTime {
     let magnitude = Duration::from_millis(millis.unsigned_abs());
     // Every time the core hands out came from `from_system` or a validated document,
     // so it is within SystemTime's range on every platform.
-    if millis >= 0 { UNIX_EPOCH + magnitude } else { UNIX_EPOCH - magnitude }
+    if millis >= 0 {
+        UNIX_EPOCH + magnitude
+    } else {
+        UNIX_EPOCH - magnitude
+    }
 }
 
 /// A time from the platform; `field` names it in the error when it cannot be stored.
 pub(crate) fn from_system(t: SystemTime, field: &str) -> Result<DateTime<Utc>> {
     let millis = match t.duration_since(UNIX_EPOCH) {
         Ok(after) => i64::try_from(after.as_millis()).ok(),
-        Err(before) => i64::try_from(before.duration().as_millis()).ok().map(|m| -m),
+        Err(before) => i64::try_from(before.duration().as_millis())
+            .ok()
+            .map(|m| -m),
     };
     millis
         .and_then(DateTime::from_timestamp_millis)
@@ -38,6 +44,8 @@ mod tests {
             assert_eq!(from_system(to_system(t), "t").unwrap(), t);
         }
         let far = UNIX_EPOCH + Duration::from_secs(u64::MAX / 4);
-        assert!(matches!(from_system(far, "fix_time"), Err(TestigoError::InvalidInput { field, .. }) if field == "fix_time"));
+        assert!(
+            matches!(from_system(far, "fix_time"), Err(TestigoError::InvalidInput { field, .. }) if field == "fix_time")
+        );
     }
 }

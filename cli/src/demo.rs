@@ -13,7 +13,9 @@ use anyhow::{ensure, Context, Result};
 use chrono::Utc;
 use serde_json::json;
 use testigo_core::checklist::{combine, AnswerValue, YesNo};
-use testigo_core::incident::{Confidence, Determination, EventKind, IncidentStatus, IncidentView, ObservationKind, Role};
+use testigo_core::incident::{
+    Confidence, Determination, EventKind, IncidentStatus, IncidentView, ObservationKind, Role,
+};
 use testigo_core::location::{LocationFix, LocationProvider};
 use testigo_core::store::Store;
 use testigo_core::sync::SyncReport;
@@ -40,7 +42,8 @@ impl Person {
     }
 
     fn sync(&self, out: Output, totals: &mut Totals) -> Result<SyncReport> {
-        let report = testigo_core::sync::sync(&self.store, None).with_context(|| format!("{} could not sync", self.name))?;
+        let report = testigo_core::sync::sync(&self.store, None)
+            .with_context(|| format!("{} could not sync", self.name))?;
         totals.add(&report);
         out.line(format!(
             "{} synced: {} change(s) up, {} down, {} new incident(s) {}",
@@ -48,7 +51,10 @@ impl Person {
             report.changes_up,
             report.changes_down,
             report.incidents_added,
-            dim(format!("{} B ↑ {} B ↓, {} request(s)", report.bytes_up, report.bytes_down, report.requests))
+            dim(format!(
+                "{} B ↑ {} B ↓, {} request(s)",
+                report.bytes_up, report.bytes_down, report.requests
+            ))
         ));
         Ok(report)
     }
@@ -90,7 +96,10 @@ pub fn run(out: Output) -> Result<()> {
 
     out.step("A hub starts, with an embedded SQLite file");
     let hub = Hub::open(HubConfig::with_db(dir.path().join("hub.sqlite")))?;
-    let bootstrap = hub.bootstrap_code().context("a new hub makes a coordinator code")?.to_owned();
+    let bootstrap = hub
+        .bootstrap_code()
+        .context("a new hub makes a coordinator code")?
+        .to_owned();
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let url = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -107,14 +116,30 @@ pub fn run(out: Output) -> Result<()> {
     let ana = Person::new(dir.path(), "Ana")?;
     let beto = Person::new(dir.path(), "Beto")?;
     let lead = Person::new(dir.path(), "Lucía")?;
-    for (person, role, team) in [(&dispatcher, Role::Dispatcher, None), (&ana, Role::Volunteer, Some("south")), (&beto, Role::Volunteer, Some("south")), (&lead, Role::TeamLead, Some("south"))] {
+    for (person, role, team) in [
+        (&dispatcher, Role::Dispatcher, None),
+        (&ana, Role::Volunteer, Some("south")),
+        (&beto, Role::Volunteer, Some("south")),
+        (&lead, Role::TeamLead, Some("south")),
+    ] {
         let code = admin.create_code(role, team, Some(30))?;
-        testigo_core::sync::enroll(&person.store, &url, code["code"].as_str().context("the hub returned no code")?)?;
-        out.ok(format!("{} enrolled as {}{}", person.name, role.as_str(), team.map(|t| format!(" (team {t})")).unwrap_or_default()));
+        testigo_core::sync::enroll(
+            &person.store,
+            &url,
+            code["code"].as_str().context("the hub returned no code")?,
+        )?;
+        out.ok(format!(
+            "{} enrolled as {}{}",
+            person.name,
+            role.as_str(),
+            team.map(|t| format!(" (team {t})")).unwrap_or_default()
+        ));
     }
     let desk = HubClient::for_store(&dispatcher.store)?;
 
-    out.step("A call: \"ICE agents are at Cherokee and Jefferson\" — the dispatcher opens an incident");
+    out.step(
+        "A call: \"ICE agents are at Cherokee and Jefferson\" — the dispatcher opens an incident",
+    );
     let id = desk.open_incident(json!({
         "place_text": "Cherokee St & Jefferson Ave, St. Louis",
         "point": { "lat": CORNER.0, "lon": CORNER.1 },
@@ -136,9 +161,18 @@ pub fn run(out: Output) -> Result<()> {
 
     out.step("Offline on scene: Ana sees agents, Beto, on the other corner, sees nothing");
     let check_in = ana.store.check_in(&id, fix_near(35.0, 6.0))?;
-    out.ok(format!("Ana checked in {:.0} m from the reported place", check_in.distance_m.unwrap_or_default()));
+    out.ok(format!(
+        "Ana checked in {:.0} m from the reported place",
+        check_in.distance_m.unwrap_or_default()
+    ));
     for (question, answer) in [
-        ("arrival", AnswerValue::Checkpoint { at: Utc::now(), fix: Some(fix_near(35.0, 6.0)) }),
+        (
+            "arrival",
+            AnswerValue::Checkpoint {
+                at: Utc::now(),
+                fix: Some(fix_near(35.0, 6.0)),
+            },
+        ),
         ("enforcement_present", AnswerValue::YesNo(YesNo::Yes)),
         ("agencies", AnswerValue::Choices(vec!["ice_ero".into()])),
         ("agents_count", AnswerValue::Count(4)),
@@ -150,27 +184,75 @@ pub fn run(out: Output) -> Result<()> {
     ] {
         ana.store.answer(&id, question, answer)?;
     }
-    ana.store.add_observation(&id, ObservationKind::Note, "Four agents in ERO vests put a man in an unmarked grey SUV", None, Some(fix_near(20.0, 5.0)))?;
-    ana.store.add_observation(&id, ObservationKind::Count, "vehicles", Some(2), Some(fix_near(25.0, 5.0)))?;
-    ana.store.record_event(&id, EventKind::DeterminationProposed, Some(Determination::Verified), Some(Confidence::High), None)?;
+    ana.store.add_observation(
+        &id,
+        ObservationKind::Note,
+        "Four agents in ERO vests put a man in an unmarked grey SUV",
+        None,
+        Some(fix_near(20.0, 5.0)),
+    )?;
+    ana.store.add_observation(
+        &id,
+        ObservationKind::Count,
+        "vehicles",
+        Some(2),
+        Some(fix_near(25.0, 5.0)),
+    )?;
+    ana.store.record_event(
+        &id,
+        EventKind::DeterminationProposed,
+        Some(Determination::Verified),
+        Some(Confidence::High),
+        None,
+    )?;
     out.ok("Ana: 9 answers, 2 observations, proposes VERIFIED");
 
     let check_in = beto.store.check_in(&id, fix_near(-180.0, 12.0))?;
-    out.ok(format!("Beto checked in {:.0} m from the reported place", check_in.distance_m.unwrap_or_default()));
-    beto.store.answer(&id, "arrival", AnswerValue::Checkpoint { at: Utc::now(), fix: Some(fix_near(-180.0, 12.0)) })?;
-    beto.store.answer(&id, "enforcement_present", AnswerValue::YesNo(YesNo::No))?;
-    beto.store.answer(&id, "checked", AnswerValue::Choices(vec!["reported_address".into(), "asked_people".into()]))?;
-    beto.store.add_observation(&id, ObservationKind::Note, "Laundromat open, nobody saw agents in the last half hour", None, Some(fix_near(-170.0, 10.0)))?;
-    beto.store.record_event(&id, EventKind::DeterminationProposed, Some(Determination::NotFound), Some(Confidence::Medium), None)?;
+    out.ok(format!(
+        "Beto checked in {:.0} m from the reported place",
+        check_in.distance_m.unwrap_or_default()
+    ));
+    beto.store.answer(
+        &id,
+        "arrival",
+        AnswerValue::Checkpoint {
+            at: Utc::now(),
+            fix: Some(fix_near(-180.0, 12.0)),
+        },
+    )?;
+    beto.store
+        .answer(&id, "enforcement_present", AnswerValue::YesNo(YesNo::No))?;
+    beto.store.answer(
+        &id,
+        "checked",
+        AnswerValue::Choices(vec!["reported_address".into(), "asked_people".into()]),
+    )?;
+    beto.store.add_observation(
+        &id,
+        ObservationKind::Note,
+        "Laundromat open, nobody saw agents in the last half hour",
+        None,
+        Some(fix_near(-170.0, 10.0)),
+    )?;
+    beto.store.record_event(
+        &id,
+        EventKind::DeterminationProposed,
+        Some(Determination::NotFound),
+        Some(Confidence::Medium),
+        None,
+    )?;
     out.ok("Beto: 3 answers, 1 observation, proposes NOT FOUND");
 
     out.step("Meanwhile the dispatcher corrects the report from a second call");
-    desk.edit_report(&id, json!({
-        "place_text": "Cherokee St & Jefferson Ave (laundromat parking lot), St. Louis",
-        "point": { "lat": CORNER.0, "lon": CORNER.1 },
-        "description": "Second caller: agents are in the laundromat's back parking lot",
-        "urgency": "critical",
-    }))?;
+    desk.edit_report(
+        &id,
+        json!({
+            "place_text": "Cherokee St & Jefferson Ave (laundromat parking lot), St. Louis",
+            "point": { "lat": CORNER.0, "lon": CORNER.1 },
+            "description": "Second caller: agents are in the laundromat's back parking lot",
+            "urgency": "critical",
+        }),
+    )?;
     out.ok("report corrected on the hub; the previous text is kept in the incident's events");
 
     out.step("Signal returns; they sync in a different order");
@@ -178,40 +260,78 @@ pub fn run(out: Output) -> Result<()> {
     ana.sync(out, &mut totals)?;
     beto.sync(out, &mut totals)?;
     let on_hub = desk.incident(&id)?;
-    out.ok(format!("the hub shows the incident as {}", status(on_hub.status.status.as_str())));
-    ensure!(on_hub.status.status == IncidentStatus::Disputed, "the incident should be disputed, it is {:?}", on_hub.status.status);
+    out.ok(format!(
+        "the hub shows the incident as {}",
+        status(on_hub.status.status.as_str())
+    ));
+    ensure!(
+        on_hub.status.status == IncidentStatus::Disputed,
+        "the incident should be disputed, it is {:?}",
+        on_hub.status.status
+    );
 
     out.step("Lucía, the team lead, syncs later and reviews");
     lead.sync(out, &mut totals)?;
     let view = lead.store.view(&id)?;
     let combined = lead.store.with_templates(|registry| -> Result<_> {
-        let template = registry.resolve(view.template.as_ref().context("the incident has a checklist")?)?;
+        let template = registry.resolve(
+            view.template
+                .as_ref()
+                .context("the incident has a checklist")?,
+        )?;
         Ok(combine(template, &view.answers, "en"))
     })?;
-    out.line(format!("answers in disagreement: {}", combined.disagreements.join(", ")));
+    out.line(format!(
+        "answers in disagreement: {}",
+        combined.disagreements.join(", ")
+    ));
     for proposal in &view.status.proposals {
-        let who = if proposal.by == ana.store.device_id() { "Ana" } else { "Beto" };
+        let who = if proposal.by == ana.store.device_id() {
+            "Ana"
+        } else {
+            "Beto"
+        };
         out.line(format!("{who} proposed {:?}", proposal.determination));
     }
-    lead.store.record_event(&id, EventKind::DeterminationConfirmed, Some(Determination::Verified), Some(Confidence::High), Some("Ana's photos and count match the second call".into()))?;
+    lead.store.record_event(
+        &id,
+        EventKind::DeterminationConfirmed,
+        Some(Determination::Verified),
+        Some(Confidence::High),
+        Some("Ana's photos and count match the second call".into()),
+    )?;
     lead.sync(out, &mut totals)?;
-    out.ok(format!("Lucía confirmed VERIFIED; the incident is now {}", status(lead.store.view(&id)?.status.status.as_str())));
+    out.ok(format!(
+        "Lucía confirmed VERIFIED; the incident is now {}",
+        status(lead.store.view(&id)?.status.status.as_str())
+    ));
 
     out.step("The dispatcher calls back and marks the caller notified");
-    let on_hub = desk.caller_notified(&id, Some("Told the caller: verified, legal observers on the way"))?;
+    let on_hub = desk.caller_notified(
+        &id,
+        Some("Told the caller: verified, legal observers on the way"),
+    )?;
     out.ok(format!("status {}", status(on_hub.status.status.as_str())));
 
     out.step("Everyone syncs; every replica shows the same incident");
     for person in [&ana, &beto, &lead] {
         person.sync(out, &mut totals)?;
     }
-    let views: Vec<IncidentView> = [&ana, &beto, &lead].iter().map(|p| p.store.view(&id)).collect::<Result<_, _>>()?;
+    let views: Vec<IncidentView> = [&ana, &beto, &lead]
+        .iter()
+        .map(|p| p.store.view(&id))
+        .collect::<Result<_, _>>()?;
     let hub_view = desk.incident(&id)?;
     let identical = views.iter().all(|v| v == &hub_view);
     ensure!(identical, "replicas differ after the final sync");
     out.ok(format!("Ana, Beto, Lucía and the hub hold identical views: {} observations, {} answers, {} status events", hub_view.observations.len(), hub_view.answers.iter().map(|q| q.by_author.len()).sum::<usize>(), hub_view.events.len()));
-    let phone_on_devices = [&coordinator, &dispatcher, &ana, &beto, &lead].iter().any(|p| contains_on_disk(p.store.path(), CALLER_PHONE));
-    ensure!(!phone_on_devices, "the caller's phone number reached a device");
+    let phone_on_devices = [&coordinator, &dispatcher, &ana, &beto, &lead]
+        .iter()
+        .any(|p| contains_on_disk(p.store.path(), CALLER_PHONE));
+    ensure!(
+        !phone_on_devices,
+        "the caller's phone number reached a device"
+    );
     out.ok("the caller's number is on no device");
 
     out.step("Export the incident as an evidence bundle and verify it");
@@ -219,14 +339,33 @@ pub fn run(out: Output) -> Result<()> {
     let bundle_path = dir.path().join("evidence.json");
     std::fs::write(&bundle_path, &bundle)?;
     let verification = testigo_core::evidence::verify(&bundle);
-    ensure!(verification.is_valid(), "the bundle did not verify: {:?}", verification.findings);
-    out.ok(format!("{} bytes, {} changes and {} signatures verified", bundle.len(), verification.changes_checked, verification.signatures_checked));
+    ensure!(
+        verification.is_valid(),
+        "the bundle did not verify: {:?}",
+        verification.findings
+    );
+    out.ok(format!(
+        "{} bytes, {} changes and {} signatures verified",
+        bundle.len(),
+        verification.changes_checked,
+        verification.signatures_checked
+    ));
     let mut tampered = bundle.clone();
-    let at = tampered.windows(12).position(|w| w == b"Four agents ").context("the rendering holds Ana's note")?;
+    let at = tampered
+        .windows(12)
+        .position(|w| w == b"Four agents ")
+        .context("the rendering holds Ana's note")?;
     tampered[at] = b'F' + 1;
     let caught = testigo_core::evidence::verify(&tampered);
     ensure!(!caught.is_valid(), "a tampered bundle verified");
-    out.ok(format!("one byte changed in the rendering is caught: {}", caught.findings.first().map(|f| f.field.as_str()).unwrap_or("")));
+    out.ok(format!(
+        "one byte changed in the rendering is caught: {}",
+        caught
+            .findings
+            .first()
+            .map(|f| f.field.as_str())
+            .unwrap_or("")
+    ));
 
     let _ = stop.send(());
     let _ = runtime.block_on(server);
@@ -249,12 +388,26 @@ pub fn run(out: Output) -> Result<()> {
     });
     out.step("Summary");
     out.result(&summary, |s| {
-        out.line(format!("incident {} — {} ({:?})", dim(&id), status(hub_view.status.status.as_str()), hub_view.status.determination));
-        out.line(format!("{} syncs moved {} B up and {} B down in {} requests", s["syncs"], s["sync_bytes_up"], s["sync_bytes_down"], s["sync_requests"]));
-        out.line(format!("evidence bundle verified; tampering detected; done in {:.1} s", started.elapsed().as_secs_f64()));
+        out.line(format!(
+            "incident {} — {} ({:?})",
+            dim(&id),
+            status(hub_view.status.status.as_str()),
+            hub_view.status.determination
+        ));
+        out.line(format!(
+            "{} syncs moved {} B up and {} B down in {} requests",
+            s["syncs"], s["sync_bytes_up"], s["sync_bytes_down"], s["sync_requests"]
+        ));
+        out.line(format!(
+            "evidence bundle verified; tampering detected; done in {:.1} s",
+            started.elapsed().as_secs_f64()
+        ));
     })
 }
 
 fn contains_on_disk(db: &std::path::Path, needle: &str) -> bool {
-    testigo_core::store::store_files(db).iter().filter_map(|f| std::fs::read(f).ok()).any(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+    testigo_core::store::store_files(db)
+        .iter()
+        .filter_map(|f| std::fs::read(f).ok())
+        .any(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
 }

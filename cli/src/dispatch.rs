@@ -49,9 +49,18 @@ pub struct EnrollArgs {
 
 pub fn enroll(args: EnrollArgs, out: Output) -> Result<()> {
     let hub = HubClient::for_store(&open_store(args.store)?)?;
-    let created = hub.create_code(args.role.into(), args.team.as_deref(), Some(args.expires_in))?;
+    let created = hub.create_code(
+        args.role.into(),
+        args.team.as_deref(),
+        Some(args.expires_in),
+    )?;
     out.result(&created, |c| {
-        out.ok(format!("one-time code {} for a {} ({} min)", bold(c["code"].as_str().unwrap_or("")), c["role"].as_str().unwrap_or(""), args.expires_in));
+        out.ok(format!(
+            "one-time code {} for a {} ({} min)",
+            bold(c["code"].as_str().unwrap_or("")),
+            c["role"].as_str().unwrap_or(""),
+            args.expires_in
+        ));
     })
 }
 
@@ -122,21 +131,51 @@ fn incident_id(s: &str) -> Result<IncidentId> {
 pub fn run(args: DispatchArgs, out: Output) -> Result<()> {
     let hub = HubClient::for_store(&open_store(args.store)?)?;
     match args.command {
-        DispatchCommand::Open { place, description, urgency, lat, lon, team, caller_name, caller_phone } => {
+        DispatchCommand::Open {
+            place,
+            description,
+            urgency,
+            lat,
+            lon,
+            team,
+            caller_name,
+            caller_phone,
+        } => {
             let urgency: testigo_core::incident::Urgency = urgency.into();
-            let point = lat.zip(lon).map(|(lat, lon)| json!({ "lat": lat, "lon": lon }));
+            let point = lat
+                .zip(lon)
+                .map(|(lat, lon)| json!({ "lat": lat, "lon": lon }));
             // Volunteers run the checklist that ships with Testigo unless the hub says otherwise.
-            let template = testigo_core::checklist::Registry::with_default()?.latest(testigo_core::checklist::DEFAULT_TEMPLATE_ID)?.template_ref();
+            let template = testigo_core::checklist::Registry::with_default()?
+                .latest(testigo_core::checklist::DEFAULT_TEMPLATE_ID)?
+                .template_ref();
             let id = hub.open_incident(json!({
                 "place_text": place, "description": description, "urgency": urgency, "point": point, "template": template,
                 "team": team, "caller_name": caller_name, "caller_phone": caller_phone,
             }))?;
-            out.result(&json!({ "incident": id }), |_| out.ok(format!("opened {id}")))
+            out.result(&json!({ "incident": id }), |_| {
+                out.ok(format!("opened {id}"))
+            })
         }
-        DispatchCommand::Assign { incident, device, team, remove } => {
-            let device = device.map(|d| DeviceId::parse(&d)).transpose().map_err(|e| anyhow!("{e}"))?;
-            let view = hub.assign(&incident_id(&incident)?, device.as_ref(), team.as_deref(), !remove)?;
-            out.result(&view.assignments, |_| out.ok(if remove { "unassigned" } else { "assigned" }))
+        DispatchCommand::Assign {
+            incident,
+            device,
+            team,
+            remove,
+        } => {
+            let device = device
+                .map(|d| DeviceId::parse(&d))
+                .transpose()
+                .map_err(|e| anyhow!("{e}"))?;
+            let view = hub.assign(
+                &incident_id(&incident)?,
+                device.as_ref(),
+                team.as_deref(),
+                !remove,
+            )?;
+            out.result(&view.assignments, |_| {
+                out.ok(if remove { "unassigned" } else { "assigned" })
+            })
         }
         DispatchCommand::List => {
             let rows = hub.list()?;
@@ -148,7 +187,11 @@ pub fn run(args: DispatchArgs, out: Output) -> Result<()> {
                         status(row["status"].as_str().unwrap_or("")),
                         row["urgency"].as_str().unwrap_or(""),
                         row["place_text"].as_str().unwrap_or(""),
-                        if row["caller_notified"].as_bool() == Some(true) { dim(" · caller notified") } else { String::new() }
+                        if row["caller_notified"].as_bool() == Some(true) {
+                            dim(" · caller notified")
+                        } else {
+                            String::new()
+                        }
                     ));
                 }
             })
@@ -159,11 +202,22 @@ pub fn run(args: DispatchArgs, out: Output) -> Result<()> {
         }
         DispatchCommand::Caller { incident } => {
             let contact = hub.caller(&incident_id(&incident)?)?;
-            out.result(&contact, |c| out.line(format!("{} {}", c["name"].as_str().unwrap_or("(no name)"), c["phone"].as_str().unwrap_or("(no phone)"))))
+            out.result(&contact, |c| {
+                out.line(format!(
+                    "{} {}",
+                    c["name"].as_str().unwrap_or("(no name)"),
+                    c["phone"].as_str().unwrap_or("(no phone)")
+                ))
+            })
         }
         DispatchCommand::Notified { incident, note } => {
             let view = hub.caller_notified(&incident_id(&incident)?, note.as_deref())?;
-            out.result(&view.status, |s| out.ok(format!("caller notified; status {}", status(s.status.as_str()))))
+            out.result(&view.status, |s| {
+                out.ok(format!(
+                    "caller notified; status {}",
+                    status(s.status.as_str())
+                ))
+            })
         }
         DispatchCommand::Close { incident, note } => {
             let view = hub.close(&incident_id(&incident)?, note.as_deref())?;

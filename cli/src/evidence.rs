@@ -12,12 +12,35 @@ pub fn verify(path: PathBuf, out: Output) -> Result<bool> {
     let report = testigo_core::evidence::verify(&bytes);
     out.result(&report, |r| {
         if r.is_valid() {
-            out.ok(format!("{}: {} incident(s), {} changes, {} signatures — all verified", path.display(), r.incidents, r.changes_checked, r.signatures_checked));
+            out.ok(format!(
+                "{}: {} incident(s), {} changes, {} signatures — all verified",
+                path.display(),
+                r.incidents,
+                r.changes_checked,
+                r.signatures_checked
+            ));
         } else {
-            out.warn(format!("{}: verification FAILED ({} finding(s))", path.display(), r.findings.len()));
+            out.warn(format!(
+                "{}: verification FAILED ({} finding(s))",
+                path.display(),
+                r.findings.len()
+            ));
             for f in &r.findings {
-                let place = [f.incident.as_deref(), f.change.as_deref().map(|c| &c[..c.len().min(12)])].into_iter().flatten().collect::<Vec<_>>().join(" / ");
-                out.line(format!("{} {}: {} {}", console::style("✗").red(), f.field, f.detail, dim(place)));
+                let place = [
+                    f.incident.as_deref(),
+                    f.change.as_deref().map(|c| &c[..c.len().min(12)]),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" / ");
+                out.line(format!(
+                    "{} {}: {} {}",
+                    console::style("✗").red(),
+                    f.field,
+                    f.detail,
+                    dim(place)
+                ));
             }
         }
     })?;

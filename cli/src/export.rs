@@ -42,8 +42,13 @@ pub fn run(args: ExportArgs, out: Output) -> Result<()> {
     let store = open_store(args.store)?;
     let bytes = match args.command {
         ExportCommand::Bundle { incidents } => {
-            let ids = incidents.iter().map(|s| IncidentId::parse(s).map_err(|e| anyhow!("{e}"))).collect::<Result<Vec<_>>>()?;
-            crate::progress::spinner(out, "exporting", || HubClient::for_store(&store)?.evidence(&ids))?
+            let ids = incidents
+                .iter()
+                .map(|s| IncidentId::parse(s).map_err(|e| anyhow!("{e}")))
+                .collect::<Result<Vec<_>>>()?;
+            crate::progress::spinner(out, "exporting", || {
+                HubClient::for_store(&store)?.evidence(&ids)
+            })?
         }
         ExportCommand::Csv => csv(&store)?.into_bytes(),
         ExportCommand::Geojson => serde_json::to_vec_pretty(&geojson(&store)?)?,
@@ -64,7 +69,11 @@ fn all_views(store: &Store) -> Result<Vec<testigo_core::incident::IncidentView>>
     let mut views = Vec::new();
     let mut offset = 0;
     loop {
-        let page = store.list(&ListQuery { limit: 500, offset, ..ListQuery::default() })?;
+        let page = store.list(&ListQuery {
+            limit: 500,
+            offset,
+            ..ListQuery::default()
+        })?;
         if page.is_empty() {
             return Ok(views);
         }
@@ -89,7 +98,12 @@ fn csv(store: &Store) -> Result<String> {
     for view in all_views(store)? {
         for o in &view.observations {
             let (lat, lon, accuracy, mock) = match &o.fix {
-                Some(f) => (f.lat.to_string(), f.lon.to_string(), f.accuracy_m.to_string(), f.mock.to_string()),
+                Some(f) => (
+                    f.lat.to_string(),
+                    f.lon.to_string(),
+                    f.accuracy_m.to_string(),
+                    f.mock.to_string(),
+                ),
                 None => Default::default(),
             };
             let row = [
@@ -100,7 +114,10 @@ fn csv(store: &Store) -> Result<String> {
                 format!("{:?}", o.kind).to_lowercase(),
                 o.text.clone(),
                 o.count.map(|c| c.to_string()).unwrap_or_default(),
-                o.amends.as_ref().map(ToString::to_string).unwrap_or_default(),
+                o.amends
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
                 o.by.to_string(),
                 o.at.to_rfc3339(),
                 lat,
@@ -118,7 +135,9 @@ fn csv(store: &Store) -> Result<String> {
 fn geojson(store: &Store) -> Result<serde_json::Value> {
     let mut features = Vec::new();
     for view in all_views(store)? {
-        if let serde_json::Value::Array(items) = testigo_core::evidence::incident_features(&view)["features"].take() {
+        if let serde_json::Value::Array(items) =
+            testigo_core::evidence::incident_features(&view)["features"].take()
+        {
             features.extend(items);
         }
     }

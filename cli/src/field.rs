@@ -8,9 +8,14 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::Utc;
 use clap::{Args, Subcommand, ValueEnum};
-use testigo_core::checklist::{evaluate, AnswerValue, QuestionState, QuestionType, Registry, YesNo};
+use testigo_core::checklist::{
+    evaluate, AnswerValue, QuestionState, QuestionType, Registry, YesNo,
+};
 use testigo_core::ids::{IncidentId, RecordId};
-use testigo_core::incident::{Confidence, Determination, EventKind, GeoPoint, NewIncident, ObservationKind, Report, ReportSource, Urgency};
+use testigo_core::incident::{
+    Confidence, Determination, EventKind, GeoPoint, NewIncident, ObservationKind, Report,
+    ReportSource, Urgency,
+};
 use testigo_core::location::{LocationFix, LocationProvider};
 use testigo_core::store::{ListQuery, Store};
 
@@ -133,7 +138,15 @@ struct FixArgs {
 
 impl FixArgs {
     fn fix(&self) -> LocationFix {
-        LocationFix { lat: self.lat, lon: self.lon, accuracy_m: self.accuracy, altitude_m: None, provider: LocationProvider::Manual, fix_time: Utc::now(), mock: self.mock }
+        LocationFix {
+            lat: self.lat,
+            lon: self.lon,
+            accuracy_m: self.accuracy,
+            altitude_m: None,
+            provider: LocationProvider::Manual,
+            fix_time: Utc::now(),
+            mock: self.mock,
+        }
     }
 }
 
@@ -149,7 +162,15 @@ struct OptionalFixArgs {
 
 impl OptionalFixArgs {
     fn fix(&self) -> Option<LocationFix> {
-        Some(FixArgs { lat: self.lat?, lon: self.lon?, accuracy: self.accuracy, mock: false }.fix())
+        Some(
+            FixArgs {
+                lat: self.lat?,
+                lon: self.lon?,
+                accuracy: self.accuracy,
+                mock: false,
+            }
+            .fix(),
+        )
     }
 }
 
@@ -207,13 +228,17 @@ impl From<ConfidenceArg> for Confidence {
 }
 
 pub fn default_store_path() -> PathBuf {
-    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("testigo").join("field.db")
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("testigo")
+        .join("field.db")
 }
 
 pub fn open_store(path: Option<PathBuf>) -> Result<Store> {
     let path = path.unwrap_or_else(default_store_path);
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
     let key = keyfile::load_or_create(&path)?;
     Ok(Store::open(&path, &key)?)
@@ -245,16 +270,33 @@ pub fn run(args: FieldArgs, out: Output, lang: &str) -> Result<()> {
             })
         }
         FieldCommand::Sync { hub } => {
-            let report = crate::progress::spinner(out, "syncing", || testigo_core::sync::sync(&store, hub.as_deref()))?;
+            let report = crate::progress::spinner(out, "syncing", || {
+                testigo_core::sync::sync(&store, hub.as_deref())
+            })?;
             crate::report::print_sync(out, &report)
         }
-        FieldCommand::List { status: wanted, limit } => {
+        FieldCommand::List {
+            status: wanted,
+            limit,
+        } => {
             let wanted = match wanted.as_deref() {
-                Some(s) => Some(testigo_core::incident::IncidentStatus::parse(s).ok_or_else(|| anyhow!("unknown status {s:?}"))?),
+                Some(s) => Some(
+                    testigo_core::incident::IncidentStatus::parse(s)
+                        .ok_or_else(|| anyhow!("unknown status {s:?}"))?,
+                ),
                 None => None,
             };
-            let rows = store.list(&ListQuery { status: wanted, limit, ..ListQuery::default() })?;
-            let value: Vec<_> = rows.iter().map(|r| serde_json::json!({ "summary": r.summary, "has_unsynced": r.has_unsynced })).collect();
+            let rows = store.list(&ListQuery {
+                status: wanted,
+                limit,
+                ..ListQuery::default()
+            })?;
+            let value: Vec<_> = rows
+                .iter()
+                .map(
+                    |r| serde_json::json!({ "summary": r.summary, "has_unsynced": r.has_unsynced }),
+                )
+                .collect();
             out.result(&value, |_| {
                 if rows.is_empty() {
                     out.line(dim("no incidents on this device"));
@@ -268,7 +310,11 @@ pub fn run(args: FieldArgs, out: Output, lang: &str) -> Result<()> {
                         format!("{:?}", s.urgency).to_lowercase(),
                         s.place_text,
                         dim(format!("{} obs", s.observation_count)),
-                        if row.has_unsynced { dim(" · not yet synced") } else { String::new() }
+                        if row.has_unsynced {
+                            dim(" · not yet synced")
+                        } else {
+                            String::new()
+                        }
                     ));
                 }
             })
@@ -277,12 +323,32 @@ pub fn run(args: FieldArgs, out: Output, lang: &str) -> Result<()> {
             let view = store.view(&incident_id(&incident)?)?;
             out.result(&view, |v| crate::report::print_incident(out, v))
         }
-        FieldCommand::Open { place, description, urgency, lat, lon } => {
+        FieldCommand::Open {
+            place,
+            description,
+            urgency,
+            lat,
+            lon,
+        } => {
             let point = lat.zip(lon).map(|(lat, lon)| GeoPoint { lat, lon });
-            let report = Report { place_text: place, point, reported_at: Utc::now(), description, urgency: urgency.into(), source: ReportSource::Field };
-            let template = Registry::with_default()?.latest(testigo_core::checklist::DEFAULT_TEMPLATE_ID)?.template_ref();
-            let id = store.create_incident(NewIncident { report, template: Some(template) })?;
-            out.result(&serde_json::json!({ "incident": id }), |_| out.ok(format!("opened {id}")))
+            let report = Report {
+                place_text: place,
+                point,
+                reported_at: Utc::now(),
+                description,
+                urgency: urgency.into(),
+                source: ReportSource::Field,
+            };
+            let template = Registry::with_default()?
+                .latest(testigo_core::checklist::DEFAULT_TEMPLATE_ID)?
+                .template_ref();
+            let id = store.create_incident(NewIncident {
+                report,
+                template: Some(template),
+            })?;
+            out.result(&serde_json::json!({ "incident": id }), |_| {
+                out.ok(format!("opened {id}"))
+            })
         }
         FieldCommand::CheckIn { incident, fix } => {
             let checkpoint = store.check_in(&incident_id(&incident)?, fix.fix())?;
@@ -295,16 +361,24 @@ pub fn run(args: FieldArgs, out: Output, lang: &str) -> Result<()> {
             let checkpoint = store.check_out(&incident_id(&incident)?, fix.fix())?;
             out.result(&checkpoint, |_| out.ok("checked out"))
         }
-        FieldCommand::Answer { incident, question, value } => {
+        FieldCommand::Answer {
+            incident,
+            question,
+            value,
+        } => {
             let id = incident_id(&incident)?;
             match (question, value) {
                 (Some(question), Some(value)) => {
                     let parsed = parse_for_question(&store, &id, &question, &value, lang)?;
                     store.answer(&id, &question, parsed)?;
-                    out.result(&serde_json::json!({ "answered": question }), |_| out.ok(format!("answered {question}")))
+                    out.result(&serde_json::json!({ "answered": question }), |_| {
+                        out.ok(format!("answered {question}"))
+                    })
                 }
                 (None, None) => interactive_checklist(&store, &id, lang, out),
-                _ => bail!("give both QUESTION and VALUE, or neither for the interactive checklist"),
+                _ => {
+                    bail!("give both QUESTION and VALUE, or neither for the interactive checklist")
+                }
             }
         }
         FieldCommand::Checklist { incident } => {
@@ -312,22 +386,62 @@ pub fn run(args: FieldArgs, out: Output, lang: &str) -> Result<()> {
             let evaluation = evaluation(&store, &id, lang)?;
             out.result(&evaluation, |e| crate::report::print_evaluation(out, e))
         }
-        FieldCommand::Observe { incident, text, count, fix } => {
-            let kind = if count.is_some() { ObservationKind::Count } else { ObservationKind::Note };
-            let id = store.add_observation(&incident_id(&incident)?, kind, &text, count, fix.fix())?;
-            out.result(&serde_json::json!({ "observation": id }), |_| out.ok(format!("observation {id} saved")))
+        FieldCommand::Observe {
+            incident,
+            text,
+            count,
+            fix,
+        } => {
+            let kind = if count.is_some() {
+                ObservationKind::Count
+            } else {
+                ObservationKind::Note
+            };
+            let id =
+                store.add_observation(&incident_id(&incident)?, kind, &text, count, fix.fix())?;
+            out.result(&serde_json::json!({ "observation": id }), |_| {
+                out.ok(format!("observation {id} saved"))
+            })
         }
-        FieldCommand::Amend { incident, observation, text, count } => {
+        FieldCommand::Amend {
+            incident,
+            observation,
+            text,
+            count,
+        } => {
             let original = RecordId::parse(&observation).map_err(|e| anyhow!("{e}"))?;
             let id = store.amend_observation(&incident_id(&incident)?, &original, &text, count)?;
-            out.result(&serde_json::json!({ "amendment": id }), |_| out.ok(format!("amendment {id} saved; the original is kept")))
+            out.result(&serde_json::json!({ "amendment": id }), |_| {
+                out.ok(format!("amendment {id} saved; the original is kept"))
+            })
         }
-        FieldCommand::Determine { incident, determination, confidence, note, confirm } => {
-            let kind = if confirm { EventKind::DeterminationConfirmed } else { EventKind::DeterminationProposed };
+        FieldCommand::Determine {
+            incident,
+            determination,
+            confidence,
+            note,
+            confirm,
+        } => {
+            let kind = if confirm {
+                EventKind::DeterminationConfirmed
+            } else {
+                EventKind::DeterminationProposed
+            };
             let id = incident_id(&incident)?;
-            store.record_event(&id, kind, Some(determination.into()), confidence.map(Into::into), note)?;
+            store.record_event(
+                &id,
+                kind,
+                Some(determination.into()),
+                confidence.map(Into::into),
+                note,
+            )?;
             let view = store.view(&id)?;
-            out.result(&view.status, |s| out.ok(format!("recorded; the incident is now {}", status(s.status.as_str()))))
+            out.result(&view.status, |s| {
+                out.ok(format!(
+                    "recorded; the incident is now {}",
+                    status(s.status.as_str())
+                ))
+            })
         }
         FieldCommand::Quarantine => {
             let held = testigo_core::sync::quarantined(&store)?;
@@ -337,17 +451,29 @@ pub fn run(args: FieldArgs, out: Output, lang: &str) -> Result<()> {
                     out.line(dim("nothing in quarantine"));
                 }
                 for q in &held {
-                    out.warn(format!("{} {}: {}", q.incident, dim(&q.change_hash), q.reason));
+                    out.warn(format!(
+                        "{} {}: {}",
+                        q.incident,
+                        dim(&q.change_hash),
+                        q.reason
+                    ));
                 }
             })
         }
     }
 }
 
-fn evaluation(store: &Store, id: &IncidentId, lang: &str) -> Result<testigo_core::checklist::Evaluation> {
+fn evaluation(
+    store: &Store,
+    id: &IncidentId,
+    lang: &str,
+) -> Result<testigo_core::checklist::Evaluation> {
     let view = store.view(id)?;
     let registry = Registry::with_default()?;
-    let template_ref = view.template.clone().ok_or_else(|| anyhow!("incident {id} has no checklist"))?;
+    let template_ref = view
+        .template
+        .clone()
+        .ok_or_else(|| anyhow!("incident {id} has no checklist"))?;
     let template = registry.resolve(&template_ref)?;
     Ok(evaluate(template, &view.answers, &store.device_id(), lang))
 }
@@ -363,26 +489,48 @@ fn parse_answer(question: &QuestionState, input: &str) -> Result<AnswerValue> {
             other => bail!("{other:?}: answer yes, no or unknown (sí / no / no sé)"),
         }),
         QuestionType::SingleChoice => AnswerValue::Choice(choice_value(question, input)?),
-        QuestionType::MultipleChoice => {
-            AnswerValue::Choices(input.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| choice_value(question, s)).collect::<Result<_>>()?)
-        }
-        QuestionType::Count => AnswerValue::Count(input.parse().with_context(|| format!("{input:?} is not a whole number"))?),
+        QuestionType::MultipleChoice => AnswerValue::Choices(
+            input
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| choice_value(question, s))
+                .collect::<Result<_>>()?,
+        ),
+        QuestionType::Count => AnswerValue::Count(
+            input
+                .parse()
+                .with_context(|| format!("{input:?} is not a whole number"))?,
+        ),
         QuestionType::Text => AnswerValue::Text(input.to_owned()),
         QuestionType::Time => AnswerValue::Time(if input.is_empty() || input == "now" {
             Utc::now()
         } else {
-            chrono::DateTime::parse_from_rfc3339(input).with_context(|| format!("{input:?} is not an RFC 3339 time"))?.with_timezone(&Utc)
+            chrono::DateTime::parse_from_rfc3339(input)
+                .with_context(|| format!("{input:?} is not an RFC 3339 time"))?
+                .with_timezone(&Utc)
         }),
         QuestionType::Location | QuestionType::Checkpoint => {
             let fix = match input.split_once(',') {
-                Some((lat, lon)) => Some(FixArgs { lat: lat.trim().parse()?, lon: lon.trim().parse()?, accuracy: 10.0, mock: false }.fix()),
+                Some((lat, lon)) => Some(
+                    FixArgs {
+                        lat: lat.trim().parse()?,
+                        lon: lon.trim().parse()?,
+                        accuracy: 10.0,
+                        mock: false,
+                    }
+                    .fix(),
+                ),
                 None if input.is_empty() || input == "now" => None,
                 None => bail!("{input:?}: give LAT,LON"),
             };
             match (question.kind, fix) {
                 (QuestionType::Location, Some(fix)) => AnswerValue::Location(fix),
                 (QuestionType::Location, None) => bail!("a location needs LAT,LON"),
-                (_, fix) => AnswerValue::Checkpoint { at: Utc::now(), fix },
+                (_, fix) => AnswerValue::Checkpoint {
+                    at: Utc::now(),
+                    fix,
+                },
             }
         }
     })
@@ -400,12 +548,30 @@ fn choice_value(question: &QuestionState, input: &str) -> Result<String> {
         .iter()
         .find(|c| c.value == input || c.label.eq_ignore_ascii_case(input))
         .map(|c| c.value.clone())
-        .ok_or_else(|| anyhow!("{input:?} is not one of: {}", question.choices.iter().map(|c| c.value.as_str()).collect::<Vec<_>>().join(", ")))
+        .ok_or_else(|| {
+            anyhow!(
+                "{input:?} is not one of: {}",
+                question
+                    .choices
+                    .iter()
+                    .map(|c| c.value.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
 }
 
-fn parse_for_question(store: &Store, id: &IncidentId, question_id: &str, input: &str, lang: &str) -> Result<AnswerValue> {
+fn parse_for_question(
+    store: &Store,
+    id: &IncidentId,
+    question_id: &str,
+    input: &str,
+    lang: &str,
+) -> Result<AnswerValue> {
     let evaluation = evaluation(store, id, lang)?;
-    let question = evaluation.question(question_id).ok_or_else(|| anyhow!("question {question_id:?} is not in this checklist or is not shown now"))?;
+    let question = evaluation.question(question_id).ok_or_else(|| {
+        anyhow!("question {question_id:?} is not in this checklist or is not shown now")
+    })?;
     parse_answer(question, input)
 }
 
@@ -416,11 +582,22 @@ fn interactive_checklist(store: &Store, id: &IncidentId, lang: &str, out: Output
     let mut skipped = std::collections::HashSet::new();
     loop {
         let evaluation = evaluation(store, id, lang)?;
-        let Some(question) = evaluation.questions().find(|q| q.value.is_none() && !skipped.contains(&q.id) || q.error.is_some() && !skipped.contains(&q.id)).cloned() else {
+        let Some(question) = evaluation
+            .questions()
+            .find(|q| {
+                q.value.is_none() && !skipped.contains(&q.id)
+                    || q.error.is_some() && !skipped.contains(&q.id)
+            })
+            .cloned()
+        else {
             crate::report::print_evaluation(out, &evaluation);
             return Ok(());
         };
-        println!("\n{}{}", bold(&question.label), if question.required { " *" } else { "" });
+        println!(
+            "\n{}{}",
+            bold(&question.label),
+            if question.required { " *" } else { "" }
+        );
         if let Some(hint) = &question.hint {
             println!("  {}", dim(hint));
         }
@@ -440,7 +617,9 @@ fn interactive_checklist(store: &Store, id: &IncidentId, lang: &str, out: Output
             skipped.insert(question.id.clone());
             continue;
         }
-        match parse_answer(&question, &line).and_then(|value| Ok(store.answer(id, &question.id, value)?)) {
+        match parse_answer(&question, &line)
+            .and_then(|value| Ok(store.answer(id, &question.id, value)?))
+        {
             Ok(()) => {}
             Err(e) => println!("  {}", console::style(e).red()),
         }

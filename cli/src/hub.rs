@@ -34,28 +34,51 @@ pub struct HubArgs {
 }
 
 pub fn run(args: HubArgs, out: Output) -> Result<()> {
-    let db = args.db.unwrap_or_else(|| dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("testigo").join("hub.sqlite"));
+    let db = args.db.unwrap_or_else(|| {
+        dirs::data_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("testigo")
+            .join("hub.sqlite")
+    });
     if let Some(parent) = db.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
     let tls = args.tls_cert.is_some();
-    let config = HubConfig { listen: args.listen, db: db.clone(), tls_cert: args.tls_cert, tls_key: args.tls_key, retention_days: args.retention_days, archive_dir: args.archive_dir, archive_after_days: args.archive_after_days };
+    let config = HubConfig {
+        listen: args.listen,
+        db: db.clone(),
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
+        retention_days: args.retention_days,
+        archive_dir: args.archive_dir,
+        archive_after_days: args.archive_after_days,
+    };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let hub = Hub::open(config).with_context(|| format!("opening the hub database {}", db.display()))?;
+        let hub = Hub::open(config)
+            .with_context(|| format!("opening the hub database {}", db.display()))?;
         let scheme = if tls { "https" } else { "http" };
-        let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
         let url = format!("{scheme}://{}", listener.local_addr()?);
         let code = hub.bootstrap_code().map(str::to_owned);
-        out.result(&serde_json::json!({ "url": url, "db": db, "coordinator_code": code }), |_| {
-            out.ok(format!("hub listening on {}", bold(&url)));
-            out.line(format!("database {}", db.display()));
-            if let Some(code) = &code {
-                out.line(format!("first start: enrol the coordinator's device with code {} (valid 24 h):", bold(code)));
-                out.line(format!("  testigo field enroll --hub {url} --code {code}"));
-            }
-            out.line("Ctrl-C stops it cleanly.");
-        })?;
+        out.result(
+            &serde_json::json!({ "url": url, "db": db, "coordinator_code": code }),
+            |_| {
+                out.ok(format!("hub listening on {}", bold(&url)));
+                out.line(format!("database {}", db.display()));
+                if let Some(code) = &code {
+                    out.line(format!(
+                        "first start: enrol the coordinator's device with code {} (valid 24 h):",
+                        bold(code)
+                    ));
+                    out.line(format!("  testigo field enroll --hub {url} --code {code}"));
+                }
+                out.line("Ctrl-C stops it cleanly.");
+            },
+        )?;
         if tls {
             drop(listener);
             tokio::select! {

@@ -18,42 +18,89 @@ impl HubClient {
     /// The hub and credential this store was enrolled with.
     pub fn for_store(store: &Store) -> Result<Self> {
         let identity = store.identity();
-        let credential = identity.credential.clone().ok_or_else(|| anyhow!("this device is not enrolled; run `testigo field enroll` first"))?;
-        let base = identity.hub_url.clone().ok_or_else(|| anyhow!("this device has no hub"))?;
+        let credential = identity.credential.clone().ok_or_else(|| {
+            anyhow!("this device is not enrolled; run `testigo field enroll` first")
+        })?;
+        let base = identity
+            .hub_url
+            .clone()
+            .ok_or_else(|| anyhow!("this device has no hub"))?;
         let http = testigo_core::sync::http_client(std::time::Duration::from_secs(30))?;
-        Ok(Self { base: base.trim_end_matches('/').to_owned(), credential, http })
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            credential,
+            http,
+        })
     }
 
-    fn call<T: DeserializeOwned>(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<T> {
-        let mut request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.credential);
+    fn call<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<T> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.credential);
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().with_context(|| format!("cannot reach the hub at {}", self.base))?;
+        let response = request
+            .send()
+            .with_context(|| format!("cannot reach the hub at {}", self.base))?;
         let status = response.status();
         let text = response.text().context("reading the hub's answer")?;
         if !status.is_success() {
-            let reason = serde_json::from_str::<Value>(&text).ok().and_then(|v| v["error"].as_str().map(str::to_owned)).unwrap_or(text);
+            let reason = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v["error"].as_str().map(str::to_owned))
+                .unwrap_or(text);
             bail!("the hub refused ({status}): {reason}");
         }
-        serde_json::from_str(&text).with_context(|| format!("unreadable answer from the hub to {path}"))
+        serde_json::from_str(&text)
+            .with_context(|| format!("unreadable answer from the hub to {path}"))
     }
 
-    pub fn create_code(&self, role: Role, team: Option<&str>, expires_in_minutes: Option<i64>) -> Result<Value> {
-        self.call(reqwest::Method::POST, "/v1/enrol-codes", Some(json!({ "role": role, "team": team, "expires_in_minutes": expires_in_minutes })))
+    pub fn create_code(
+        &self,
+        role: Role,
+        team: Option<&str>,
+        expires_in_minutes: Option<i64>,
+    ) -> Result<Value> {
+        self.call(
+            reqwest::Method::POST,
+            "/v1/enrol-codes",
+            Some(json!({ "role": role, "team": team, "expires_in_minutes": expires_in_minutes })),
+        )
     }
 
     pub fn open_incident(&self, request: Value) -> Result<IncidentId> {
         let opened: Value = self.call(reqwest::Method::POST, "/v1/incidents", Some(request))?;
-        serde_json::from_value(opened["id"].clone()).context("the hub did not return an incident id")
+        serde_json::from_value(opened["id"].clone())
+            .context("the hub did not return an incident id")
     }
 
-    pub fn assign(&self, id: &IncidentId, device: Option<&DeviceId>, team: Option<&str>, active: bool) -> Result<IncidentView> {
-        self.call(reqwest::Method::POST, &format!("/v1/incidents/{id}/assign"), Some(json!({ "device": device, "team": team, "active": active })))
+    pub fn assign(
+        &self,
+        id: &IncidentId,
+        device: Option<&DeviceId>,
+        team: Option<&str>,
+        active: bool,
+    ) -> Result<IncidentView> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/v1/incidents/{id}/assign"),
+            Some(json!({ "device": device, "team": team, "active": active })),
+        )
     }
 
     pub fn edit_report(&self, id: &IncidentId, changes: Value) -> Result<IncidentView> {
-        self.call(reqwest::Method::PUT, &format!("/v1/incidents/{id}/report"), Some(changes))
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/v1/incidents/{id}/report"),
+            Some(changes),
+        )
     }
 
     pub fn list(&self) -> Result<Vec<Value>> {
@@ -65,20 +112,36 @@ impl HubClient {
     }
 
     pub fn caller(&self, id: &IncidentId) -> Result<Value> {
-        self.call(reqwest::Method::GET, &format!("/v1/incidents/{id}/caller"), None)
+        self.call(
+            reqwest::Method::GET,
+            &format!("/v1/incidents/{id}/caller"),
+            None,
+        )
     }
 
     pub fn caller_notified(&self, id: &IncidentId, note: Option<&str>) -> Result<IncidentView> {
-        self.call(reqwest::Method::POST, &format!("/v1/incidents/{id}/caller-notified"), Some(json!({ "note": note })))
+        self.call(
+            reqwest::Method::POST,
+            &format!("/v1/incidents/{id}/caller-notified"),
+            Some(json!({ "note": note })),
+        )
     }
 
     pub fn close(&self, id: &IncidentId, note: Option<&str>) -> Result<IncidentView> {
-        self.call(reqwest::Method::POST, &format!("/v1/incidents/{id}/close"), Some(json!({ "note": note })))
+        self.call(
+            reqwest::Method::POST,
+            &format!("/v1/incidents/{id}/close"),
+            Some(json!({ "note": note })),
+        )
     }
 
     /// The evidence bundle for `ids`, exactly as the hub wrote it.
     pub fn evidence(&self, ids: &[IncidentId]) -> Result<Vec<u8>> {
-        let list = ids.iter().map(IncidentId::as_str).collect::<Vec<_>>().join(",");
+        let list = ids
+            .iter()
+            .map(IncidentId::as_str)
+            .collect::<Vec<_>>()
+            .join(",");
         let response = self
             .http
             .get(format!("{}/v1/evidence?incidents={list}", self.base))
@@ -88,7 +151,10 @@ impl HubClient {
         let status = response.status();
         let bytes = response.bytes().context("reading the bundle")?.to_vec();
         if !status.is_success() {
-            bail!("the hub refused ({status}): {}", String::from_utf8_lossy(&bytes));
+            bail!(
+                "the hub refused ({status}): {}",
+                String::from_utf8_lossy(&bytes)
+            );
         }
         Ok(bytes)
     }

@@ -23,12 +23,18 @@ pub fn load_or_create(store: &Path) -> Result<Vec<u8>> {
         Ok(text) => decode(text.trim()).with_context(|| format!("key file {}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if store.exists() {
-                bail!("{} exists but its key file {} is missing; set TESTIGO_STORE_KEY", store.display(), path.display());
+                bail!(
+                    "{} exists but its key file {} is missing; set TESTIGO_STORE_KEY",
+                    store.display(),
+                    path.display()
+                );
             }
             let mut key = [0u8; 32];
-            getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness for a key: {e}"))?;
+            getrandom::fill(&mut key)
+                .map_err(|e| anyhow::anyhow!("no randomness for a key: {e}"))?;
             if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
             }
             write_private(&path, hex::encode(key).as_bytes())?;
             Ok(key.to_vec())
@@ -40,7 +46,10 @@ pub fn load_or_create(store: &Path) -> Result<Vec<u8>> {
 fn decode(hex_key: &str) -> Result<Vec<u8>> {
     let key = hex::decode(hex_key).context("the key is not hex")?;
     if key.len() != 32 {
-        bail!("the key must be 32 bytes (64 hex digits), not {}", key.len());
+        bail!(
+            "the key must be 32 bytes (64 hex digits), not {}",
+            key.len()
+        );
     }
     Ok(key)
 }
@@ -49,7 +58,12 @@ fn decode(hex_key: &str) -> Result<Vec<u8>> {
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
     file.write_all(bytes)?;
     Ok(())
 }

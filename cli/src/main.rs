@@ -28,7 +28,11 @@ use clap::{Parser, Subcommand};
 use output::Output;
 
 #[derive(Parser)]
-#[command(name = "testigo", version, about = "Testigo: verify, document and sync rapid-response incidents.")]
+#[command(
+    name = "testigo",
+    version,
+    about = "Testigo: verify, document and sync rapid-response incidents."
+)]
 struct Cli {
     /// Print one JSON document instead of human output.
     #[arg(long, global = true)]

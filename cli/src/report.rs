@@ -21,40 +21,94 @@ pub fn print_sync(out: Output, report: &SyncReport) -> anyhow::Result<()> {
             report.changes_down,
             report.incidents_added,
             report.incidents_removed,
-            dim(format!("({} B up, {} B down, {} request{})", report.bytes_up, report.bytes_down, report.requests, if report.requests == 1 { "" } else { "s" }))
+            dim(format!(
+                "({} B up, {} B down, {} request{})",
+                report.bytes_up,
+                report.bytes_down,
+                report.requests,
+                if report.requests == 1 { "" } else { "s" }
+            ))
         ));
         for rejected in &report.rejected {
-            out.warn(format!("the hub refused a change to {}: {} (kept in quarantine)", rejected.incident, rejected.reason));
+            out.warn(format!(
+                "the hub refused a change to {}: {} (kept in quarantine)",
+                rejected.incident, rejected.reason
+            ));
         }
         if report.skewed {
-            out.warn(format!("this device's clock is off by {:.1} min; times are corrected when shown", report.clock_offset_ms as f64 / 60_000.0));
+            out.warn(format!(
+                "this device's clock is off by {:.1} min; times are corrected when shown",
+                report.clock_offset_ms as f64 / 60_000.0
+            ));
         }
     })
 }
 
 pub fn print_incident(out: Output, view: &IncidentView) {
-    out.line(format!("{} {}", bold(&view.report.place_text), dim(&view.id)));
-    out.line(format!("status {}, urgency {:?}, reported {}", status(view.status.status.as_str()), view.report.urgency, view.report.reported_at.format("%Y-%m-%d %H:%M UTC")));
+    out.line(format!(
+        "{} {}",
+        bold(&view.report.place_text),
+        dim(&view.id)
+    ));
+    out.line(format!(
+        "status {}, urgency {:?}, reported {}",
+        status(view.status.status.as_str()),
+        view.report.urgency,
+        view.report.reported_at.format("%Y-%m-%d %H:%M UTC")
+    ));
     if !view.report.description.is_empty() {
         out.line(&view.report.description);
     }
     for proposal in &view.status.proposals {
-        out.line(format!("proposed {:?} by {}", proposal.determination, dim(&proposal.by)));
+        out.line(format!(
+            "proposed {:?} by {}",
+            proposal.determination,
+            dim(&proposal.by)
+        ));
     }
     for confirmation in &view.status.confirmations {
-        out.line(format!("confirmed {:?} by {}", confirmation.determination, dim(&confirmation.by)));
+        out.line(format!(
+            "confirmed {:?} by {}",
+            confirmation.determination,
+            dim(&confirmation.by)
+        ));
     }
     for checkpoint in &view.checkpoints {
-        let distance = checkpoint.distance_m.map(|d| format!(", {d:.0} m from the reported place")).unwrap_or_default();
-        out.line(format!("{:?} at {}{} {}", checkpoint.kind, checkpoint.at.format("%H:%M:%S"), distance, dim(&checkpoint.by)));
+        let distance = checkpoint
+            .distance_m
+            .map(|d| format!(", {d:.0} m from the reported place"))
+            .unwrap_or_default();
+        out.line(format!(
+            "{:?} at {}{} {}",
+            checkpoint.kind,
+            checkpoint.at.format("%H:%M:%S"),
+            distance,
+            dim(&checkpoint.by)
+        ));
     }
     for observation in &view.observations {
-        let count = observation.count.map(|c| format!(" [{c}]")).unwrap_or_default();
-        let amends = observation.amends.as_ref().map(|a| format!(" (amends {a})")).unwrap_or_default();
-        out.line(format!("{} {}{count}{amends} {}", observation.at.format("%H:%M:%S"), observation.text, dim(&observation.by)));
+        let count = observation
+            .count
+            .map(|c| format!(" [{c}]"))
+            .unwrap_or_default();
+        let amends = observation
+            .amends
+            .as_ref()
+            .map(|a| format!(" (amends {a})"))
+            .unwrap_or_default();
+        out.line(format!(
+            "{} {}{count}{amends} {}",
+            observation.at.format("%H:%M:%S"),
+            observation.text,
+            dim(&observation.by)
+        ));
     }
     for question in view.answers.iter().filter(|q| !q.agree()) {
-        out.line(format!("{} answers to {} disagree", console::style("≠").red().bold(), question.question_id));
+        out.line(format!(
+            "{} answers to {} disagree",
+            console::style("≠").red().bold(),
+            question.question_id
+        ));
     }
     for problem in &view.problems {
         out.line(format!("{} {problem}", console::style("!").yellow()));
@@ -71,11 +125,28 @@ pub fn print_evaluation(out: Output, evaluation: &Evaluation) {
                 (None, None) => " ".to_owned(),
             };
             let answer = question.display.clone().unwrap_or_default();
-            out.line(format!("  {mark} {}{} {}", question.label, if question.required { " *" } else { "" }, dim(answer)));
+            out.line(format!(
+                "  {mark} {}{} {}",
+                question.label,
+                if question.required { " *" } else { "" },
+                dim(answer)
+            ));
         }
     }
-    out.line(format!("progress {}/{}{}", evaluation.progress.answered, evaluation.progress.required, if evaluation.complete { " — complete" } else { "" }));
+    out.line(format!(
+        "progress {}/{}{}",
+        evaluation.progress.answered,
+        evaluation.progress.required,
+        if evaluation.complete {
+            " — complete"
+        } else {
+            ""
+        }
+    ));
     if let Some(suggestion) = &evaluation.suggestion {
-        out.line(format!("suggested determination: {:?} ({:?}) — {}", suggestion.determination, suggestion.confidence, suggestion.reason));
+        out.line(format!(
+            "suggested determination: {:?} ({:?}) — {}",
+            suggestion.determination, suggestion.confidence, suggestion.reason
+        ));
     }
 }

@@ -9,15 +9,31 @@ use serde_json::Value;
 
 fn testigo() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_testigo"));
-    command.env_remove("TESTIGO_STORE").env_remove("TESTIGO_STORE_KEY").env("NO_COLOR", "1");
+    command
+        .env_remove("TESTIGO_STORE")
+        .env_remove("TESTIGO_STORE_KEY")
+        .env("NO_COLOR", "1");
     command
 }
 
 /// Runs `testigo --json ARGS` and returns its JSON output; panics with stderr on failure.
 fn json(args: &[&str]) -> Value {
-    let output = testigo().arg("--json").args(args).output().expect("testigo runs");
-    assert!(output.status.success(), "testigo {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("testigo {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)))
+    let output = testigo()
+        .arg("--json")
+        .args(args)
+        .output()
+        .expect("testigo runs");
+    assert!(
+        output.status.success(),
+        "testigo {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "testigo {args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
 }
 
 #[test]
@@ -31,7 +47,10 @@ fn the_demo_tells_the_whole_story_and_checks_it() {
     assert_eq!(summary["bundle_verified"], true);
     assert_eq!(summary["tampering_detected"], true);
     assert!(summary["observations"].as_u64().unwrap() >= 3);
-    assert!(summary["seconds"].as_f64().unwrap() < 60.0, "the demo is meant to be quick to watch");
+    assert!(
+        summary["seconds"].as_f64().unwrap() < 60.0,
+        "the demo is meant to be quick to watch"
+    );
 }
 
 struct RunningHub(Child);
@@ -62,7 +81,11 @@ fn start_hub(dir: &Path) -> (RunningHub, String, String) {
         }
     }
     let started: Value = serde_json::from_str(&text).expect("the hub prints its address as JSON");
-    (RunningHub(child), started["url"].as_str().unwrap().to_owned(), started["coordinator_code"].as_str().unwrap().to_owned())
+    (
+        RunningHub(child),
+        started["url"].as_str().unwrap().to_owned(),
+        started["coordinator_code"].as_str().unwrap().to_owned(),
+    )
 }
 
 #[test]
@@ -70,28 +93,73 @@ fn a_field_device_scripted_against_a_running_hub() {
     let dir = tempfile::tempdir().unwrap();
     let (_hub, url, bootstrap) = start_hub(dir.path());
     let store = |name: &str| dir.path().join(format!("{name}.db")).display().to_string();
-    let (coordinator, dispatcher, volunteer) = (store("coordinator"), store("dispatcher"), store("volunteer"));
+    let (coordinator, dispatcher, volunteer) = (
+        store("coordinator"),
+        store("dispatcher"),
+        store("volunteer"),
+    );
 
-    json(&["field", "--store", &coordinator, "enroll", "--hub", &url, "--code", &bootstrap]);
-    for (who, role, team) in [(&dispatcher, "dispatcher", None), (&volunteer, "volunteer", Some("east"))] {
+    json(&[
+        "field",
+        "--store",
+        &coordinator,
+        "enroll",
+        "--hub",
+        &url,
+        "--code",
+        &bootstrap,
+    ]);
+    for (who, role, team) in [
+        (&dispatcher, "dispatcher", None),
+        (&volunteer, "volunteer", Some("east")),
+    ] {
         let mut args = vec!["enroll", "--store", coordinator.as_str(), "--role", role];
         if let Some(team) = team {
             args.extend(["--team", team]);
         }
         let code = json(&args)["code"].as_str().unwrap().to_owned();
-        let enrolled = json(&["field", "--store", who, "enroll", "--hub", &url, "--code", &code]);
+        let enrolled = json(&[
+            "field", "--store", who, "enroll", "--hub", &url, "--code", &code,
+        ]);
         assert_eq!(enrolled["role"], role);
     }
     // A reused code is refused with one clear line and a non-zero exit.
-    let reused = testigo().args(["field", "--store", &store("intruder"), "enroll", "--hub", &url, "--code", &bootstrap]).output().unwrap();
+    let reused = testigo()
+        .args([
+            "field",
+            "--store",
+            &store("intruder"),
+            "enroll",
+            "--hub",
+            &url,
+            "--code",
+            &bootstrap,
+        ])
+        .output()
+        .unwrap();
     assert!(!reused.status.success());
     let stderr = String::from_utf8_lossy(&reused.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
 
     let opened = json(&[
-        "dispatch", "--store", &dispatcher, "open", "--place", "Gravois Ave & Chippewa St", "--lat", "38.5913", "--lon", "-90.2551",
-        "--team", "east", "--caller-phone", "+1 314 555 0166",
+        "dispatch",
+        "--store",
+        &dispatcher,
+        "open",
+        "--place",
+        "Gravois Ave & Chippewa St",
+        "--lat",
+        "38.5913",
+        "--lon",
+        "-90.2551",
+        "--team",
+        "east",
+        "--caller-phone",
+        "+1 314 555 0166",
     ]);
     let id = opened["incident"].as_str().unwrap().to_owned();
 
@@ -99,16 +167,85 @@ fn a_field_device_scripted_against_a_running_hub() {
     assert_eq!(synced["incidents_added"], 1);
     let listed = json(&["field", "--store", &volunteer, "list"]);
     assert_eq!(listed[0]["summary"]["id"], id.as_str());
-    let checked_in = json(&["field", "--store", &volunteer, "check-in", &id, "--lat", "38.5915", "--lon", "-90.2551", "--accuracy", "7"]);
+    let checked_in = json(&[
+        "field",
+        "--store",
+        &volunteer,
+        "check-in",
+        &id,
+        "--lat",
+        "38.5915",
+        "--lon",
+        "-90.2551",
+        "--accuracy",
+        "7",
+    ]);
     assert!(checked_in["distance_m"].as_f64().unwrap() < 50.0);
-    json(&["--lang", "es", "field", "--store", &volunteer, "answer", &id, "enforcement_present", "sí"]);
-    json(&["field", "--store", &volunteer, "answer", &id, "agencies", "ice_ero,cbp"]);
+    json(&[
+        "--lang",
+        "es",
+        "field",
+        "--store",
+        &volunteer,
+        "answer",
+        &id,
+        "enforcement_present",
+        "sí",
+    ]);
+    json(&[
+        "field",
+        "--store",
+        &volunteer,
+        "answer",
+        &id,
+        "agencies",
+        "ice_ero,cbp",
+    ]);
     // A count for a yes/no question is refused before anything is written.
-    let wrong = testigo().args(["field", "--store", &volunteer, "answer", &id, "agents_count", "many"]).output().unwrap();
+    let wrong = testigo()
+        .args([
+            "field",
+            "--store",
+            &volunteer,
+            "answer",
+            &id,
+            "agents_count",
+            "many",
+        ])
+        .output()
+        .unwrap();
     assert!(!wrong.status.success());
-    json(&["field", "--store", &volunteer, "observe", &id, "Three agents at the tire shop", "--lat", "38.5914", "--lon", "-90.2550"]);
-    json(&["field", "--store", &volunteer, "determine", &id, "verified", "--confidence", "high"]);
-    let checklist = json(&["--lang", "es", "field", "--store", &volunteer, "checklist", &id]);
+    json(&[
+        "field",
+        "--store",
+        &volunteer,
+        "observe",
+        &id,
+        "Three agents at the tire shop",
+        "--lat",
+        "38.5914",
+        "--lon",
+        "-90.2550",
+    ]);
+    json(&[
+        "field",
+        "--store",
+        &volunteer,
+        "determine",
+        &id,
+        "verified",
+        "--confidence",
+        "high",
+    ]);
+    let checklist = json(&[
+        "--lang",
+        "es",
+        "field",
+        "--store",
+        &volunteer,
+        "checklist",
+        &id,
+    ]);
     assert!(checklist["progress"]["answered"].as_u64().unwrap() >= 2);
     let synced = json(&["field", "--store", &volunteer, "sync"]);
     assert!(synced["changes_up"].as_u64().unwrap() >= 5);
@@ -116,28 +253,57 @@ fn a_field_device_scripted_against_a_running_hub() {
 
     let on_hub = json(&["dispatch", "--store", &dispatcher, "show", &id]);
     assert_eq!(on_hub["status"]["status"], "proposed");
-    assert_eq!(on_hub["observations"][0]["text"], "Three agents at the tire shop");
+    assert_eq!(
+        on_hub["observations"][0]["text"],
+        "Three agents at the tire shop"
+    );
     assert_eq!(on_hub["answers"].as_array().unwrap().len(), 2);
     let caller = json(&["dispatch", "--store", &dispatcher, "caller", &id]);
     assert_eq!(caller["phone"], "+1 314 555 0166");
     // A volunteer's store cannot read caller data.
-    let refused = testigo().args(["dispatch", "--store", &volunteer, "caller", &id]).output().unwrap();
+    let refused = testigo()
+        .args(["dispatch", "--store", &volunteer, "caller", &id])
+        .output()
+        .unwrap();
     assert!(!refused.status.success());
 
     let notified = json(&["dispatch", "--store", &dispatcher, "notified", &id]);
     assert_eq!(notified["status"], "caller_notified");
     let bundle = dir.path().join("bundle.json");
-    let exported = testigo().args(["export", "--store", &dispatcher, "-o"]).arg(&bundle).args(["bundle", &id]).output().unwrap();
-    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    let exported = testigo()
+        .args(["export", "--store", &dispatcher, "-o"])
+        .arg(&bundle)
+        .args(["bundle", &id])
+        .output()
+        .unwrap();
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
     let verified = json(&["verify", bundle.to_str().unwrap()]);
     assert_eq!(verified["findings"].as_array().unwrap().len(), 0);
     let mut tampered = std::fs::read_to_string(&bundle).unwrap();
-    tampered = tampered.replacen("Three agents at the tire shop", "Two agents at the tire shop", 1);
+    tampered = tampered.replacen(
+        "Three agents at the tire shop",
+        "Two agents at the tire shop",
+        1,
+    );
     std::fs::write(&bundle, tampered).unwrap();
     let failed = testigo().args(["verify"]).arg(&bundle).output().unwrap();
-    assert_eq!(failed.status.code(), Some(1), "a tampered bundle fails verification");
+    assert_eq!(
+        failed.status.code(),
+        Some(1),
+        "a tampered bundle fails verification"
+    );
 
-    let csv = testigo().args(["export", "--store", &volunteer, "csv"]).output().unwrap();
+    let csv = testigo()
+        .args(["export", "--store", &volunteer, "csv"])
+        .output()
+        .unwrap();
     let csv = String::from_utf8(csv.stdout).unwrap();
-    assert!(csv.lines().count() >= 2 && csv.contains("Three agents at the tire shop"), "{csv}");
+    assert!(
+        csv.lines().count() >= 2 && csv.contains("Three agents at the tire shop"),
+        "{csv}"
+    );
 }

@@ -48,7 +48,10 @@ pub enum Error {
 
 impl Error {
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::InvalidInput { field: field.into(), reason: reason.into() }
+        Error::InvalidInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
@@ -56,11 +59,16 @@ impl Error {
     }
 
     pub fn corrupt(path: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::CorruptDocument { path: path.into(), reason: reason.into() }
+        Error::CorruptDocument {
+            path: path.into(),
+            reason: reason.into(),
+        }
     }
 
     pub fn not_permitted(reason: impl Into<String>) -> Self {
-        Error::NotPermitted { reason: reason.into() }
+        Error::NotPermitted {
+            reason: reason.into(),
+        }
     }
 }
 

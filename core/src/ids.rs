@@ -81,7 +81,8 @@ impl DeviceId {
 
     /// The automerge actor a device writes with: the same 16 bytes as its id.
     pub fn actor_id(&self) -> automerge::ActorId {
-        let bytes = hex::decode(&self.0[4..]).expect("DeviceId holds 32 hex digits by construction");
+        let bytes =
+            hex::decode(&self.0[4..]).expect("DeviceId holds 32 hex digits by construction");
         automerge::ActorId::from(bytes)
     }
 

@@ -18,10 +18,19 @@ use common::*;
 use proptest::prelude::*;
 use testigo_core::checklist::{AnswerValue, YesNo};
 use testigo_core::ids::{IncidentId, RecordId};
-use testigo_core::incident::{Author, CheckpointKind, Determination, EventKind, IncidentDoc, IncidentStatus, ObservationKind, Role};
+use testigo_core::incident::{
+    Author, CheckpointKind, Determination, EventKind, IncidentDoc, IncidentStatus, ObservationKind,
+    Role,
+};
 
 /// Replica `i` acts as `ROLES[i]`; cases use the first 3 to 5.
-const ROLES: [Role; 5] = [Role::Hub, Role::Volunteer, Role::TeamLead, Role::Dispatcher, Role::TeamLead];
+const ROLES: [Role; 5] = [
+    Role::Hub,
+    Role::Volunteer,
+    Role::TeamLead,
+    Role::Dispatcher,
+    Role::TeamLead,
+];
 const QUESTIONS: [&str; 3] = ["enforcement_present", "vehicles_seen", "detentions_seen"];
 
 #[derive(Clone, Debug)]
@@ -45,11 +54,19 @@ enum Step {
     Act(usize, Action),
     /// Replica `to` receives what replica `from` has and it lacks; `twice` delivers the
     /// same bytes again (a retried response).
-    Send { from: usize, to: usize, twice: bool },
+    Send {
+        from: usize,
+        to: usize,
+        twice: bool,
+    },
 }
 
 fn determination() -> impl Strategy<Value = Determination> {
-    prop::sample::select(vec![Determination::Verified, Determination::NotFound, Determination::Inconclusive])
+    prop::sample::select(vec![
+        Determination::Verified,
+        Determination::NotFound,
+        Determination::Inconclusive,
+    ])
 }
 
 fn action(replicas: usize) -> impl Strategy<Value = Action> {
@@ -94,7 +111,9 @@ struct Acknowledged {
 }
 
 fn people(replicas: usize) -> Vec<Author> {
-    (0..replicas).map(|i| person(10 + i as u8, ROLES[i])).collect()
+    (0..replicas)
+        .map(|i| person(10 + i as u8, ROLES[i]))
+        .collect()
 }
 
 /// Delivers what `from` has and `to` lacks, as sync does: the missing changes in
@@ -103,48 +122,99 @@ fn send(docs: &mut [IncidentDoc], from: usize, to: usize, twice: bool) {
     if from == to {
         return;
     }
-    let missing = docs[to].automerge().get_changes_added(docs[from].automerge());
-    let bytes: Vec<u8> = missing.iter().flat_map(|c| c.raw_bytes().to_vec()).collect();
+    let missing = docs[to]
+        .automerge()
+        .get_changes_added(docs[from].automerge());
+    let bytes: Vec<u8> = missing
+        .iter()
+        .flat_map(|c| c.raw_bytes().to_vec())
+        .collect();
     for _ in 0..if twice { 2 } else { 1 } {
-        docs[to].automerge_mut().load_incremental(&bytes).expect("changes from a replica load");
+        docs[to]
+            .automerge_mut()
+            .load_incremental(&bytes)
+            .expect("changes from a replica load");
     }
 }
 
-fn act(doc: &mut IncidentDoc, author: &Author, people: &[Author], action: &Action, who: usize, step: i64, acked: &mut Acknowledged) {
+fn act(
+    doc: &mut IncidentDoc,
+    author: &Author,
+    people: &[Author],
+    action: &Action,
+    who: usize,
+    step: i64,
+    acked: &mut Acknowledged,
+) {
     let now = at(step);
     match action {
         Action::Observe => {
-            let id = doc.add_observation(author, ObservationKind::Note, &format!("note by {who} at step {step}"), None, None, now).expect("observing is always allowed");
+            let id = doc
+                .add_observation(
+                    author,
+                    ObservationKind::Note,
+                    &format!("note by {who} at step {step}"),
+                    None,
+                    None,
+                    now,
+                )
+                .expect("observing is always allowed");
             acked.observations.insert(id);
         }
         Action::Amend(n) => {
             let seen = doc.view().unwrap().observations;
             if !seen.is_empty() {
                 let original = seen[n % seen.len()].id.clone();
-                acked.observations.insert(doc.amend_observation(author, &original, "corrected", None, now).expect("amending a seen observation"));
+                acked.observations.insert(
+                    doc.amend_observation(author, &original, "corrected", None, now)
+                        .expect("amending a seen observation"),
+                );
             }
         }
         Action::Answer(q, value) => {
-            doc.answer(author, QUESTIONS[*q], AnswerValue::YesNo(*value), now).expect("answering is always allowed");
+            doc.answer(author, QUESTIONS[*q], AnswerValue::YesNo(*value), now)
+                .expect("answering is always allowed");
             acked.answers.insert((who, *q), *value);
         }
         Action::Checkpoint(kind) => {
-            acked.checkpoints.insert(doc.checkpoint(author, *kind, fix_near(0.0003), now).expect("checkpoint").id);
+            acked.checkpoints.insert(
+                doc.checkpoint(author, *kind, fix_near(0.0003), now)
+                    .expect("checkpoint")
+                    .id,
+            );
         }
         Action::Propose(d) => {
-            if let Ok(id) = doc.add_event(author, EventKind::DeterminationProposed, Some(*d), None, None, now) {
+            if let Ok(id) = doc.add_event(
+                author,
+                EventKind::DeterminationProposed,
+                Some(*d),
+                None,
+                None,
+                now,
+            ) {
                 acked.events.insert(id);
                 acked.proposals.insert(who, *d);
             }
         }
         Action::Confirm(d) => {
-            if let Ok(id) = doc.add_event(author, EventKind::DeterminationConfirmed, Some(*d), None, None, now) {
+            if let Ok(id) = doc.add_event(
+                author,
+                EventKind::DeterminationConfirmed,
+                Some(*d),
+                None,
+                None,
+                now,
+            ) {
                 acked.events.insert(id);
                 acked.confirmations.insert(who, *d);
             }
         }
         Action::NotifyCaller | Action::Close => {
-            let kind = if matches!(action, Action::Close) { EventKind::Closed } else { EventKind::CallerNotified };
+            let kind = if matches!(action, Action::Close) {
+                EventKind::Closed
+            } else {
+                EventKind::CallerNotified
+            };
             if let Ok(id) = doc.add_event(author, kind, None, None, None, now) {
                 acked.events.insert(id);
                 acked.closed |= kind == EventKind::Closed;
@@ -162,7 +232,12 @@ fn act(doc: &mut IncidentDoc, author: &Author, people: &[Author], action: &Actio
             if doc.edit_report(author, report, now).is_ok() {
                 let events = doc.view().unwrap().events;
                 assert_eq!(events.len(), before + 1);
-                acked.events.extend(events.into_iter().filter(|e| e.kind == EventKind::ReportEdited).map(|e| e.id));
+                acked.events.extend(
+                    events
+                        .into_iter()
+                        .filter(|e| e.kind == EventKind::ReportEdited)
+                        .map(|e| e.id),
+                );
             }
         }
     }
@@ -173,7 +248,10 @@ fn conflict(positions: &BTreeMap<usize, Determination>) -> bool {
 }
 
 fn cases() -> u32 {
-    std::env::var("TESTIGO_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000)
+    std::env::var("TESTIGO_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000)
 }
 
 proptest! {

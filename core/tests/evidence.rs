@@ -25,34 +25,90 @@ fn scene() -> Scene {
     let dir = tempfile::tempdir().unwrap();
     let volunteer = Store::open(dir.path().join("volunteer.db"), &store_key(1)).unwrap();
     let lead = Store::open(dir.path().join("lead.db"), &store_key(2)).unwrap();
-    lead.save_enrolment(Role::TeamLead, Some("south"), "https://hub.invalid", "credential").unwrap();
+    lead.save_enrolment(
+        Role::TeamLead,
+        Some("south"),
+        "https://hub.invalid",
+        "credential",
+    )
+    .unwrap();
 
-    let id = volunteer.create_incident(report("Cherokee St & Jefferson Ave")).unwrap();
+    let id = volunteer
+        .create_incident(report("Cherokee St & Jefferson Ave"))
+        .unwrap();
     volunteer.check_in(&id, fix_near(0.0003)).unwrap();
-    volunteer.answer(&id, "enforcement_present", AnswerValue::YesNo(YesNo::Yes)).unwrap();
-    volunteer.add_observation(&id, ObservationKind::Note, "Agents in ERO vests detained one man", None, Some(fix_near(0.0002))).unwrap();
-    volunteer.record_event(&id, EventKind::DeterminationProposed, Some(Determination::Verified), None, None).unwrap();
+    volunteer
+        .answer(&id, "enforcement_present", AnswerValue::YesNo(YesNo::Yes))
+        .unwrap();
+    volunteer
+        .add_observation(
+            &id,
+            ObservationKind::Note,
+            "Agents in ERO vests detained one man",
+            None,
+            Some(fix_near(0.0002)),
+        )
+        .unwrap();
+    volunteer
+        .record_event(
+            &id,
+            EventKind::DeterminationProposed,
+            Some(Determination::Verified),
+            None,
+            None,
+        )
+        .unwrap();
 
     let bytes = volunteer.with_document(&id, |doc| Ok(doc.save())).unwrap();
     lead.merge_remote(&id, &bytes).unwrap();
-    lead.record_event(&id, EventKind::DeterminationConfirmed, Some(Determination::Verified), None, Some("Photos match".into())).unwrap();
-    lead.record_event(&id, EventKind::Closed, None, None, None).unwrap();
-    Scene { _dir: dir, volunteer, lead, id }
+    lead.record_event(
+        &id,
+        EventKind::DeterminationConfirmed,
+        Some(Determination::Verified),
+        None,
+        Some("Photos match".into()),
+    )
+    .unwrap();
+    lead.record_event(&id, EventKind::Closed, None, None, None)
+        .unwrap();
+    Scene {
+        _dir: dir,
+        volunteer,
+        lead,
+        id,
+    }
 }
 
 fn device_record(store: &Store, role: Role) -> DeviceRecord {
     let identity = store.identity();
-    DeviceRecord { device_id: identity.device_id.clone(), public_key: hex::encode(identity.public_key()), role, enrolled_at: t0() }
+    DeviceRecord {
+        device_id: identity.device_id.clone(),
+        public_key: hex::encode(identity.public_key()),
+        role,
+        enrolled_at: t0(),
+    }
 }
 
 fn export(scene: &Scene) -> Vec<u8> {
     let mut signatures = scene.volunteer.change_signatures(&scene.id).unwrap();
     signatures.extend(scene.lead.change_signatures(&scene.id).unwrap());
     let received = HashMap::new();
-    let devices = [device_record(&scene.volunteer, Role::Volunteer), device_record(&scene.lead, Role::TeamLead)];
+    let devices = [
+        device_record(&scene.volunteer, Role::Volunteer),
+        device_record(&scene.lead, Role::TeamLead),
+    ];
     scene
         .lead
-        .with_document(&scene.id, |doc| evidence::export(&[IncidentEvidence { document: doc, signatures: &signatures, received_at: &received }], &devices))
+        .with_document(&scene.id, |doc| {
+            evidence::export(
+                &[IncidentEvidence {
+                    document: doc,
+                    signatures: &signatures,
+                    received_at: &received,
+                }],
+                &devices,
+            )
+        })
         .unwrap()
 }
 
@@ -65,7 +121,11 @@ fn an_exported_bundle_verifies_and_is_deterministic() {
     assert_eq!(report.incidents, 1);
     assert!(report.changes_checked >= 7, "{}", report.changes_checked);
     assert_eq!(report.signatures_checked, report.changes_checked);
-    assert_eq!(export(&scene), bundle, "the same data exports to the same bytes");
+    assert_eq!(
+        export(&scene),
+        bundle,
+        "the same data exports to the same bytes"
+    );
     let text = String::from_utf8(bundle).unwrap();
     assert!(text.contains("\"FeatureCollection\"") && text.contains("Agents in ERO vests"));
 }
@@ -73,7 +133,9 @@ fn an_exported_bundle_verifies_and_is_deterministic() {
 /// Replaces the first occurrence of `from` after `anchor` in the bundle text.
 fn tamper(bundle: &[u8], anchor: &str, from: &str, to: &str) -> Vec<u8> {
     let text = String::from_utf8(bundle.to_vec()).unwrap();
-    let start = text.find(anchor).unwrap_or_else(|| panic!("{anchor} not in bundle"));
+    let start = text
+        .find(anchor)
+        .unwrap_or_else(|| panic!("{anchor} not in bundle"));
     let offset = start + text[start..].find(from).unwrap();
     let mut out = text[..offset].to_owned();
     out.push_str(to);
@@ -82,7 +144,11 @@ fn tamper(bundle: &[u8], anchor: &str, from: &str, to: &str) -> Vec<u8> {
 }
 
 fn findings(bundle: &[u8]) -> Vec<(Option<String>, String)> {
-    evidence::verify(bundle).findings.into_iter().map(|f| (f.change, f.field)).collect()
+    evidence::verify(bundle)
+        .findings
+        .into_iter()
+        .map(|f| (f.change, f.field))
+        .collect()
 }
 
 #[test]
@@ -94,32 +160,89 @@ fn tampering_is_reported_precisely() {
 
     // One hex digit of a signature.
     let sig = change.signature.as_ref().unwrap();
-    let flipped = format!("{}{}", if sig.starts_with('0') { "1" } else { "0" }, &sig[1..]);
+    let flipped = format!(
+        "{}{}",
+        if sig.starts_with('0') { "1" } else { "0" },
+        &sig[1..]
+    );
     let found = findings(&tamper(&bundle, sig, sig, &flipped));
-    assert_eq!(found, vec![(Some(change.hash.clone()), "signature".to_owned())]);
+    assert_eq!(
+        found,
+        vec![(Some(change.hash.clone()), "signature".to_owned())]
+    );
 
     // The readable rendering says something the document does not.
-    let found = findings(&tamper(&bundle, "\"rendering\"", "Agents in ERO vests", "Agents in CBP vests"));
-    assert_eq!(found, vec![(None, format!("rendering/observations/{}/text", parsed.incidents[0].rendering["observations"].as_object().unwrap().keys().next().unwrap()))]);
+    let found = findings(&tamper(
+        &bundle,
+        "\"rendering\"",
+        "Agents in ERO vests",
+        "Agents in CBP vests",
+    ));
+    assert_eq!(
+        found,
+        vec![(
+            None,
+            format!(
+                "rendering/observations/{}/text",
+                parsed.incidents[0].rendering["observations"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .next()
+                    .unwrap()
+            )
+        )]
+    );
 
     // A change's author is swapped for another device.
-    let other = parsed.devices.iter().find(|d| Some(&d.device_id) != change.device_id.as_ref()).unwrap();
-    let found = findings(&tamper(&bundle, &format!("\"hash\": \"{}\"", change.hash), change.device_id.as_ref().unwrap().as_str(), other.device_id.as_str()));
-    assert!(found.contains(&(Some(change.hash.clone()), "device_id".to_owned())), "{found:?}");
+    let other = parsed
+        .devices
+        .iter()
+        .find(|d| Some(&d.device_id) != change.device_id.as_ref())
+        .unwrap();
+    let found = findings(&tamper(
+        &bundle,
+        &format!("\"hash\": \"{}\"", change.hash),
+        change.device_id.as_ref().unwrap().as_str(),
+        other.device_id.as_str(),
+    ));
+    assert!(
+        found.contains(&(Some(change.hash.clone()), "device_id".to_owned())),
+        "{found:?}"
+    );
 
     // One byte of the automerge document itself.
     let document = parsed.incidents[0].document.clone();
     let middle = document.len() / 2;
-    let replacement = if &document[middle..middle + 1] == "A" { "B" } else { "A" };
-    let altered = format!("{}{}{}", &document[..middle], replacement, &document[middle + 1..]);
+    let replacement = if &document[middle..middle + 1] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    let altered = format!(
+        "{}{}{}",
+        &document[..middle],
+        replacement,
+        &document[middle + 1..]
+    );
     let found = findings(&tamper(&bundle, "\"document\"", &document, &altered));
     assert!(!found.is_empty());
-    assert!(found.iter().all(|(_, field)| field == "document" || field == "hash" || field == "changes" || field.starts_with("rendering") || field.starts_with("geojson")), "{found:?}");
+    assert!(
+        found.iter().all(|(_, field)| field == "document"
+            || field == "hash"
+            || field == "changes"
+            || field.starts_with("rendering")
+            || field.starts_with("geojson")),
+        "{found:?}"
+    );
 
     // A GeoJSON point moved.
     let geo = parsed.incidents[0].geojson["features"][1]["geometry"]["coordinates"][1].to_string();
     let found = findings(&tamper(&bundle, "\"geojson\"", &geo, "38.7"));
-    assert_eq!(found, vec![(None, "geojson/features/1/geometry/coordinates/1".to_owned())]);
+    assert_eq!(
+        found,
+        vec![(None, "geojson/features/1/geometry/coordinates/1".to_owned())]
+    );
 
     // Garbage is not a bundle.
     assert_eq!(findings(b"{not json"), vec![(None, "bundle".to_owned())]);
@@ -131,9 +254,15 @@ fn wipe_leaves_no_file_and_an_earlier_copy_needs_the_key() {
     let path = dir.path().join("field.db");
     let store = Store::open(&path, &store_key(9)).unwrap();
     let id = store.create_incident(report("Chouteau Ave")).unwrap();
-    store.add_observation(&id, ObservationKind::Note, "white vans", None, None).unwrap();
+    store
+        .add_observation(&id, ObservationKind::Note, "white vans", None, None)
+        .unwrap();
     std::fs::create_dir_all(testigo_core::store::attachments_dir(&path)).unwrap();
-    std::fs::write(testigo_core::store::attachments_dir(&path).join("photo.jpg"), b"jpeg").unwrap();
+    std::fs::write(
+        testigo_core::store::attachments_dir(&path).join("photo.jpg"),
+        b"jpeg",
+    )
+    .unwrap();
     let copy = dir.path().join("seized-copy.db");
     std::fs::copy(&path, &copy).unwrap();
 
@@ -141,7 +270,10 @@ fn wipe_leaves_no_file_and_an_earlier_copy_needs_the_key() {
     for file in store_files(&path) {
         assert!(!file.exists(), "{} survived the wipe", file.display());
     }
-    assert!(matches!(Store::open(&copy, &store_key(10)), Err(Error::WrongKey)));
+    assert!(matches!(
+        Store::open(&copy, &store_key(10)),
+        Err(Error::WrongKey)
+    ));
     // The app can start fresh at the same path, as a new device.
     let fresh = Store::open(&path, &store_key(11)).unwrap();
     assert_eq!(fresh.incident_count().unwrap(), 0);
@@ -151,17 +283,30 @@ fn wipe_leaves_no_file_and_an_earlier_copy_needs_the_key() {
 fn retention_removes_closed_synced_incidents_and_never_unsynced_ones() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(t0());
-    let lead = Store::open_with_clock(dir.path().join("lead.db"), &store_key(3), clock.clone()).unwrap();
-    lead.save_enrolment(Role::TeamLead, None, "https://hub.invalid", "credential").unwrap();
-    let received = Store::open_with_clock(dir.path().join("volunteer.db"), &store_key(4), clock.clone()).unwrap();
+    let lead =
+        Store::open_with_clock(dir.path().join("lead.db"), &store_key(3), clock.clone()).unwrap();
+    lead.save_enrolment(Role::TeamLead, None, "https://hub.invalid", "credential")
+        .unwrap();
+    let received = Store::open_with_clock(
+        dir.path().join("volunteer.db"),
+        &store_key(4),
+        clock.clone(),
+    )
+    .unwrap();
 
     let id = lead.create_incident(report("Grand Blvd")).unwrap();
-    lead.record_event(&id, EventKind::Closed, None, None, None).unwrap();
+    lead.record_event(&id, EventKind::Closed, None, None, None)
+        .unwrap();
     // The volunteer's copy came from elsewhere and holds nothing of its own.
-    received.merge_remote(&id, &lead.with_document(&id, |d| Ok(d.save())).unwrap()).unwrap();
+    received
+        .merge_remote(&id, &lead.with_document(&id, |d| Ok(d.save())).unwrap())
+        .unwrap();
 
     clock.advance(Duration::hours(71));
-    assert!(received.apply_retention().unwrap().is_empty(), "inside the window");
+    assert!(
+        received.apply_retention().unwrap().is_empty(),
+        "inside the window"
+    );
     clock.advance(Duration::hours(2));
     assert_eq!(received.apply_retention().unwrap(), vec![id.clone()]);
     assert!(matches!(received.view(&id), Err(Error::NotFound { .. })));
@@ -174,7 +319,10 @@ fn retention_removes_closed_synced_incidents_and_never_unsynced_ones() {
     let copy = lead.with_document(&other, |d| Ok(d.save())).unwrap();
     received.merge_remote(&other, &copy).unwrap();
     received.set_setting("retention_hours", "0").unwrap();
-    assert!(received.apply_retention().unwrap().is_empty(), "open incidents are never removed");
+    assert!(
+        received.apply_retention().unwrap().is_empty(),
+        "open incidents are never removed"
+    );
 }
 
 #[test]
@@ -183,7 +331,9 @@ fn every_distance_survives_the_round_trip_through_the_bundle() {
     // very same numbers, or an honest export fails its own verification.
     let dir = tempfile::tempdir().unwrap();
     let volunteer = Store::open(dir.path().join("volunteer.db"), &store_key(3)).unwrap();
-    let id = volunteer.create_incident(report("Gravois Ave & Chippewa St")).unwrap();
+    let id = volunteer
+        .create_incident(report("Gravois Ave & Chippewa St"))
+        .unwrap();
     for i in 1..=40 {
         let mut fix = fix_near(0.000_137 * f64::from(i));
         fix.lon += 0.000_071 * f64::from(i % 7);
@@ -192,7 +342,16 @@ fn every_distance_survives_the_round_trip_through_the_bundle() {
     let signatures = volunteer.change_signatures(&id).unwrap();
     let devices = [device_record(&volunteer, Role::Volunteer)];
     let bundle = volunteer
-        .with_document(&id, |doc| evidence::export(&[IncidentEvidence { document: doc, signatures: &signatures, received_at: &HashMap::new() }], &devices))
+        .with_document(&id, |doc| {
+            evidence::export(
+                &[IncidentEvidence {
+                    document: doc,
+                    signatures: &signatures,
+                    received_at: &HashMap::new(),
+                }],
+                &devices,
+            )
+        })
         .unwrap();
     let report = evidence::verify(&bundle);
     assert!(report.is_valid(), "{:#?}", report.findings);

@@ -12,7 +12,9 @@ use testigo_core::sync::protocol::{decode, SyncRequest, SyncResponse};
 use testigo_core::Error;
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.unwrap().path())
@@ -31,7 +33,13 @@ fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
 /// or the network.
 fn assert_input_error(path: &Path, error: &Error) {
     assert!(
-        matches!(error, Error::CorruptDocument { .. } | Error::InvalidInput { .. } | Error::InvalidTemplate(_) | Error::NotFound { .. }),
+        matches!(
+            error,
+            Error::CorruptDocument { .. }
+                | Error::InvalidInput { .. }
+                | Error::InvalidTemplate(_)
+                | Error::NotFound { .. }
+        ),
         "{}: unexpected error kind {error:?}",
         path.display()
     );
@@ -72,13 +80,20 @@ fn incident_bytes_from_the_fuzz_corpus_merge_into_a_store_or_fail_cleanly() {
         urgency: Urgency::Normal,
         source: ReportSource::Field,
     };
-    let id = store.create_incident(NewIncident { report, template: None }).unwrap();
+    let id = store
+        .create_incident(NewIncident {
+            report,
+            template: None,
+        })
+        .unwrap();
     for (path, bytes) in corpus("incident_doc") {
         if let Err(e) = store.merge_remote(&id, &bytes) {
             assert_input_error(&path, &e);
         }
         store.integrity_check().unwrap();
-        let view = store.view(&id).unwrap_or_else(|e| panic!("{}: the incident no longer reads: {e}", path.display()));
+        let view = store
+            .view(&id)
+            .unwrap_or_else(|e| panic!("{}: the incident no longer reads: {e}", path.display()));
         assert_eq!(view.id, id);
     }
 }
@@ -89,12 +104,19 @@ fn templates_from_the_fuzz_corpus_check_and_run_or_fail_cleanly() {
     let author = DeviceId::from_public_key(&[7; 32]);
     let (mut accepted, mut refused) = (0, 0);
     for (path, bytes) in corpus("template") {
-        let Ok(json) = std::str::from_utf8(&bytes) else { continue };
+        let Ok(json) = std::str::from_utf8(&bytes) else {
+            continue;
+        };
         match CheckedTemplate::from_json(json) {
             Ok(template) => {
                 for locale in ["en", "es", "xx"] {
                     let evaluation = evaluate(&template, &[], &author, locale);
-                    assert_eq!(evaluation.progress.answered, 0, "{}: answers from nowhere", path.display());
+                    assert_eq!(
+                        evaluation.progress.answered,
+                        0,
+                        "{}: answers from nowhere",
+                        path.display()
+                    );
                 }
                 accepted += 1;
             }
@@ -104,7 +126,10 @@ fn templates_from_the_fuzz_corpus_check_and_run_or_fail_cleanly() {
             }
         }
     }
-    assert!(accepted > 0 && refused > 0, "{accepted} accepted, {refused} refused");
+    assert!(
+        accepted > 0 && refused > 0,
+        "{accepted} accepted, {refused} refused"
+    );
 }
 
 /// Sync bodies as the hub receives them (and as a device receives answers): decoded to
@@ -133,5 +158,8 @@ fn sync_bodies_from_the_fuzz_corpus_decode_or_fail_cleanly() {
             }
         }
     }
-    assert!(decoded > 0 && refused > 0, "{decoded} decoded, {refused} refused");
+    assert!(
+        decoded > 0 && refused > 0,
+        "{decoded} decoded, {refused} refused"
+    );
 }

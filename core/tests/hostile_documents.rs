@@ -31,8 +31,13 @@ fn scalar() -> impl Strategy<Value = ScalarValue> {
         prop::collection::vec(any::<u8>(), 0..8).prop_map(ScalarValue::Bytes),
         any::<i64>().prop_map(ScalarValue::Timestamp),
         Just(ScalarValue::Null),
-        prop_oneof![Just("inc_0123456789abcdef0123456789abcdef"), Just("dev_0123456789abcdef0123456789abcdef"), Just("yes_no"), Just("verified")]
-            .prop_map(|s| ScalarValue::Str(s.into())),
+        prop_oneof![
+            Just("inc_0123456789abcdef0123456789abcdef"),
+            Just("dev_0123456789abcdef0123456789abcdef"),
+            Just("yes_no"),
+            Just("verified")
+        ]
+        .prop_map(|s| ScalarValue::Str(s.into())),
     ]
 }
 
@@ -40,9 +45,38 @@ fn scalar() -> impl Strategy<Value = ScalarValue> {
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "schema", "kind", "id", "created_at", "created_by", "report", "template", "assignments", "answers", "observations",
-            "checkpoints", "events", "place_text", "point", "lat", "lon", "reported_at", "description", "urgency", "source",
-            "value", "type", "by", "at", "fix", "accuracy_m", "fix_time", "provider", "kind", "determination", "amends", "count",
+            "schema",
+            "kind",
+            "id",
+            "created_at",
+            "created_by",
+            "report",
+            "template",
+            "assignments",
+            "answers",
+            "observations",
+            "checkpoints",
+            "events",
+            "place_text",
+            "point",
+            "lat",
+            "lon",
+            "reported_at",
+            "description",
+            "urgency",
+            "source",
+            "value",
+            "type",
+            "by",
+            "at",
+            "fix",
+            "accuracy_m",
+            "fix_time",
+            "provider",
+            "kind",
+            "determination",
+            "amends",
+            "count",
         ])
         .prop_map(str::to_owned),
         "[a-z_@]{1,10}",
@@ -50,7 +84,10 @@ fn key() -> impl Strategy<Value = String> {
 }
 
 fn junk() -> impl Strategy<Value = Junk> {
-    let leaf = prop_oneof![scalar().prop_map(Junk::Scalar), ".{0,8}".prop_map(Junk::Text)];
+    let leaf = prop_oneof![
+        scalar().prop_map(Junk::Scalar),
+        ".{0,8}".prop_map(Junk::Text)
+    ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec((key(), inner.clone()), 0..6).prop_map(Junk::Map),
@@ -147,13 +184,27 @@ proptest! {
 #[test]
 fn a_malformed_record_is_left_out_and_reported() {
     let ana = person(2, Role::Volunteer);
-    let mut incident = IncidentDoc::create(&IncidentId::generate(), &ana, report("Main St"), at(0)).unwrap();
-    incident.add_observation(&ana, testigo_core::incident::ObservationKind::Note, "kept", None, None, at(1)).unwrap();
+    let mut incident =
+        IncidentDoc::create(&IncidentId::generate(), &ana, report("Main St"), at(0)).unwrap();
+    incident
+        .add_observation(
+            &ana,
+            testigo_core::incident::ObservationKind::Note,
+            "kept",
+            None,
+            None,
+            at(1),
+        )
+        .unwrap();
     incident
         .automerge_mut()
         .transact::<_, _, automerge::AutomergeError>(|tx| {
             let (_, observations) = tx.get(ROOT, "observations")?.unwrap();
-            let bad = tx.put_object(&observations, "rec_0123456789abcdef0123456789abcdef", ObjType::Map)?;
+            let bad = tx.put_object(
+                &observations,
+                "rec_0123456789abcdef0123456789abcdef",
+                ObjType::Map,
+            )?;
             tx.put(&bad, "text", 42)?;
             tx.put(ROOT, "surprise", "unknown fields are ignored")?;
             Ok(())
@@ -162,10 +213,17 @@ fn a_malformed_record_is_left_out_and_reported() {
     let view = incident.view().unwrap();
     assert_eq!(view.observations.len(), 1);
     assert_eq!(view.problems.len(), 1);
-    assert!(view.problems[0].starts_with("/observations/rec_0123456789abcdef0123456789abcdef"), "{:?}", view.problems);
+    assert!(
+        view.problems[0].starts_with("/observations/rec_0123456789abcdef0123456789abcdef"),
+        "{:?}",
+        view.problems
+    );
 
     // A wrong type at the root is a typed error naming the path.
-    incident.automerge_mut().transact::<_, _, automerge::AutomergeError>(|tx| tx.put(ROOT, "report", 7)).unwrap();
+    incident
+        .automerge_mut()
+        .transact::<_, _, automerge::AutomergeError>(|tx| tx.put(ROOT, "report", 7))
+        .unwrap();
     match incident.view() {
         Err(Error::CorruptDocument { path, .. }) => assert_eq!(path, "/report"),
         other => panic!("{other:?}"),

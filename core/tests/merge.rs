@@ -7,7 +7,9 @@ mod common;
 use common::*;
 use testigo_core::checklist::{AnswerValue, YesNo};
 use testigo_core::ids::IncidentId;
-use testigo_core::incident::{CheckpointKind, Determination, EventKind, IncidentDoc, IncidentStatus, ObservationKind, Role};
+use testigo_core::incident::{
+    CheckpointKind, Determination, EventKind, IncidentDoc, IncidentStatus, ObservationKind, Role,
+};
 
 fn fork(doc: &IncidentDoc) -> IncidentDoc {
     IncidentDoc::load(&doc.automerge().save()).unwrap()
@@ -21,21 +23,73 @@ fn offline_edits_merge_both_ways_without_loss() {
     let dispatcher = person(4, Role::Dispatcher);
     let id = IncidentId::generate();
 
-    let mut origin = IncidentDoc::create(&id, &hub, report("Cherokee St & Jefferson Ave"), at(0)).unwrap();
-    origin.assign(&dispatcher, &ana.device, true, at(1)).unwrap();
-    origin.assign(&dispatcher, &ben.device, true, at(1)).unwrap();
+    let mut origin =
+        IncidentDoc::create(&id, &hub, report("Cherokee St & Jefferson Ave"), at(0)).unwrap();
+    origin
+        .assign(&dispatcher, &ana.device, true, at(1))
+        .unwrap();
+    origin
+        .assign(&dispatcher, &ben.device, true, at(1))
+        .unwrap();
     let mut a = fork(&origin);
     let mut b = fork(&origin);
 
     // Offline, on scene.
-    let check_in = a.checkpoint(&ana, CheckpointKind::CheckIn, fix_near(0.0005), at(10)).unwrap();
-    a.answer(&ana, "enforcement_present", AnswerValue::YesNo(YesNo::Yes), at(11)).unwrap();
-    let note = a.add_observation(&ana, ObservationKind::Note, "Two SUVs, agents in ERO vests", None, Some(fix_near(0.0004)), at(12)).unwrap();
-    a.add_event(&ana, EventKind::DeterminationProposed, Some(Determination::Verified), None, None, at(13)).unwrap();
+    let check_in = a
+        .checkpoint(&ana, CheckpointKind::CheckIn, fix_near(0.0005), at(10))
+        .unwrap();
+    a.answer(
+        &ana,
+        "enforcement_present",
+        AnswerValue::YesNo(YesNo::Yes),
+        at(11),
+    )
+    .unwrap();
+    let note = a
+        .add_observation(
+            &ana,
+            ObservationKind::Note,
+            "Two SUVs, agents in ERO vests",
+            None,
+            Some(fix_near(0.0004)),
+            at(12),
+        )
+        .unwrap();
+    a.add_event(
+        &ana,
+        EventKind::DeterminationProposed,
+        Some(Determination::Verified),
+        None,
+        None,
+        at(13),
+    )
+    .unwrap();
 
-    b.answer(&ben, "enforcement_present", AnswerValue::YesNo(YesNo::No), at(11)).unwrap();
-    b.add_observation(&ben, ObservationKind::Count, "vehicles", Some(0), None, at(12)).unwrap();
-    b.add_event(&ben, EventKind::DeterminationProposed, Some(Determination::NotFound), None, None, at(14)).unwrap();
+    b.answer(
+        &ben,
+        "enforcement_present",
+        AnswerValue::YesNo(YesNo::No),
+        at(11),
+    )
+    .unwrap();
+    b.add_observation(
+        &ben,
+        ObservationKind::Count,
+        "vehicles",
+        Some(0),
+        None,
+        at(12),
+    )
+    .unwrap();
+    b.add_event(
+        &ben,
+        EventKind::DeterminationProposed,
+        Some(Determination::NotFound),
+        None,
+        None,
+        at(14),
+    )
+    .unwrap();
 
     // Meanwhile the dispatcher corrects the place on the origin replica.
     let mut edited = origin.view().unwrap().report;
@@ -56,25 +110,55 @@ fn offline_edits_merge_both_ways_without_loss() {
     let answers = view_a.answers_to("enforcement_present").unwrap();
     assert_eq!(answers.by_author.len(), 2, "both answers stay");
     assert!(!answers.agree());
-    assert_eq!(answers.by(&ana.device).unwrap().value, AnswerValue::YesNo(YesNo::Yes));
-    assert_eq!(answers.by(&ben.device).unwrap().value, AnswerValue::YesNo(YesNo::No));
+    assert_eq!(
+        answers.by(&ana.device).unwrap().value,
+        AnswerValue::YesNo(YesNo::Yes)
+    );
+    assert_eq!(
+        answers.by(&ben.device).unwrap().value,
+        AnswerValue::YesNo(YesNo::No)
+    );
     assert_eq!(view_a.observations.len(), 2);
     assert!(view_a.observations.iter().any(|o| o.id == note));
     assert_eq!(view_a.checkpoints, vec![check_in.clone()]);
     let distance = check_in.distance_m.unwrap();
-    assert!((50.0..60.0).contains(&distance), "0.0005° of latitude is ~56 m, got {distance}");
-    assert_eq!(view_a.report.place_text, "Cherokee St & Jefferson Ave (laundromat)");
-    assert!(view_a.events.iter().any(|e| e.kind == EventKind::ReportEdited && e.note.as_deref().unwrap().contains("\"Cherokee St & Jefferson Ave\"")));
+    assert!(
+        (50.0..60.0).contains(&distance),
+        "0.0005° of latitude is ~56 m, got {distance}"
+    );
+    assert_eq!(
+        view_a.report.place_text,
+        "Cherokee St & Jefferson Ave (laundromat)"
+    );
+    assert!(view_a
+        .events
+        .iter()
+        .any(|e| e.kind == EventKind::ReportEdited
+            && e.note
+                .as_deref()
+                .unwrap()
+                .contains("\"Cherokee St & Jefferson Ave\"")));
     assert_eq!(view_a.status.status, IncidentStatus::Disputed);
     assert_eq!(view_a.status.proposals.len(), 2);
     assert!(view_a.problems.is_empty(), "{:?}", view_a.problems);
 
     // A team lead confirms one determination; the dispute is settled everywhere.
     let lead = person(5, Role::TeamLead);
-    b.add_event(&lead, EventKind::DeterminationConfirmed, Some(Determination::Verified), None, Some("Photos confirm".into()), at(30)).unwrap();
+    b.add_event(
+        &lead,
+        EventKind::DeterminationConfirmed,
+        Some(Determination::Verified),
+        None,
+        Some("Photos confirm".into()),
+        at(30),
+    )
+    .unwrap();
     a.automerge_mut().merge(b.automerge_mut()).unwrap();
     assert_eq!(a.view().unwrap().status.status, IncidentStatus::Confirmed);
-    assert_eq!(a.view().unwrap().status.determination, Some(Determination::Verified));
+    assert_eq!(
+        a.view().unwrap().status.determination,
+        Some(Determination::Verified)
+    );
 }
 
 #[test]
@@ -82,14 +166,23 @@ fn an_amendment_keeps_the_original_and_answers_are_per_author() {
     let ana = person(2, Role::Volunteer);
     let id = IncidentId::generate();
     let mut doc = IncidentDoc::create(&id, &ana, report("Courthouse steps"), at(0)).unwrap();
-    let first = doc.add_observation(&ana, ObservationKind::Count, "agents", Some(3), None, at(1)).unwrap();
-    doc.amend_observation(&ana, &first, "agents (recounted)", Some(4), at(2)).unwrap();
-    doc.answer(&ana, "agents_count", AnswerValue::Count(3), at(1)).unwrap();
-    doc.answer(&ana, "agents_count", AnswerValue::Count(4), at(2)).unwrap();
+    let first = doc
+        .add_observation(&ana, ObservationKind::Count, "agents", Some(3), None, at(1))
+        .unwrap();
+    doc.amend_observation(&ana, &first, "agents (recounted)", Some(4), at(2))
+        .unwrap();
+    doc.answer(&ana, "agents_count", AnswerValue::Count(3), at(1))
+        .unwrap();
+    doc.answer(&ana, "agents_count", AnswerValue::Count(4), at(2))
+        .unwrap();
 
     let view = doc.view().unwrap();
     assert_eq!(view.observations.len(), 2);
-    assert_eq!(view.observations[0].count, Some(3), "the original is untouched");
+    assert_eq!(
+        view.observations[0].count,
+        Some(3),
+        "the original is untouched"
+    );
     assert_eq!(view.observations[1].amends.as_ref(), Some(&first));
     // A person's newer answer replaces their own earlier one, never someone else's.
     let answers = view.answers_to("agents_count").unwrap();
@@ -97,17 +190,42 @@ fn an_amendment_keeps_the_original_and_answers_are_per_author() {
     assert_eq!(answers.by_author[0].value, AnswerValue::Count(4));
     // Amending what does not exist is refused.
     let missing = testigo_core::ids::RecordId::generate();
-    assert!(matches!(doc.amend_observation(&ana, &missing, "x", None, at(3)), Err(testigo_core::Error::NotFound { .. })));
+    assert!(matches!(
+        doc.amend_observation(&ana, &missing, "x", None, at(3)),
+        Err(testigo_core::Error::NotFound { .. })
+    ));
 }
 
 #[test]
 fn a_volunteer_cannot_confirm_or_edit_the_report() {
     let ana = person(2, Role::Volunteer);
-    let mut doc = IncidentDoc::create(&IncidentId::generate(), &ana, report("Bus stop"), at(0)).unwrap();
+    let mut doc =
+        IncidentDoc::create(&IncidentId::generate(), &ana, report("Bus stop"), at(0)).unwrap();
     let heads = doc.automerge().get_heads();
-    let err = doc.add_event(&ana, EventKind::DeterminationConfirmed, Some(Determination::Verified), None, None, at(1)).unwrap_err();
-    assert!(matches!(err, testigo_core::Error::NotPermitted { .. }), "{err:?}");
-    let err = doc.edit_report(&ana, doc.view().unwrap().report, at(1)).unwrap_err();
-    assert!(matches!(err, testigo_core::Error::NotPermitted { .. }), "{err:?}");
-    assert_eq!(doc.automerge().get_heads(), heads, "a refused action writes nothing");
+    let err = doc
+        .add_event(
+            &ana,
+            EventKind::DeterminationConfirmed,
+            Some(Determination::Verified),
+            None,
+            None,
+            at(1),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, testigo_core::Error::NotPermitted { .. }),
+        "{err:?}"
+    );
+    let err = doc
+        .edit_report(&ana, doc.view().unwrap().report, at(1))
+        .unwrap_err();
+    assert!(
+        matches!(err, testigo_core::Error::NotPermitted { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        doc.automerge().get_heads(),
+        heads,
+        "a refused action writes nothing"
+    );
 }

@@ -9,7 +9,7 @@ use common::*;
 use testigo_core::checklist::{AnswerValue, YesNo};
 use testigo_core::ids::{IncidentId, RecordId};
 use testigo_core::incident::{Determination, EventKind, ObservationKind};
-use testigo_core::store::{Store, StorageFault};
+use testigo_core::store::{StorageFault, Store};
 use testigo_core::Error;
 
 fn open(path: &std::path::Path) -> Store {
@@ -18,8 +18,22 @@ fn open(path: &std::path::Path) -> Store {
 
 /// An incident with a few saved observations, as a volunteer has on scene.
 fn on_scene(store: &Store) -> (IncidentId, Vec<RecordId>) {
-    let id = store.create_incident(report("Gravois Ave & Chippewa St")).unwrap();
-    let saved = (0..5).map(|n| store.add_observation(&id, ObservationKind::Note, &format!("before the fault {n}"), None, None).unwrap()).collect();
+    let id = store
+        .create_incident(report("Gravois Ave & Chippewa St"))
+        .unwrap();
+    let saved = (0..5)
+        .map(|n| {
+            store
+                .add_observation(
+                    &id,
+                    ObservationKind::Note,
+                    &format!("before the fault {n}"),
+                    None,
+                    None,
+                )
+                .unwrap()
+        })
+        .collect();
     (id, saved)
 }
 
@@ -27,11 +41,28 @@ fn assert_all_present(store: &Store, id: &IncidentId, saved: &[RecordId]) {
     store.integrity_check().unwrap();
     let view = store.view(id).unwrap();
     for record in saved {
-        assert_eq!(view.observations.iter().filter(|o| &o.id == record).count(), 1, "observation {record} lost or duplicated");
+        assert_eq!(
+            view.observations.iter().filter(|o| &o.id == record).count(),
+            1,
+            "observation {record} lost or duplicated"
+        );
     }
-    assert_eq!(view.observations.len(), saved.len(), "an observation that failed to save appeared anyway");
-    let row = store.list(&Default::default()).unwrap().into_iter().find(|r| &r.summary.id == id).unwrap();
-    assert_eq!(row.summary.observation_count as usize, saved.len(), "the list index disagrees with the document");
+    assert_eq!(
+        view.observations.len(),
+        saved.len(),
+        "an observation that failed to save appeared anyway"
+    );
+    let row = store
+        .list(&Default::default())
+        .unwrap()
+        .into_iter()
+        .find(|r| &r.summary.id == id)
+        .unwrap();
+    assert_eq!(
+        row.summary.observation_count as usize,
+        saved.len(),
+        "the list index disagrees with the document"
+    );
 }
 
 fn assert_storage_error(result: Result<impl std::fmt::Debug, Error>, expected: &str) {
@@ -53,7 +84,13 @@ fn a_full_device_refuses_new_records_keeps_the_old_and_recovers() {
     let long_note = "Agents going door to door on the east side. ".repeat(100);
     let mut failure = None;
     for _ in 0..500 {
-        match store.add_observation(&id, ObservationKind::Note, &long_note, None, Some(fix_near(0.0002))) {
+        match store.add_observation(
+            &id,
+            ObservationKind::Note,
+            &long_note,
+            None,
+            Some(fix_near(0.0002)),
+        ) {
             Ok(record) => saved.push(record),
             Err(e) => {
                 failure = Some(e);
@@ -63,17 +100,28 @@ fn a_full_device_refuses_new_records_keeps_the_old_and_recovers() {
     }
     let failure = failure.expect("the full device never refused a write");
     assert_eq!(failure.to_string(), "storage: the device storage is full");
-    assert_storage_error(store.create_incident(report("Another corner")), "the device storage is full");
+    assert_storage_error(
+        store.create_incident(report("Another corner")),
+        "the device storage is full",
+    );
     assert_all_present(&store, &id, &saved);
 
     // Space returns: the same store saves again, and so does a reopened one.
     store.inject_storage_fault(StorageFault::None).unwrap();
-    saved.push(store.add_observation(&id, ObservationKind::Note, &long_note, None, None).unwrap());
+    saved.push(
+        store
+            .add_observation(&id, ObservationKind::Note, &long_note, None, None)
+            .unwrap(),
+    );
     assert_all_present(&store, &id, &saved);
     drop(store);
     let store = open(&path);
     assert_all_present(&store, &id, &saved);
-    saved.push(store.add_observation(&id, ObservationKind::Note, "after reopening", None, None).unwrap());
+    saved.push(
+        store
+            .add_observation(&id, ObservationKind::Note, "after reopening", None, None)
+            .unwrap(),
+    );
     assert_all_present(&store, &id, &saved);
 }
 
@@ -87,19 +135,45 @@ fn a_read_only_database_refuses_every_write_and_still_reads() {
 
     store.inject_storage_fault(StorageFault::ReadOnly).unwrap();
     let read_only = "the database is read-only";
-    assert_storage_error(store.add_observation(&id, ObservationKind::Note, "while read-only", None, None), read_only);
-    assert_storage_error(store.amend_observation(&id, &saved[0], "corrected", None), read_only);
+    assert_storage_error(
+        store.add_observation(&id, ObservationKind::Note, "while read-only", None, None),
+        read_only,
+    );
+    assert_storage_error(
+        store.amend_observation(&id, &saved[0], "corrected", None),
+        read_only,
+    );
     assert_storage_error(store.check_in(&id, fix_near(0.0001)), read_only);
-    assert_storage_error(store.answer(&id, "enforcement_present", AnswerValue::YesNo(YesNo::Yes)), read_only);
-    assert_storage_error(store.record_event(&id, EventKind::DeterminationProposed, Some(Determination::Verified), None, None), read_only);
+    assert_storage_error(
+        store.answer(&id, "enforcement_present", AnswerValue::YesNo(YesNo::Yes)),
+        read_only,
+    );
+    assert_storage_error(
+        store.record_event(
+            &id,
+            EventKind::DeterminationProposed,
+            Some(Determination::Verified),
+            None,
+            None,
+        ),
+        read_only,
+    );
     assert_storage_error(store.create_incident(report("Another corner")), read_only);
     assert_storage_error(store.set_setting("retention_hours", "1"), read_only);
     // The volunteer can still read everything.
-    assert_eq!(store.view(&id).unwrap(), before, "a refused write changed what the store shows");
+    assert_eq!(
+        store.view(&id).unwrap(),
+        before,
+        "a refused write changed what the store shows"
+    );
     assert_all_present(&store, &id, &saved);
 
     store.inject_storage_fault(StorageFault::None).unwrap();
-    saved.push(store.add_observation(&id, ObservationKind::Note, "writable again", None, None).unwrap());
+    saved.push(
+        store
+            .add_observation(&id, ObservationKind::Note, "writable again", None, None)
+            .unwrap(),
+    );
     store.check_in(&id, fix_near(0.0001)).unwrap();
     assert_all_present(&store, &id, &saved);
     drop(store);

@@ -27,35 +27,71 @@ fn files_bytes(path: &std::path::Path) -> Vec<u8> {
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
 
 #[test]
 fn nothing_written_is_readable_on_disk_and_a_wrong_key_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("field.db");
-    let secrets = ["Cherokee St & Jefferson Ave", "agents in ERO vests", "laundromat", "field-verification"];
+    let secrets = [
+        "Cherokee St & Jefferson Ave",
+        "agents in ERO vests",
+        "laundromat",
+        "field-verification",
+    ];
     {
         let store = Store::open(&path, &key(1)).unwrap();
         let id = store.create_incident(report(secrets[0])).unwrap();
-        store.add_observation(&id, ObservationKind::Note, "two SUVs, agents in ERO vests", None, Some(fix_near(0.0))).unwrap();
-        store.answer(&id, "identification_details", AnswerValue::Text("laundromat".into())).unwrap();
+        store
+            .add_observation(
+                &id,
+                ObservationKind::Note,
+                "two SUVs, agents in ERO vests",
+                None,
+                Some(fix_near(0.0)),
+            )
+            .unwrap();
+        store
+            .answer(
+                &id,
+                "identification_details",
+                AnswerValue::Text("laundromat".into()),
+            )
+            .unwrap();
         let on_disk = files_bytes(&path);
         assert!(on_disk.len() > 4096, "the database was written");
         for secret in secrets {
-            assert!(!contains(&on_disk, secret), "{secret:?} is readable in the database files while open");
+            assert!(
+                !contains(&on_disk, secret),
+                "{secret:?} is readable in the database files while open"
+            );
         }
     }
     let on_disk = files_bytes(&path);
     for secret in secrets {
-        assert!(!contains(&on_disk, secret), "{secret:?} is readable in the database files after close");
+        assert!(
+            !contains(&on_disk, secret),
+            "{secret:?} is readable in the database files after close"
+        );
     }
-    assert!(!contains(&on_disk, "SQLite format 3"), "the header is encrypted too");
+    assert!(
+        !contains(&on_disk, "SQLite format 3"),
+        "the header is encrypted too"
+    );
 
     assert!(matches!(Store::open(&path, &key(2)), Err(Error::WrongKey)));
     assert!(matches!(Store::open(&path, &[]), Err(Error::MissingKey)));
-    assert!(matches!(Store::open(&path, &key(1)[..16]), Err(Error::MissingKey)));
-    assert!(matches!(Store::open(&path, &[0u8; 32]), Err(Error::MissingKey)));
+    assert!(matches!(
+        Store::open(&path, &key(1)[..16]),
+        Err(Error::MissingKey)
+    ));
+    assert!(matches!(
+        Store::open(&path, &[0u8; 32]),
+        Err(Error::MissingKey)
+    ));
     // The right key still opens it, with everything there.
     let store = Store::open(&path, &key(1)).unwrap();
     assert_eq!(store.incident_count().unwrap(), 1);
@@ -70,15 +106,41 @@ fn invalid_fixes_are_rejected_and_nothing_is_written() {
     let bytes_before = store.stored_document_bytes().unwrap();
 
     let bad: Vec<(LocationFix, &str)> = vec![
-        (LocationFix { lat: f64::NAN, ..fix_near(0.0) }, "latitude"),
-        (LocationFix { lat: 91.0, ..fix_near(0.0) }, "latitude"),
-        (LocationFix { lon: -181.0, ..fix_near(0.0) }, "longitude"),
-        (LocationFix { accuracy_m: -1.0, ..fix_near(0.0) }, "accuracy"),
+        (
+            LocationFix {
+                lat: f64::NAN,
+                ..fix_near(0.0)
+            },
+            "latitude",
+        ),
+        (
+            LocationFix {
+                lat: 91.0,
+                ..fix_near(0.0)
+            },
+            "latitude",
+        ),
+        (
+            LocationFix {
+                lon: -181.0,
+                ..fix_near(0.0)
+            },
+            "longitude",
+        ),
+        (
+            LocationFix {
+                accuracy_m: -1.0,
+                ..fix_near(0.0)
+            },
+            "accuracy",
+        ),
     ];
     for (fix, field) in bad {
         for result in [
             store.check_in(&id, fix.clone()).map(|_| ()),
-            store.add_observation(&id, ObservationKind::Note, "x", None, Some(fix.clone())).map(|_| ()),
+            store
+                .add_observation(&id, ObservationKind::Note, "x", None, Some(fix.clone()))
+                .map(|_| ()),
         ] {
             match result {
                 Err(Error::InvalidInput { field: f, .. }) => assert_eq!(f, field),
@@ -86,13 +148,27 @@ fn invalid_fixes_are_rejected_and_nothing_is_written() {
             }
         }
         // Through the checklist the error names the question the fix answers.
-        match store.answer(&id, "arrival", AnswerValue::Checkpoint { at: t0(), fix: Some(fix.clone()) }) {
-            Err(Error::InvalidInput { field: f, reason }) => assert!(f == "arrival" && reason.to_lowercase().contains(field), "{f}: {reason}"),
+        match store.answer(
+            &id,
+            "arrival",
+            AnswerValue::Checkpoint {
+                at: t0(),
+                fix: Some(fix.clone()),
+            },
+        ) {
+            Err(Error::InvalidInput { field: f, reason }) => assert!(
+                f == "arrival" && reason.to_lowercase().contains(field),
+                "{f}: {reason}"
+            ),
             other => panic!("{fix:?} gave {other:?}"),
         }
     }
     assert_eq!(store.view(&id).unwrap(), before);
-    assert_eq!(store.stored_document_bytes().unwrap(), bytes_before, "no bytes were appended");
+    assert_eq!(
+        store.stored_document_bytes().unwrap(),
+        bytes_before,
+        "no bytes were appended"
+    );
 
     // And a valid one goes through, with its distance to the reported place.
     let check_in = store.check_in(&id, fix_near(0.001)).unwrap();
@@ -110,15 +186,30 @@ fn a_store_with_ten_thousand_incidents_lists_from_the_index_alone() {
     {
         let store = Store::open(&path, &key(4)).unwrap();
         for i in 0..10_000 {
-            store.create_incident(report(&format!("{} Broadway", i + 1))).unwrap();
+            store
+                .create_incident(report(&format!("{} Broadway", i + 1)))
+                .unwrap();
         }
     }
     let store = Store::open(&path, &key(4)).unwrap();
-    let page = store.list(&ListQuery { limit: 50, ..ListQuery::default() }).unwrap();
+    let page = store
+        .list(&ListQuery {
+            limit: 50,
+            ..ListQuery::default()
+        })
+        .unwrap();
     assert_eq!(page.len(), 50);
     assert_eq!(store.incident_count().unwrap(), 10_000);
-    let second = store.list(&ListQuery { limit: 50, offset: 50, ..ListQuery::default() }).unwrap();
-    assert!(second.iter().all(|row| !page.iter().any(|p| p.summary.id == row.summary.id)));
+    let second = store
+        .list(&ListQuery {
+            limit: 50,
+            offset: 50,
+            ..ListQuery::default()
+        })
+        .unwrap();
+    assert!(second
+        .iter()
+        .all(|row| !page.iter().any(|p| p.summary.id == row.summary.id)));
     assert_eq!(store.document_loads(), 0, "listing decoded documents");
     // Opening one incident is what loads a document.
     store.view(&page[0].summary.id).unwrap();
@@ -131,17 +222,36 @@ fn each_action_is_saved_before_it_returns() {
     let path = dir.path().join("field.db");
     let store = Store::open(&path, &key(5)).unwrap();
     let id = store.create_incident(report("Kingshighway")).unwrap();
-    store.answer(&id, "enforcement_present", AnswerValue::YesNo(YesNo::Unknown)).unwrap();
+    store
+        .answer(
+            &id,
+            "enforcement_present",
+            AnswerValue::YesNo(YesNo::Unknown),
+        )
+        .unwrap();
     for i in 0..20 {
-        store.add_observation(&id, ObservationKind::Count, "agents", Some(i), None).unwrap();
+        store
+            .add_observation(&id, ObservationKind::Count, "agents", Some(i), None)
+            .unwrap();
     }
-    store.record_event(&id, EventKind::DeterminationProposed, Some(testigo_core::incident::Determination::Inconclusive), None, None).unwrap();
+    store
+        .record_event(
+            &id,
+            EventKind::DeterminationProposed,
+            Some(testigo_core::incident::Determination::Inconclusive),
+            None,
+            None,
+        )
+        .unwrap();
     let expected = store.view(&id).unwrap();
     // A second handle (as after a process restart) reads the same thing from disk,
     // through snapshot + chunk compaction.
     let reopened = Store::open(&path, &key(5)).unwrap();
     assert_eq!(reopened.view(&id).unwrap(), expected);
-    assert_eq!(reopened.view(&id).unwrap().status.status, IncidentStatus::Proposed);
+    assert_eq!(
+        reopened.view(&id).unwrap().status.status,
+        IncidentStatus::Proposed
+    );
     reopened.integrity_check().unwrap();
 }
 
@@ -150,14 +260,32 @@ fn answers_are_checked_against_the_incident_checklist_in_the_store_locale() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("field.db"), &key(6)).unwrap();
     let id = store.create_incident(report("Kingshighway")).unwrap();
-    let err = store.answer(&id, "agents_count", AnswerValue::Text("many".into())).unwrap_err();
+    let err = store
+        .answer(&id, "agents_count", AnswerValue::Text("many".into()))
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
     store.set_locale("es");
-    let err = store.answer(&id, "warrant", AnswerValue::Choice("signed_by_the_mayor".into())).unwrap_err();
+    let err = store
+        .answer(
+            &id,
+            "warrant",
+            AnswerValue::Choice("signed_by_the_mayor".into()),
+        )
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
-    let err = store.answer(&id, "no_such_question", AnswerValue::YesNo(YesNo::Yes)).unwrap_err();
-    assert!(matches!(err, Error::InvalidInput { .. } | Error::NotFound { .. }), "{err:?}");
-    assert!(store.view(&id).unwrap().answers.is_empty(), "nothing refused was written");
-    store.answer(&id, "agents_count", AnswerValue::Count(4)).unwrap();
+    let err = store
+        .answer(&id, "no_such_question", AnswerValue::YesNo(YesNo::Yes))
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidInput { .. } | Error::NotFound { .. }),
+        "{err:?}"
+    );
+    assert!(
+        store.view(&id).unwrap().answers.is_empty(),
+        "nothing refused was written"
+    );
+    store
+        .answer(&id, "agents_count", AnswerValue::Count(4))
+        .unwrap();
     assert_eq!(store.view(&id).unwrap().answers.len(), 1);
 }

@@ -35,7 +35,8 @@ pub fn new_code() -> HubResult<String> {
     let mut code = String::with_capacity(CODE_LEN + 2);
     while code.len() < CODE_LEN + 2 {
         let mut byte = [0u8; 1];
-        getrandom::fill(&mut byte).map_err(|e| HubError::internal(format!("no randomness: {e}")))?;
+        getrandom::fill(&mut byte)
+            .map_err(|e| HubError::internal(format!("no randomness: {e}")))?;
         // Rejection sampling keeps every symbol equally likely.
         if usize::from(byte[0]) < CODE_ALPHABET.len() * (256 / CODE_ALPHABET.len()) {
             if code.len() == 4 || code.len() == 9 {
@@ -50,7 +51,11 @@ pub fn new_code() -> HubResult<String> {
 /// The stored form of a code: hash of its normalised text (case, dashes and spaces
 /// do not matter when typed).
 pub fn hash_code(code: &str) -> [u8; 32] {
-    let normalised: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
+    let normalised: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
     Sha256::digest(normalised.as_bytes()).into()
 }
 
@@ -77,7 +82,11 @@ impl RateLimiter {
 
     pub fn allows(&mut self, address: IpAddr, now: Instant) -> bool {
         self.prune(now);
-        self.global.len() < FAILURES_GLOBAL && self.per_address.get(&address).is_none_or(|t| t.len() < FAILURES_PER_ADDRESS)
+        self.global.len() < FAILURES_GLOBAL
+            && self
+                .per_address
+                .get(&address)
+                .is_none_or(|t| t.len() < FAILURES_PER_ADDRESS)
     }
 
     pub fn record_failure(&mut self, address: IpAddr, now: Instant) {
@@ -87,19 +96,30 @@ impl RateLimiter {
 }
 
 /// `POST /v1/enrol`: a code and a public key in, a credential out.
-pub async fn enrol(State(state): State<Arc<AppState>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: Bytes) -> HubResult<Json<EnrolResponse>> {
+pub async fn enrol(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> HubResult<Json<EnrolResponse>> {
     let address = peer.ip();
     if !state.limiter().allows(address, Instant::now()) {
-        return Err(HubError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many failed enrolment attempts; wait a minute"));
+        return Err(HubError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many failed enrolment attempts; wait a minute",
+        ));
     }
-    let request: EnrolRequest = serde_json::from_slice(&body).map_err(|e| HubError::bad_request(format!("not an enrolment request: {e}")))?;
+    let request: EnrolRequest = serde_json::from_slice(&body)
+        .map_err(|e| HubError::bad_request(format!("not an enrolment request: {e}")))?;
     let public_key: [u8; 32] = hex::decode(request.public_key.trim())
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| HubError::bad_request("public_key must be 64 hex digits"))?;
-    VerifyingKey::from_bytes(&public_key).map_err(|_| HubError::bad_request("public_key is not an ed25519 public key"))?;
+    VerifyingKey::from_bytes(&public_key)
+        .map_err(|_| HubError::bad_request("public_key is not an ed25519 public key"))?;
     let mut credential = [0u8; 32];
-    getrandom::fill(&mut credential).map_err(|e| HubError::internal(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut credential)
+        .map_err(|e| HubError::internal(format!("no randomness: {e}")))?;
     let credential_hash = hash_credential(&credential);
     let code_hash = hash_code(&request.code);
     let device_id = DeviceId::from_public_key(&public_key);
@@ -110,7 +130,12 @@ pub async fn enrol(State(state): State<Arc<AppState>>, ConnectInfo(peer): Connec
             let tx = conn.transaction()?;
             let used = devices::take_code(&tx, &code_hash, now)?;
             if let CodeUse::Taken { role, team } = &used {
-                let device = Device { device_id: enrolled_id, public_key, role: *role, team: team.clone() };
+                let device = Device {
+                    device_id: enrolled_id,
+                    public_key,
+                    role: *role,
+                    team: team.clone(),
+                };
                 devices::enrol(&tx, &device, &credential_hash, now)?;
             }
             tx.commit()?;
@@ -120,14 +145,31 @@ pub async fn enrol(State(state): State<Arc<AppState>>, ConnectInfo(peer): Connec
     match outcome {
         CodeUse::Taken { role, team } => {
             tracing::info!(device = %device_id, role = role.as_str(), "device enrolled");
-            Ok(Json(EnrolResponse { device_id: device_id.to_string(), role, team, credential: hex::encode(credential) }))
+            Ok(Json(EnrolResponse {
+                device_id: device_id.to_string(),
+                role,
+                team,
+                credential: hex::encode(credential),
+            }))
         }
         refused => {
             state.limiter().record_failure(address, Instant::now());
             Err(match refused {
-                CodeUse::Expired => HubError::new(StatusCode::GONE, "code_expired", "this enrolment code has expired; ask a coordinator for a new one"),
-                CodeUse::AlreadyUsed => HubError::new(StatusCode::CONFLICT, "code_used", "this enrolment code was already used"),
-                _ => HubError::new(StatusCode::UNAUTHORIZED, "code_invalid", "this enrolment code is not valid"),
+                CodeUse::Expired => HubError::new(
+                    StatusCode::GONE,
+                    "code_expired",
+                    "this enrolment code has expired; ask a coordinator for a new one",
+                ),
+                CodeUse::AlreadyUsed => HubError::new(
+                    StatusCode::CONFLICT,
+                    "code_used",
+                    "this enrolment code was already used",
+                ),
+                _ => HubError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "code_invalid",
+                    "this enrolment code is not valid",
+                ),
             })
         }
     }
@@ -147,24 +189,35 @@ pub struct SessionDevice(pub Device);
 impl FromRequestParts<Arc<AppState>> for Authed {
     type Rejection = HubError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(SessionDevice(device)) = parts.extensions.get::<SessionDevice>() {
             return Ok(Authed(device.clone()));
         }
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| HubError::unauthenticated("this request needs an Authorization: Bearer credential"))?;
+        let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            HubError::unauthenticated("this request needs an Authorization: Bearer credential")
+        })?;
         let token = value
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
-            .ok_or_else(|| HubError::unauthenticated("the Authorization header must be a Bearer credential"))?;
-        let credential = hex::decode(token).ok().filter(|c| c.len() == 32).ok_or_else(|| HubError::unauthenticated("malformed credential"))?;
+            .ok_or_else(|| {
+                HubError::unauthenticated("the Authorization header must be a Bearer credential")
+            })?;
+        let credential = hex::decode(token)
+            .ok()
+            .filter(|c| c.len() == 32)
+            .ok_or_else(|| HubError::unauthenticated("malformed credential"))?;
         let hash = hash_credential(&credential);
-        let device = state.blocking(move |_, conn| devices::by_credential(conn, &hash)).await?;
-        device.map(Authed).ok_or_else(|| HubError::unauthenticated("unknown or revoked credential"))
+        let device = state
+            .blocking(move |_, conn| devices::by_credential(conn, &hash))
+            .await?;
+        device
+            .map(Authed)
+            .ok_or_else(|| HubError::unauthenticated("unknown or revoked credential"))
     }
 }
 
@@ -176,7 +229,10 @@ mod tests {
     fn codes_are_readable_and_normalised() {
         let code = new_code().unwrap();
         assert_eq!(code.len(), 14);
-        assert_eq!(hash_code(&code), hash_code(&code.to_lowercase().replace('-', " ")));
+        assert_eq!(
+            hash_code(&code),
+            hash_code(&code.to_lowercase().replace('-', " "))
+        );
         assert_ne!(hash_code(&code), hash_code(&new_code().unwrap()));
     }
 

@@ -33,7 +33,15 @@ pub struct HubConfig {
 impl HubConfig {
     /// A hub on a database file, other settings at their defaults.
     pub fn with_db(db: impl Into<PathBuf>) -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 0)), db: db.into(), tls_cert: None, tls_key: None, retention_days: 7, archive_dir: None, archive_after_days: None }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            db: db.into(),
+            tls_cert: None,
+            tls_key: None,
+            retention_days: 7,
+            archive_dir: None,
+            archive_after_days: None,
+        }
     }
 
     pub fn retention(&self) -> chrono::Duration {

@@ -16,14 +16,17 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use testigo_core::ids::{DeviceId, IncidentId};
 use testigo_core::evidence::sign_change_with_key;
-use testigo_core::incident::{read_view, Author, Confidence, Determination, EventKind, GeoPoint, IncidentDoc, IncidentView, NewIncident, Report, ReportSource, Role, TemplateRef, Urgency};
+use testigo_core::ids::{DeviceId, IncidentId};
+use testigo_core::incident::{
+    read_view, Author, Confidence, Determination, EventKind, GeoPoint, IncidentDoc, IncidentView,
+    NewIncident, Report, ReportSource, Role, TemplateRef, Urgency,
+};
 
 use crate::auth::{hash_code, new_code, Authed};
+use crate::db::audit::{self, Action};
 use crate::db::callers::{self, CallerContact};
 use crate::db::devices::{self, Device};
-use crate::db::audit::{self, Action};
 use crate::db::{changes, incidents};
 use crate::error::{HubError, HubResult};
 use crate::permissions::{self, require_role};
@@ -34,7 +37,8 @@ const DISPATCHERS: &[Role] = &[Role::Dispatcher, Role::Coordinator];
 const MAX_CODE_MINUTES: i64 = 30 * 24 * 60;
 
 fn json<T: DeserializeOwned>(body: &Bytes) -> HubResult<T> {
-    serde_json::from_slice(body).map_err(|e| HubError::bad_request(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| HubError::bad_request(format!("invalid JSON body: {e}")))
 }
 
 fn incident_id(raw: &str) -> HubResult<IncidentId> {
@@ -59,23 +63,43 @@ pub struct CreatedCode {
 }
 
 /// `POST /v1/enrol-codes` (coordinator).
-pub async fn create_code(State(state): State<Arc<AppState>>, Authed(me): Authed, body: Bytes) -> HubResult<Json<CreatedCode>> {
+pub async fn create_code(
+    State(state): State<Arc<AppState>>,
+    Authed(me): Authed,
+    body: Bytes,
+) -> HubResult<Json<CreatedCode>> {
     require_role(&me, &[Role::Coordinator], "create enrolment codes")?;
     let request: NewCode = json(&body)?;
     if request.role == Role::Hub {
-        return Err(HubError::bad_request("no device can be enrolled as the hub"));
+        return Err(HubError::bad_request(
+            "no device can be enrolled as the hub",
+        ));
     }
     let minutes = request.expires_in_minutes.unwrap_or(24 * 60);
     if !(1..=MAX_CODE_MINUTES).contains(&minutes) {
-        return Err(HubError::bad_request(format!("expires_in_minutes must be between 1 and {MAX_CODE_MINUTES}")));
+        return Err(HubError::bad_request(format!(
+            "expires_in_minutes must be between 1 and {MAX_CODE_MINUTES}"
+        )));
     }
     let code = new_code()?;
     let hash = hash_code(&code);
     let created = state
         .blocking(move |state, conn| {
             let expires_at_ms = state.now_ms() + minutes * 60_000;
-            devices::create_code(conn, &hash, request.role, request.team.as_deref(), expires_at_ms, Some(&me.device_id))?;
-            Ok(CreatedCode { code, role: request.role, team: request.team, expires_at_ms })
+            devices::create_code(
+                conn,
+                &hash,
+                request.role,
+                request.team.as_deref(),
+                expires_at_ms,
+                Some(&me.device_id),
+            )?;
+            Ok(CreatedCode {
+                code,
+                role: request.role,
+                team: request.team,
+                expires_at_ms,
+            })
         })
         .await?;
     Ok(Json(created))
@@ -110,14 +134,19 @@ pub struct OpenedIncident {
 }
 
 /// `POST /v1/incidents` (dispatcher): a call comes in.
-pub async fn open(State(state): State<Arc<AppState>>, Authed(me): Authed, body: Bytes) -> HubResult<Json<OpenedIncident>> {
+pub async fn open(
+    State(state): State<Arc<AppState>>,
+    Authed(me): Authed,
+    body: Bytes,
+) -> HubResult<Json<OpenedIncident>> {
     require_role(&me, DISPATCHERS, "open incidents")?;
     let request: OpenIncident = json(&body)?;
     let opened = state
         .blocking(move |state, conn| {
             let now = state.now();
             let reported_at = match request.reported_at_ms {
-                Some(ms) => testigo_core::time::from_millis(ms).ok_or_else(|| HubError::bad_request("reported_at_ms is out of range"))?,
+                Some(ms) => testigo_core::time::from_millis(ms)
+                    .ok_or_else(|| HubError::bad_request("reported_at_ms is out of range"))?,
                 None => now,
             };
             let report = Report {
@@ -129,11 +158,31 @@ pub async fn open(State(state): State<Arc<AppState>>, Authed(me): Authed, body: 
                 source: ReportSource::Call,
             };
             let id = IncidentId::generate();
-            let doc = IncidentDoc::create(&id, &state.author_for(&me), NewIncident { report, template: request.template }, now)?;
+            let doc = IncidentDoc::create(
+                &id,
+                &state.author_for(&me),
+                NewIncident {
+                    report,
+                    template: request.template,
+                },
+                now,
+            )?;
             let tx = conn.transaction()?;
             let view = commit(state, &tx, &id, doc.automerge(), &[], now)?;
-            callers::put(&tx, &id, request.caller_name.as_deref(), request.caller_phone.as_deref())?;
-            audit::record(&tx, &me, Some(&id), "/v1/incidents", Action::Change, now.timestamp_millis())?;
+            callers::put(
+                &tx,
+                &id,
+                request.caller_name.as_deref(),
+                request.caller_phone.as_deref(),
+            )?;
+            audit::record(
+                &tx,
+                &me,
+                Some(&id),
+                "/v1/incidents",
+                Action::Change,
+                now.timestamp_millis(),
+            )?;
             if let Some(team) = request.team.as_deref().filter(|t| !t.trim().is_empty()) {
                 incidents::set_team(&tx, &id, Some(team))?;
             }
@@ -146,7 +195,10 @@ pub async fn open(State(state): State<Arc<AppState>>, Authed(me): Authed, body: 
 }
 
 /// `GET /v1/incidents`: what the caller may see, with derived status.
-pub async fn list(State(state): State<Arc<AppState>>, Authed(me): Authed) -> HubResult<Json<Vec<incidents::IncidentRow>>> {
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    Authed(me): Authed,
+) -> HubResult<Json<Vec<incidents::IncidentRow>>> {
     let rows = state
         .blocking(move |state, conn| {
             let rows = incidents::list(conn)?;
@@ -154,19 +206,33 @@ pub async fn list(State(state): State<Arc<AppState>>, Authed(me): Authed) -> Hub
                 return Ok(rows);
             }
             let visible = permissions::visible(conn, &me, state.now_ms(), state.retention_ms)?;
-            Ok(rows.into_iter().filter(|r| visible.contains(&r.id)).collect())
+            Ok(rows
+                .into_iter()
+                .filter(|r| visible.contains(&r.id))
+                .collect())
         })
         .await?;
     Ok(Json(rows))
 }
 
 /// `GET /v1/incidents/{id}`: the incident's view.
-pub async fn get(State(state): State<Arc<AppState>>, Authed(me): Authed, Path(raw): Path<String>) -> HubResult<Json<IncidentView>> {
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    Authed(me): Authed,
+    Path(raw): Path<String>,
+) -> HubResult<Json<IncidentView>> {
     let id = incident_id(&raw)?;
     let view = state
         .blocking(move |state, conn| {
             let stored = visible_incident(state, conn, &me, &id)?;
-            audit::record(conn, &me, Some(&id), "/v1/incidents/{id}", Action::Read, state.now_ms())?;
+            audit::record(
+                conn,
+                &me,
+                Some(&id),
+                "/v1/incidents/{id}",
+                Action::Read,
+                state.now_ms(),
+            )?;
             Ok(read_view(&stored)?)
         })
         .await?;
@@ -184,7 +250,12 @@ pub struct EditReport {
 }
 
 /// `PUT /v1/incidents/{id}/report` (dispatcher): correct what the caller said.
-pub async fn edit_report(State(state): State<Arc<AppState>>, Authed(me): Authed, Path(raw): Path<String>, body: Bytes) -> HubResult<Json<IncidentView>> {
+pub async fn edit_report(
+    State(state): State<Arc<AppState>>,
+    Authed(me): Authed,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> HubResult<Json<IncidentView>> {
     require_role(&me, DISPATCHERS, "edit reports")?;
     let id = incident_id(&raw)?;
     let request: EditReport = json(&body)?;
@@ -192,7 +263,13 @@ pub async fn edit_report(State(state): State<Arc<AppState>>, Authed(me): Authed,
         .blocking(move |state, conn| {
             write(state, conn, &me, &id, |doc, author, now| {
                 let current = doc.view()?.report;
-                let report = Report { place_text: request.place_text, point: request.point, description: request.description, urgency: request.urgency, ..current };
+                let report = Report {
+                    place_text: request.place_text,
+                    point: request.point,
+                    description: request.description,
+                    urgency: request.urgency,
+                    ..current
+                };
                 doc.edit_report(author, report, now)
             })
         })
@@ -216,7 +293,12 @@ fn yes() -> bool {
 
 /// `POST /v1/incidents/{id}/assign` (dispatcher): assign or unassign a volunteer
 /// (in the document) or a team (hub policy: the team's devices see it).
-pub async fn assign(State(state): State<Arc<AppState>>, Authed(me): Authed, Path(raw): Path<String>, body: Bytes) -> HubResult<Json<IncidentView>> {
+pub async fn assign(
+    State(state): State<Arc<AppState>>,
+    Authed(me): Authed,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> HubResult<Json<IncidentView>> {
     require_role(&me, DISPATCHERS, "assign incidents")?;
     let id = incident_id(&raw)?;
     let request: Assign = json(&body)?;
@@ -228,14 +310,30 @@ pub async fn assign(State(state): State<Arc<AppState>>, Authed(me): Authed, Path
             let tx = conn.transaction()?;
             let view = if let Some(device) = &request.device {
                 if !devices::is_enrolled(&tx, device)? {
-                    return Err(HubError::bad_request(format!("{device} is not an enrolled device")));
+                    return Err(HubError::bad_request(format!(
+                        "{device} is not an enrolled device"
+                    )));
                 }
-                write(state, &tx, &me, &id, |doc, author, now| doc.assign(author, device, request.active, now))?
+                write(state, &tx, &me, &id, |doc, author, now| {
+                    doc.assign(author, device, request.active, now)
+                })?
             } else {
-                let team = request.team.as_deref().filter(|t| !t.trim().is_empty()).ok_or_else(|| HubError::bad_request("team cannot be empty"))?;
+                let team = request
+                    .team
+                    .as_deref()
+                    .filter(|t| !t.trim().is_empty())
+                    .ok_or_else(|| HubError::bad_request("team cannot be empty"))?;
                 let view = write(state, &tx, &me, &id, |doc, author, now| {
-                    let note = format!("team {team} {}", if request.active { "assigned" } else { "unassigned" });
-                    doc.add_event(author, EventKind::Dispatched, None, None, Some(note), now).map(|_| ())
+                    let note = format!(
+                        "team {team} {}",
+                        if request.active {
+                            "assigned"
+                        } else {
+                            "unassigned"
+                        }
+                    );
+                    doc.add_event(author, EventKind::Dispatched, None, None, Some(note), now)
+                        .map(|_| ())
                 })?;
                 incidents::set_team(&tx, &id, request.active.then_some(team))?;
                 view
@@ -248,15 +346,27 @@ pub async fn assign(State(state): State<Arc<AppState>>, Authed(me): Authed, Path
 }
 
 /// `GET /v1/incidents/{id}/caller` (dispatcher only).
-pub async fn caller(State(state): State<Arc<AppState>>, Authed(me): Authed, Path(raw): Path<String>) -> HubResult<Json<CallerContact>> {
+pub async fn caller(
+    State(state): State<Arc<AppState>>,
+    Authed(me): Authed,
+    Path(raw): Path<String>,
+) -> HubResult<Json<CallerContact>> {
     require_role(&me, &[Role::Dispatcher], "see caller contacts")?;
     let id = incident_id(&raw)?;
     let contact = state
         .blocking(move |state, conn| {
             visible_incident(state, conn, &me, &id)?;
-            audit::record(conn, &me, Some(&id), "/v1/incidents/{id}/caller", Action::ReadCaller, state.now_ms())?;
+            audit::record(
+                conn,
+                &me,
+                Some(&id),
+                "/v1/incidents/{id}/caller",
+                Action::ReadCaller,
+                state.now_ms(),
+            )?;
             tracing::info!(incident = %id, dispatcher = %me.device_id, "caller contact read");
-            callers::get(conn, &id)?.ok_or_else(|| HubError::not_found("no caller contact was recorded"))
+            callers::get(conn, &id)?
+                .ok_or_else(|| HubError::not_found("no caller contact was recorded"))
         })
         .await?;
     Ok(Json(contact))
@@ -269,18 +379,30 @@ pub struct Note {
 }
 
 fn note(body: &Bytes) -> HubResult<Note> {
-    if body.is_empty() { Ok(Note::default()) } else { json(body) }
+    if body.is_empty() {
+        Ok(Note::default())
+    } else {
+        json(body)
+    }
 }
 
 /// `POST /v1/incidents/{id}/caller-notified` (dispatcher): the caller was told.
-pub async fn caller_notified(State(state): State<Arc<AppState>>, Authed(me): Authed, Path(raw): Path<String>, body: Bytes) -> HubResult<Json<IncidentView>> {
+pub async fn caller_notified(
+    State(state): State<Arc<AppState>>,
+    Authed(me): Authed,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> HubResult<Json<IncidentView>> {
     require_role(&me, &[Role::Dispatcher], "mark the caller notified")?;
     let id = incident_id(&raw)?;
     let Note { note } = note(&body)?;
     let view = state
         .blocking(move |state, conn| {
             let tx = conn.transaction()?;
-            let view = write(state, &tx, &me, &id, |doc, author, now| doc.add_event(author, EventKind::CallerNotified, None, None, note, now).map(|_| ()))?;
+            let view = write(state, &tx, &me, &id, |doc, author, now| {
+                doc.add_event(author, EventKind::CallerNotified, None, None, note, now)
+                    .map(|_| ())
+            })?;
             callers::mark_notified(&tx, &id, state.now_ms())?;
             tx.commit()?;
             Ok(view)
@@ -290,12 +412,26 @@ pub async fn caller_notified(State(state): State<Arc<AppState>>, Authed(me): Aut
 }
 
 /// `POST /v1/incidents/{id}/close`.
-pub async fn close(State(state): State<Arc<AppState>>, Authed(me): Authed, Path(raw): Path<String>, body: Bytes) -> HubResult<Json<IncidentView>> {
-    require_role(&me, &[Role::Dispatcher, Role::Coordinator, Role::TeamLead], "close incidents")?;
+pub async fn close(
+    State(state): State<Arc<AppState>>,
+    Authed(me): Authed,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> HubResult<Json<IncidentView>> {
+    require_role(
+        &me,
+        &[Role::Dispatcher, Role::Coordinator, Role::TeamLead],
+        "close incidents",
+    )?;
     let id = incident_id(&raw)?;
     let Note { note } = note(&body)?;
     let view = state
-        .blocking(move |state, conn| write(state, conn, &me, &id, |doc, author, now| doc.add_event(author, EventKind::Closed, None, None, note, now).map(|_| ())))
+        .blocking(move |state, conn| {
+            write(state, conn, &me, &id, |doc, author, now| {
+                doc.add_event(author, EventKind::Closed, None, None, note, now)
+                    .map(|_| ())
+            })
+        })
         .await?;
     Ok(Json(view))
 }
@@ -312,14 +448,27 @@ pub struct Confirm {
 /// `POST /v1/incidents/{id}/confirm` (team lead): settles the incident's
 /// determination. The hub writes the confirmation on the lead's behalf, exactly as the
 /// lead's own device would, so it merges with whatever the field sends later.
-pub async fn confirm(State(state): State<Arc<AppState>>, Authed(me): Authed, Path(raw): Path<String>, body: Bytes) -> HubResult<Json<IncidentView>> {
+pub async fn confirm(
+    State(state): State<Arc<AppState>>,
+    Authed(me): Authed,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> HubResult<Json<IncidentView>> {
     require_role(&me, &[Role::TeamLead], "confirm determinations")?;
     let id = incident_id(&raw)?;
     let request: Confirm = json(&body)?;
     let view = state
         .blocking(move |state, conn| {
             write(state, conn, &me, &id, |doc, author, now| {
-                doc.add_event(author, EventKind::DeterminationConfirmed, Some(request.determination), request.confidence, request.note, now).map(|_| ())
+                doc.add_event(
+                    author,
+                    EventKind::DeterminationConfirmed,
+                    Some(request.determination),
+                    request.confidence,
+                    request.note,
+                    now,
+                )
+                .map(|_| ())
             })
         })
         .await?;
@@ -327,13 +476,21 @@ pub async fn confirm(State(state): State<Arc<AppState>>, Authed(me): Authed, Pat
 }
 
 /// `GET /v1/devices` (dispatcher, coordinator): who can be assigned.
-pub async fn devices(State(state): State<Arc<AppState>>, Authed(me): Authed) -> HubResult<Json<Vec<devices::DeviceRow>>> {
+pub async fn devices(
+    State(state): State<Arc<AppState>>,
+    Authed(me): Authed,
+) -> HubResult<Json<Vec<devices::DeviceRow>>> {
     require_role(&me, DISPATCHERS, "list devices")?;
     Ok(Json(state.blocking(|_, conn| devices::list(conn)).await?))
 }
 
 /// The document of an incident `me` may see; 404 otherwise.
-fn visible_incident(state: &AppState, conn: &Connection, me: &Device, id: &IncidentId) -> HubResult<Automerge> {
+fn visible_incident(
+    state: &AppState,
+    conn: &Connection,
+    me: &Device,
+    id: &IncidentId,
+) -> HubResult<Automerge> {
     let not_found = || HubError::not_found(format!("no incident {id}"));
     if !permissions::can_see(conn, me, id, state.now_ms(), state.retention_ms)? {
         return Err(not_found());
@@ -342,23 +499,50 @@ fn visible_incident(state: &AppState, conn: &Connection, me: &Device, id: &Incid
 }
 
 /// Runs one hub-side action on an incident `me` may see, and commits its changes.
-fn write(state: &AppState, conn: &Connection, me: &Device, id: &IncidentId, action: impl FnOnce(&mut IncidentDoc, &Author, DateTime<Utc>) -> testigo_core::Result<()>) -> HubResult<IncidentView> {
+fn write(
+    state: &AppState,
+    conn: &Connection,
+    me: &Device,
+    id: &IncidentId,
+    action: impl FnOnce(&mut IncidentDoc, &Author, DateTime<Utc>) -> testigo_core::Result<()>,
+) -> HubResult<IncidentView> {
     let mut doc = IncidentDoc::from_automerge(visible_incident(state, conn, me, id)?);
     let before = doc.automerge().get_heads();
     let now = state.now();
     action(&mut doc, &state.author_for(me), now)?;
-    audit::record(conn, me, Some(id), "/v1/incidents/{id}/*", Action::Change, now.timestamp_millis())?;
+    audit::record(
+        conn,
+        me,
+        Some(id),
+        "/v1/incidents/{id}/*",
+        Action::Change,
+        now.timestamp_millis(),
+    )?;
     commit(state, conn, id, doc.automerge(), &before, now)
 }
 
 /// Logs and signs the hub's new changes since `before` and saves the document.
-fn commit(state: &AppState, conn: &Connection, id: &IncidentId, doc: &Automerge, before: &[ChangeHash], now: DateTime<Utc>) -> HubResult<IncidentView> {
+fn commit(
+    state: &AppState,
+    conn: &Connection,
+    id: &IncidentId,
+    doc: &Automerge,
+    before: &[ChangeHash],
+    now: DateTime<Utc>,
+) -> HubResult<IncidentView> {
     let view = read_view(doc)?;
     let now_ms = now.timestamp_millis();
     incidents::save(conn, id, doc, &view, None, now_ms)?;
     for change in doc.get_changes(before) {
         let signature = sign_change_with_key(&state.hub.signing_key, &change.hash());
-        changes::append(conn, id, &change, &state.hub.device_id, Some(&signature), now_ms)?;
+        changes::append(
+            conn,
+            id,
+            &change,
+            &state.hub.device_id,
+            Some(&signature),
+            now_ms,
+        )?;
     }
     Ok(view)
 }

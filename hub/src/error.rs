@@ -19,7 +19,11 @@ pub type HubResult<T> = std::result::Result<T, HubError>;
 
 impl HubError {
     pub fn new(status: StatusCode, code: &'static str, reason: impl Into<String>) -> Self {
-        Self { status, code, reason: reason.into() }
+        Self {
+            status,
+            code,
+            reason: reason.into(),
+        }
     }
 
     pub fn bad_request(reason: impl Into<String>) -> Self {
@@ -69,6 +73,13 @@ impl From<testigo_core::Error> for HubError {
 
 impl IntoResponse for HubError {
     fn into_response(self) -> Response {
-        (self.status, Json(ErrorBody { error: self.code.to_owned(), reason: self.reason })).into_response()
+        (
+            self.status,
+            Json(ErrorBody {
+                error: self.code.to_owned(),
+                reason: self.reason,
+            }),
+        )
+            .into_response()
     }
 }

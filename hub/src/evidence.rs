@@ -35,8 +35,16 @@ pub struct EvidenceQuery {
     incidents: String,
 }
 
-pub async fn bundle(State(state): State<Arc<AppState>>, Authed(me): Authed, Query(query): Query<EvidenceQuery>) -> HubResult<Response> {
-    require_role(&me, &[Role::Dispatcher, Role::TeamLead, Role::Coordinator], "export evidence")?;
+pub async fn bundle(
+    State(state): State<Arc<AppState>>,
+    Authed(me): Authed,
+    Query(query): Query<EvidenceQuery>,
+) -> HubResult<Response> {
+    require_role(
+        &me,
+        &[Role::Dispatcher, Role::TeamLead, Role::Coordinator],
+        "export evidence",
+    )?;
     let ids = query
         .incidents
         .split(',')
@@ -44,7 +52,9 @@ pub async fn bundle(State(state): State<Arc<AppState>>, Authed(me): Authed, Quer
         .map(|s| IncidentId::parse(s).map_err(|_| HubError::not_found(format!("no incident {s}"))))
         .collect::<HubResult<Vec<_>>>()?;
     if ids.is_empty() || ids.len() > MAX_INCIDENTS {
-        return Err(HubError::bad_request(format!("give between 1 and {MAX_INCIDENTS} incident ids")));
+        return Err(HubError::bad_request(format!(
+            "give between 1 and {MAX_INCIDENTS} incident ids"
+        )));
     }
     let bytes = state
         .blocking(move |state, conn| {
@@ -61,17 +71,33 @@ pub async fn bundle(State(state): State<Arc<AppState>>, Authed(me): Authed, Quer
             Ok(bytes)
         })
         .await?;
-    Ok(([(header::CONTENT_TYPE, "application/json"), (header::CONTENT_DISPOSITION, "attachment; filename=\"testigo-evidence.json\"")], bytes).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"testigo-evidence.json\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// The bundle of `ids`, with `hub` as the author record of the hub's own changes.
-pub fn build_bundle(conn: &Connection, hub: &DeviceRecord, ids: &[IncidentId]) -> HubResult<Vec<u8>> {
+pub fn build_bundle(
+    conn: &Connection,
+    hub: &DeviceRecord,
+    ids: &[IncidentId],
+) -> HubResult<Vec<u8>> {
     let mut documents = Vec::with_capacity(ids.len());
     let mut signatures = Vec::with_capacity(ids.len());
     let mut receipts = Vec::with_capacity(ids.len());
     let mut authors = std::collections::BTreeSet::new();
     for id in ids {
-        let doc = incidents::load(conn, id)?.ok_or_else(|| HubError::not_found(format!("no incident {id}")))?.doc;
+        let doc = incidents::load(conn, id)?
+            .ok_or_else(|| HubError::not_found(format!("no incident {id}")))?
+            .doc;
         let (sigs, received) = change_records(conn, id)?;
         for change in doc.get_changes(&[]) {
             if let Some(device) = DeviceId::from_actor(change.actor_id()) {
@@ -92,20 +118,37 @@ pub fn build_bundle(conn: &Connection, hub: &DeviceRecord, ids: &[IncidentId]) -
         .iter()
         .zip(&signatures)
         .zip(&receipts)
-        .map(|((document, signatures), received_at)| IncidentEvidence { document, signatures, received_at })
+        .map(|((document, signatures), received_at)| IncidentEvidence {
+            document,
+            signatures,
+            received_at,
+        })
         .collect();
     Ok(export(&evidence, &devices)?)
 }
 
-type ChangeRecords = (HashMap<ChangeHash, [u8; 64]>, HashMap<ChangeHash, DateTime<Utc>>);
+type ChangeRecords = (
+    HashMap<ChangeHash, [u8; 64]>,
+    HashMap<ChangeHash, DateTime<Utc>>,
+);
 
 fn change_records(conn: &Connection, id: &IncidentId) -> HubResult<ChangeRecords> {
-    let mut stmt = conn.prepare_cached("SELECT hash, signature, received_at FROM changes WHERE incident_id = ?1")?;
-    let rows = stmt.query_map([id.as_str()], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<Vec<u8>>>(1)?, r.get::<_, i64>(2)?)))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT hash, signature, received_at FROM changes WHERE incident_id = ?1",
+    )?;
+    let rows = stmt.query_map([id.as_str()], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, Option<Vec<u8>>>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
     let (mut signatures, mut received) = (HashMap::new(), HashMap::new());
     for row in rows {
         let (hash, signature, at) = row?;
-        let Ok(hash) = ChangeHash::try_from(hash.as_slice()) else { continue };
+        let Ok(hash) = ChangeHash::try_from(hash.as_slice()) else {
+            continue;
+        };
         if let Some(signature) = signature.and_then(|s| <[u8; 64]>::try_from(s).ok()) {
             signatures.insert(hash, signature);
         }
@@ -118,7 +161,11 @@ fn change_records(conn: &Connection, id: &IncidentId) -> HubResult<ChangeRecords
 
 fn device_record(conn: &Connection, device: &DeviceId) -> HubResult<Option<DeviceRecord>> {
     let row: Option<(Vec<u8>, String, i64)> = conn
-        .query_row("SELECT public_key, role, enrolled_at FROM devices WHERE device_id = ?1", [device.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row(
+            "SELECT public_key, role, enrolled_at FROM devices WHERE device_id = ?1",
+            [device.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .optional()?;
     Ok(row.and_then(|(key, role, enrolled_at)| {
         Some(DeviceRecord {
@@ -131,13 +178,23 @@ fn device_record(conn: &Connection, device: &DeviceId) -> HubResult<Option<Devic
 }
 
 /// The hub as an author: its key, and as "enrolment" the first change it logged.
-pub fn hub_record(conn: &Connection, device_id: &DeviceId, public_key: &[u8; 32]) -> HubResult<DeviceRecord> {
-    let first: Option<i64> = conn.query_row("SELECT min(received_at) FROM changes WHERE from_device = ?1", params![device_id.as_str()], |r| r.get(0))?;
+pub fn hub_record(
+    conn: &Connection,
+    device_id: &DeviceId,
+    public_key: &[u8; 32],
+) -> HubResult<DeviceRecord> {
+    let first: Option<i64> = conn.query_row(
+        "SELECT min(received_at) FROM changes WHERE from_device = ?1",
+        params![device_id.as_str()],
+        |r| r.get(0),
+    )?;
     Ok(DeviceRecord {
         device_id: device_id.clone(),
         public_key: hex::encode(public_key),
         role: Role::Hub,
-        enrolled_at: first.and_then(testigo_core::time::from_millis).unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+        enrolled_at: first
+            .and_then(testigo_core::time::from_millis)
+            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
     })
 }
 
@@ -150,10 +207,21 @@ pub struct AuditQuery {
 }
 
 /// `GET /v1/audit` (coordinators): the newest entries, optionally for one incident.
-pub async fn audit_log(State(state): State<Arc<AppState>>, Authed(me): Authed, Query(query): Query<AuditQuery>) -> HubResult<Json<Vec<audit::Entry>>> {
+pub async fn audit_log(
+    State(state): State<Arc<AppState>>,
+    Authed(me): Authed,
+    Query(query): Query<AuditQuery>,
+) -> HubResult<Json<Vec<audit::Entry>>> {
     require_role(&me, &[Role::Coordinator], "read the audit log")?;
-    let incident = query.incident.as_deref().map(IncidentId::parse).transpose().map_err(|e| HubError::bad_request(e.to_string()))?;
+    let incident = query
+        .incident
+        .as_deref()
+        .map(IncidentId::parse)
+        .transpose()
+        .map_err(|e| HubError::bad_request(e.to_string()))?;
     let limit = query.limit.unwrap_or(200).clamp(1, 5_000);
-    let entries = state.blocking(move |_, conn| audit::entries(conn, incident.as_ref(), limit)).await?;
+    let entries = state
+        .blocking(move |_, conn| audit::entries(conn, incident.as_ref(), limit))
+        .await?;
     Ok(Json(entries))
 }

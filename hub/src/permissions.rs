@@ -33,15 +33,32 @@ pub fn sees_all(role: Role) -> bool {
 }
 
 /// Every incident `device` may see at `now_ms`.
-pub fn visible(conn: &Connection, device: &Device, now_ms: i64, retention_ms: i64) -> HubResult<BTreeSet<IncidentId>> {
+pub fn visible(
+    conn: &Connection,
+    device: &Device,
+    now_ms: i64,
+    retention_ms: i64,
+) -> HubResult<BTreeSet<IncidentId>> {
     query(conn, device, None, now_ms, retention_ms)
 }
 
-pub fn can_see(conn: &Connection, device: &Device, id: &IncidentId, now_ms: i64, retention_ms: i64) -> HubResult<bool> {
+pub fn can_see(
+    conn: &Connection,
+    device: &Device,
+    id: &IncidentId,
+    now_ms: i64,
+    retention_ms: i64,
+) -> HubResult<bool> {
     Ok(!query(conn, device, Some(id), now_ms, retention_ms)?.is_empty())
 }
 
-pub fn can_write(conn: &Connection, device: &Device, id: &IncidentId, now_ms: i64, retention_ms: i64) -> HubResult<bool> {
+pub fn can_write(
+    conn: &Connection,
+    device: &Device,
+    id: &IncidentId,
+    now_ms: i64,
+    retention_ms: i64,
+) -> HubResult<bool> {
     if can_see(conn, device, id, now_ms, retention_ms)? {
         return Ok(true);
     }
@@ -53,7 +70,13 @@ pub fn can_write(conn: &Connection, device: &Device, id: &IncidentId, now_ms: i6
     Ok(was_assigned > 0)
 }
 
-fn query(conn: &Connection, device: &Device, id: Option<&IncidentId>, now_ms: i64, retention_ms: i64) -> HubResult<BTreeSet<IncidentId>> {
+fn query(
+    conn: &Connection,
+    device: &Device,
+    id: Option<&IncidentId>,
+    now_ms: i64,
+    retention_ms: i64,
+) -> HubResult<BTreeSet<IncidentId>> {
     let mut stmt = conn.prepare_cached(VISIBLE)?;
     let rows = stmt.query_map(
         named_params! {
@@ -79,6 +102,9 @@ pub fn require_role(device: &Device, allowed: &[Role], what: &str) -> HubResult<
     if allowed.contains(&device.role) {
         Ok(())
     } else {
-        Err(HubError::forbidden(format!("a {} cannot {what}", device.role.as_str())))
+        Err(HubError::forbidden(format!(
+            "a {} cannot {what}",
+            device.role.as_str()
+        )))
     }
 }

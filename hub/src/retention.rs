@@ -13,22 +13,43 @@ use testigo_core::ids::IncidentId;
 use crate::error::{HubError, HubResult};
 
 /// Archives and deletes incidents closed at or before `cutoff_ms`. Returns what left.
-pub fn archive_closed(conn: &mut Connection, hub: &DeviceRecord, archive_dir: &Path, cutoff_ms: i64) -> HubResult<Vec<IncidentId>> {
+pub fn archive_closed(
+    conn: &mut Connection,
+    hub: &DeviceRecord,
+    archive_dir: &Path,
+    cutoff_ms: i64,
+) -> HubResult<Vec<IncidentId>> {
     let ids: Vec<IncidentId> = {
         let mut stmt = conn.prepare("SELECT incident_id FROM incidents WHERE closed_at IS NOT NULL AND closed_at <= ?1 ORDER BY incident_id")?;
         let rows = stmt.query_map([cutoff_ms], |r| r.get::<_, String>(0))?;
-        rows.filter_map(|r| r.ok()).filter_map(|s| IncidentId::parse(&s).ok()).collect()
+        rows.filter_map(|r| r.ok())
+            .filter_map(|s| IncidentId::parse(&s).ok())
+            .collect()
     };
     if ids.is_empty() {
         return Ok(ids);
     }
-    std::fs::create_dir_all(archive_dir).map_err(|e| HubError::internal(format!("cannot create the archive folder {}: {e}", archive_dir.display())))?;
+    std::fs::create_dir_all(archive_dir).map_err(|e| {
+        HubError::internal(format!(
+            "cannot create the archive folder {}: {e}",
+            archive_dir.display()
+        ))
+    })?;
     for id in &ids {
         let bundle = crate::evidence::build_bundle(conn, hub, std::slice::from_ref(id))?;
         write_durably(&archive_dir.join(format!("{id}.json")), &bundle)?;
         let tx = conn.transaction()?;
-        for table in ["changes", "delivered", "assignments", "caller_contacts", "incidents"] {
-            tx.execute(&format!("DELETE FROM {table} WHERE incident_id = ?1"), params![id.as_str()])?;
+        for table in [
+            "changes",
+            "delivered",
+            "assignments",
+            "caller_contacts",
+            "incidents",
+        ] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE incident_id = ?1"),
+                params![id.as_str()],
+            )?;
         }
         tx.execute(
             "INSERT INTO audit (at, device_id, role, incident_id, endpoint, action) VALUES (?1, ?2, 'hub', ?3, 'retention', 'archive')",
@@ -42,7 +63,9 @@ pub fn archive_closed(conn: &mut Connection, hub: &DeviceRecord, archive_dir: &P
 /// Writes through a temporary file and renames it, after an fsync: a crash leaves
 /// either no archive file or a whole one, never a torn one the deletion relied on.
 fn write_durably(path: &Path, bytes: &[u8]) -> HubResult<()> {
-    let fail = |e: std::io::Error| HubError::internal(format!("cannot write the archive {}: {e}", path.display()));
+    let fail = |e: std::io::Error| {
+        HubError::internal(format!("cannot write the archive {}: {e}", path.display()))
+    };
     let temporary = path.with_extension("json.partial");
     let mut file = std::fs::File::create(&temporary).map_err(fail)?;
     file.write_all(bytes).map_err(fail)?;

@@ -52,13 +52,24 @@ impl AppState {
     }
 
     /// The hub's own entry among the authors of an evidence bundle.
-    pub(crate) fn hub_record(&self, conn: &Connection) -> HubResult<testigo_core::evidence::DeviceRecord> {
-        crate::evidence::hub_record(conn, &self.hub.device_id, &self.hub.signing_key.verifying_key().to_bytes())
+    pub(crate) fn hub_record(
+        &self,
+        conn: &Connection,
+    ) -> HubResult<testigo_core::evidence::DeviceRecord> {
+        crate::evidence::hub_record(
+            conn,
+            &self.hub.device_id,
+            &self.hub.signing_key.verifying_key().to_bytes(),
+        )
     }
 
     /// The hub writing what `device` asked for.
     pub(crate) fn author_for(&self, device: &devices::Device) -> Author {
-        Author::via(device.device_id.clone(), device.role, self.hub.device_id.clone())
+        Author::via(
+            device.device_id.clone(),
+            device.role,
+            self.hub.device_id.clone(),
+        )
     }
 
     /// Runs database work off the async threads, on the one connection.
@@ -108,7 +119,14 @@ impl Hub {
         let bootstrap_code = if devices::count(&conn)? == 0 && devices::code_count(&conn)? == 0 {
             let code = auth::new_code()?;
             let expires = clock.now().timestamp_millis() + BOOTSTRAP_CODE_MINUTES * 60_000;
-            devices::create_code(&conn, &auth::hash_code(&code), Role::Coordinator, None, expires, None)?;
+            devices::create_code(
+                &conn,
+                &auth::hash_code(&code),
+                Role::Coordinator,
+                None,
+                expires,
+                None,
+            )?;
             Some(code)
         } else {
             None
@@ -123,7 +141,11 @@ impl Hub {
             tls,
             console: ConsoleState::default(),
         };
-        Ok(Self { state: Arc::new(state), bootstrap_code, config })
+        Ok(Self {
+            state: Arc::new(state),
+            bootstrap_code,
+            config,
+        })
     }
 
     /// The coordinator code made at first start, if this was it.
@@ -138,7 +160,10 @@ impl Hub {
 
     pub fn router(&self) -> Router {
         Router::new()
-            .route(HEALTH_PATH, get(|| async { Json(serde_json::json!({ "ok": true })) }))
+            .route(
+                HEALTH_PATH,
+                get(|| async { Json(serde_json::json!({ "ok": true })) }),
+            )
             .route(ENROL_PATH, post(auth::enrol))
             .route(SYNC_PATH, post(crate::sync::sync))
             .route("/v1/enrol-codes", post(dispatch::create_code))
@@ -147,7 +172,10 @@ impl Hub {
             .route("/v1/incidents/{id}/report", put(dispatch::edit_report))
             .route("/v1/incidents/{id}/assign", post(dispatch::assign))
             .route("/v1/incidents/{id}/caller", get(dispatch::caller))
-            .route("/v1/incidents/{id}/caller-notified", post(dispatch::caller_notified))
+            .route(
+                "/v1/incidents/{id}/caller-notified",
+                post(dispatch::caller_notified),
+            )
             .route("/v1/incidents/{id}/close", post(dispatch::close))
             .route("/v1/evidence", get(crate::evidence::bundle))
             .route("/v1/audit", get(crate::evidence::audit_log))
@@ -162,7 +190,10 @@ impl Hub {
     /// Archives and deletes incidents closed longer ago than the configured age;
     /// nothing when no archive is configured. Returns what left the hub.
     pub fn archive_now(&self) -> HubResult<Vec<testigo_core::ids::IncidentId>> {
-        let (Some(dir), Some(days)) = (&self.config.archive_dir, self.config.archive_after_days) else { return Ok(Vec::new()) };
+        let (Some(dir), Some(days)) = (&self.config.archive_dir, self.config.archive_after_days)
+        else {
+            return Ok(Vec::new());
+        };
         let cutoff = self.state.now_ms() - i64::from(days) * 86_400_000;
         let mut conn = self.state.db.lock().unwrap_or_else(|p| p.into_inner());
         let hub = self.state.hub_record(&conn)?;
@@ -174,14 +205,24 @@ impl Hub {
         if self.config.archive_dir.is_none() {
             return;
         }
-        let hub = Hub { state: Arc::clone(&self.state), bootstrap_code: None, config: self.config.clone() };
+        let hub = Hub {
+            state: Arc::clone(&self.state),
+            bootstrap_code: None,
+            config: self.config.clone(),
+        };
         tokio::spawn(async move {
             let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
             loop {
                 every_hour.tick().await;
-                let hub = Hub { state: Arc::clone(&hub.state), bootstrap_code: None, config: hub.config.clone() };
+                let hub = Hub {
+                    state: Arc::clone(&hub.state),
+                    bootstrap_code: None,
+                    config: hub.config.clone(),
+                };
                 match tokio::task::spawn_blocking(move || hub.archive_now()).await {
-                    Ok(Ok(archived)) if !archived.is_empty() => tracing::info!(count = archived.len(), "closed incidents archived"),
+                    Ok(Ok(archived)) if !archived.is_empty() => {
+                        tracing::info!(count = archived.len(), "closed incidents archived")
+                    }
                     Ok(Err(e)) => tracing::error!(error = %e, "archiving failed; will retry"),
                     _ => {}
                 }
@@ -190,9 +231,15 @@ impl Hub {
     }
 
     /// Serves plain HTTP on `listener` until `shutdown` completes.
-    pub async fn run(self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         self.spawn_archiver();
-        let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
+        let app = self
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
         let state = Arc::clone(&self.state);
         // Consoles' event streams never end by themselves; a shutdown ends them so
         // that the graceful shutdown does not wait on them forever.
@@ -200,7 +247,9 @@ impl Hub {
             shutdown.await;
             state.console.shut_down();
         };
-        axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 
     /// Serves on the configured address, with TLS when a certificate and key are
@@ -214,7 +263,12 @@ impl Hub {
                 let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
                 self.spawn_archiver();
                 tracing::info!(%addr, "hub listening (HTTPS)");
-                axum_server::bind_rustls(addr, tls).serve(self.router().into_make_service_with_connect_info::<SocketAddr>()).await
+                axum_server::bind_rustls(addr, tls)
+                    .serve(
+                        self.router()
+                            .into_make_service_with_connect_info::<SocketAddr>(),
+                    )
+                    .await
             }
             _ => {
                 let listener = tokio::net::TcpListener::bind(addr).await?;

@@ -17,11 +17,13 @@ use rusqlite::Connection;
 use testigo_core::evidence::verify_change;
 use testigo_core::ids::IncidentId;
 use testigo_core::incident::read_view;
-use testigo_core::sync::protocol::{self, Ack, DeliveredIncident, IncidentChanges, Rejection, SyncRequest, SyncResponse, Upload};
+use testigo_core::sync::protocol::{
+    self, Ack, DeliveredIncident, IncidentChanges, Rejection, SyncRequest, SyncResponse, Upload,
+};
 
 use crate::auth::Authed;
-use crate::db::devices::Device;
 use crate::db::audit::{self, Action};
+use crate::db::devices::Device;
 use crate::db::{changes, delivered, incidents};
 use crate::error::{HubError, HubResult};
 use crate::permissions;
@@ -39,47 +41,89 @@ const MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
 /// device which ids are real.
 const NOT_YOURS: &str = "no such incident for this device";
 
-pub async fn sync(State(state): State<Arc<AppState>>, Authed(device): Authed, body: Bytes) -> HubResult<Response> {
-    let request: SyncRequest = protocol::decode(&body).map_err(|e| HubError::bad_request(e.to_string()))?;
-    let response = state.blocking(move |state, conn| round(state, conn, &device, request)).await?;
+pub async fn sync(
+    State(state): State<Arc<AppState>>,
+    Authed(device): Authed,
+    body: Bytes,
+) -> HubResult<Response> {
+    let request: SyncRequest =
+        protocol::decode(&body).map_err(|e| HubError::bad_request(e.to_string()))?;
+    let response = state
+        .blocking(move |state, conn| round(state, conn, &device, request))
+        .await?;
     let bytes = protocol::encode(&response).map_err(|e| HubError::internal(e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, protocol::CONTENT_TYPE)], bytes).into_response())
 }
 
-fn round(state: &AppState, conn: &mut Connection, device: &Device, request: SyncRequest) -> HubResult<SyncResponse> {
+fn round(
+    state: &AppState,
+    conn: &mut Connection,
+    device: &Device,
+    request: SyncRequest,
+) -> HubResult<SyncResponse> {
     let now_ms = state.now_ms();
     let tx = conn.transaction()?;
-    let mut response = SyncResponse { hub_time_ms: now_ms, ..Default::default() };
+    let mut response = SyncResponse {
+        hub_time_ms: now_ms,
+        ..Default::default()
+    };
     for upload in request.uploads {
         receive(state, &tx, device, upload, now_ms, &mut response)?;
     }
     delivered::reconcile(&tx, &device.device_id, request.cursor)?;
-    send(state, &tx, device, request.cursor, request.max_response_bytes.clamp(MIN_RESPONSE_BYTES, MAX_RESPONSE_BYTES), now_ms, &mut response)?;
+    send(
+        state,
+        &tx,
+        device,
+        request.cursor,
+        request
+            .max_response_bytes
+            .clamp(MIN_RESPONSE_BYTES, MAX_RESPONSE_BYTES),
+        now_ms,
+        &mut response,
+    )?;
     tx.commit()?;
     Ok(response)
 }
 
 /// Validates and stores one incident's uploaded changes.
-fn receive(state: &AppState, tx: &Connection, device: &Device, upload: Upload, now_ms: i64, response: &mut SyncResponse) -> HubResult<()> {
+fn receive(
+    state: &AppState,
+    tx: &Connection,
+    device: &Device,
+    upload: Upload,
+    now_ms: i64,
+    response: &mut SyncResponse,
+) -> HubResult<()> {
     let id = upload.incident;
     let mut parsed = Vec::new();
     for bytes in upload.changes {
         // Through the core's guard: automerge's parser can panic on crafted bytes.
         match testigo_core::incident::untrusted::parse_change(bytes) {
             Ok(change) => parsed.push(change),
-            Err(e) => response.rejected.push(Rejection { incident: id.clone(), change_hash: None, reason: format!("not an automerge change: {e}") }),
+            Err(e) => response.rejected.push(Rejection {
+                incident: id.clone(),
+                change_hash: None,
+                reason: format!("not an automerge change: {e}"),
+            }),
         }
     }
     let refuse_all = |response: &mut SyncResponse, parsed: &[Change], reason: &str| {
         for change in parsed {
-            response.rejected.push(Rejection { incident: id.clone(), change_hash: Some(change.hash().0), reason: reason.to_owned() });
+            response.rejected.push(Rejection {
+                incident: id.clone(),
+                change_hash: Some(change.hash().0),
+                reason: reason.to_owned(),
+            });
         }
     };
 
     let stored = incidents::load(tx, &id)?;
     let creating = stored.is_none();
     let base = match stored {
-        Some(stored) if permissions::can_write(tx, device, &id, now_ms, state.retention_ms)? => stored.doc,
+        Some(stored) if permissions::can_write(tx, device, &id, now_ms, state.retention_ms)? => {
+            stored.doc
+        }
         None if upload.new_incident => automerge::Automerge::new(),
         _ => {
             refuse_all(response, &parsed, NOT_YOURS);
@@ -89,32 +133,54 @@ fn receive(state: &AppState, tx: &Connection, device: &Device, upload: Upload, n
 
     // Every change must carry a valid signature by the sending device's key: the
     // same signature the device stored with the change, kept here for evidence.
-    let signatures: BTreeMap<protocol::Hash, Vec<u8>> = upload.signatures.into_iter().map(|s| (s.hash, s.signature)).collect();
+    let signatures: BTreeMap<protocol::Hash, Vec<u8>> = upload
+        .signatures
+        .into_iter()
+        .map(|s| (s.hash, s.signature))
+        .collect();
     let mut signed = Vec::new();
     for change in parsed {
         let hash = change.hash();
-        let verdict = match signatures.get(&hash.0).map(|s| <[u8; 64]>::try_from(s.as_slice())) {
-            None => Err("unsigned: every change must be signed by the device that made it".to_owned()),
+        let verdict = match signatures
+            .get(&hash.0)
+            .map(|s| <[u8; 64]>::try_from(s.as_slice()))
+        {
+            None => {
+                Err("unsigned: every change must be signed by the device that made it".to_owned())
+            }
             Some(Err(_)) => Err("a signature must be 64 bytes".to_owned()),
-            Some(Ok(sig)) => verify_change(&device.device_id, &device.public_key, &hash, &sig).map_err(|e| format!("bad signature: {e}")),
+            Some(Ok(sig)) => verify_change(&device.device_id, &device.public_key, &hash, &sig)
+                .map_err(|e| format!("bad signature: {e}")),
         };
         match verdict {
             Ok(()) => signed.push(change),
-            Err(reason) => response.rejected.push(Rejection { incident: id.clone(), change_hash: Some(hash.0), reason }),
+            Err(reason) => response.rejected.push(Rejection {
+                incident: id.clone(),
+                change_hash: Some(hash.0),
+                reason,
+            }),
         }
     }
 
-    let sender = Sender { device: &device.device_id, role: device.role };
+    let sender = Sender {
+        device: &device.device_id,
+        role: device.role,
+    };
     let outcome = apply_upload(base, signed, &sender, &id);
     for (hash, reason) in outcome.rejected {
         tracing::info!(incident = %id, device = %device.device_id, change = %hash, %reason, "change rejected");
-        response.rejected.push(Rejection { incident: id.clone(), change_hash: Some(hash.0), reason });
+        response.rejected.push(Rejection {
+            incident: id.clone(),
+            change_hash: Some(hash.0),
+            reason,
+        });
     }
     if creating && outcome.accepted.is_empty() {
         return Ok(());
     }
     if !outcome.accepted.is_empty() {
-        let view = read_view(&outcome.doc).map_err(|e| HubError::internal(format!("a validated document does not read: {e}")))?;
+        let view = read_view(&outcome.doc)
+            .map_err(|e| HubError::internal(format!("a validated document does not read: {e}")))?;
         incidents::save(tx, &id, &outcome.doc, &view, device.team.as_deref(), now_ms)?;
         for change in &outcome.accepted {
             let signature = signatures.get(&change.hash().0).map(Vec::as_slice);
@@ -122,7 +188,10 @@ fn receive(state: &AppState, tx: &Connection, device: &Device, upload: Upload, n
         }
         audit::record(tx, device, Some(&id), SYNC_ENDPOINT, Action::Change, now_ms)?;
     }
-    response.acks.push(Ack { incident: id.clone(), heads: protocol::from_change_hashes(&outcome.doc.get_heads()) });
+    response.acks.push(Ack {
+        incident: id.clone(),
+        heads: protocol::from_change_hashes(&outcome.doc.get_heads()),
+    });
     if permissions::can_see(tx, device, &id, now_ms, state.retention_ms)? {
         delivered::note_held(tx, &device.device_id, &id)?;
     }
@@ -132,7 +201,15 @@ fn receive(state: &AppState, tx: &Connection, device: &Device, upload: Upload, n
 /// Fills the response with what the device lacks, within `budget` bytes: first other
 /// people's changes to incidents it holds, in log order; then, once those are all
 /// sent, incidents it may now see (whole) and incidents it may no longer see.
-fn send(state: &AppState, tx: &Connection, device: &Device, cursor: u64, budget: u64, now_ms: i64, response: &mut SyncResponse) -> HubResult<()> {
+fn send(
+    state: &AppState,
+    tx: &Connection,
+    device: &Device,
+    cursor: u64,
+    budget: u64,
+    now_ms: i64,
+    response: &mut SyncResponse,
+) -> HubResult<()> {
     let mut used: u64 = 0;
     let mut last_seq = cursor;
     let mut cut = false;
@@ -145,16 +222,30 @@ fn send(state: &AppState, tx: &Connection, device: &Device, cursor: u64, budget:
         }
         used += size;
         last_seq = change.seq;
-        match by_incident.iter_mut().find(|(id, _)| *id == change.incident) {
+        match by_incident
+            .iter_mut()
+            .find(|(id, _)| *id == change.incident)
+        {
             Some((_, list)) => list.push(change.bytes),
             None => by_incident.push((change.incident, vec![change.bytes])),
         }
         true
     })?;
     for (incident, list) in by_incident {
-        audit::record(tx, device, Some(&incident), SYNC_ENDPOINT, Action::Read, now_ms)?;
+        audit::record(
+            tx,
+            device,
+            Some(&incident),
+            SYNC_ENDPOINT,
+            Action::Read,
+            now_ms,
+        )?;
         let heads = incidents::heads(tx, &incident)?;
-        response.changes.push(IncidentChanges { incident, changes: list, heads });
+        response.changes.push(IncidentChanges {
+            incident,
+            changes: list,
+            heads,
+        });
     }
     if cut {
         // The next round goes on from the last change sent; deliveries wait until the
@@ -174,7 +265,9 @@ fn send(state: &AppState, tx: &Connection, device: &Device, cursor: u64, budget:
     }
     let stamp = changes::next_seq(tx)?;
     for id in to_add {
-        let Some((document, heads)) = incidents::saved(tx, id)? else { continue };
+        let Some((document, heads)) = incidents::saved(tx, id)? else {
+            continue;
+        };
         if used > 0 && used + document.len() as u64 > budget {
             response.more = true;
             break;
@@ -182,7 +275,11 @@ fn send(state: &AppState, tx: &Connection, device: &Device, cursor: u64, budget:
         used += document.len() as u64;
         delivered::deliver(tx, &device.device_id, id, stamp)?;
         audit::record(tx, device, Some(id), SYNC_ENDPOINT, Action::Read, now_ms)?;
-        response.new_incidents.push(DeliveredIncident { incident: id.clone(), document, heads });
+        response.new_incidents.push(DeliveredIncident {
+            incident: id.clone(),
+            document,
+            heads,
+        });
     }
     for id in to_remove {
         delivered::remove(tx, &device.device_id, id, stamp)?;

@@ -11,7 +11,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use testigo_core::ids::{DeviceId, IncidentId};
 use testigo_core::incident::{
-    check_event_permission, keys, parse_answer_key, read_json, render_json, AnswerRecord, Assignment, Checkpoint, Observation, Role, StatusEvent,
+    check_event_permission, keys, parse_answer_key, read_json, render_json, AnswerRecord,
+    Assignment, Checkpoint, Observation, Role, StatusEvent,
 };
 
 /// Who sent the changes, as enrolled (never as the document claims).
@@ -30,13 +31,21 @@ pub struct Outcome {
 
 /// Applies `incoming` to `base` (an empty document for a new field incident). Changes
 /// the hub already has are skipped, so a retried upload is harmless.
-pub fn apply_upload(base: Automerge, incoming: Vec<Change>, sender: &Sender<'_>, incident: &IncidentId) -> Outcome {
+pub fn apply_upload(
+    base: Automerge,
+    incoming: Vec<Change>,
+    sender: &Sender<'_>,
+    incident: &IncidentId,
+) -> Outcome {
     let mut doc = base;
     let mut current = rendered(&doc);
     let mut accepted = Vec::new();
     let mut rejected: BTreeMap<ChangeHash, String> = BTreeMap::new();
     let mut seen = BTreeSet::new();
-    let mut pending: Vec<Change> = incoming.into_iter().filter(|c| doc.get_change_by_hash(&c.hash()).is_none() && seen.insert(c.hash())).collect();
+    let mut pending: Vec<Change> = incoming
+        .into_iter()
+        .filter(|c| doc.get_change_by_hash(&c.hash()).is_none() && seen.insert(c.hash()))
+        .collect();
 
     // Apply whatever has its dependencies, until nothing moves: uploads are in causal
     // order from honest devices, but the hub does not rely on it.
@@ -48,7 +57,11 @@ pub fn apply_upload(base: Automerge, incoming: Vec<Change>, sender: &Sender<'_>,
             if let Some(dep) = change.deps().iter().find(|d| rejected.contains_key(d)) {
                 rejected.insert(hash, format!("depends on rejected change {dep}"));
                 progressed = true;
-            } else if change.deps().iter().all(|d| doc.get_change_by_hash(d).is_some()) {
+            } else if change
+                .deps()
+                .iter()
+                .all(|d| doc.get_change_by_hash(d).is_some())
+            {
                 match try_change(&doc, &current, &change, sender, incident) {
                     Ok((next, next_json)) => {
                         doc = next;
@@ -71,14 +84,22 @@ pub fn apply_upload(base: Automerge, incoming: Vec<Change>, sender: &Sender<'_>,
     }
     let waiting: BTreeSet<ChangeHash> = pending.iter().map(Change::hash).collect();
     for change in pending {
-        let missing = change.deps().iter().find(|d| doc.get_change_by_hash(d).is_none() && !waiting.contains(d)).copied();
+        let missing = change
+            .deps()
+            .iter()
+            .find(|d| doc.get_change_by_hash(d).is_none() && !waiting.contains(d))
+            .copied();
         let reason = match missing {
             Some(dep) => format!("missing dependency {dep}: the hub does not have it"),
             None => "depends on changes that cannot be applied".to_owned(),
         };
         rejected.insert(change.hash(), reason);
     }
-    Outcome { doc, accepted, rejected: rejected.into_iter().collect() }
+    Outcome {
+        doc,
+        accepted,
+        rejected: rejected.into_iter().collect(),
+    }
 }
 
 fn rendered(doc: &Automerge) -> Value {
@@ -89,13 +110,26 @@ fn rendered(doc: &Automerge) -> Value {
     }
 }
 
-fn try_change(doc: &Automerge, before: &Value, change: &Change, sender: &Sender<'_>, incident: &IncidentId) -> Result<(Automerge, Value), String> {
+fn try_change(
+    doc: &Automerge,
+    before: &Value,
+    change: &Change,
+    sender: &Sender<'_>,
+    incident: &IncidentId,
+) -> Result<(Automerge, Value), String> {
     match DeviceId::from_actor(change.actor_id()) {
         Some(actor) if &actor == sender.device => {}
-        _ => return Err(format!("made by actor {} which is not the sending device", change.actor_id())),
+        _ => {
+            return Err(format!(
+                "made by actor {} which is not the sending device",
+                change.actor_id()
+            ))
+        }
     }
     let mut trial = doc.fork();
-    trial.apply_changes([change.clone()]).map_err(|e| format!("does not apply: {e}"))?;
+    trial
+        .apply_changes([change.clone()])
+        .map_err(|e| format!("does not apply: {e}"))?;
     if trial.get_change_by_hash(&change.hash()).is_none() {
         return Err("does not apply to the hub's document".to_owned());
     }
@@ -105,19 +139,44 @@ fn try_change(doc: &Automerge, before: &Value, change: &Change, sender: &Sender<
 }
 
 /// The rules every change must keep, comparing the document before and after it.
-pub fn check_rules(before: &Value, after: &Value, sender: &Sender<'_>, incident: &IncidentId) -> Result<(), String> {
+pub fn check_rules(
+    before: &Value,
+    after: &Value,
+    sender: &Sender<'_>,
+    incident: &IncidentId,
+) -> Result<(), String> {
     let view = read_json(after).map_err(|e| format!("the incident would no longer read: {e}"))?;
     if &view.id != incident {
-        return Err(format!("the document is incident {}, not {incident}", view.id));
+        return Err(format!(
+            "the document is incident {}, not {incident}",
+            view.id
+        ));
     }
     let empty = Map::new();
     let b = before.as_object().unwrap_or(&empty);
     let a = after.as_object().unwrap_or(&empty);
     let creating = b.is_empty();
-    let known_problems: BTreeSet<String> = if creating { BTreeSet::new() } else { read_json(before).map(|v| v.problems.into_iter().collect()).unwrap_or_default() };
-    let new_problems: Vec<&String> = view.problems.iter().filter(|p| !known_problems.contains(*p)).collect();
+    let known_problems: BTreeSet<String> = if creating {
+        BTreeSet::new()
+    } else {
+        read_json(before)
+            .map(|v| v.problems.into_iter().collect())
+            .unwrap_or_default()
+    };
+    let new_problems: Vec<&String> = view
+        .problems
+        .iter()
+        .filter(|p| !known_problems.contains(*p))
+        .collect();
     if !new_problems.is_empty() {
-        return Err(format!("adds records that do not follow the schema: {}", new_problems.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("; ")));
+        return Err(format!(
+            "adds records that do not follow the schema: {}",
+            new_problems
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
     }
     if creating && &view.created_by != sender.device {
         return Err("a new incident must be created by the device that sends it".to_owned());
@@ -133,25 +192,64 @@ pub fn check_rules(before: &Value, after: &Value, sender: &Sender<'_>, incident:
                 }
             }
             keys::REPORT | keys::TEMPLATE => {
-                if !creating && old != new && !matches!(role, Role::Dispatcher | Role::Coordinator) {
+                if !creating && old != new && !matches!(role, Role::Dispatcher | Role::Coordinator)
+                {
                     return Err(format!("a {} cannot change /{key}", role.as_str()));
                 }
             }
             keys::ASSIGNMENTS => {
-                if entries(old) != entries(new) && !matches!(role, Role::Dispatcher | Role::TeamLead | Role::Coordinator) {
+                if entries(old) != entries(new)
+                    && !matches!(role, Role::Dispatcher | Role::TeamLead | Role::Coordinator)
+                {
                     return Err(format!("a {} cannot change assignments", role.as_str()));
                 }
-                check_records::<Assignment>(key, old, new, sender, Mutable::Yes, |a| &a.by, |_| Ok(()))?;
+                check_records::<Assignment>(
+                    key,
+                    old,
+                    new,
+                    sender,
+                    Mutable::Yes,
+                    |a| &a.by,
+                    |_| Ok(()),
+                )?;
             }
             keys::ANSWERS => check_answers(old, new, sender)?,
-            keys::OBSERVATIONS => check_records::<Observation>(key, old, new, sender, Mutable::No, |o| &o.by, |_| Ok(()))?,
-            keys::CHECKPOINTS => check_records::<Checkpoint>(key, old, new, sender, Mutable::No, |c| &c.by, |_| Ok(()))?,
-            keys::EVENTS => check_records::<StatusEvent>(key, old, new, sender, Mutable::No, |e| &e.by, |e| {
-                if e.role != role {
-                    return Err(format!("claims the role {} but the sender is a {}", e.role.as_str(), role.as_str()));
-                }
-                check_event_permission(role, e.kind).map_err(|e| e.to_string())
-            })?,
+            keys::OBSERVATIONS => check_records::<Observation>(
+                key,
+                old,
+                new,
+                sender,
+                Mutable::No,
+                |o| &o.by,
+                |_| Ok(()),
+            )?,
+            keys::CHECKPOINTS => check_records::<Checkpoint>(
+                key,
+                old,
+                new,
+                sender,
+                Mutable::No,
+                |c| &c.by,
+                |_| Ok(()),
+            )?,
+            keys::EVENTS => check_records::<StatusEvent>(
+                key,
+                old,
+                new,
+                sender,
+                Mutable::No,
+                |e| &e.by,
+                |e| {
+                    if e.role != role {
+                        return Err(format!(
+                            "claims the role {} but the sender is a {}",
+                            e.role.as_str(),
+                            role.as_str()
+                        ));
+                    }
+                    check_event_permission(role, e.kind).map_err(|e| e.to_string())
+                },
+            )?,
             other => {
                 if old != new {
                     return Err(format!("/{other} is not part of an incident"));
@@ -164,7 +262,9 @@ pub fn check_rules(before: &Value, after: &Value, sender: &Sender<'_>, incident:
 
 fn entries(value: Option<&Value>) -> &Map<String, Value> {
     static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
-    value.and_then(Value::as_object).unwrap_or_else(|| EMPTY.get_or_init(Map::new))
+    value
+        .and_then(Value::as_object)
+        .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
 }
 
 /// Whether records of a collection may be rewritten (assignments are: unassigning
@@ -190,7 +290,11 @@ fn check_records<T: DeserializeOwned>(
     for (key, record) in old {
         match new.get(key) {
             None => return Err(format!("/{path}/{key} cannot be deleted")),
-            Some(now) if now != record && mutable == Mutable::No => return Err(format!("/{path}/{key} was already recorded and cannot be changed")),
+            Some(now) if now != record && mutable == Mutable::No => {
+                return Err(format!(
+                    "/{path}/{key} was already recorded and cannot be changed"
+                ))
+            }
             Some(_) => {}
         }
     }
@@ -198,9 +302,13 @@ fn check_records<T: DeserializeOwned>(
         if old.get(key) == Some(record) {
             continue;
         }
-        let record: T = serde_json::from_value(record.clone()).map_err(|e| format!("/{path}/{key}: {e}"))?;
+        let record: T =
+            serde_json::from_value(record.clone()).map_err(|e| format!("/{path}/{key}: {e}"))?;
         if by(&record) != sender.device {
-            return Err(format!("/{path}/{key} is recorded as by {}, not by the sending device", by(&record)));
+            return Err(format!(
+                "/{path}/{key} is recorded as by {}, not by the sending device",
+                by(&record)
+            ));
         }
         extra(&record).map_err(|e| format!("/{path}/{key}: {e}"))?;
     }
@@ -209,7 +317,11 @@ fn check_records<T: DeserializeOwned>(
 
 /// Answers are kept per author (`<question>@<device>`): a device may add or replace
 /// only its own, and never delete one.
-fn check_answers(old: Option<&Value>, new: Option<&Value>, sender: &Sender<'_>) -> Result<(), String> {
+fn check_answers(
+    old: Option<&Value>,
+    new: Option<&Value>,
+    sender: &Sender<'_>,
+) -> Result<(), String> {
     let (old, new) = (entries(old), entries(new));
     for key in old.keys() {
         if !new.contains_key(key) {
@@ -222,10 +334,15 @@ fn check_answers(old: Option<&Value>, new: Option<&Value>, sender: &Sender<'_>) 
         }
         match parse_answer_key(key) {
             Some((_, author)) if &author == sender.device => {}
-            Some((_, author)) => return Err(format!("/answers/{key} is {author}'s answer; only they can give or change it")),
+            Some((_, author)) => {
+                return Err(format!(
+                    "/answers/{key} is {author}'s answer; only they can give or change it"
+                ))
+            }
             None => return Err(format!("/answers/{key} is not a <question>@<device> key")),
         }
-        let record: AnswerRecord = serde_json::from_value(value.clone()).map_err(|e| format!("/answers/{key}: {e}"))?;
+        let record: AnswerRecord =
+            serde_json::from_value(value.clone()).map_err(|e| format!("/answers/{key}: {e}"))?;
         if &record.by != sender.device {
             return Err(format!("/answers/{key} is recorded as by someone else"));
         }

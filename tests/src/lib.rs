@@ -27,7 +27,8 @@ pub struct TestClock {
 
 impl TestClock {
     pub fn advance(&self, by: Duration) {
-        self.offset_ms.fetch_add(by.num_milliseconds(), Ordering::SeqCst);
+        self.offset_ms
+            .fetch_add(by.num_milliseconds(), Ordering::SeqCst);
     }
 }
 
@@ -54,10 +55,20 @@ impl TestHub {
         let dir = TempDir::new().expect("temp dir");
         let db_path = dir.path().join("hub.sqlite");
         let clock = Arc::new(TestClock::default());
-        let hub = Hub::open_with_clock(HubConfig::with_db(&db_path), clock.clone()).expect("hub opens");
-        let bootstrap_code = hub.bootstrap_code().expect("a fresh hub makes a bootstrap code").to_owned();
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+        let hub =
+            Hub::open_with_clock(HubConfig::with_db(&db_path), clock.clone()).expect("hub opens");
+        let bootstrap_code = hub
+            .bootstrap_code()
+            .expect("a fresh hub makes a bootstrap code")
+            .to_owned();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
         let addr = listener.local_addr().expect("address");
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -69,7 +80,16 @@ impl TestHub {
                 .expect("hub serves");
             });
         });
-        Self { url: format!("http://{addr}"), addr, bootstrap_code, db_path, clock, shutdown: Some(shutdown), thread: Some(thread), _dir: dir }
+        Self {
+            url: format!("http://{addr}"),
+            addr,
+            bootstrap_code,
+            db_path,
+            clock,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+            _dir: dir,
+        }
     }
 
     /// Reads the hub's database directly (counts the tests check).
@@ -106,7 +126,12 @@ impl Person {
             *b = (i as u8).wrapping_mul(37).wrapping_add(name.len() as u8) | 1;
         }
         let store = Store::open(dir.path().join("device.db"), &key).expect("store opens");
-        Self { name, store, key, dir }
+        Self {
+            name,
+            store,
+            key,
+            dir,
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -114,16 +139,27 @@ impl Person {
     }
 
     pub fn sync(&self, hub: &TestHub) -> SyncReport {
-        sync::sync(&self.store, Some(&hub.url)).unwrap_or_else(|e| panic!("{} cannot sync: {e}", self.name))
+        sync::sync(&self.store, Some(&hub.url))
+            .unwrap_or_else(|e| panic!("{} cannot sync: {e}", self.name))
     }
 
     pub fn api(&self, hub: &TestHub) -> Api {
-        let credential = self.store.identity().credential.unwrap_or_else(|| panic!("{} is not enrolled", self.name));
-        Api { base: hub.url.clone(), credential: Some(credential), client: reqwest::blocking::Client::new() }
+        let credential = self
+            .store
+            .identity()
+            .credential
+            .unwrap_or_else(|| panic!("{} is not enrolled", self.name));
+        Api {
+            base: hub.url.clone(),
+            credential: Some(credential),
+            client: reqwest::blocking::Client::new(),
+        }
     }
 
     pub fn view(&self, id: &IncidentId) -> IncidentView {
-        self.store.view(id).unwrap_or_else(|e| panic!("{} has no view of {id}: {e}", self.name))
+        self.store
+            .view(id)
+            .unwrap_or_else(|e| panic!("{} has no view of {id}: {e}", self.name))
     }
 
     pub fn holds(&self, id: &IncidentId) -> bool {
@@ -140,11 +176,19 @@ pub struct Api {
 
 impl Api {
     pub fn anonymous(hub: &TestHub) -> Self {
-        Self { base: hub.url.clone(), credential: None, client: reqwest::blocking::Client::new() }
+        Self {
+            base: hub.url.clone(),
+            credential: None,
+            client: reqwest::blocking::Client::new(),
+        }
     }
 
     pub fn with_credential(hub: &TestHub, credential: &str) -> Self {
-        Self { base: hub.url.clone(), credential: Some(credential.to_owned()), client: reqwest::blocking::Client::new() }
+        Self {
+            base: hub.url.clone(),
+            credential: Some(credential.to_owned()),
+            client: reqwest::blocking::Client::new(),
+        }
     }
 
     fn send(&self, request: reqwest::blocking::RequestBuilder) -> (u16, Value) {
@@ -171,18 +215,30 @@ impl Api {
     }
 
     pub fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
-        self.send(self.client.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body))
+        self.send(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .header("content-type", content_type)
+                .body(body),
+        )
     }
 
     /// Posts a binary body and returns the raw response body.
     pub fn post_bytes(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
-        let request = self.client.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body);
         let request = match &self.credential {
             Some(c) => request.bearer_auth(c),
             None => request,
         };
         let response = request.send().expect("hub answers");
-        (response.status().as_u16(), response.bytes().expect("body").to_vec())
+        (
+            response.status().as_u16(),
+            response.bytes().expect("body").to_vec(),
+        )
     }
 
     /// Creates an enrolment code (as a coordinator).
@@ -193,7 +249,12 @@ impl Api {
     }
 
     /// Opens an incident from a call and returns its id.
-    pub fn open_incident(&self, place: &str, caller_phone: Option<&str>, team: Option<&str>) -> IncidentId {
+    pub fn open_incident(
+        &self,
+        place: &str,
+        caller_phone: Option<&str>,
+        team: Option<&str>,
+    ) -> IncidentId {
         let (status, body) = self.post(
             "/v1/incidents",
             json!({
@@ -211,7 +272,10 @@ impl Api {
     }
 
     pub fn assign(&self, id: &IncidentId, person: &Person, active: bool) {
-        let (status, body) = self.post(&format!("/v1/incidents/{id}/assign"), json!({ "device": person.store.device_id(), "active": active }));
+        let (status, body) = self.post(
+            &format!("/v1/incidents/{id}/assign"),
+            json!({ "device": person.store.device_id(), "active": active }),
+        );
         assert_eq!(status, 200, "assign: {body}");
     }
 
@@ -233,14 +297,16 @@ impl World {
     pub fn new() -> Self {
         let hub = TestHub::start();
         let coordinator = Person::new("coordinator");
-        sync::enroll(&coordinator.store, &hub.url, &hub.bootstrap_code).expect("coordinator enrols");
+        sync::enroll(&coordinator.store, &hub.url, &hub.bootstrap_code)
+            .expect("coordinator enrols");
         Self { hub, coordinator }
     }
 
     pub fn enrol(&self, name: &'static str, role: Role, team: Option<&str>) -> Person {
         let code = self.coordinator.api(&self.hub).code(role, team);
         let person = Person::new(name);
-        sync::enroll(&person.store, &self.hub.url, &code).unwrap_or_else(|e| panic!("{name} cannot enrol: {e}"));
+        sync::enroll(&person.store, &self.hub.url, &code)
+            .unwrap_or_else(|e| panic!("{name} cannot enrol: {e}"));
         assert_eq!(person.store.identity().role, role);
         person
     }

@@ -43,7 +43,8 @@ impl Proxy {
         let wire = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
-            let (mode, bodies, wire, stop) = (mode.clone(), bodies.clone(), wire.clone(), stop.clone());
+            let (mode, bodies, wire, stop) =
+                (mode.clone(), bodies.clone(), wire.clone(), stop.clone());
             std::thread::spawn(move || {
                 for client in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
@@ -58,7 +59,15 @@ impl Proxy {
                 }
             })
         };
-        Self { url: format!("http://{addr}"), addr, mode, bodies, wire, stop, thread: Some(thread) }
+        Self {
+            url: format!("http://{addr}"),
+            addr,
+            mode,
+            bodies,
+            wire,
+            stop,
+            thread: Some(thread),
+        }
     }
 
     pub fn set(&self, mode: Mode) {
@@ -102,7 +111,13 @@ fn read_message(stream: &mut TcpStream) -> Option<Vec<u8>> {
         buf.extend_from_slice(&chunk[..n]);
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let length: usize = head.lines().find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))).unwrap_or(0);
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap_or(0))
+        })
+        .unwrap_or(0);
     while buf.len() < head_end + length {
         let n = stream.read(&mut chunk).ok()?;
         if n == 0 {
@@ -122,7 +137,11 @@ fn exchange(target: SocketAddr, request: &[u8]) -> Option<Vec<u8>> {
 
 /// Returns the response body the hub produced, if it produced one, and the sizes of
 /// the request and response messages.
-fn handle(mut client: TcpStream, target: SocketAddr, mode: Mode) -> Option<(Vec<u8>, (usize, usize))> {
+fn handle(
+    mut client: TcpStream,
+    target: SocketAddr,
+    mode: Mode,
+) -> Option<(Vec<u8>, (usize, usize))> {
     let request = read_message(&mut client)?;
     let request_cut = match mode {
         Mode::CutRequest(n) => Some(n),

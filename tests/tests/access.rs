@@ -7,7 +7,10 @@ use testigo_core::sync::protocol::{self, SyncRequest, CONTENT_TYPE};
 use testigo_tests::{Api, Person, TestHub, World};
 
 fn enrol_raw(hub: &TestHub, code: &str, person: &Person) -> (u16, Value) {
-    Api::anonymous(hub).post("/v1/enrol", json!({ "code": code, "public_key": hex::encode(person.store.identity().public_key()) }))
+    Api::anonymous(hub).post(
+        "/v1/enrol",
+        json!({ "code": code, "public_key": hex::encode(person.store.identity().public_key()) }),
+    )
 }
 
 #[test]
@@ -15,10 +18,23 @@ fn requests_without_a_valid_credential_are_refused() {
     let world = World::new();
     let hub = &world.hub;
     let anonymous = Api::anonymous(hub);
-    assert_eq!(anonymous.get("/health").0, 200, "health needs no credential");
+    assert_eq!(
+        anonymous.get("/health").0,
+        200,
+        "health needs no credential"
+    );
 
-    let empty_round = protocol::encode(&SyncRequest { cursor: 0, uploads: vec![], max_response_bytes: 1 << 20 }).unwrap();
-    for api in [anonymous, Api::with_credential(hub, &"ab".repeat(32)), Api::with_credential(hub, "not-hex")] {
+    let empty_round = protocol::encode(&SyncRequest {
+        cursor: 0,
+        uploads: vec![],
+        max_response_bytes: 1 << 20,
+    })
+    .unwrap();
+    for api in [
+        anonymous,
+        Api::with_credential(hub, &"ab".repeat(32)),
+        Api::with_credential(hub, "not-hex"),
+    ] {
         let (status, body) = api.post_raw("/v1/sync", CONTENT_TYPE, empty_round.clone());
         assert_eq!(status, 401, "{body}");
         assert_eq!(body["error"], "unauthenticated");
@@ -30,7 +46,10 @@ fn requests_without_a_valid_credential_are_refused() {
     // A device that was never enrolled cannot sync.
     let stranger = Person::new("stranger");
     let err = testigo_core::sync::sync(&stranger.store, Some(&hub.url)).unwrap_err();
-    assert!(matches!(err, testigo_core::Error::NotPermitted { .. }), "{err}");
+    assert!(
+        matches!(err, testigo_core::Error::NotPermitted { .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -42,7 +61,11 @@ fn enrolment_codes_are_single_use_and_expire() {
     // The bootstrap code is spent.
     let late = Person::new("late");
     let (status, body) = enrol_raw(hub, &hub.bootstrap_code, &late);
-    assert_eq!((status, body["error"].as_str()), (409, Some("code_used")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("code_used")),
+        "{body}"
+    );
 
     let code = coordinator.code(Role::Volunteer, Some("north"));
     let first = Person::new("first");
@@ -50,19 +73,34 @@ fn enrolment_codes_are_single_use_and_expire() {
     assert_eq!(first.store.identity().team.as_deref(), Some("north"));
     let second = Person::new("second");
     let (status, body) = enrol_raw(hub, &code, &second);
-    assert_eq!((status, body["error"].as_str()), (409, Some("code_used")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("code_used")),
+        "{body}"
+    );
     let err = testigo_core::sync::enroll(&second.store, &hub.url, &code).unwrap_err();
     assert!(err.to_string().contains("already used"), "{err}");
     assert!(!second.store.identity().is_enrolled());
 
-    let (status, body) = coordinator.post("/v1/enrol-codes", json!({ "role": "volunteer", "expires_in_minutes": 1 }));
+    let (status, body) = coordinator.post(
+        "/v1/enrol-codes",
+        json!({ "role": "volunteer", "expires_in_minutes": 1 }),
+    );
     assert_eq!(status, 200);
     hub.clock.advance(chrono::Duration::minutes(2));
     let (status, body) = enrol_raw(hub, body["code"].as_str().unwrap(), &second);
-    assert_eq!((status, body["error"].as_str()), (410, Some("code_expired")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (410, Some("code_expired")),
+        "{body}"
+    );
 
     let (status, body) = enrol_raw(hub, "AAAA-BBBB-CCCC", &second);
-    assert_eq!((status, body["error"].as_str()), (401, Some("code_invalid")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("code_invalid")),
+        "{body}"
+    );
 }
 
 #[test]
@@ -77,7 +115,11 @@ fn failed_guesses_are_rate_limited() {
     }
     assert_eq!(statuses, vec![401, 401, 401, 401, 401, 429]);
     let (status, body) = enrol_raw(hub, &valid, &guesser);
-    assert_eq!((status, body["error"].as_str()), (429, Some("rate_limited")), "even a right code waits: {body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("rate_limited")),
+        "even a right code waits: {body}"
+    );
 }
 
 #[test]
@@ -87,17 +129,32 @@ fn roles_are_checked_on_every_endpoint() {
     let dispatcher = world.enrol("dispatcher", Role::Dispatcher, None);
     let volunteer = world.enrol("volunteer", Role::Volunteer, None);
     let lead = world.enrol("lead", Role::TeamLead, Some("north"));
-    let id = dispatcher.api(hub).open_incident("Delmar Blvd", Some("+1 314 555 0100"), Some("north"));
+    let id =
+        dispatcher
+            .api(hub)
+            .open_incident("Delmar Blvd", Some("+1 314 555 0100"), Some("north"));
 
     let vol = volunteer.api(hub);
     for (status, body) in [
-        vol.post("/v1/incidents", json!({ "place_text": "x", "urgency": "low" })),
+        vol.post(
+            "/v1/incidents",
+            json!({ "place_text": "x", "urgency": "low" }),
+        ),
         vol.post("/v1/enrol-codes", json!({ "role": "volunteer" })),
-        vol.post(&format!("/v1/incidents/{id}/assign"), json!({ "device": volunteer.store.device_id() })),
-        vol.put(&format!("/v1/incidents/{id}/report"), json!({ "place_text": "x", "urgency": "low" })),
-        dispatcher.api(hub).post("/v1/enrol-codes", json!({ "role": "coordinator" })),
+        vol.post(
+            &format!("/v1/incidents/{id}/assign"),
+            json!({ "device": volunteer.store.device_id() }),
+        ),
+        vol.put(
+            &format!("/v1/incidents/{id}/report"),
+            json!({ "place_text": "x", "urgency": "low" }),
+        ),
+        dispatcher
+            .api(hub)
+            .post("/v1/enrol-codes", json!({ "role": "coordinator" })),
         lead.api(hub).get(&format!("/v1/incidents/{id}/caller")),
-        lead.api(hub).post(&format!("/v1/incidents/{id}/caller-notified"), json!({})),
+        lead.api(hub)
+            .post(&format!("/v1/incidents/{id}/caller-notified"), json!({})),
     ] {
         assert_eq!(status, 403, "{body}");
         assert_eq!(body["error"], "forbidden");
@@ -126,18 +183,35 @@ fn garbage_gets_a_400_with_a_reason_and_the_hub_keeps_serving() {
         assert_eq!(reply["error"], "bad_request");
         assert!(!reply["reason"].as_str().unwrap().is_empty());
     }
-    for (path, body) in [("/v1/incidents", "{not json"), ("/v1/enrol", "[]"), ("/v1/enrol-codes", "{}")] {
-        let api = if path == "/v1/enrol-codes" { world.coordinator.api(hub) } else { dispatcher.api(hub) };
+    for (path, body) in [
+        ("/v1/incidents", "{not json"),
+        ("/v1/enrol", "[]"),
+        ("/v1/enrol-codes", "{}"),
+    ] {
+        let api = if path == "/v1/enrol-codes" {
+            world.coordinator.api(hub)
+        } else {
+            dispatcher.api(hub)
+        };
         let (status, reply) = api.post_raw(path, "application/json", body.as_bytes().to_vec());
         assert_eq!(status, 400, "{path}: {reply}");
     }
     // Uploads of bytes that are not automerge changes are refused by reason, not by crash.
     let request = SyncRequest {
         cursor: 0,
-        uploads: vec![protocol::Upload { incident: testigo_core::ids::IncidentId::generate(), changes: vec![vec![1, 2, 3]], new_incident: true, signatures: vec![] }],
+        uploads: vec![protocol::Upload {
+            incident: testigo_core::ids::IncidentId::generate(),
+            changes: vec![vec![1, 2, 3]],
+            new_incident: true,
+            signatures: vec![],
+        }],
         max_response_bytes: 1 << 20,
     };
-    let (status, _) = api.post_raw("/v1/sync", CONTENT_TYPE, protocol::encode(&request).unwrap());
+    let (status, _) = api.post_raw(
+        "/v1/sync",
+        CONTENT_TYPE,
+        protocol::encode(&request).unwrap(),
+    );
     assert_eq!(status, 200);
     assert_eq!(api.get("/health").0, 200);
     // The hub is still answering: the next sync works.
@@ -156,27 +230,75 @@ fn unsigned_and_forged_changes_are_refused_and_signed_ones_land() {
     let id = desk.open_incident("Place", None, None);
     desk.assign(&id, &vol, true);
     vol.sync(hub);
-    vol.store.add_observation(&id, ObservationKind::Note, "signed or not", None, None).unwrap();
+    vol.store
+        .add_observation(&id, ObservationKind::Note, "signed or not", None, None)
+        .unwrap();
     let actor = vol.store.device_id().actor_id();
-    let change = vol.store.with_document(&id, |doc| Ok(doc.get_changes(&[]).into_iter().filter(|c| c.actor_id() == &actor).last().unwrap())).unwrap();
+    let change = vol
+        .store
+        .with_document(&id, |doc| {
+            Ok(doc
+                .get_changes(&[])
+                .into_iter()
+                .filter(|c| c.actor_id() == &actor)
+                .last()
+                .unwrap())
+        })
+        .unwrap();
     let hash = change.hash();
     let impostor = Person::new("impostor");
 
     let attempts = [
         (vec![], "unsigned"),
-        (vec![ChangeSignature { hash: hash.0, signature: vec![7; 64] }], "bad signature"),
-        (vec![ChangeSignature { hash: hash.0, signature: testigo_core::evidence::sign_change(&impostor.store.identity(), &hash).to_vec() }], "bad signature"),
-        (vec![ChangeSignature { hash: hash.0, signature: vec![1; 10] }], "64 bytes"),
+        (
+            vec![ChangeSignature {
+                hash: hash.0,
+                signature: vec![7; 64],
+            }],
+            "bad signature",
+        ),
+        (
+            vec![ChangeSignature {
+                hash: hash.0,
+                signature: testigo_core::evidence::sign_change(&impostor.store.identity(), &hash)
+                    .to_vec(),
+            }],
+            "bad signature",
+        ),
+        (
+            vec![ChangeSignature {
+                hash: hash.0,
+                signature: vec![1; 10],
+            }],
+            "64 bytes",
+        ),
     ];
     let api = vol.api(hub);
     for (signatures, expected) in attempts {
-        let upload = Upload { incident: id.clone(), changes: vec![change.raw_bytes().to_vec()], new_incident: false, signatures };
-        let request = SyncRequest { cursor: 0, uploads: vec![upload], max_response_bytes: 1 << 20 };
-        let (status, body) = api.post_bytes("/v1/sync", CONTENT_TYPE, protocol::encode(&request).unwrap());
+        let upload = Upload {
+            incident: id.clone(),
+            changes: vec![change.raw_bytes().to_vec()],
+            new_incident: false,
+            signatures,
+        };
+        let request = SyncRequest {
+            cursor: 0,
+            uploads: vec![upload],
+            max_response_bytes: 1 << 20,
+        };
+        let (status, body) = api.post_bytes(
+            "/v1/sync",
+            CONTENT_TYPE,
+            protocol::encode(&request).unwrap(),
+        );
         assert_eq!(status, 200);
         let response: SyncResponse = protocol::decode(&body).unwrap();
         assert_eq!(response.rejected.len(), 1);
-        assert!(response.rejected[0].reason.contains(expected), "{:?}", response.rejected);
+        assert!(
+            response.rejected[0].reason.contains(expected),
+            "{:?}",
+            response.rejected
+        );
         assert!(desk.view(&id).observations.is_empty());
     }
     let report = vol.sync(hub);

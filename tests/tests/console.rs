@@ -37,22 +37,37 @@ impl Page {
     }
 
     fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 }
 
 impl Console {
     fn new(world: &World) -> Self {
-        Self { base: world.hub.url.clone(), client: Client::new(), cookie: None, csrf: None }
+        Self {
+            base: world.hub.url.clone(),
+            client: Client::new(),
+            cookie: None,
+            csrf: None,
+        }
     }
 
     fn read(response: Response) -> Page {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        Page { status, headers, body: response.text().unwrap_or_default() }
+        Page {
+            status,
+            headers,
+            body: response.text().unwrap_or_default(),
+        }
     }
 
-    fn with_cookie(&self, request: reqwest::blocking::RequestBuilder) -> reqwest::blocking::RequestBuilder {
+    fn with_cookie(
+        &self,
+        request: reqwest::blocking::RequestBuilder,
+    ) -> reqwest::blocking::RequestBuilder {
         match &self.cookie {
             Some(c) => request.header("cookie", format!("{COOKIE_NAME}={c}")),
             None => request,
@@ -60,11 +75,18 @@ impl Console {
     }
 
     fn sign_in(&mut self, body: Value) -> Page {
-        let request = self.with_cookie(self.client.post(format!("{}/console/api/sign-in", self.base)));
+        let request = self.with_cookie(
+            self.client
+                .post(format!("{}/console/api/sign-in", self.base)),
+        );
         let page = Self::read(request.json(&body).send().expect("hub answers"));
         if page.status == 200 {
             let set = page.header("set-cookie").to_owned();
-            let value = set.split(';').next().and_then(|kv| kv.strip_prefix(&format!("{COOKIE_NAME}="))).expect("a session cookie");
+            let value = set
+                .split(';')
+                .next()
+                .and_then(|kv| kv.strip_prefix(&format!("{COOKIE_NAME}=")))
+                .expect("a session cookie");
             self.cookie = Some(value.to_owned());
             self.csrf = page.json()["csrf"].as_str().map(str::to_owned);
         }
@@ -72,15 +94,26 @@ impl Console {
     }
 
     fn get(&self, path: &str) -> Page {
-        Self::read(self.with_cookie(self.client.get(format!("{}{path}", self.base))).send().expect("hub answers"))
+        Self::read(
+            self.with_cookie(self.client.get(format!("{}{path}", self.base)))
+                .send()
+                .expect("hub answers"),
+        )
     }
 
     fn get_background(&self, path: &str) -> Page {
-        Self::read(self.with_cookie(self.client.get(format!("{}{path}", self.base))).header("x-console-background", "1").send().expect("hub answers"))
+        Self::read(
+            self.with_cookie(self.client.get(format!("{}{path}", self.base)))
+                .header("x-console-background", "1")
+                .send()
+                .expect("hub answers"),
+        )
     }
 
     fn post_with(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Page {
-        let mut request = self.with_cookie(self.client.post(format!("{}/console/api{path}", self.base))).json(body);
+        let mut request = self
+            .with_cookie(self.client.post(format!("{}/console/api{path}", self.base)))
+            .json(body);
         for (k, v) in headers {
             request = request.header(*k, *v);
         }
@@ -119,22 +152,61 @@ fn every_console_response_carries_a_strict_content_security_policy() {
     let world = World::new();
     let dispatcher = world.enrol("dispatcher", Role::Dispatcher, None);
     let console = signed_in(&world, &dispatcher);
-    for path in ["/console/", "/console/app.js", "/console/style.css", "/console/api/session", "/console/api/incidents", "/console/nope"] {
+    for path in [
+        "/console/",
+        "/console/app.js",
+        "/console/style.css",
+        "/console/api/session",
+        "/console/api/incidents",
+        "/console/nope",
+    ] {
         let page = console.get(path);
-        assert_eq!(page.header("content-security-policy"), CONTENT_SECURITY_POLICY, "{path}");
-        assert!(CONTENT_SECURITY_POLICY.contains("script-src 'self'") && !CONTENT_SECURITY_POLICY.contains("unsafe"));
+        assert_eq!(
+            page.header("content-security-policy"),
+            CONTENT_SECURITY_POLICY,
+            "{path}"
+        );
+        assert!(
+            CONTENT_SECURITY_POLICY.contains("script-src 'self'")
+                && !CONTENT_SECURITY_POLICY.contains("unsafe")
+        );
         assert_eq!(page.header("x-content-type-options"), "nosniff", "{path}");
         assert_eq!(page.header("referrer-policy"), "no-referrer", "{path}");
         assert_eq!(page.header("x-frame-options"), "DENY", "{path}");
     }
-    assert_eq!(console.get("/console/api/incidents").header("cache-control"), "no-store", "answers with caller data are never cached");
+    assert_eq!(
+        console
+            .get("/console/api/incidents")
+            .header("cache-control"),
+        "no-store",
+        "answers with caller data are never cached"
+    );
     let html = console.get("/console/").body;
     assert!(html.contains(r#"<script type="module" src="/console/app.js">"#));
-    assert_eq!(html.matches("<script").count(), 1, "one script, loaded from the hub, none inline");
-    assert!(!html.contains("style=") && !html.contains("<style"), "no inline style");
-    let no_redirects = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let bare = no_redirects.get(format!("{}/console", world.hub.url)).send().unwrap();
-    assert_eq!((bare.status().as_u16(), bare.headers()["location"].to_str().unwrap()), (308, "/console/"));
+    assert_eq!(
+        html.matches("<script").count(),
+        1,
+        "one script, loaded from the hub, none inline"
+    );
+    assert!(
+        !html.contains("style=") && !html.contains("<style"),
+        "no inline style"
+    );
+    let no_redirects = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let bare = no_redirects
+        .get(format!("{}/console", world.hub.url))
+        .send()
+        .unwrap();
+    assert_eq!(
+        (
+            bare.status().as_u16(),
+            bare.headers()["location"].to_str().unwrap()
+        ),
+        (308, "/console/")
+    );
 }
 
 #[test]
@@ -144,32 +216,65 @@ fn a_volunteer_cannot_sign_in_and_a_volunteer_code_is_not_spent_trying() {
     let mut console = Console::new(&world);
     let page = console.sign_in(json!({ "credential": credential(&volunteer) }));
     assert_eq!(page.status, 403, "{}", page.body);
-    assert!(page.header("set-cookie").is_empty(), "no session for a volunteer");
+    assert!(
+        page.header("set-cookie").is_empty(),
+        "no session for a volunteer"
+    );
 
-    let code = world.coordinator.api(&world.hub).code(Role::Volunteer, Some("north"));
+    let code = world
+        .coordinator
+        .api(&world.hub)
+        .code(Role::Volunteer, Some("north"));
     let page = console.sign_in(json!({ "code": code }));
     assert_eq!(page.status, 403, "{}", page.body);
     let phone = Person::new("ben");
-    sync::enroll(&phone.store, &world.hub.url, &code).expect("the code still enrols the phone it was made for");
+    sync::enroll(&phone.store, &world.hub.url, &code)
+        .expect("the code still enrols the phone it was made for");
 
-    assert_eq!(console.sign_in(json!({ "credential": "00".repeat(32) })).status, 401);
-    assert_eq!(console.sign_in(json!({ "code": "AAAA-BBBB-CCCC" })).status, 401);
-    assert_eq!(console.get("/console/api/incidents").status, 401, "nothing without a session");
+    assert_eq!(
+        console
+            .sign_in(json!({ "credential": "00".repeat(32) }))
+            .status,
+        401
+    );
+    assert_eq!(
+        console.sign_in(json!({ "code": "AAAA-BBBB-CCCC" })).status,
+        401
+    );
+    assert_eq!(
+        console.get("/console/api/incidents").status,
+        401,
+        "nothing without a session"
+    );
 }
 
 #[test]
 fn a_one_time_code_enrols_a_console_device_whose_credential_works_later() {
     let world = World::new();
-    let code = world.coordinator.api(&world.hub).code(Role::TeamLead, Some("north"));
+    let code = world
+        .coordinator
+        .api(&world.hub)
+        .code(Role::TeamLead, Some("north"));
     let mut console = Console::new(&world);
     let page = console.sign_in(json!({ "code": code }));
     assert_eq!(page.status, 200, "{}", page.body);
     let info = page.json();
     assert_eq!(info["role"], "team_lead");
     assert_eq!(info["team"], "north");
-    let credential = info["credential"].as_str().expect("the new credential, once").to_owned();
-    assert_eq!(console.get("/console/api/session").json()["credential"], Value::Null, "shown only once");
-    assert_eq!(Console::new(&world).sign_in(json!({ "code": code })).status, 409, "a code works once");
+    let credential = info["credential"]
+        .as_str()
+        .expect("the new credential, once")
+        .to_owned();
+    assert_eq!(
+        console.get("/console/api/session").json()["credential"],
+        Value::Null,
+        "shown only once"
+    );
+    assert_eq!(
+        Console::new(&world).sign_in(json!({ "code": code })).status,
+        409,
+        "a code works once"
+    );
 
     let mut later = Console::new(&world);
     let page = later.sign_in(json!({ "credential": credential }));
@@ -183,19 +288,81 @@ fn every_change_needs_the_sessions_csrf_token_from_the_consoles_origin() {
     let dispatcher = world.enrol("dispatcher", Role::Dispatcher, None);
     let console = signed_in(&world, &dispatcher);
     let body = json!({ "place_text": "Broadway & Chouteau", "urgency": "normal" });
-    assert_eq!(console.post_with("/incidents", &body, &[]).status, 403, "no token");
-    assert_eq!(console.post_with("/incidents", &body, &[("x-csrf-token", &"0".repeat(64))]).status, 403, "wrong token");
+    assert_eq!(
+        console.post_with("/incidents", &body, &[]).status,
+        403,
+        "no token"
+    );
+    assert_eq!(
+        console
+            .post_with("/incidents", &body, &[("x-csrf-token", &"0".repeat(64))])
+            .status,
+        403,
+        "wrong token"
+    );
     let other = signed_in(&world, &dispatcher);
-    assert_eq!(console.post_with("/incidents", &body, &[("x-csrf-token", other.csrf.as_deref().unwrap())]).status, 403, "another session's token");
+    assert_eq!(
+        console
+            .post_with(
+                "/incidents",
+                &body,
+                &[("x-csrf-token", other.csrf.as_deref().unwrap())]
+            )
+            .status,
+        403,
+        "another session's token"
+    );
     let token = console.csrf.clone().unwrap();
-    assert_eq!(console.post_with("/incidents", &body, &[("x-csrf-token", &token), ("sec-fetch-site", "cross-site")]).status, 403, "from another site");
-    assert_eq!(console.post_with("/incidents", &body, &[("x-csrf-token", &token), ("origin", "https://evil.example")]).status, 403, "from another origin");
-    assert_eq!(console.post_with("/sign-out", &json!({}), &[]).status, 403, "even signing out");
-    assert_eq!(world.hub.query_i64("SELECT count(*) FROM incidents", &[]), 0, "nothing was opened");
-    assert_eq!(console.post("/incidents", &body).status, 200, "with the token, from the console");
+    assert_eq!(
+        console
+            .post_with(
+                "/incidents",
+                &body,
+                &[("x-csrf-token", &token), ("sec-fetch-site", "cross-site")]
+            )
+            .status,
+        403,
+        "from another site"
+    );
+    assert_eq!(
+        console
+            .post_with(
+                "/incidents",
+                &body,
+                &[("x-csrf-token", &token), ("origin", "https://evil.example")]
+            )
+            .status,
+        403,
+        "from another origin"
+    );
+    assert_eq!(
+        console.post_with("/sign-out", &json!({}), &[]).status,
+        403,
+        "even signing out"
+    );
+    assert_eq!(
+        world.hub.query_i64("SELECT count(*) FROM incidents", &[]),
+        0,
+        "nothing was opened"
+    );
+    assert_eq!(
+        console.post("/incidents", &body).status,
+        200,
+        "with the token, from the console"
+    );
 
-    let form = console.client.post(format!("{}/console/api/sign-in", console.base)).header("content-type", "application/x-www-form-urlencoded").body("credential=00").send().unwrap();
-    assert_eq!(form.status().as_u16(), 400, "a cross-site form cannot even try to sign in");
+    let form = console
+        .client
+        .post(format!("{}/console/api/sign-in", console.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("credential=00")
+        .send()
+        .unwrap();
+    assert_eq!(
+        form.status().as_u16(),
+        400,
+        "a cross-site form cannot even try to sign in"
+    );
 }
 
 #[test]
@@ -207,17 +374,37 @@ fn sessions_end_when_idle_after_a_shift_and_at_sign_out() {
 
     let console = signed_in(&world, &lead);
     clock.advance(idle - Span::minutes(1));
-    assert_eq!(console.get("/console/api/incidents").status, 200, "active just in time");
+    assert_eq!(
+        console.get("/console/api/incidents").status,
+        200,
+        "active just in time"
+    );
     clock.advance(Span::hours(3));
-    assert_eq!(console.get("/console/api/incidents").status, 200, "that request counted as activity");
+    assert_eq!(
+        console.get("/console/api/incidents").status,
+        200,
+        "that request counted as activity"
+    );
     clock.advance(idle);
-    assert_eq!(console.get("/console/api/incidents").status, 401, "idle for the whole timeout");
+    assert_eq!(
+        console.get("/console/api/incidents").status,
+        401,
+        "idle for the whole timeout"
+    );
 
     let console = signed_in(&world, &lead);
     clock.advance(idle / 2);
-    assert_eq!(console.get_background("/console/api/incidents").status, 200, "the page refreshing by itself");
+    assert_eq!(
+        console.get_background("/console/api/incidents").status,
+        200,
+        "the page refreshing by itself"
+    );
     clock.advance(idle / 2);
-    assert_eq!(console.get("/console/api/incidents").status, 401, "background refreshes do not keep a session alive");
+    assert_eq!(
+        console.get("/console/api/incidents").status,
+        401,
+        "background refreshes do not keep a session alive"
+    );
 
     let console = signed_in(&world, &lead);
     let mut elapsed = Span::zero();
@@ -228,14 +415,34 @@ fn sessions_end_when_idle_after_a_shift_and_at_sign_out() {
         assert_eq!(console.get("/console/api/session").status, 200);
     }
     clock.advance(max - elapsed);
-    assert_eq!(console.get("/console/api/session").status, 401, "however busy, a session ends after a shift");
+    assert_eq!(
+        console.get("/console/api/session").status,
+        401,
+        "however busy, a session ends after a shift"
+    );
 
     let mut console = signed_in(&world, &lead);
-    let first = Console { cookie: console.cookie.clone(), ..Console::new(&world) };
-    assert_eq!(console.sign_in(json!({ "credential": credential(&lead) })).status, 200);
-    assert_eq!(first.get("/console/api/session").status, 401, "signing in again ends the browser's old session");
+    let first = Console {
+        cookie: console.cookie.clone(),
+        ..Console::new(&world)
+    };
+    assert_eq!(
+        console
+            .sign_in(json!({ "credential": credential(&lead) }))
+            .status,
+        200
+    );
+    assert_eq!(
+        first.get("/console/api/session").status,
+        401,
+        "signing in again ends the browser's old session"
+    );
     assert_eq!(console.post("/sign-out", &json!({})).status, 200);
-    assert_eq!(console.get("/console/api/session").status, 401, "signed out");
+    assert_eq!(
+        console.get("/console/api/session").status,
+        401,
+        "signed out"
+    );
 }
 
 #[test]
@@ -265,13 +472,23 @@ fn caller_contact_never_appears_in_a_console_url_list_or_page() {
             let page = who.get(path);
             assert_eq!(page.status, 200, "{path}: {}", page.body);
             let flat: String = page.body.chars().filter(char::is_ascii_digit).collect();
-            assert!(!page.body.contains(CALLER) && !page.body.contains(PHONE) && !flat.contains(&digits), "caller data in {path}");
+            assert!(
+                !page.body.contains(CALLER)
+                    && !page.body.contains(PHONE)
+                    && !flat.contains(&digits),
+                "caller data in {path}"
+            );
         }
     }
     // Only the dispatcher's explicit request returns it, and never to a team lead.
     let contact = console.get(&format!("/console/api/incidents/{id}/caller"));
     assert_eq!(contact.json()["phone"], PHONE);
-    assert_eq!(lead_console.get(&format!("/console/api/incidents/{id}/caller")).status, 403);
+    assert_eq!(
+        lead_console
+            .get(&format!("/console/api/incidents/{id}/caller"))
+            .status,
+        403
+    );
 }
 
 #[test]
@@ -281,17 +498,40 @@ fn the_console_has_the_apis_roles_a_team_lead_confirms_and_a_dispatcher_cannot()
     let lead = world.enrol("lead", Role::TeamLead, Some("south"));
     let desk = signed_in(&world, &dispatcher);
     let id = desk.open_incident();
-    let confirm = json!({ "determination": "verified", "confidence": "high", "note": "photos match" });
+    let confirm =
+        json!({ "determination": "verified", "confidence": "high", "note": "photos match" });
 
-    assert_eq!(desk.post(&format!("/incidents/{id}/confirm"), &confirm).status, 403, "a dispatcher cannot confirm");
+    assert_eq!(
+        desk.post(&format!("/incidents/{id}/confirm"), &confirm)
+            .status,
+        403,
+        "a dispatcher cannot confirm"
+    );
     let lead_console = signed_in(&world, &lead);
-    assert_eq!(lead_console.post(&format!("/incidents/{id}/assign"), &json!({ "team": "north" })).status, 403, "a team lead cannot assign");
-    assert_eq!(lead_console.get("/console/api/devices").status, 403, "nor list devices");
+    assert_eq!(
+        lead_console
+            .post(
+                &format!("/incidents/{id}/assign"),
+                &json!({ "team": "north" })
+            )
+            .status,
+        403,
+        "a team lead cannot assign"
+    );
+    assert_eq!(
+        lead_console.get("/console/api/devices").status,
+        403,
+        "nor list devices"
+    );
     let page = lead_console.post(&format!("/incidents/{id}/confirm"), &confirm);
     assert_eq!(page.status, 200, "{}", page.body);
     let view = page.json();
     assert_eq!(view["status"]["status"], "confirmed");
-    assert_eq!(view["status"]["confirmations"][0]["by"], lead.store.device_id().to_string(), "recorded as the lead's");
+    assert_eq!(
+        view["status"]["confirmations"][0]["by"],
+        lead.store.device_id().to_string(),
+        "recorded as the lead's"
+    );
 
     // The hub wrote it with its own key, on the lead's behalf, and devices get it.
     let hub_id = world.hub.query_i64(
@@ -300,7 +540,13 @@ fn the_console_has_the_apis_roles_a_team_lead_confirms_and_a_dispatcher_cannot()
     );
     assert!(hub_id >= 2, "the hub's signed changes");
     assert_eq!(lead.sync(&world.hub).incidents_added, 1);
-    assert_eq!(lead.view(&testigo_core::ids::IncidentId::parse(&id).unwrap()).status.confirmations.len(), 1);
+    assert_eq!(
+        lead.view(&testigo_core::ids::IncidentId::parse(&id).unwrap())
+            .status
+            .confirmations
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -316,9 +562,17 @@ fn an_open_page_hears_about_every_change() {
     // Reading (which the hub audits) is not a change: no page refreshes because another
     // page did.
     for _ in 0..3 {
-        assert_eq!(console.get(&format!("/console/api/incidents/{id}")).status, 200);
+        assert_eq!(
+            console.get(&format!("/console/api/incidents/{id}")).status,
+            200
+        );
     }
-    assert_eq!(console.post(&format!("/incidents/{id}/caller-notified"), &json!({})).status, 200);
+    assert_eq!(
+        console
+            .post(&format!("/incidents/{id}/caller-notified"), &json!({}))
+            .status,
+        200
+    );
     stream.expect("event: changed");
     drop(stream);
     // A new stream starts at the current revision: one more, for the one change.
@@ -340,12 +594,20 @@ impl Stream {
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut buf = [0u8; 512];
         while !self.seen.contains(needle) {
-            assert!(Instant::now() < deadline, "no {needle:?} in {:?}", self.seen);
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?} in {:?}",
+                self.seen
+            );
             let n = self.response.read(&mut buf).expect("stream open");
             assert!(n > 0, "stream ended before {needle:?}");
             self.seen.push_str(&String::from_utf8_lossy(&buf[..n]));
         }
-        let (before, rest) = self.seen.split_once(needle).map(|(b, r)| (b.to_owned(), r.to_owned())).unwrap_or_default();
+        let (before, rest) = self
+            .seen
+            .split_once(needle)
+            .map(|(b, r)| (b.to_owned(), r.to_owned()))
+            .unwrap_or_default();
         self.last = before;
         self.seen = rest;
     }
@@ -353,17 +615,34 @@ impl Stream {
     /// The data line of the event just matched.
     fn data(&mut self) -> u64 {
         self.expect("\n\n");
-        let line = self.last.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or_else(|| panic!("no data in {:?}", self.last));
+        let line = self
+            .last
+            .lines()
+            .find_map(|l| l.strip_prefix("data: "))
+            .unwrap_or_else(|| panic!("no data in {:?}", self.last));
         line.trim().parse().expect("a revision number")
     }
 }
 
 impl Console {
     fn get_stream(&self, path: &str) -> Stream {
-        let client = Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-        let response = self.with_cookie(client.get(format!("{}{path}", self.base))).send().expect("hub answers");
+        let client = Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let response = self
+            .with_cookie(client.get(format!("{}{path}", self.base)))
+            .send()
+            .expect("hub answers");
         assert_eq!(response.status().as_u16(), 200);
-        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
-        Stream { response, seen: String::new(), last: String::new() }
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        Stream {
+            response,
+            seen: String::new(),
+            last: String::new(),
+        }
     }
 }

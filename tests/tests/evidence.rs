@@ -11,7 +11,15 @@ use testigo_hub::{Hub, HubConfig};
 use testigo_tests::World;
 
 fn fix() -> LocationFix {
-    LocationFix { lat: 38.6271, lon: -90.1990, accuracy_m: 6.0, altitude_m: None, provider: LocationProvider::Gps, fix_time: Utc::now(), mock: false }
+    LocationFix {
+        lat: 38.6271,
+        lon: -90.1990,
+        accuracy_m: 6.0,
+        altitude_m: None,
+        provider: LocationProvider::Gps,
+        fix_time: Utc::now(),
+        mock: false,
+    }
 }
 
 #[test]
@@ -22,48 +30,125 @@ fn a_bundle_from_the_hub_verifies_and_tampering_is_named() {
     let ana = world.enrol("ana", Role::Volunteer, Some("north"));
     let lead = world.enrol("lead", Role::TeamLead, Some("north"));
     let desk = dispatcher.api(hub);
-    let id = desk.open_incident("Cherokee St & S Jefferson Ave", Some("+1 314 555 0177"), Some("north"));
+    let id = desk.open_incident(
+        "Cherokee St & S Jefferson Ave",
+        Some("+1 314 555 0177"),
+        Some("north"),
+    );
     desk.assign(&id, &ana, true);
     ana.sync(hub);
     ana.store.check_in(&id, fix()).unwrap();
-    let note = ana.store.add_observation(&id, ObservationKind::Note, "four agents, one man detained", None, Some(fix())).unwrap();
-    ana.store.record_event(&id, EventKind::DeterminationProposed, Some(Determination::Verified), None, None).unwrap();
+    let note = ana
+        .store
+        .add_observation(
+            &id,
+            ObservationKind::Note,
+            "four agents, one man detained",
+            None,
+            Some(fix()),
+        )
+        .unwrap();
+    ana.store
+        .record_event(
+            &id,
+            EventKind::DeterminationProposed,
+            Some(Determination::Verified),
+            None,
+            None,
+        )
+        .unwrap();
     ana.sync(hub);
 
     // A volunteer may not export; a team lead of the team may.
     let volunteer_export = ana.api(hub).get(&format!("/v1/evidence?incidents={id}"));
     assert_eq!(volunteer_export.0, 403);
     let lead_api = lead.api(hub);
-    let response = lead_api.client.get(format!("{}/v1/evidence?incidents={id}", hub.url)).bearer_auth(lead_api.credential.as_ref().unwrap()).send().unwrap();
+    let response = lead_api
+        .client
+        .get(format!("{}/v1/evidence?incidents={id}", hub.url))
+        .bearer_auth(lead_api.credential.as_ref().unwrap())
+        .send()
+        .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let bundle = response.bytes().unwrap().to_vec();
 
     let report = evidence::verify(&bundle);
     assert!(report.is_valid(), "{:#?}", report.findings);
-    assert!(report.signatures_checked >= 5, "hub and device changes are all signed: {}", report.signatures_checked);
+    assert!(
+        report.signatures_checked >= 5,
+        "hub and device changes are all signed: {}",
+        report.signatures_checked
+    );
     let parsed: evidence::Bundle = serde_json::from_slice(&bundle).unwrap();
     let roles: Vec<Role> = parsed.devices.iter().map(|d| d.role).collect();
-    assert!(roles.contains(&Role::Hub) && roles.contains(&Role::Volunteer), "{roles:?}");
-    assert!(parsed.incidents[0].changes.iter().all(|c| c.received_at.is_some()), "every change has its hub receipt time");
-    assert!(!testigo_tests::contains(&bundle, b"555 0177"), "caller contact never enters a bundle");
+    assert!(
+        roles.contains(&Role::Hub) && roles.contains(&Role::Volunteer),
+        "{roles:?}"
+    );
+    assert!(
+        parsed.incidents[0]
+            .changes
+            .iter()
+            .all(|c| c.received_at.is_some()),
+        "every change has its hub receipt time"
+    );
+    assert!(
+        !testigo_tests::contains(&bundle, b"555 0177"),
+        "caller contact never enters a bundle"
+    );
 
     // Ana's observation text altered in the rendering: named precisely.
     let text = String::from_utf8(bundle.clone()).unwrap();
-    let tampered = text.replacen("four agents, one man detained", "four agents, nobody detained", 1);
+    let tampered = text.replacen(
+        "four agents, one man detained",
+        "four agents, nobody detained",
+        1,
+    );
     let findings = evidence::verify(tampered.as_bytes()).findings;
     assert_eq!(findings.len(), 1, "{findings:#?}");
-    assert_eq!(findings[0].field, format!("rendering/observations/{note}/text"));
+    assert_eq!(
+        findings[0].field,
+        format!("rendering/observations/{note}/text")
+    );
 
     // The audit log has the export and every read, including the caller contact.
     let (status, _) = desk.get(&format!("/v1/incidents/{id}/caller"));
     assert_eq!(status, 200);
-    let (status, log) = world.coordinator.api(hub).get(&format!("/v1/audit?incident={id}"));
+    let (status, log) = world
+        .coordinator
+        .api(hub)
+        .get(&format!("/v1/audit?incident={id}"));
     assert_eq!(status, 200, "{log}");
-    let actions: Vec<(String, String)> = log.as_array().unwrap().iter().map(|e: &Value| (e["role"].as_str().unwrap().to_owned(), e["action"].as_str().unwrap().to_owned())).collect();
-    for expected in [("dispatcher", "read_caller"), ("team_lead", "export"), ("volunteer", "change"), ("volunteer", "read"), ("dispatcher", "change")] {
-        assert!(actions.iter().any(|(r, a)| r == expected.0 && a == expected.1), "{expected:?} missing from {actions:?}");
+    let actions: Vec<(String, String)> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e: &Value| {
+            (
+                e["role"].as_str().unwrap().to_owned(),
+                e["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("dispatcher", "read_caller"),
+        ("team_lead", "export"),
+        ("volunteer", "change"),
+        ("volunteer", "read"),
+        ("dispatcher", "change"),
+    ] {
+        assert!(
+            actions
+                .iter()
+                .any(|(r, a)| r == expected.0 && a == expected.1),
+            "{expected:?} missing from {actions:?}"
+        );
     }
-    assert_eq!(desk.get("/v1/audit").0, 403, "only coordinators read the log");
+    assert_eq!(
+        desk.get("/v1/audit").0,
+        403,
+        "only coordinators read the log"
+    );
 }
 
 #[test]
@@ -74,7 +159,14 @@ fn closed_incidents_are_archived_as_bundles_then_deleted() {
     let desk = dispatcher.api(hub);
     let closed = desk.open_incident("Gravois Ave", Some("+1 314 555 0123"), None);
     let open = desk.open_incident("Grand Blvd", None, None);
-    assert_eq!(desk.post(&format!("/v1/incidents/{closed}/close"), serde_json::json!({})).0, 200);
+    assert_eq!(
+        desk.post(
+            &format!("/v1/incidents/{closed}/close"),
+            serde_json::json!({})
+        )
+        .0,
+        200
+    );
 
     let archive = tempfile::tempdir().unwrap();
     let mut config = HubConfig::with_db(&hub.db_path);
@@ -82,12 +174,28 @@ fn closed_incidents_are_archived_as_bundles_then_deleted() {
     config.archive_after_days = Some(0);
     let second = Hub::open(config).unwrap();
     let archived = second.archive_now().unwrap();
-    assert_eq!(archived, vec![closed.clone()], "only the closed incident leaves");
+    assert_eq!(
+        archived,
+        vec![closed.clone()],
+        "only the closed incident leaves"
+    );
 
     let file = std::fs::read(archive.path().join(format!("{closed}.json"))).unwrap();
     assert!(evidence::verify(&file).is_valid());
     assert_eq!(desk.get(&format!("/v1/incidents/{closed}")).0, 404);
     assert_eq!(desk.get(&format!("/v1/incidents/{open}")).0, 200);
-    assert_eq!(hub.query_i64("SELECT count(*) FROM caller_contacts WHERE incident_id = ?1", &[&closed.as_str()]), 0);
-    assert_eq!(hub.query_i64("SELECT count(*) FROM changes WHERE incident_id = ?1", &[&closed.as_str()]), 0);
+    assert_eq!(
+        hub.query_i64(
+            "SELECT count(*) FROM caller_contacts WHERE incident_id = ?1",
+            &[&closed.as_str()]
+        ),
+        0
+    );
+    assert_eq!(
+        hub.query_i64(
+            "SELECT count(*) FROM changes WHERE incident_id = ?1",
+            &[&closed.as_str()]
+        ),
+        0
+    );
 }

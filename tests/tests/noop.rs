@@ -32,9 +32,21 @@ fn a_no_op_sync_with_1000_incidents_is_one_request_of_a_few_bytes() {
         noop.bytes_up + noop.bytes_down
     );
     assert_eq!(noop.requests, 1);
-    assert_eq!((noop.changes_up, noop.changes_down, noop.incidents_added, noop.incidents_removed), (0, 0, 0, 0));
+    assert_eq!(
+        (
+            noop.changes_up,
+            noop.changes_down,
+            noop.incidents_added,
+            noop.incidents_removed
+        ),
+        (0, 0, 0, 0)
+    );
     assert!(noop.bytes_up + noop.bytes_down <= 512, "{noop:?}");
-    assert_eq!(busy.store.document_loads(), loads, "a no-op sync opens no document");
+    assert_eq!(
+        busy.store.document_loads(),
+        loads,
+        "a no-op sync opens no document"
+    );
 
     // The same round through a proxy that counts whole HTTP messages, headers included.
     let proxy = Proxy::start(hub.addr);
@@ -45,6 +57,12 @@ fn a_no_op_sync_with_1000_incidents_is_one_request_of_a_few_bytes() {
     assert!(request + response <= 768, "{request} + {response}");
 
     let single = quiet.sync(hub);
-    println!("no-op sync, 1 incident: {} bytes up, {} bytes down", single.bytes_up, single.bytes_down);
-    assert!((single.bytes_up + single.bytes_down).abs_diff(noop.bytes_up + noop.bytes_down) <= 8, "the cost does not grow with incidents");
+    println!(
+        "no-op sync, 1 incident: {} bytes up, {} bytes down",
+        single.bytes_up, single.bytes_down
+    );
+    assert!(
+        (single.bytes_up + single.bytes_down).abs_diff(noop.bytes_up + noop.bytes_down) <= 8,
+        "the cost does not grow with incidents"
+    );
 }

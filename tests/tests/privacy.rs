@@ -32,13 +32,27 @@ fn a_volunteer_cannot_obtain_an_incident_not_assigned_to_them() {
     let (status, body) = api.get(&format!("/v1/incidents/{other}"));
     assert_eq!(status, 404, "not by id: {body}");
     assert_eq!(body["error"], "not_found");
-    assert_eq!(api.get(&format!("/v1/incidents/{}", IncidentId::generate())).0, 404, "a made-up id looks the same");
+    assert_eq!(
+        api.get(&format!("/v1/incidents/{}", IncidentId::generate()))
+            .0,
+        404,
+        "a made-up id looks the same"
+    );
     assert_eq!(api.get("/v1/incidents/not-an-id").0, 404);
     let (status, list) = api.get("/v1/incidents");
     assert_eq!(status, 200);
-    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec![mine.as_str()], "not by listing");
-    assert_eq!(api.get(&format!("/v1/incidents/{mine}/caller")).0, 403, "caller contacts are for dispatchers");
+    assert_eq!(
+        api.get(&format!("/v1/incidents/{mine}/caller")).0,
+        403,
+        "caller contacts are for dispatchers"
+    );
 
     // Once unassigned, the incident leaves the device on its next sync.
     desk.assign(&mine, &vol, false);
@@ -57,13 +71,24 @@ fn rendered_documents(response: &SyncResponse) -> String {
     for changes in &response.changes {
         let mut doc = Automerge::new();
         doc.load_incremental(&changes.changes.concat()).unwrap();
-        out += &format!("{:?}", doc.get_changes(&[]).iter().map(|c| c.decode()).collect::<Vec<_>>());
+        out += &format!(
+            "{:?}",
+            doc.get_changes(&[])
+                .iter()
+                .map(|c| c.decode())
+                .collect::<Vec<_>>()
+        );
     }
     out
 }
 
 fn files_of(person: &Person) -> Vec<Vec<u8>> {
-    std::fs::read_dir(person.dir()).unwrap().filter_map(|e| e.ok()).filter(|e| e.path().is_file()).map(|e| std::fs::read(e.path()).unwrap()).collect()
+    std::fs::read_dir(person.dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .map(|e| std::fs::read(e.path()).unwrap())
+        .collect()
 }
 
 #[test]
@@ -77,17 +102,36 @@ fn the_callers_phone_number_never_reaches_a_device() {
     let id = desk.open_incident("Cherokee St", Some(PHONE), Some("north"));
     desk.assign(&id, &vol, true);
     let (status, contact) = desk.get(&format!("/v1/incidents/{id}/caller"));
-    assert_eq!((status, contact["phone"].as_str()), (200, Some(PHONE)), "the hub keeps it for dispatchers");
+    assert_eq!(
+        (status, contact["phone"].as_str()),
+        (200, Some(PHONE)),
+        "the hub keeps it for dispatchers"
+    );
 
     let proxy = Proxy::start(hub.addr);
     for person in [&vol, &lead, &dispatcher] {
         let report = testigo_core::sync::sync(&person.store, Some(&proxy.url)).unwrap();
-        assert_eq!(report.incidents_added, 1, "{} got the incident", person.name);
+        assert_eq!(
+            report.incidents_added, 1,
+            "{} got the incident",
+            person.name
+        );
     }
-    vol.store.add_observation(&id, testigo_core::incident::ObservationKind::Note, "two vans", None, None).unwrap();
+    vol.store
+        .add_observation(
+            &id,
+            testigo_core::incident::ObservationKind::Note,
+            "two vans",
+            None,
+            None,
+        )
+        .unwrap();
     testigo_core::sync::sync(&vol.store, Some(&proxy.url)).unwrap();
     testigo_core::sync::sync(&lead.store, Some(&proxy.url)).unwrap();
-    let (status, _) = desk.post(&format!("/v1/incidents/{id}/caller-notified"), json!({ "note": "called back" }));
+    let (status, _) = desk.post(
+        &format!("/v1/incidents/{id}/caller-notified"),
+        json!({ "note": "called back" }),
+    );
     assert_eq!(status, 200);
     testigo_core::sync::sync(&vol.store, Some(&proxy.url)).unwrap();
 
@@ -99,28 +143,58 @@ fn the_callers_phone_number_never_reaches_a_device() {
         let documents = rendered_documents(&response);
         assert!(!documents.is_empty() || response.new_incidents.is_empty());
         for needle in [PHONE, PHONE_DIGITS] {
-            assert!(!contains(&plain, needle.as_bytes()), "phone in a decompressed sync response");
-            assert!(!documents.contains(needle), "phone in a document of a sync response");
+            assert!(
+                !contains(&plain, needle.as_bytes()),
+                "phone in a decompressed sync response"
+            );
+            assert!(
+                !documents.contains(needle),
+                "phone in a document of a sync response"
+            );
         }
     }
-    assert!(bodies.iter().any(|b| rendered_documents(&protocol::decode(b).unwrap()).contains("Cherokee St")), "the search can find what is there");
+    assert!(
+        bodies
+            .iter()
+            .any(|b| rendered_documents(&protocol::decode(b).unwrap()).contains("Cherokee St")),
+        "the search can find what is there"
+    );
 
     for person in [&vol, &lead, &dispatcher] {
         // The files as they lie on disk (database, -wal, -shm)…
         for file in files_of(person) {
-            assert!(!contains(&file, PHONE.as_bytes()) && !contains(&file, PHONE_DIGITS.as_bytes()), "phone in {}'s files", person.name);
+            assert!(
+                !contains(&file, PHONE.as_bytes()) && !contains(&file, PHONE_DIGITS.as_bytes()),
+                "phone in {}'s files",
+                person.name
+            );
         }
         // …the database decrypted…
         let plain = person.dir().join("plain.db");
         let conn = rusqlite::Connection::open(person.dir().join("device.db")).unwrap();
-        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(person.key))).unwrap();
+        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(person.key)))
+            .unwrap();
         conn.execute_batch(&format!("ATTACH DATABASE '{}' AS plain KEY ''; SELECT sqlcipher_export('plain'); DETACH DATABASE plain;", plain.display())).unwrap();
         let bytes = std::fs::read(&plain).unwrap();
-        assert!(contains(&bytes, person.store.device_id().as_str().as_bytes()), "the export is readable");
-        assert!(!contains(&bytes, PHONE.as_bytes()) && !contains(&bytes, PHONE_DIGITS.as_bytes()), "phone in {}'s decrypted database", person.name);
+        assert!(
+            contains(&bytes, person.store.device_id().as_str().as_bytes()),
+            "the export is readable"
+        );
+        assert!(
+            !contains(&bytes, PHONE.as_bytes()) && !contains(&bytes, PHONE_DIGITS.as_bytes()),
+            "phone in {}'s decrypted database",
+            person.name
+        );
         std::fs::remove_file(&plain).unwrap();
         // …and every document it holds, rendered.
-        let rendered = person.store.with_document(&id, |doc| Ok(render_json(doc).to_string())).unwrap();
-        assert!(rendered.contains("Cherokee St") && !rendered.contains(PHONE) && !rendered.contains(PHONE_DIGITS));
+        let rendered = person
+            .store
+            .with_document(&id, |doc| Ok(render_json(doc).to_string()))
+            .unwrap();
+        assert!(
+            rendered.contains("Cherokee St")
+                && !rendered.contains(PHONE)
+                && !rendered.contains(PHONE_DIGITS)
+        );
     }
 }

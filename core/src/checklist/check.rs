@@ -66,17 +66,29 @@ impl CheckedTemplate {
             .enumerate()
             .flat_map(|(s, section)| (0..section.questions.len()).map(move |q| (s, q)))
             .collect();
-        let index = template.questions().enumerate().map(|(i, q)| (q.id.clone(), i)).collect();
-        Ok(Self { template, warnings: report.warnings, positions, index, order })
+        let index = template
+            .questions()
+            .enumerate()
+            .map(|(i, q)| (q.id.clone(), i))
+            .collect();
+        Ok(Self {
+            template,
+            warnings: report.warnings,
+            positions,
+            index,
+            order,
+        })
     }
 
     /// Parses and checks a template received as JSON.
     pub fn from_json(json: &str) -> Result<Self> {
         if json.len() > MAX_TEMPLATE_BYTES {
-            return Err(Error::InvalidTemplate(vec![format!("template: larger than {MAX_TEMPLATE_BYTES} bytes")]));
+            return Err(Error::InvalidTemplate(vec![format!(
+                "template: larger than {MAX_TEMPLATE_BYTES} bytes"
+            )]));
         }
-        let template: Template =
-            serde_json::from_str(json).map_err(|e| Error::InvalidTemplate(vec![format!("template: {e}")]))?;
+        let template: Template = serde_json::from_str(json)
+            .map_err(|e| Error::InvalidTemplate(vec![format!("template: {e}")]))?;
         Self::new(template)
     }
 
@@ -86,7 +98,10 @@ impl CheckedTemplate {
 
     /// What an incident records to find this exact version again.
     pub fn template_ref(&self) -> TemplateRef {
-        TemplateRef { id: self.template.id.clone(), version: self.template.version }
+        TemplateRef {
+            id: self.template.id.clone(),
+            version: self.template.version,
+        }
     }
 
     /// Missing translations; the template works, showing English in their place.
@@ -128,7 +143,13 @@ fn analyse(template: &Template) -> (CheckReport, Option<Vec<usize>>) {
     checker.check_rules();
     let order = checker.check_cycles();
     checker.check_texts();
-    (CheckReport { errors: checker.errors, warnings: checker.warnings }, order)
+    (
+        CheckReport {
+            errors: checker.errors,
+            warnings: checker.warnings,
+        },
+        order,
+    )
 }
 
 struct Checker<'t> {
@@ -147,7 +168,13 @@ impl<'t> Checker<'t> {
         for question in template.questions() {
             questions.entry(question.id.as_str()).or_insert(question);
         }
-        Self { template, questions, texts: Vec::new(), errors: Vec::new(), warnings: Vec::new() }
+        Self {
+            template,
+            questions,
+            texts: Vec::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
     }
 
     fn error(&mut self, place: &str, problem: impl std::fmt::Display) {
@@ -160,7 +187,10 @@ impl<'t> Checker<'t> {
 
     fn check_id(&mut self, place: &str, what: &str, id: &str) {
         if !is_valid_id(id) {
-            self.error(place, format_args!("{what} {id:?} must be 1–64 letters, digits, _ or -"));
+            self.error(
+                place,
+                format_args!("{what} {id:?} must be 1–64 letters, digits, _ or -"),
+            );
         }
     }
 
@@ -219,12 +249,18 @@ impl<'t> Checker<'t> {
         let kind = question.kind;
         if !kind.has_choices() {
             if !question.choices.is_empty() {
-                self.error(place, format_args!("a {} question cannot have choices", kind.as_str()));
+                self.error(
+                    place,
+                    format_args!("a {} question cannot have choices", kind.as_str()),
+                );
             }
             return;
         }
         if question.choices.is_empty() {
-            self.error(place, format_args!("a {} question needs choices", kind.as_str()));
+            self.error(
+                place,
+                format_args!("a {} question needs choices", kind.as_str()),
+            );
         }
         let mut seen = HashSet::new();
         for choice in &question.choices {
@@ -257,20 +293,32 @@ impl<'t> Checker<'t> {
             match rule {
                 ConstraintRule::Min(v) => min = Some(min.map_or(v, |m| m.max(v))),
                 ConstraintRule::Max(v) => max = Some(max.map_or(v, |m| m.min(v))),
-                ConstraintRule::MinSelected(v) => min_selected = Some(min_selected.map_or(v, |m| m.max(v))),
-                ConstraintRule::MaxSelected(v) => max_selected = Some(max_selected.map_or(v, |m| m.min(v))),
+                ConstraintRule::MinSelected(v) => {
+                    min_selected = Some(min_selected.map_or(v, |m| m.max(v)))
+                }
+                ConstraintRule::MaxSelected(v) => {
+                    max_selected = Some(max_selected.map_or(v, |m| m.min(v)))
+                }
                 ConstraintRule::MaxLength(_) => {}
             }
             self.text(format!("{constraint_place}: message"), &constraint.message);
         }
         if let (Some(min), Some(max)) = (min, max) {
             if min > max {
-                self.error(place, format_args!("constraint: min {min} is greater than max {max}"));
+                self.error(
+                    place,
+                    format_args!("constraint: min {min} is greater than max {max}"),
+                );
             }
         }
         if let (Some(min), Some(max)) = (min_selected, max_selected) {
             if min > max {
-                self.error(place, format_args!("constraint: min_selected {min} is greater than max_selected {max}"));
+                self.error(
+                    place,
+                    format_args!(
+                        "constraint: min_selected {min} is greater than max_selected {max}"
+                    ),
+                );
             }
         }
     }
@@ -326,8 +374,12 @@ impl<'t> Checker<'t> {
     /// name it. Iterative, so a huge hostile template cannot overflow the stack.
     fn check_cycles(&mut self) -> Option<Vec<usize>> {
         let questions: Vec<&Question> = self.template.questions().collect();
-        let first_index: HashMap<&str, usize> =
-            questions.iter().enumerate().rev().map(|(i, q)| (q.id.as_str(), i)).collect();
+        let first_index: HashMap<&str, usize> = questions
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, q)| (q.id.as_str(), i))
+            .collect();
         let depends_on: Vec<Vec<usize>> = questions
             .iter()
             .map(|q| {
@@ -350,7 +402,10 @@ impl<'t> Checker<'t> {
             }
         }
         let mut waiting: Vec<usize> = depends_on.iter().map(Vec::len).collect();
-        let mut ready: Vec<usize> = (0..questions.len()).rev().filter(|&q| waiting[q] == 0).collect();
+        let mut ready: Vec<usize> = (0..questions.len())
+            .rev()
+            .filter(|&q| waiting[q] == 0)
+            .collect();
         let mut order = Vec::with_capacity(questions.len());
         while let Some(q) = ready.pop() {
             order.push(q);
@@ -409,8 +464,15 @@ impl<'t> Checker<'t> {
             return;
         }
         // The walk followed "depends on"; read it from the first question onwards.
-        let names: Vec<&str> = cycle[first..].iter().chain(&cycle[..first]).map(|&q| id(q)).collect();
-        self.error(&place, format_args!("forms a cycle {} → {}", names.join(" → "), names[0]));
+        let names: Vec<&str> = cycle[first..]
+            .iter()
+            .chain(&cycle[..first])
+            .map(|&q| id(q))
+            .collect();
+        self.error(
+            &place,
+            format_args!("forms a cycle {} → {}", names.join(" → "), names[0]),
+        );
     }
 
     /// English is required everywhere; any other locale the template uses, and every
@@ -428,7 +490,9 @@ impl<'t> Checker<'t> {
             }
             for locale in &locales {
                 if !text.has(locale) {
-                    self.warnings.push(format!("{place}: no {locale:?} translation; English is shown"));
+                    self.warnings.push(format!(
+                        "{place}: no {locale:?} translation; English is shown"
+                    ));
                 }
             }
         }
@@ -440,24 +504,31 @@ fn equals_problem(target: &Question, literal: &Literal) -> Option<String> {
     let name = &target.id;
     let kind = target.kind.as_str();
     match (target.kind, literal) {
-        (QuestionType::YesNoUnknown, Literal::Text(v)) if ["yes", "no", "unknown"].contains(&v.as_str()) => None,
-        (QuestionType::YesNoUnknown, _) => {
-            Some(format!("compares {name:?} with {}, which is not yes, no or unknown", show(literal)))
+        (QuestionType::YesNoUnknown, Literal::Text(v))
+            if ["yes", "no", "unknown"].contains(&v.as_str()) =>
+        {
+            None
         }
+        (QuestionType::YesNoUnknown, _) => Some(format!(
+            "compares {name:?} with {}, which is not yes, no or unknown",
+            show(literal)
+        )),
         (QuestionType::SingleChoice, Literal::Text(v)) if target.choice(v).is_some() => None,
-        (QuestionType::SingleChoice, _) => {
-            Some(format!("compares {name:?} with {}, which is not one of its choices", show(literal)))
-        }
+        (QuestionType::SingleChoice, _) => Some(format!(
+            "compares {name:?} with {}, which is not one of its choices",
+            show(literal)
+        )),
         (QuestionType::Count, Literal::Integer(_)) | (QuestionType::Text, Literal::Text(_)) => None,
-        (QuestionType::Count | QuestionType::Text, _) => {
-            Some(format!("compares {kind} question {name:?} with {}", show(literal)))
-        }
-        (QuestionType::MultipleChoice, _) => {
-            Some(format!("{name:?} is multiple_choice: test it with \"selected\" or \"at_least\""))
-        }
-        (QuestionType::Location | QuestionType::Time | QuestionType::Checkpoint, _) => {
-            Some(format!("a {kind} answer cannot be compared; test {name:?} with \"answered\""))
-        }
+        (QuestionType::Count | QuestionType::Text, _) => Some(format!(
+            "compares {kind} question {name:?} with {}",
+            show(literal)
+        )),
+        (QuestionType::MultipleChoice, _) => Some(format!(
+            "{name:?} is multiple_choice: test it with \"selected\" or \"at_least\""
+        )),
+        (QuestionType::Location | QuestionType::Time | QuestionType::Checkpoint, _) => Some(
+            format!("a {kind} answer cannot be compared; test {name:?} with \"answered\""),
+        ),
     }
 }
 
@@ -471,7 +542,11 @@ fn show(literal: &Literal) -> String {
 /// The rule for every id a template defines, the same one the incident document
 /// applies to question ids.
 fn is_valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]
@@ -519,7 +594,10 @@ mod tests {
     /// Sets (or adds) the field at a JSON pointer.
     fn set(template: &mut Value, pointer: &str, value: Value) {
         let (parent, key) = pointer.rsplit_once('/').unwrap();
-        match template.pointer_mut(parent).unwrap_or_else(|| panic!("no {parent}")) {
+        match template
+            .pointer_mut(parent)
+            .unwrap_or_else(|| panic!("no {parent}"))
+        {
             Value::Object(map) => {
                 map.insert(key.to_owned(), value);
             }
@@ -529,7 +607,11 @@ mod tests {
     }
 
     fn add_question(template: &mut Value, question: Value) {
-        template.pointer_mut("/sections/1/questions").and_then(Value::as_array_mut).unwrap().push(question);
+        template
+            .pointer_mut("/sections/1/questions")
+            .and_then(Value::as_array_mut)
+            .unwrap()
+            .push(question);
     }
 
     #[test]
@@ -537,8 +619,17 @@ mod tests {
         let report = report(base());
         assert_eq!(report, CheckReport::default());
         let checked = CheckedTemplate::new(serde_json::from_value(base()).unwrap()).unwrap();
-        assert_eq!(checked.template_ref(), TemplateRef { id: "t".into(), version: 1 });
-        assert_eq!(checked.question("agents").map(|q| q.kind), Some(QuestionType::Count));
+        assert_eq!(
+            checked.template_ref(),
+            TemplateRef {
+                id: "t".into(),
+                version: 1
+            }
+        );
+        assert_eq!(
+            checked.question("agents").map(|q| q.kind),
+            Some(QuestionType::Count)
+        );
     }
 
     #[test]
@@ -546,7 +637,11 @@ mod tests {
         let mut t = base();
         set(&mut t, "/sections/1/id", json!("scene"));
         set(&mut t, "/sections/1/questions/0/id", json!("present"));
-        set(&mut t, "/sections/0/questions/1/choices/1/value", json!("ice"));
+        set(
+            &mut t,
+            "/sections/0/questions/1/choices/1/value",
+            json!("ice"),
+        );
         let rules = t["determination_rules"].clone();
         set(&mut t, "/determination_rules", json!([rules[0], rules[0]]));
         let errors = errors(t);
@@ -556,46 +651,89 @@ mod tests {
             "question \"agency\": choice \"ice\": duplicate choice value",
             "rule \"seen\": duplicate rule id",
         ] {
-            assert!(errors.contains(&expected.to_owned()), "missing {expected:?} in {errors:#?}");
+            assert!(
+                errors.contains(&expected.to_owned()),
+                "missing {expected:?} in {errors:#?}"
+            );
         }
     }
 
     #[test]
     fn relevance_on_an_unknown_question_is_refused() {
         let mut t = base();
-        set(&mut t, "/sections/0/questions/1/relevance", json!({"answered": "presence"}));
-        assert_eq!(errors(t), ["question \"agency\": relevance: refers to unknown question \"presence\""]);
+        set(
+            &mut t,
+            "/sections/0/questions/1/relevance",
+            json!({"answered": "presence"}),
+        );
+        assert_eq!(
+            errors(t),
+            ["question \"agency\": relevance: refers to unknown question \"presence\""]
+        );
     }
 
     #[test]
     fn relevance_cycles_are_refused_with_their_path() {
         let mut t = base();
-        set(&mut t, "/sections/0/questions/0/relevance", json!({"not": {"answered": "notes"}}));
+        set(
+            &mut t,
+            "/sections/0/questions/0/relevance",
+            json!({"not": {"answered": "notes"}}),
+        );
         set(
             &mut t,
             "/sections/1/questions/0/relevance",
             json!({"any": [{"selected": {"question": "agency", "value": "ice"}}]}),
         );
-        assert_eq!(errors(t), ["question \"present\": relevance: forms a cycle present → notes → agency → present"]);
+        assert_eq!(
+            errors(t),
+            ["question \"present\": relevance: forms a cycle present → notes → agency → present"]
+        );
 
         let mut t = base();
-        set(&mut t, "/sections/0/questions/2/relevance", json!({"at_least": {"question": "agents", "value": 1}}));
-        assert_eq!(errors(t), ["question \"agents\": relevance: depends on itself"]);
+        set(
+            &mut t,
+            "/sections/0/questions/2/relevance",
+            json!({"at_least": {"question": "agents", "value": 1}}),
+        );
+        assert_eq!(
+            errors(t),
+            ["question \"agents\": relevance: depends on itself"]
+        );
     }
 
     #[test]
     fn a_question_that_only_depends_on_a_cycle_is_not_reported_as_one() {
         let mut t = base();
-        set(&mut t, "/sections/0/questions/1/relevance", json!({"answered": "agents"}));
-        set(&mut t, "/sections/0/questions/2/relevance", json!({"answered": "agency"}));
-        set(&mut t, "/sections/1/questions/0/relevance", json!({"answered": "agency"}));
-        assert_eq!(errors(t), ["question \"agency\": relevance: forms a cycle agency → agents → agency"]);
+        set(
+            &mut t,
+            "/sections/0/questions/1/relevance",
+            json!({"answered": "agents"}),
+        );
+        set(
+            &mut t,
+            "/sections/0/questions/2/relevance",
+            json!({"answered": "agency"}),
+        );
+        set(
+            &mut t,
+            "/sections/1/questions/0/relevance",
+            json!({"answered": "agency"}),
+        );
+        assert_eq!(
+            errors(t),
+            ["question \"agency\": relevance: forms a cycle agency → agents → agency"]
+        );
     }
 
     #[test]
     fn comparisons_must_fit_the_question() {
         let mut t = base();
-        set(&mut t, "/sections/0/questions/1/relevance", json!({"equals": {"question": "present", "value": "maybe"}}));
+        set(
+            &mut t,
+            "/sections/0/questions/1/relevance",
+            json!({"equals": {"question": "present", "value": "maybe"}}),
+        );
         set(
             &mut t,
             "/sections/0/questions/2/relevance",
@@ -606,8 +744,16 @@ mod tests {
                 {"selected": {"question": "present", "value": "yes"}}
             ]}),
         );
-        set(&mut t, "/sections/1/questions/0/relevance", json!({"any": []}));
-        set(&mut t, "/determination_rules/0/when", json!({"equals": {"question": "agents", "value": "three"}}));
+        set(
+            &mut t,
+            "/sections/1/questions/0/relevance",
+            json!({"any": []}),
+        );
+        set(
+            &mut t,
+            "/determination_rules/0/when",
+            json!({"equals": {"question": "agents", "value": "three"}}),
+        );
         assert_eq!(
             errors(t),
             [
@@ -651,8 +797,16 @@ mod tests {
     fn choices_belong_to_choice_questions_only() {
         let mut t = base();
         set(&mut t, "/sections/0/questions/1/choices", json!([]));
-        set(&mut t, "/sections/0/questions/1/relevance", json!({"answered": "present"}));
-        set(&mut t, "/sections/1/questions/0/choices", json!([{"value": "a", "label": text("A")}]));
+        set(
+            &mut t,
+            "/sections/0/questions/1/relevance",
+            json!({"answered": "present"}),
+        );
+        set(
+            &mut t,
+            "/sections/1/questions/0/choices",
+            json!([{"value": "a", "label": text("A")}]),
+        );
         assert_eq!(
             errors(t),
             [
@@ -685,11 +839,26 @@ mod tests {
     #[test]
     fn missing_english_is_an_error_missing_spanish_a_warning() {
         let mut t = base();
-        set(&mut t, "/sections/0/questions/1/choices/1/label", json!({"es": "CBP"}));
-        set(&mut t, "/sections/0/questions/2/constraints/0/message", json!({"en": "Zero or more"}));
-        set(&mut t, "/sections/1/title", json!({"en": "End", "es": "  "}));
+        set(
+            &mut t,
+            "/sections/0/questions/1/choices/1/label",
+            json!({"es": "CBP"}),
+        );
+        set(
+            &mut t,
+            "/sections/0/questions/2/constraints/0/message",
+            json!({"en": "Zero or more"}),
+        );
+        set(
+            &mut t,
+            "/sections/1/title",
+            json!({"en": "End", "es": "  "}),
+        );
         let report = report(t);
-        assert_eq!(report.errors, ["question \"agency\": choice \"cbp\": label: no English (\"en\") text"]);
+        assert_eq!(
+            report.errors,
+            ["question \"agency\": choice \"cbp\": label: no English (\"en\") text"]
+        );
         assert_eq!(
             report.warnings,
             [
@@ -705,20 +874,30 @@ mod tests {
         set(&mut t, "/title", json!({"en": "T", "es": "T", "ht": "T"}));
         let report = report(t);
         assert!(report.is_ok());
-        assert!(report
-            .warnings
-            .contains(&"question \"present\": label: no \"ht\" translation; English is shown".to_owned()));
+        assert!(report.warnings.contains(
+            &"question \"present\": label: no \"ht\" translation; English is shown".to_owned()
+        ));
     }
 
     #[test]
     fn bad_json_is_an_invalid_template_naming_the_place() {
         let mut t = base();
-        set(&mut t, "/sections/0/questions/0/relevence", json!({"answered": "agents"}));
+        set(
+            &mut t,
+            "/sections/0/questions/0/relevence",
+            json!({"answered": "agents"}),
+        );
         let Err(Error::InvalidTemplate(errors)) = CheckedTemplate::from_json(&t.to_string()) else {
             panic!("a misspelt field must be refused");
         };
-        assert!(errors[0].starts_with("template: unknown field `relevence`"), "{errors:?}");
-        assert!(matches!(CheckedTemplate::from_json("{"), Err(Error::InvalidTemplate(_))));
+        assert!(
+            errors[0].starts_with("template: unknown field `relevence`"),
+            "{errors:?}"
+        );
+        assert!(matches!(
+            CheckedTemplate::from_json("{"),
+            Err(Error::InvalidTemplate(_))
+        ));
         let huge = format!("{{\"id\": \"{}\"}}", "x".repeat(MAX_TEMPLATE_BYTES));
         assert!(
             matches!(CheckedTemplate::from_json(&huge), Err(Error::InvalidTemplate(e)) if e[0].contains("larger than"))
@@ -729,8 +908,14 @@ mod tests {
     fn a_failed_check_lists_every_error() {
         let mut t = base();
         set(&mut t, "/version", json!(0));
-        set(&mut t, "/sections/1/questions/0/relevance", json!({"answered": "nothing"}));
-        let Err(Error::InvalidTemplate(errors)) = CheckedTemplate::new(serde_json::from_value(t).unwrap()) else {
+        set(
+            &mut t,
+            "/sections/1/questions/0/relevance",
+            json!({"answered": "nothing"}),
+        );
+        let Err(Error::InvalidTemplate(errors)) =
+            CheckedTemplate::new(serde_json::from_value(t).unwrap())
+        else {
             panic!("an unsound template must be refused");
         };
         assert_eq!(errors.len(), 2);
@@ -739,13 +924,31 @@ mod tests {
     #[test]
     fn evaluation_order_puts_each_question_after_what_it_reads() {
         let mut t = base();
-        set(&mut t, "/sections/0/questions/0/relevance", json!({"answered": "notes"}));
-        add_question(&mut t, json!({"id": "late", "type": "text", "label": text("Late")}));
-        set(&mut t, "/sections/1/questions/0/relevance", json!({"answered": "late"}));
+        set(
+            &mut t,
+            "/sections/0/questions/0/relevance",
+            json!({"answered": "notes"}),
+        );
+        add_question(
+            &mut t,
+            json!({"id": "late", "type": "text", "label": text("Late")}),
+        );
+        set(
+            &mut t,
+            "/sections/1/questions/0/relevance",
+            json!({"answered": "late"}),
+        );
         let checked = CheckedTemplate::new(serde_json::from_value(t).unwrap()).unwrap();
-        let order: Vec<&str> = checked.evaluation_order().iter().map(|&i| checked.nth(i).id.as_str()).collect();
+        let order: Vec<&str> = checked
+            .evaluation_order()
+            .iter()
+            .map(|&i| checked.nth(i).id.as_str())
+            .collect();
         let at = |id: &str| order.iter().position(|q| *q == id).unwrap();
         assert_eq!(order.len(), 5);
-        assert!(at("late") < at("notes") && at("notes") < at("present") && at("present") < at("agency"), "{order:?}");
+        assert!(
+            at("late") < at("notes") && at("notes") < at("present") && at("present") < at("agency"),
+            "{order:?}"
+        );
     }
 }

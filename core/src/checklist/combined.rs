@@ -29,7 +29,10 @@ pub struct CombinedView {
 
 impl CombinedView {
     pub fn question(&self, id: &str) -> Option<&CombinedQuestion> {
-        self.sections.iter().flat_map(|s| s.questions.iter()).find(|q| q.id == id)
+        self.sections
+            .iter()
+            .flat_map(|s| s.questions.iter())
+            .find(|q| q.id == id)
     }
 }
 
@@ -70,16 +73,24 @@ pub struct AuthorAnswer {
     pub at: DateTime<Utc>,
 }
 
-pub fn combine(template: &CheckedTemplate, answers: &[QuestionAnswers], locale: &str) -> CombinedView {
+pub fn combine(
+    template: &CheckedTemplate,
+    answers: &[QuestionAnswers],
+    locale: &str,
+) -> CombinedView {
     let authors: BTreeSet<&DeviceId> = answers
         .iter()
         .filter(|q| template.question(&q.question_id).is_some())
         .flat_map(|q| q.by_author.iter().map(|a| &a.by))
         .collect();
-    let evaluations: Vec<Evaluation> =
-        authors.iter().map(|author| evaluate(template, answers, author, locale)).collect();
-    let states: Vec<HashMap<&str, &QuestionState>> =
-        evaluations.iter().map(|e| e.questions().map(|q| (q.id.as_str(), q)).collect()).collect();
+    let evaluations: Vec<Evaluation> = authors
+        .iter()
+        .map(|author| evaluate(template, answers, author, locale))
+        .collect();
+    let states: Vec<HashMap<&str, &QuestionState>> = evaluations
+        .iter()
+        .map(|e| e.questions().map(|q| (q.id.as_str(), q)).collect())
+        .collect();
 
     let mut sections = Vec::new();
     let mut disagreements = Vec::new();
@@ -89,7 +100,9 @@ pub fn combine(template: &CheckedTemplate, answers: &[QuestionAnswers], locale: 
             let visible: Vec<(&DeviceId, &QuestionState)> = authors
                 .iter()
                 .zip(&states)
-                .filter_map(|(author, states)| states.get(question.id.as_str()).map(|s| (*author, *s)))
+                .filter_map(|(author, states)| {
+                    states.get(question.id.as_str()).map(|s| (*author, *s))
+                })
                 .collect();
             if visible.is_empty() {
                 continue;
@@ -106,8 +119,11 @@ pub fn combine(template: &CheckedTemplate, answers: &[QuestionAnswers], locale: 
                     })
                 })
                 .collect();
-            let agree =
-                answers.iter().enumerate().all(|(i, a)| answers[i + 1..].iter().all(|b| a.value.agrees_with(&b.value)));
+            let agree = answers.iter().enumerate().all(|(i, a)| {
+                answers[i + 1..]
+                    .iter()
+                    .all(|b| a.value.agrees_with(&b.value))
+            });
             if !agree {
                 disagreements.push(question.id.clone());
             }
@@ -155,10 +171,18 @@ mod tests {
         let (ana, beto) = (device(1), device(2));
         let given = answers(&[
             (&ana, "present", AnswerValue::YesNo(YesNo::Yes)),
-            (&ana, "agencies", AnswerValue::Choices(vec!["ice".into(), "other".into()])),
+            (
+                &ana,
+                "agencies",
+                AnswerValue::Choices(vec!["ice".into(), "other".into()]),
+            ),
             (&ana, "agents", AnswerValue::Count(4)),
             (&beto, "present", AnswerValue::YesNo(YesNo::Yes)),
-            (&beto, "agencies", AnswerValue::Choices(vec!["other".into(), "ice".into()])),
+            (
+                &beto,
+                "agencies",
+                AnswerValue::Choices(vec!["other".into(), "ice".into()]),
+            ),
             (&beto, "agents", AnswerValue::Count(6)),
         ]);
         let view = combine(&t, &given, "es");
@@ -167,10 +191,23 @@ mod tests {
         assert!(!agents.agree);
         let mut expected = vec![(ana.clone(), "4"), (beto.clone(), "6")];
         expected.sort();
-        assert_eq!(agents.answers.iter().map(|a| (a.author.clone(), a.display.as_str())).collect::<Vec<_>>(), expected);
-        assert!(view.question("agencies").unwrap().agree, "the same agencies in another order agree");
+        assert_eq!(
+            agents
+                .answers
+                .iter()
+                .map(|a| (a.author.clone(), a.display.as_str()))
+                .collect::<Vec<_>>(),
+            expected
+        );
+        assert!(
+            view.question("agencies").unwrap().agree,
+            "the same agencies in another order agree"
+        );
         assert_eq!(view.authors.len(), 2);
-        assert!(view.authors.iter().all(|a| a.suggestion.as_ref().map(|s| s.rule.as_str()) == Some("seen")));
+        assert!(view
+            .authors
+            .iter()
+            .all(|a| a.suggestion.as_ref().map(|s| s.rule.as_str()) == Some("seen")));
     }
 
     #[test]
@@ -187,7 +224,10 @@ mod tests {
         let view = combine(&t, &given, "en");
         assert_eq!(view.disagreements, ["present"]);
         let agents = view.question("agents").unwrap();
-        assert_eq!(agents.answers.iter().map(|a| &a.author).collect::<Vec<_>>(), [&ana]);
+        assert_eq!(
+            agents.answers.iter().map(|a| &a.author).collect::<Vec<_>>(),
+            [&ana]
+        );
         assert!(agents.agree);
         assert!(view.question("agency_other").is_none(), "visible to nobody");
         let present = view.question("present").unwrap();
@@ -199,6 +239,8 @@ mod tests {
     #[test]
     fn nobody_answered_means_nothing_to_show() {
         let view = combine(&chain_template(), &[], "en");
-        assert!(view.authors.is_empty() && view.sections.is_empty() && view.disagreements.is_empty());
+        assert!(
+            view.authors.is_empty() && view.sections.is_empty() && view.disagreements.is_empty()
+        );
     }
 }

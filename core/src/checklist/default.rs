@@ -34,7 +34,10 @@ mod tests {
     }
 
     fn arrived() -> AnswerValue {
-        AnswerValue::Checkpoint { at: at(0), fix: None }
+        AnswerValue::Checkpoint {
+            at: at(0),
+            fix: None,
+        }
     }
 
     fn run(given: &[(&str, AnswerValue)], locale: &str) -> Evaluation {
@@ -44,7 +47,9 @@ mod tests {
     }
 
     fn suggested(given: &[(&str, AnswerValue)]) -> Option<(Determination, Confidence)> {
-        run(given, "en").suggestion.map(|s| (s.determination, s.confidence))
+        run(given, "en")
+            .suggestion
+            .map(|s| (s.determination, s.confidence))
     }
 
     #[test]
@@ -53,9 +58,17 @@ mod tests {
         assert_eq!(template.template().id, DEFAULT_TEMPLATE_ID);
         let report = check_template(template.template());
         assert!(report.errors.is_empty(), "{:#?}", report.errors);
-        assert!(report.warnings.is_empty(), "every text has its Spanish: {:#?}", report.warnings);
+        assert!(
+            report.warnings.is_empty(),
+            "every text has its Spanish: {:#?}",
+            report.warnings
+        );
         for question in template.template().questions() {
-            assert!(question.label.has("en") && question.label.has("es"), "{}", question.id);
+            assert!(
+                question.label.has("en") && question.label.has("es"),
+                "{}",
+                question.id
+            );
         }
     }
 
@@ -84,9 +97,24 @@ mod tests {
         ] {
             assert!(template.question(id).is_some(), "missing {id}");
         }
-        let agencies: Vec<&str> =
-            template.question("agencies").unwrap().choices.iter().map(|c| c.value.as_str()).collect();
-        assert_eq!(agencies, ["ice_ero", "ice_hsi", "cbp", "other_federal", "local_police", "unknown"]);
+        let agencies: Vec<&str> = template
+            .question("agencies")
+            .unwrap()
+            .choices
+            .iter()
+            .map(|c| c.value.as_str())
+            .collect();
+        assert_eq!(
+            agencies,
+            [
+                "ice_ero",
+                "ice_hsi",
+                "cbp",
+                "other_federal",
+                "local_police",
+                "unknown"
+            ]
+        );
     }
 
     #[test]
@@ -97,15 +125,27 @@ mod tests {
             "¿Hay actividad de control migratorio en el lugar?"
         );
         assert_eq!(start.sections[0].title, "Llegada");
-        let agents =
-            run(&[("enforcement_present", yes_no(YesNo::Yes)), ("agents_count", AnswerValue::Count(500))], "es");
-        assert_eq!(agents.question("agents_count").unwrap().error.as_deref(), Some("Escriba un número del 0 al 200."));
+        let agents = run(
+            &[
+                ("enforcement_present", yes_no(YesNo::Yes)),
+                ("agents_count", AnswerValue::Count(500)),
+            ],
+            "es",
+        );
+        assert_eq!(
+            agents.question("agents_count").unwrap().error.as_deref(),
+            Some("Escriba un número del 0 al 200.")
+        );
     }
 
     #[test]
     fn suggests_verified_when_an_agency_is_seen() {
         let present = || ("enforcement_present", yes_no(YesNo::Yes));
-        assert_eq!(suggested(&[present()]), None, "not before the agencies are known");
+        assert_eq!(
+            suggested(&[present()]),
+            None,
+            "not before the agencies are known"
+        );
         assert_eq!(
             suggested(&[present(), ("agencies", picks(&["ice_ero"]))]),
             Some((Determination::Verified, Confidence::Medium))
@@ -129,13 +169,28 @@ mod tests {
         let absent = || ("enforcement_present", yes_no(YesNo::No));
         let arrival = || ("arrival", arrived());
         assert_eq!(suggested(&[absent()]), None);
-        assert_eq!(suggested(&[absent(), ("checked", picks(&["reported_address"]))]), None, "not before arriving");
         assert_eq!(
-            suggested(&[absent(), arrival(), ("checked", picks(&["reported_address"]))]),
+            suggested(&[absent(), ("checked", picks(&["reported_address"]))]),
+            None,
+            "not before arriving"
+        );
+        assert_eq!(
+            suggested(&[
+                absent(),
+                arrival(),
+                ("checked", picks(&["reported_address"]))
+            ]),
             Some((Determination::NotFound, Confidence::Medium))
         );
         assert_eq!(
-            suggested(&[absent(), arrival(), ("checked", picks(&["reported_address", "nearby_streets", "waited"]))]),
+            suggested(&[
+                absent(),
+                arrival(),
+                (
+                    "checked",
+                    picks(&["reported_address", "nearby_streets", "waited"])
+                )
+            ]),
             Some((Determination::NotFound, Confidence::High))
         );
     }
@@ -145,9 +200,15 @@ mod tests {
         let evaluation = run(&[("enforcement_present", yes_no(YesNo::Unknown))], "es");
         let suggestion = evaluation.suggestion.clone().unwrap();
         assert_eq!(suggestion.determination, Determination::Inconclusive);
-        assert_eq!(suggestion.reason, "No se pudo saber si había actividad de control migratorio.");
+        assert_eq!(
+            suggestion.reason,
+            "No se pudo saber si había actividad de control migratorio."
+        );
         assert!(evaluation.question("unclear_reason").is_some());
-        assert!(evaluation.question("witnesses_present").is_some(), "witnesses matter when it is unclear");
+        assert!(
+            evaluation.question("witnesses_present").is_some(),
+            "witnesses matter when it is unclear"
+        );
     }
 
     #[test]
@@ -161,8 +222,14 @@ mod tests {
             ("checked", picks(&["reported_address"])),
         ];
         let evaluation = run(&given, "en");
-        assert_eq!(evaluation.suggestion.map(|s| s.determination), Some(Determination::NotFound));
-        assert_eq!(evaluation.hidden_answers, ["agencies", "agents_identifiable"]);
+        assert_eq!(
+            evaluation.suggestion.map(|s| s.determination),
+            Some(Determination::NotFound)
+        );
+        assert_eq!(
+            evaluation.hidden_answers,
+            ["agencies", "agents_identifiable"]
+        );
     }
 
     #[test]
@@ -180,12 +247,18 @@ mod tests {
             ("witness_consent", yes_no(YesNo::Yes)),
             ("legal_help_needed", yes_no(YesNo::Yes)),
             ("safety_threat", yes_no(YesNo::No)),
-            ("proposed_determination", AnswerValue::Choice("verified".into())),
+            (
+                "proposed_determination",
+                AnswerValue::Choice("verified".into()),
+            ),
             ("confidence", AnswerValue::Choice("high".into())),
         ];
         let before_leaving = run(&given, "en");
         assert_eq!(before_leaving.next.as_deref(), Some("departure"));
-        assert_eq!(before_leaving.progress.required, before_leaving.progress.answered + 1);
+        assert_eq!(
+            before_leaving.progress.required,
+            before_leaving.progress.answered + 1
+        );
         given.push(("departure", arrived()));
         let done = run(&given, "en");
         assert!(done.complete, "next: {:?}", done.next);

@@ -12,12 +12,19 @@ use crate::location::LocationFix;
 
 pub fn display_answer(question: &Question, value: &AnswerValue, locale: &str) -> String {
     let lang = Lang::of(locale);
-    let choice_label =
-        |value: &str| question.choice(value).map_or_else(|| value.to_owned(), |c| c.label.get(locale).to_owned());
+    let choice_label = |value: &str| {
+        question
+            .choice(value)
+            .map_or_else(|| value.to_owned(), |c| c.label.get(locale).to_owned())
+    };
     match value {
         AnswerValue::YesNo(yes_no) => yes_no_label(*yes_no, lang).to_owned(),
         AnswerValue::Choice(choice) => choice_label(choice),
-        AnswerValue::Choices(choices) => choices.iter().map(|c| choice_label(c)).collect::<Vec<_>>().join(", "),
+        AnswerValue::Choices(choices) => choices
+            .iter()
+            .map(|c| choice_label(c))
+            .collect::<Vec<_>>()
+            .join(", "),
         AnswerValue::Count(n) => n.to_string(),
         AnswerValue::Text(text) => text.clone(),
         AnswerValue::Location(fix) => place(fix),
@@ -69,10 +76,16 @@ mod tests {
             required: false,
             relevance: None,
             choices: vec![
-                Choice { value: "ice_ero".into(), label: Text::new([("en", "ICE ERO"), ("es", "ICE (ERO)")]) },
+                Choice {
+                    value: "ice_ero".into(),
+                    label: Text::new([("en", "ICE ERO"), ("es", "ICE (ERO)")]),
+                },
                 Choice {
                     value: "cbp".into(),
-                    label: Text::new([("en", "CBP / Border Patrol"), ("es", "CBP / Patrulla Fronteriza")]),
+                    label: Text::new([
+                        ("en", "CBP / Border Patrol"),
+                        ("es", "CBP / Patrulla Fronteriza"),
+                    ]),
                 },
             ],
             constraints: vec![],
@@ -83,8 +96,14 @@ mod tests {
     fn choices_show_their_labels_in_the_locale() {
         let q = question(QuestionType::MultipleChoice);
         let value = AnswerValue::Choices(vec!["cbp".into(), "ice_ero".into()]);
-        assert_eq!(display_answer(&q, &value, "es"), "CBP / Patrulla Fronteriza, ICE (ERO)");
-        assert_eq!(display_answer(&q, &value, "en"), "CBP / Border Patrol, ICE ERO");
+        assert_eq!(
+            display_answer(&q, &value, "es"),
+            "CBP / Patrulla Fronteriza, ICE (ERO)"
+        );
+        assert_eq!(
+            display_answer(&q, &value, "en"),
+            "CBP / Border Patrol, ICE ERO"
+        );
         let stale = AnswerValue::Choice("hsi".into());
         assert_eq!(
             display_answer(&question(QuestionType::SingleChoice), &stale, "es"),
@@ -96,9 +115,18 @@ mod tests {
     #[test]
     fn yes_no_times_and_places_read_naturally() {
         let q = question(QuestionType::YesNoUnknown);
-        assert_eq!(display_answer(&q, &AnswerValue::YesNo(YesNo::Yes), "es-MX"), "Sí");
-        assert_eq!(display_answer(&q, &AnswerValue::YesNo(YesNo::Unknown), "es"), "No se sabe");
-        assert_eq!(display_answer(&q, &AnswerValue::YesNo(YesNo::Unknown), "en"), "Unknown");
+        assert_eq!(
+            display_answer(&q, &AnswerValue::YesNo(YesNo::Yes), "es-MX"),
+            "Sí"
+        );
+        assert_eq!(
+            display_answer(&q, &AnswerValue::YesNo(YesNo::Unknown), "es"),
+            "No se sabe"
+        );
+        assert_eq!(
+            display_answer(&q, &AnswerValue::YesNo(YesNo::Unknown), "en"),
+            "Unknown"
+        );
         let at = Utc.with_ymd_and_hms(2025, 6, 7, 14, 5, 0).unwrap();
         let fix = LocationFix {
             lat: 38.62727,

@@ -131,11 +131,16 @@ pub fn evaluate(
     let mut own: Vec<Option<&AnswerRecord>> = vec![None; count];
     for question in answers {
         if let Some(i) = template.position(&question.question_id) {
-            own[i] = question.by(author).filter(|record| !record.value.is_blank());
+            own[i] = question
+                .by(author)
+                .filter(|record| !record.value.is_blank());
         }
     }
-    let checks: Vec<Option<Result<(), Violation>>> =
-        own.iter().enumerate().map(|(i, record)| record.map(|r| check_answer(template.nth(i), &r.value))).collect();
+    let checks: Vec<Option<Result<(), Violation>>> = own
+        .iter()
+        .enumerate()
+        .map(|(i, record)| record.map(|r| check_answer(template.nth(i), &r.value)))
+        .collect();
     let usable: Vec<Option<&AnswerValue>> = own
         .iter()
         .zip(&checks)
@@ -155,7 +160,10 @@ pub fn evaluate(
     }
 
     let mut sections = Vec::new();
-    let mut progress = Progress { answered: 0, required: 0 };
+    let mut progress = Progress {
+        answered: 0,
+        required: 0,
+    };
     let mut any_invalid = false;
     let mut next = None;
     let mut hidden_answers = Vec::new();
@@ -184,8 +192,8 @@ pub fn evaluate(
                 }
             }
             any_invalid |= status == AnswerStatus::Invalid;
-            let needs_attention =
-                status == AnswerStatus::Invalid || (question.required && status == AnswerStatus::Unanswered);
+            let needs_attention = status == AnswerStatus::Invalid
+                || (question.required && status == AnswerStatus::Unanswered);
             if needs_attention && next.is_none() {
                 next = Some(question.id.clone());
             }
@@ -198,7 +206,10 @@ pub fn evaluate(
                 choices: question
                     .choices
                     .iter()
-                    .map(|c| ChoiceLabel { value: c.value.clone(), label: c.label.get(locale).to_owned() })
+                    .map(|c| ChoiceLabel {
+                        value: c.value.clone(),
+                        label: c.label.get(locale).to_owned(),
+                    })
                     .collect(),
                 status,
                 value: record.map(|r| r.value.clone()),
@@ -223,7 +234,10 @@ pub fn evaluate(
         .template()
         .determination_rules
         .iter()
-        .find(|rule| rule.when.holds(&|id| lookup(template, &visible, &usable, id)))
+        .find(|rule| {
+            rule.when
+                .holds(&|id| lookup(template, &visible, &usable, id))
+        })
         .map(|rule| Suggestion {
             determination: rule.determination,
             confidence: rule.confidence,
@@ -285,10 +299,17 @@ mod tests {
         let mut given = vec![
             (&me, "present", yes_no(YesNo::Yes)),
             (&me, "agencies", picks(&["other"])),
-            (&me, "agency_other", AnswerValue::Text("State troopers".into())),
+            (
+                &me,
+                "agency_other",
+                AnswerValue::Text("State troopers".into()),
+            ),
         ];
         let shown = evaluate(&t, &answers(&given), &me, "en");
-        assert_eq!(visible(&shown), ["present", "agencies", "agency_other", "agents", "notes"]);
+        assert_eq!(
+            visible(&shown),
+            ["present", "agencies", "agency_other", "agents", "notes"]
+        );
         assert!(shown.hidden_answers.is_empty());
 
         given[0].2 = yes_no(YesNo::No);
@@ -302,20 +323,46 @@ mod tests {
 
         given[0].2 = yes_no(YesNo::Yes);
         let back = evaluate(&t, &answers(&given), &me, "en");
-        assert_eq!(back.question("agency_other").and_then(|q| q.display.as_deref()), Some("State troopers"));
+        assert_eq!(
+            back.question("agency_other")
+                .and_then(|q| q.display.as_deref()),
+            Some("State troopers")
+        );
     }
 
     #[test]
     fn hidden_required_questions_do_not_block_completion() {
         let t = chain_template();
         let me = device(1);
-        let nothing_there = evaluate(&t, &answers(&[(&me, "present", yes_no(YesNo::No))]), &me, "en");
-        assert_eq!(nothing_there.progress, Progress { answered: 1, required: 1 });
+        let nothing_there = evaluate(
+            &t,
+            &answers(&[(&me, "present", yes_no(YesNo::No))]),
+            &me,
+            "en",
+        );
+        assert_eq!(
+            nothing_there.progress,
+            Progress {
+                answered: 1,
+                required: 1
+            }
+        );
         assert!(nothing_there.complete);
         assert_eq!(nothing_there.next, None);
 
-        let something_there = evaluate(&t, &answers(&[(&me, "present", yes_no(YesNo::Yes))]), &me, "en");
-        assert_eq!(something_there.progress, Progress { answered: 1, required: 3 });
+        let something_there = evaluate(
+            &t,
+            &answers(&[(&me, "present", yes_no(YesNo::Yes))]),
+            &me,
+            "en",
+        );
+        assert_eq!(
+            something_there.progress,
+            Progress {
+                answered: 1,
+                required: 3
+            }
+        );
         assert!(!something_there.complete);
         assert_eq!(something_there.next.as_deref(), Some("agencies"));
         assert!((something_there.progress.fraction() - 1.0 / 3.0).abs() < 1e-9);
@@ -325,14 +372,25 @@ mod tests {
     fn a_broken_constraint_shows_the_templates_message_in_the_locale() {
         let t = chain_template();
         let me = device(1);
-        let given = answers(&[(&me, "present", yes_no(YesNo::Yes)), (&me, "agents", AnswerValue::Count(51))]);
+        let given = answers(&[
+            (&me, "present", yes_no(YesNo::Yes)),
+            (&me, "agents", AnswerValue::Count(51)),
+        ]);
         for (locale, message) in [("en", "Enter 0 to 50."), ("es-MX", "Escriba de 0 a 50.")] {
             let evaluation = evaluate(&t, &given, &me, locale);
             let agents = evaluation.question("agents").unwrap();
             assert_eq!(agents.status, AnswerStatus::Invalid);
             assert_eq!(agents.error.as_deref(), Some(message));
-            assert_eq!(agents.value, Some(AnswerValue::Count(51)), "an invalid answer is still shown");
-            assert_eq!(evaluation.next.as_deref(), Some("agencies"), "the first question needing attention");
+            assert_eq!(
+                agents.value,
+                Some(AnswerValue::Count(51)),
+                "an invalid answer is still shown"
+            );
+            assert_eq!(
+                evaluation.next.as_deref(),
+                Some("agencies"),
+                "the first question needing attention"
+            );
         }
     }
 
@@ -341,7 +399,10 @@ mod tests {
         let t = chain_template();
         let me = device(1);
         // A peer on another template version wrote a count where a yes/no belongs.
-        let given = answers(&[(&me, "present", AnswerValue::Count(1)), (&me, "notes", AnswerValue::Text("x".into()))]);
+        let given = answers(&[
+            (&me, "present", AnswerValue::Count(1)),
+            (&me, "notes", AnswerValue::Text("x".into())),
+        ]);
         let evaluation = evaluate(&t, &given, &me, "es");
         let present = evaluation.question("present").unwrap();
         assert_eq!(present.status, AnswerStatus::Invalid);
@@ -350,7 +411,13 @@ mod tests {
             Some("Esta pregunta espera una respuesta de sí, no o no se sabe, no un número entero.")
         );
         assert_eq!(visible(&evaluation), ["present", "notes"]);
-        assert_eq!(evaluation.progress, Progress { answered: 0, required: 1 });
+        assert_eq!(
+            evaluation.progress,
+            Progress {
+                answered: 0,
+                required: 1
+            }
+        );
         assert!(!evaluation.complete);
         assert_eq!(evaluation.next.as_deref(), Some("present"));
     }
@@ -359,9 +426,18 @@ mod tests {
     fn an_invalid_optional_answer_blocks_completion() {
         let t = chain_template();
         let me = device(1);
-        let given = answers(&[(&me, "present", yes_no(YesNo::No)), (&me, "notes", AnswerValue::Count(3))]);
+        let given = answers(&[
+            (&me, "present", yes_no(YesNo::No)),
+            (&me, "notes", AnswerValue::Count(3)),
+        ]);
         let evaluation = evaluate(&t, &given, &me, "en");
-        assert_eq!(evaluation.progress, Progress { answered: 1, required: 1 });
+        assert_eq!(
+            evaluation.progress,
+            Progress {
+                answered: 1,
+                required: 1
+            }
+        );
         assert!(!evaluation.complete);
         assert_eq!(evaluation.next.as_deref(), Some("notes"));
     }
@@ -376,7 +452,10 @@ mod tests {
             (&me, "notes", AnswerValue::Text("  ".into())),
         ]);
         let evaluation = evaluate(&t, &given, &me, "en");
-        assert_eq!(evaluation.question("agencies").unwrap().status, AnswerStatus::Unanswered);
+        assert_eq!(
+            evaluation.question("agencies").unwrap().status,
+            AnswerStatus::Unanswered
+        );
         assert_eq!(evaluation.question("notes").unwrap().value, None);
         assert_eq!(evaluation.next.as_deref(), Some("agencies"));
     }
@@ -385,10 +464,16 @@ mod tests {
     fn each_person_sees_their_own_checklist() {
         let t = chain_template();
         let (me, other) = (device(1), device(2));
-        let given = answers(&[(&other, "present", yes_no(YesNo::Yes)), (&other, "agencies", picks(&["ice"]))]);
+        let given = answers(&[
+            (&other, "present", yes_no(YesNo::Yes)),
+            (&other, "agencies", picks(&["ice"])),
+        ]);
         let mine = evaluate(&t, &given, &me, "en");
         assert_eq!(visible(&mine), ["present", "notes"]);
-        assert_eq!(mine.question("present").unwrap().status, AnswerStatus::Unanswered);
+        assert_eq!(
+            mine.question("present").unwrap().status,
+            AnswerStatus::Unanswered
+        );
         assert_eq!(mine.suggestion, None);
         let theirs = evaluate(&t, &given, &other, "en");
         assert_eq!(
@@ -403,24 +488,51 @@ mod tests {
         let me = device(1);
         let evaluation = evaluate(
             &t,
-            &answers(&[(&me, "present", yes_no(YesNo::Yes)), (&me, "agencies", picks(&["ice", "other"]))]),
+            &answers(&[
+                (&me, "present", yes_no(YesNo::Yes)),
+                (&me, "agencies", picks(&["ice", "other"])),
+            ]),
             &me,
             "es",
         );
-        assert_eq!(evaluation.sections.iter().map(|s| s.title.as_str()).collect::<Vec<_>>(), ["Lugar", "Final"]);
+        assert_eq!(
+            evaluation
+                .sections
+                .iter()
+                .map(|s| s.title.as_str())
+                .collect::<Vec<_>>(),
+            ["Lugar", "Final"]
+        );
         let present = evaluation.question("present").unwrap();
-        assert_eq!((present.label.as_str(), present.display.as_deref()), ("¿Hay actividad?", Some("Sí")));
+        assert_eq!(
+            (present.label.as_str(), present.display.as_deref()),
+            ("¿Hay actividad?", Some("Sí"))
+        );
         let agencies = evaluation.question("agencies").unwrap();
         assert_eq!(agencies.display.as_deref(), Some("ICE, Otra"));
-        assert_eq!(agencies.choices[1], ChoiceLabel { value: "other".into(), label: "Otra".into() });
-        assert_eq!(evaluation.suggestion.map(|s| s.reason), Some("Se vio a ICE.".to_owned()));
+        assert_eq!(
+            agencies.choices[1],
+            ChoiceLabel {
+                value: "other".into(),
+                label: "Otra".into()
+            }
+        );
+        assert_eq!(
+            evaluation.suggestion.map(|s| s.reason),
+            Some("Se vio a ICE.".to_owned())
+        );
     }
 
     #[test]
     fn answers_to_questions_the_template_does_not_have_are_ignored() {
         let t = chain_template();
         let me = device(1);
-        let evaluation = evaluate(&t, &answers(&[(&me, "from_v2", yes_no(YesNo::Yes))]), &me, "en");
+        let evaluation = evaluate(
+            &t,
+            &answers(&[(&me, "from_v2", yes_no(YesNo::Yes))]),
+            &me,
+            "en",
+        );
         assert_eq!(visible(&evaluation), ["present", "notes"]);
         assert!(evaluation.hidden_answers.is_empty());
     }

@@ -48,7 +48,8 @@ pub(crate) fn chain_template() -> CheckedTemplate {
              "reason": {"en": "ICE was seen.", "es": "Se vio a ICE."}}
         ]
     });
-    CheckedTemplate::new(serde_json::from_value(template).expect("the fixture parses")).expect("the fixture is sound")
+    CheckedTemplate::new(serde_json::from_value(template).expect("the fixture parses"))
+        .expect("the fixture is sound")
 }
 
 pub(crate) fn device(n: u8) -> DeviceId {
@@ -56,21 +57,30 @@ pub(crate) fn device(n: u8) -> DeviceId {
 }
 
 pub(crate) fn at(minute: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 6, 7, 14, minute, 0).single().expect("a valid time")
+    Utc.with_ymd_and_hms(2025, 6, 7, 14, minute, 0)
+        .single()
+        .expect("a valid time")
 }
 
 /// Answers grouped as an incident view groups them: by question id, then device id.
 pub(crate) fn answers(given: &[(&DeviceId, &str, AnswerValue)]) -> Vec<QuestionAnswers> {
     let mut out: Vec<QuestionAnswers> = Vec::new();
     for (n, (by, question, value)) in given.iter().enumerate() {
-        let record = AnswerRecord { value: value.clone(), by: (*by).clone(), at: at(n as u32) };
+        let record = AnswerRecord {
+            value: value.clone(),
+            by: (*by).clone(),
+            at: at(n as u32),
+        };
         match out.iter_mut().find(|q| q.question_id == *question) {
             Some(q) => {
                 q.by_author.retain(|a| &a.by != *by);
                 q.by_author.push(record);
                 q.by_author.sort_by(|a, b| a.by.cmp(&b.by));
             }
-            None => out.push(QuestionAnswers { question_id: (*question).to_owned(), by_author: vec![record] }),
+            None => out.push(QuestionAnswers {
+                question_id: (*question).to_owned(),
+                by_author: vec![record],
+            }),
         }
     }
     out.sort_by(|a, b| a.question_id.cmp(&b.question_id));

@@ -26,12 +26,20 @@ mod validate;
 
 pub use answer::{AnswerValue, YesNo};
 pub use check::{check_template, CheckReport, CheckedTemplate, MAX_TEMPLATE_BYTES};
-pub use combined::{combine, AuthorAnswer, AuthorSummary, CombinedQuestion, CombinedSection, CombinedView};
+pub use combined::{
+    combine, AuthorAnswer, AuthorSummary, CombinedQuestion, CombinedSection, CombinedView,
+};
 pub use default::{default_template, DEFAULT_TEMPLATE_ID};
 pub use display::display_answer;
-pub use engine::{evaluate, AnswerStatus, ChoiceLabel, Evaluation, Progress, QuestionState, SectionState, Suggestion};
+pub use engine::{
+    evaluate, AnswerStatus, ChoiceLabel, Evaluation, Progress, QuestionState, SectionState,
+    Suggestion,
+};
 pub use registry::Registry;
 pub use relevance::{Condition, Literal};
-pub use template::{Choice, Constraint, ConstraintRule, DeterminationRule, Question, QuestionType, Section, Template};
+pub use template::{
+    Choice, Constraint, ConstraintRule, DeterminationRule, Question, QuestionType, Section,
+    Template,
+};
 pub use text::{Text, EXPECTED_LOCALES, FALLBACK_LOCALE};
 pub use validate::validate_answer;

@@ -53,7 +53,12 @@ impl Registry {
         self.templates
             .get(&reference.id)
             .and_then(|versions| versions.get(&reference.version))
-            .ok_or_else(|| Error::not_found(format!("checklist {:?} version {}", reference.id, reference.version)))
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "checklist {:?} version {}",
+                    reference.id, reference.version
+                ))
+            })
     }
 
     /// The newest version, for starting a new incident.
@@ -66,7 +71,10 @@ impl Registry {
 
     /// The versions known for `id`, oldest first.
     pub fn versions(&self, id: &str) -> Vec<u32> {
-        self.templates.get(id).map(|v| v.keys().copied().collect()).unwrap_or_default()
+        self.templates
+            .get(id)
+            .map(|v| v.keys().copied().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -80,7 +88,8 @@ mod tests {
     fn version_2() -> CheckedTemplate {
         let mut template: Template = default_template().unwrap().template().clone();
         template.version = 2;
-        template.sections[0].questions[0].label = Text::new([("en", "Check in"), ("es", "Registre su llegada")]);
+        template.sections[0].questions[0].label =
+            Text::new([("en", "Check in"), ("es", "Registre su llegada")]);
         CheckedTemplate::new(template).unwrap()
     }
 
@@ -92,7 +101,14 @@ mod tests {
 
         registry.publish(version_2()).unwrap();
         assert_eq!(registry.versions(DEFAULT_TEMPLATE_ID), [1, 2]);
-        assert_eq!(registry.latest(DEFAULT_TEMPLATE_ID).unwrap().template().version, 2);
+        assert_eq!(
+            registry
+                .latest(DEFAULT_TEMPLATE_ID)
+                .unwrap()
+                .template()
+                .version,
+            2
+        );
         let resolved = registry.resolve(&started_on).unwrap();
         assert_eq!(resolved.template().version, 1);
         assert_eq!(
@@ -104,13 +120,21 @@ mod tests {
     #[test]
     fn a_published_version_never_changes() {
         let mut registry = Registry::with_default().unwrap();
-        assert!(registry.publish(default_template().unwrap()).is_ok(), "the same content again is harmless");
+        assert!(
+            registry.publish(default_template().unwrap()).is_ok(),
+            "the same content again is harmless"
+        );
         let mut changed = version_2().template().clone();
         changed.version = 1;
         let result = registry.publish(CheckedTemplate::new(changed).unwrap());
         assert!(matches!(result, Err(Error::NotPermitted { .. })));
         assert_eq!(
-            registry.resolve(&TemplateRef { id: DEFAULT_TEMPLATE_ID.into(), version: 1 }).unwrap(),
+            registry
+                .resolve(&TemplateRef {
+                    id: DEFAULT_TEMPLATE_ID.into(),
+                    version: 1
+                })
+                .unwrap(),
             &default_template().unwrap()
         );
     }
@@ -118,13 +142,22 @@ mod tests {
     #[test]
     fn unknown_templates_are_not_found() {
         let registry = Registry::with_default().unwrap();
-        let missing = registry.resolve(&TemplateRef { id: DEFAULT_TEMPLATE_ID.into(), version: 9 });
+        let missing = registry.resolve(&TemplateRef {
+            id: DEFAULT_TEMPLATE_ID.into(),
+            version: 9,
+        });
         assert!(matches!(missing, Err(Error::NotFound { what }) if what.contains("version 9")));
         assert!(matches!(
-            registry.resolve(&TemplateRef { id: "other".into(), version: 1 }),
+            registry.resolve(&TemplateRef {
+                id: "other".into(),
+                version: 1
+            }),
             Err(Error::NotFound { .. })
         ));
-        assert!(matches!(registry.latest("other"), Err(Error::NotFound { .. })));
+        assert!(matches!(
+            registry.latest("other"),
+            Err(Error::NotFound { .. })
+        ));
         assert!(registry.versions("other").is_empty());
     }
 }

@@ -61,8 +61,12 @@ impl Condition {
     pub fn holds<'a>(&self, answer: &dyn Fn(&str) -> Option<&'a AnswerValue>) -> bool {
         match self {
             Condition::Answered(question) => answer(question).is_some(),
-            Condition::Equals { question, value } => answer(question).is_some_and(|a| matches(a, value)),
-            Condition::NotEquals { question, value } => answer(question).is_some_and(|a| !matches(a, value)),
+            Condition::Equals { question, value } => {
+                answer(question).is_some_and(|a| matches(a, value))
+            }
+            Condition::NotEquals { question, value } => {
+                answer(question).is_some_and(|a| !matches(a, value))
+            }
             Condition::Selected { question, value } => match answer(question) {
                 Some(AnswerValue::Choice(choice)) => choice == value,
                 Some(AnswerValue::Choices(choices)) => choices.contains(value),
@@ -91,15 +95,26 @@ impl Condition {
         let mut stack = vec![self];
         while let Some(condition) = stack.pop() {
             match condition {
-                Condition::Answered(question) => out.push(Comparison { question, test: Test::Answered }),
-                Condition::Equals { question, value } | Condition::NotEquals { question, value } => {
-                    out.push(Comparison { question, test: Test::Equals(value) })
+                Condition::Answered(question) => out.push(Comparison {
+                    question,
+                    test: Test::Answered,
+                }),
+                Condition::Equals { question, value }
+                | Condition::NotEquals { question, value } => out.push(Comparison {
+                    question,
+                    test: Test::Equals(value),
+                }),
+                Condition::Selected { question, value } => out.push(Comparison {
+                    question,
+                    test: Test::Selected(value),
+                }),
+                Condition::AtLeast { question, .. } => out.push(Comparison {
+                    question,
+                    test: Test::AtLeast,
+                }),
+                Condition::All(conditions) | Condition::Any(conditions) => {
+                    stack.extend(conditions.iter().rev())
                 }
-                Condition::Selected { question, value } => {
-                    out.push(Comparison { question, test: Test::Selected(value) })
-                }
-                Condition::AtLeast { question, .. } => out.push(Comparison { question, test: Test::AtLeast }),
-                Condition::All(conditions) | Condition::Any(conditions) => stack.extend(conditions.iter().rev()),
                 Condition::Not(condition) => stack.push(condition),
             }
         }
@@ -160,7 +175,10 @@ mod tests {
     use super::*;
 
     fn answers(pairs: &[(&str, AnswerValue)]) -> HashMap<String, AnswerValue> {
-        pairs.iter().map(|(q, v)| (q.to_string(), v.clone())).collect()
+        pairs
+            .iter()
+            .map(|(q, v)| (q.to_string(), v.clone()))
+            .collect()
     }
 
     fn holds(condition: &str, answers: &HashMap<String, AnswerValue>) -> bool {
@@ -173,20 +191,56 @@ mod tests {
         let a = answers(&[
             ("present", AnswerValue::YesNo(YesNo::Yes)),
             ("agents", AnswerValue::Count(4)),
-            ("agencies", AnswerValue::Choices(vec!["ice_ero".into(), "cbp".into(), "cbp".into()])),
+            (
+                "agencies",
+                AnswerValue::Choices(vec!["ice_ero".into(), "cbp".into(), "cbp".into()]),
+            ),
             ("activity", AnswerValue::Choice("home".into())),
         ]);
-        assert!(holds(r#"{"equals": {"question": "present", "value": "yes"}}"#, &a));
-        assert!(!holds(r#"{"equals": {"question": "present", "value": "no"}}"#, &a));
-        assert!(holds(r#"{"equals": {"question": "agents", "value": 4}}"#, &a));
-        assert!(!holds(r#"{"equals": {"question": "agents", "value": "4"}}"#, &a), "a count is not text");
-        assert!(holds(r#"{"at_least": {"question": "agents", "value": 4}}"#, &a));
-        assert!(!holds(r#"{"at_least": {"question": "agents", "value": 5}}"#, &a));
-        assert!(holds(r#"{"at_least": {"question": "agencies", "value": 2}}"#, &a));
-        assert!(!holds(r#"{"at_least": {"question": "agencies", "value": 3}}"#, &a), "a repeated choice counts once");
-        assert!(holds(r#"{"selected": {"question": "agencies", "value": "cbp"}}"#, &a));
-        assert!(holds(r#"{"selected": {"question": "activity", "value": "home"}}"#, &a));
-        assert!(!holds(r#"{"selected": {"question": "activity", "value": "workplace"}}"#, &a));
+        assert!(holds(
+            r#"{"equals": {"question": "present", "value": "yes"}}"#,
+            &a
+        ));
+        assert!(!holds(
+            r#"{"equals": {"question": "present", "value": "no"}}"#,
+            &a
+        ));
+        assert!(holds(
+            r#"{"equals": {"question": "agents", "value": 4}}"#,
+            &a
+        ));
+        assert!(
+            !holds(r#"{"equals": {"question": "agents", "value": "4"}}"#, &a),
+            "a count is not text"
+        );
+        assert!(holds(
+            r#"{"at_least": {"question": "agents", "value": 4}}"#,
+            &a
+        ));
+        assert!(!holds(
+            r#"{"at_least": {"question": "agents", "value": 5}}"#,
+            &a
+        ));
+        assert!(holds(
+            r#"{"at_least": {"question": "agencies", "value": 2}}"#,
+            &a
+        ));
+        assert!(
+            !holds(r#"{"at_least": {"question": "agencies", "value": 3}}"#, &a),
+            "a repeated choice counts once"
+        );
+        assert!(holds(
+            r#"{"selected": {"question": "agencies", "value": "cbp"}}"#,
+            &a
+        ));
+        assert!(holds(
+            r#"{"selected": {"question": "activity", "value": "home"}}"#,
+            &a
+        ));
+        assert!(!holds(
+            r#"{"selected": {"question": "activity", "value": "workplace"}}"#,
+            &a
+        ));
         assert!(holds(r#"{"answered": "activity"}"#, &a));
         assert!(!holds(r#"{"answered": "warrant"}"#, &a));
     }
@@ -194,14 +248,26 @@ mod tests {
     #[test]
     fn not_equals_needs_an_answer_but_not_equals_does_not() {
         let a = answers(&[("present", AnswerValue::YesNo(YesNo::Unknown))]);
-        assert!(holds(r#"{"not_equals": {"question": "present", "value": "no"}}"#, &a));
-        assert!(!holds(r#"{"not_equals": {"question": "warrant", "value": "no"}}"#, &a));
-        assert!(holds(r#"{"not": {"equals": {"question": "warrant", "value": "no"}}}"#, &a));
+        assert!(holds(
+            r#"{"not_equals": {"question": "present", "value": "no"}}"#,
+            &a
+        ));
+        assert!(!holds(
+            r#"{"not_equals": {"question": "warrant", "value": "no"}}"#,
+            &a
+        ));
+        assert!(holds(
+            r#"{"not": {"equals": {"question": "warrant", "value": "no"}}}"#,
+            &a
+        ));
     }
 
     #[test]
     fn all_any_not_combine() {
-        let a = answers(&[("present", AnswerValue::YesNo(YesNo::No)), ("agents", AnswerValue::Count(0))]);
+        let a = answers(&[
+            ("present", AnswerValue::YesNo(YesNo::No)),
+            ("agents", AnswerValue::Count(0)),
+        ]);
         let both = r#"{"all": [{"equals": {"question": "present", "value": "no"}}, {"answered": "agents"}]}"#;
         let either = r#"{"any": [{"equals": {"question": "present", "value": "yes"}}, {"answered": "agents"}]}"#;
         let neither = r#"{"any": [{"equals": {"question": "present", "value": "yes"}}, {"answered": "warrant"}]}"#;
@@ -215,7 +281,10 @@ mod tests {
     fn unknown_keys_are_refused_rather_than_ignored() {
         let typo = r#"{"equals": {"question": "present", "value": "yes", "vale": "no"}}"#;
         assert!(serde_json::from_str::<Condition>(typo).is_err());
-        assert!(serde_json::from_str::<Condition>(r#"{"greater_than": {"question": "a", "value": 1}}"#).is_err());
+        assert!(serde_json::from_str::<Condition>(
+            r#"{"greater_than": {"question": "a", "value": 1}}"#
+        )
+        .is_err());
     }
 
     #[test]

@@ -73,7 +73,10 @@ impl QuestionType {
     }
 
     pub fn has_choices(self) -> bool {
-        matches!(self, QuestionType::SingleChoice | QuestionType::MultipleChoice)
+        matches!(
+            self,
+            QuestionType::SingleChoice | QuestionType::MultipleChoice
+        )
     }
 
     /// The name used in JSON and in template-check messages.
@@ -157,7 +160,9 @@ impl ConstraintRule {
         match self {
             ConstraintRule::Min(_) | ConstraintRule::Max(_) => QuestionType::Count,
             ConstraintRule::MaxLength(_) => QuestionType::Text,
-            ConstraintRule::MinSelected(_) | ConstraintRule::MaxSelected(_) => QuestionType::MultipleChoice,
+            ConstraintRule::MinSelected(_) | ConstraintRule::MaxSelected(_) => {
+                QuestionType::MultipleChoice
+            }
         }
     }
 

@@ -21,7 +21,12 @@ pub struct Text(pub BTreeMap<String, String>);
 impl Text {
     /// Text from `(locale, text)` pairs.
     pub fn new<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        Self(pairs.into_iter().map(|(locale, text)| (locale.to_owned(), text.to_owned())).collect())
+        Self(
+            pairs
+                .into_iter()
+                .map(|(locale, text)| (locale.to_owned(), text.to_owned()))
+                .collect(),
+        )
     }
 
     /// The text for `locale`: the exact locale (`es-MX`), then its language (`es`),
@@ -43,7 +48,10 @@ impl Text {
     }
 
     fn translation(&self, locale: &str) -> Option<&str> {
-        self.0.get(locale).map(String::as_str).filter(|t| !t.trim().is_empty())
+        self.0
+            .get(locale)
+            .map(String::as_str)
+            .filter(|t| !t.trim().is_empty())
     }
 }
 
@@ -76,11 +84,20 @@ mod tests {
 
     #[test]
     fn falls_back_from_region_to_language_to_english() {
-        let text = Text::new([("en", "Yes"), ("es", "Sí"), ("es-MX", "Sí, claro"), ("fr", " ")]);
+        let text = Text::new([
+            ("en", "Yes"),
+            ("es", "Sí"),
+            ("es-MX", "Sí, claro"),
+            ("fr", " "),
+        ]);
         assert_eq!(text.get("es-MX"), "Sí, claro");
         assert_eq!(text.get("es_US"), "Sí");
         assert_eq!(text.get("es"), "Sí");
-        assert_eq!(text.get("fr"), "Yes", "a blank translation is a missing one");
+        assert_eq!(
+            text.get("fr"),
+            "Yes",
+            "a blank translation is a missing one"
+        );
         assert_eq!(text.get("ht"), "Yes");
         assert!(!text.has("fr"));
         assert!(text.has("es"));

@@ -13,7 +13,12 @@ use crate::error::{Error, Result};
 /// unknown choice or a broken constraint is [`Error::InvalidInput`] whose reason is
 /// the message for the volunteer, in `locale`. A blank answer (clearing a field) fits
 /// every question of its type.
-pub fn validate_answer(template: &CheckedTemplate, question_id: &str, value: &AnswerValue, locale: &str) -> Result<()> {
+pub fn validate_answer(
+    template: &CheckedTemplate,
+    question_id: &str,
+    value: &AnswerValue,
+    locale: &str,
+) -> Result<()> {
     let question = template.question(question_id).ok_or_else(|| {
         Error::not_found(format!(
             "question {question_id:?} in checklist {:?} version {}",
@@ -21,23 +26,33 @@ pub fn validate_answer(template: &CheckedTemplate, question_id: &str, value: &An
             template.template().version
         ))
     })?;
-    check_answer(question, value).map_err(|violation| Error::invalid(question_id, violation.message(locale)))
+    check_answer(question, value)
+        .map_err(|violation| Error::invalid(question_id, violation.message(locale)))
 }
 
 /// Why an answer does not fit its question.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Violation<'t> {
-    WrongType { expected: QuestionType, got: QuestionType },
+    WrongType {
+        expected: QuestionType,
+        got: QuestionType,
+    },
     UnknownChoice(String),
     RepeatedChoice(String),
     Constraint(&'t Constraint),
     InvalidFix(String),
 }
 
-pub(crate) fn check_answer<'t>(question: &'t Question, value: &AnswerValue) -> Result<(), Violation<'t>> {
+pub(crate) fn check_answer<'t>(
+    question: &'t Question,
+    value: &AnswerValue,
+) -> Result<(), Violation<'t>> {
     let got = QuestionType::of(value);
     if got != question.kind {
-        return Err(Violation::WrongType { expected: question.kind, got });
+        return Err(Violation::WrongType {
+            expected: question.kind,
+            got,
+        });
     }
     if value.is_blank() {
         return Ok(());
@@ -57,11 +72,16 @@ pub(crate) fn check_answer<'t>(question: &'t Question, value: &AnswerValue) -> R
             }
         }
         AnswerValue::Location(fix) | AnswerValue::Checkpoint { fix: Some(fix), .. } => {
-            fix.validate().map_err(|e| Violation::InvalidFix(reason(e)))?;
+            fix.validate()
+                .map_err(|e| Violation::InvalidFix(reason(e)))?;
         }
         _ => {}
     }
-    match question.constraints.iter().find(|c| !satisfies(c.rule, value)) {
+    match question
+        .constraints
+        .iter()
+        .find(|c| !satisfies(c.rule, value))
+    {
         Some(broken) => Err(Violation::Constraint(broken)),
         None => Ok(()),
     }
@@ -100,17 +120,37 @@ impl Violation<'_> {
         match (self, lang) {
             (Violation::Constraint(constraint), _) => constraint.message.get(locale).to_owned(),
             (Violation::WrongType { expected, got }, Lang::En) => {
-                format!("This question expects {}, not {}.", type_name(*expected, lang), type_name(*got, lang))
+                format!(
+                    "This question expects {}, not {}.",
+                    type_name(*expected, lang),
+                    type_name(*got, lang)
+                )
             }
             (Violation::WrongType { expected, got }, Lang::Es) => {
-                format!("Esta pregunta espera {}, no {}.", type_name(*expected, lang), type_name(*got, lang))
+                format!(
+                    "Esta pregunta espera {}, no {}.",
+                    type_name(*expected, lang),
+                    type_name(*got, lang)
+                )
             }
-            (Violation::UnknownChoice(choice), Lang::En) => format!("“{choice}” is not one of the choices."),
-            (Violation::UnknownChoice(choice), Lang::Es) => format!("«{choice}» no es una de las opciones."),
-            (Violation::RepeatedChoice(choice), Lang::En) => format!("“{choice}” is chosen more than once."),
-            (Violation::RepeatedChoice(choice), Lang::Es) => format!("«{choice}» está marcada más de una vez."),
-            (Violation::InvalidFix(reason), Lang::En) => format!("The location is not valid ({reason})."),
-            (Violation::InvalidFix(reason), Lang::Es) => format!("La ubicación no es válida ({reason})."),
+            (Violation::UnknownChoice(choice), Lang::En) => {
+                format!("“{choice}” is not one of the choices.")
+            }
+            (Violation::UnknownChoice(choice), Lang::Es) => {
+                format!("«{choice}» no es una de las opciones.")
+            }
+            (Violation::RepeatedChoice(choice), Lang::En) => {
+                format!("“{choice}” is chosen more than once.")
+            }
+            (Violation::RepeatedChoice(choice), Lang::Es) => {
+                format!("«{choice}» está marcada más de una vez.")
+            }
+            (Violation::InvalidFix(reason), Lang::En) => {
+                format!("The location is not valid ({reason}).")
+            }
+            (Violation::InvalidFix(reason), Lang::Es) => {
+                format!("La ubicación no es válida ({reason}).")
+            }
         }
     }
 }
@@ -154,7 +194,10 @@ mod tests {
     fn a_wrong_type_is_refused_with_a_clear_message() {
         assert_eq!(
             refusal("present", AnswerValue::Count(3), "en"),
-            ("present".to_owned(), "This question expects a yes / no / unknown answer, not a whole number.".to_owned())
+            (
+                "present".to_owned(),
+                "This question expects a yes / no / unknown answer, not a whole number.".to_owned()
+            )
         );
         assert_eq!(
             refusal("agencies", AnswerValue::Choice("ice".into()), "es").1,
@@ -169,20 +212,38 @@ mod tests {
     #[test]
     fn choices_must_exist_and_appear_once() {
         assert_eq!(
-            refusal("agencies", AnswerValue::Choices(vec!["ice".into(), "fbi".into()]), "en").1,
+            refusal(
+                "agencies",
+                AnswerValue::Choices(vec!["ice".into(), "fbi".into()]),
+                "en"
+            )
+            .1,
             "“fbi” is not one of the choices."
         );
         assert_eq!(
-            refusal("agencies", AnswerValue::Choices(vec!["ice".into(), "ice".into()]), "es").1,
+            refusal(
+                "agencies",
+                AnswerValue::Choices(vec!["ice".into(), "ice".into()]),
+                "es"
+            )
+            .1,
             "«ice» está marcada más de una vez."
         );
     }
 
     #[test]
     fn a_count_outside_its_bounds_gets_the_constraint_message() {
-        assert_eq!(refusal("agents", AnswerValue::Count(-1), "en").1, "Enter 0 to 50.");
-        assert_eq!(refusal("agents", AnswerValue::Count(51), "es").1, "Escriba de 0 a 50.");
-        assert!(validate_answer(&chain_template(), "agents", &AnswerValue::Count(50), "en").is_ok());
+        assert_eq!(
+            refusal("agents", AnswerValue::Count(-1), "en").1,
+            "Enter 0 to 50."
+        );
+        assert_eq!(
+            refusal("agents", AnswerValue::Count(51), "es").1,
+            "Escriba de 0 a 50."
+        );
+        assert!(
+            validate_answer(&chain_template(), "agents", &AnswerValue::Count(50), "en").is_ok()
+        );
         assert!(validate_answer(&chain_template(), "agents", &AnswerValue::Count(0), "en").is_ok());
     }
 
@@ -190,9 +251,13 @@ mod tests {
     fn good_and_blank_answers_pass() {
         let t = chain_template();
         assert!(validate_answer(&t, "present", &AnswerValue::YesNo(YesNo::Unknown), "en").is_ok());
-        assert!(
-            validate_answer(&t, "agencies", &AnswerValue::Choices(vec!["other".into(), "ice".into()]), "en").is_ok()
-        );
+        assert!(validate_answer(
+            &t,
+            "agencies",
+            &AnswerValue::Choices(vec!["other".into(), "ice".into()]),
+            "en"
+        )
+        .is_ok());
         assert!(
             validate_answer(&t, "agencies", &AnswerValue::Choices(vec![]), "en").is_ok(),
             "clearing a field is allowed"
@@ -233,11 +298,20 @@ mod tests {
             "constraints": [{"rule": {"max_length": 3}, "message": {"en": "Three letters at most."}}]
         }))
         .unwrap();
-        assert_eq!(check_answer(&text, &AnswerValue::Text("ñañ".into())), Ok(()), "length is in characters, not bytes");
-        assert!(matches!(check_answer(&text, &AnswerValue::Text("abcd".into())), Err(Violation::Constraint(_))));
+        assert_eq!(
+            check_answer(&text, &AnswerValue::Text("ñañ".into())),
+            Ok(()),
+            "length is in characters, not bytes"
+        );
+        assert!(matches!(
+            check_answer(&text, &AnswerValue::Text("abcd".into())),
+            Err(Violation::Constraint(_))
+        ));
 
-        let checkpoint: Question =
-            serde_json::from_value(serde_json::json!({"id": "c", "type": "checkpoint", "label": {"en": "C"}})).unwrap();
+        let checkpoint: Question = serde_json::from_value(
+            serde_json::json!({"id": "c", "type": "checkpoint", "label": {"en": "C"}}),
+        )
+        .unwrap();
         let fix = LocationFix {
             lat: 91.0,
             lon: 0.0,
@@ -247,12 +321,30 @@ mod tests {
             fix_time: at(0),
             mock: false,
         };
-        let violation = check_answer(&checkpoint, &AnswerValue::Checkpoint { at: at(0), fix: Some(fix) }).unwrap_err();
+        let violation = check_answer(
+            &checkpoint,
+            &AnswerValue::Checkpoint {
+                at: at(0),
+                fix: Some(fix),
+            },
+        )
+        .unwrap_err();
         assert!(
-            violation.message("es").starts_with("La ubicación no es válida (latitude: 91"),
+            violation
+                .message("es")
+                .starts_with("La ubicación no es válida (latitude: 91"),
             "{}",
             violation.message("es")
         );
-        assert_eq!(check_answer(&checkpoint, &AnswerValue::Checkpoint { at: at(0), fix: None }), Ok(()));
+        assert_eq!(
+            check_answer(
+                &checkpoint,
+                &AnswerValue::Checkpoint {
+                    at: at(0),
+                    fix: None
+                }
+            ),
+            Ok(())
+        );
     }
 }

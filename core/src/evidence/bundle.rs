@@ -102,15 +102,28 @@ pub fn export(incidents: &[IncidentEvidence<'_>], devices: &[DeviceRecord]) -> R
     entries.sort_by(|a, b| a.id.cmp(&b.id));
 
     // Only the devices that wrote something in the bundle, in id order.
-    let writers: BTreeMap<&DeviceId, ()> = entries.iter().flat_map(|i| i.changes.iter().filter_map(|c| c.device_id.as_ref())).map(|d| (d, ())).collect();
-    let mut devices: Vec<DeviceRecord> = devices.iter().filter(|d| writers.contains_key(&d.device_id)).cloned().collect();
+    let writers: BTreeMap<&DeviceId, ()> = entries
+        .iter()
+        .flat_map(|i| i.changes.iter().filter_map(|c| c.device_id.as_ref()))
+        .map(|d| (d, ()))
+        .collect();
+    let mut devices: Vec<DeviceRecord> = devices
+        .iter()
+        .filter(|d| writers.contains_key(&d.device_id))
+        .cloned()
+        .collect();
     devices.sort_by(|a, b| a.device_id.cmp(&b.device_id));
     devices.dedup_by(|a, b| a.device_id == b.device_id);
 
-    let bundle = Bundle { format: FORMAT.to_owned(), devices, incidents: entries };
+    let bundle = Bundle {
+        format: FORMAT.to_owned(),
+        devices,
+        incidents: entries,
+    };
     // serde_json writes struct fields in declaration order and our maps are sorted
     // (serde_json's default Map is a BTreeMap), so the output is canonical.
-    let mut bytes = serde_json::to_vec_pretty(&bundle).map_err(|e| Error::Storage(format!("cannot encode the bundle: {e}")))?;
+    let mut bytes = serde_json::to_vec_pretty(&bundle)
+        .map_err(|e| Error::Storage(format!("cannot encode the bundle: {e}")))?;
     bytes.push(b'\n');
     Ok(bytes)
 }

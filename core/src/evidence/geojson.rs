@@ -26,7 +26,9 @@ pub fn incident_features(view: &IncidentView) -> Value {
         }));
     }
     for observation in &view.observations {
-        let Some(fix) = &observation.fix else { continue };
+        let Some(fix) = &observation.fix else {
+            continue;
+        };
         features.push(json!({
             "type": "Feature",
             "geometry": { "type": "Point", "coordinates": [fix.lon, fix.lat] },

@@ -6,7 +6,9 @@ mod geojson;
 mod signing;
 mod verify;
 
-pub use bundle::{export, Bundle, ChangeEntry, DeviceRecord, IncidentEntry, IncidentEvidence, FORMAT};
+pub use bundle::{
+    export, Bundle, ChangeEntry, DeviceRecord, IncidentEntry, IncidentEvidence, FORMAT,
+};
 pub use geojson::incident_features;
 pub use signing::{sign_change, sign_change_with_key, verify_change, SignatureError};
 pub use verify::{verify, Finding, VerificationReport};

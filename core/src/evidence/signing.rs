@@ -43,11 +43,20 @@ pub enum SignatureError {
 
 /// Checks that `signature` over `hash` was made by `device`, whose public key is
 /// `public_key`.
-pub fn verify_change(device: &DeviceId, public_key: &[u8; 32], hash: &ChangeHash, signature: &[u8; 64]) -> Result<(), SignatureError> {
+pub fn verify_change(
+    device: &DeviceId,
+    public_key: &[u8; 32],
+    hash: &ChangeHash,
+    signature: &[u8; 64],
+) -> Result<(), SignatureError> {
     let actual = DeviceId::from_public_key(public_key);
     if &actual != device {
-        return Err(SignatureError::KeyNotDevice { claimed: device.clone(), actual });
+        return Err(SignatureError::KeyNotDevice {
+            claimed: device.clone(),
+            actual,
+        });
     }
     let key = VerifyingKey::from_bytes(public_key).map_err(|_| SignatureError::BadKey)?;
-    key.verify_strict(&message(hash), &Signature::from_bytes(signature)).map_err(|_| SignatureError::Mismatch)
+    key.verify_strict(&message(hash), &Signature::from_bytes(signature))
+        .map_err(|_| SignatureError::Mismatch)
 }

@@ -36,7 +36,12 @@ pub struct NewIncident {
 impl IncidentDoc {
     /// Creates the document and every root key, once. Only the hub (dispatched
     /// incidents) or the one device that opens a field incident ever calls this.
-    pub fn create(id: &IncidentId, author: &Author, new: NewIncident, now: DateTime<Utc>) -> Result<Self> {
+    pub fn create(
+        id: &IncidentId,
+        author: &Author,
+        new: NewIncident,
+        now: DateTime<Utc>,
+    ) -> Result<Self> {
         validate_report(&new.report)?;
         let mut doc = Automerge::new().with_actor(author.writer.actor_id());
         doc.transact_with(
@@ -64,7 +69,8 @@ impl IncidentDoc {
     /// Loads a document from bytes that may come from anywhere. The bytes must be an
     /// automerge document whose root reads as an incident.
     pub fn load(bytes: &[u8]) -> Result<Self> {
-        let doc = super::untrusted::load(bytes).map_err(|e| Error::corrupt("/", format!("not an automerge document: {e}")))?;
+        let doc = super::untrusted::load(bytes)
+            .map_err(|e| Error::corrupt("/", format!("not an automerge document: {e}")))?;
         let incident = Self { doc };
         incident.id()?;
         Ok(incident)
@@ -96,17 +102,54 @@ impl IncidentDoc {
         read_view(&self.doc)
     }
 
-    pub fn assign(&mut self, author: &Author, assignee: &DeviceId, active: bool, now: DateTime<Utc>) -> Result<()> {
-        require_role(author, &[Role::Dispatcher, Role::TeamLead, Role::Coordinator, Role::Hub], "assign volunteers")?;
-        let record = Assignment { assignee: assignee.clone(), active, by: author.device.clone(), at: now };
-        self.put_record(author, now, if active { "assign" } else { "unassign" }, keys::ASSIGNMENTS, assignee.as_str(), &record)
+    pub fn assign(
+        &mut self,
+        author: &Author,
+        assignee: &DeviceId,
+        active: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        require_role(
+            author,
+            &[
+                Role::Dispatcher,
+                Role::TeamLead,
+                Role::Coordinator,
+                Role::Hub,
+            ],
+            "assign volunteers",
+        )?;
+        let record = Assignment {
+            assignee: assignee.clone(),
+            active,
+            by: author.device.clone(),
+            at: now,
+        };
+        self.put_record(
+            author,
+            now,
+            if active { "assign" } else { "unassign" },
+            keys::ASSIGNMENTS,
+            assignee.as_str(),
+            &record,
+        )
     }
 
     /// Records `author`'s answer to a question, replacing only their own earlier answer.
-    pub fn answer(&mut self, author: &Author, question_id: &str, value: AnswerValue, now: DateTime<Utc>) -> Result<()> {
+    pub fn answer(
+        &mut self,
+        author: &Author,
+        question_id: &str,
+        value: AnswerValue,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         validate_question_id(question_id)?;
         validate_answer(&value)?;
-        let record = AnswerRecord { value, by: author.device.clone(), at: now };
+        let record = AnswerRecord {
+            value,
+            by: author.device.clone(),
+            at: now,
+        };
         let value = to_value(&record)?;
         let key = super::schema::answer_key(question_id, &author.device);
         self.change(author, now, "answer", |tx, root_obj| {
@@ -125,18 +168,36 @@ impl IncidentDoc {
         now: DateTime<Utc>,
     ) -> Result<RecordId> {
         if kind == ObservationKind::Amendment {
-            return Err(Error::invalid("kind", "use amend_observation to correct an observation"));
+            return Err(Error::invalid(
+                "kind",
+                "use amend_observation to correct an observation",
+            ));
         }
         self.append_observation(author, kind, text, count, fix, None, now)
     }
 
     /// Corrects an observation by adding an amendment; the original stays as it was.
-    pub fn amend_observation(&mut self, author: &Author, original: &RecordId, text: &str, count: Option<i64>, now: DateTime<Utc>) -> Result<RecordId> {
+    pub fn amend_observation(
+        &mut self,
+        author: &Author,
+        original: &RecordId,
+        text: &str,
+        count: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<RecordId> {
         let view = self.view()?;
         if !view.observations.iter().any(|o| &o.id == original) {
             return Err(Error::not_found(format!("observation {original}")));
         }
-        self.append_observation(author, ObservationKind::Amendment, text, count, None, Some(original.clone()), now)
+        self.append_observation(
+            author,
+            ObservationKind::Amendment,
+            text,
+            count,
+            None,
+            Some(original.clone()),
+            now,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -156,28 +217,67 @@ impl IncidentDoc {
                 return Err(Error::invalid("count", "cannot be negative"));
             }
         } else if kind == ObservationKind::Count {
-            return Err(Error::invalid("count", "a count observation needs a number"));
+            return Err(Error::invalid(
+                "count",
+                "a count observation needs a number",
+            ));
         }
         if let Some(fix) = &fix {
             fix.validate()?;
         }
         let id = RecordId::generate();
-        let record = Observation { id: id.clone(), kind, text: text.to_owned(), count, fix, amends, by: author.device.clone(), at: now };
-        self.put_record(author, now, "observation", keys::OBSERVATIONS, id.as_str(), &record)?;
+        let record = Observation {
+            id: id.clone(),
+            kind,
+            text: text.to_owned(),
+            count,
+            fix,
+            amends,
+            by: author.device.clone(),
+            at: now,
+        };
+        self.put_record(
+            author,
+            now,
+            "observation",
+            keys::OBSERVATIONS,
+            id.as_str(),
+            &record,
+        )?;
         Ok(id)
     }
 
     /// Check-in or check-out with a fix; records the distance to the reported place.
-    pub fn checkpoint(&mut self, author: &Author, kind: CheckpointKind, fix: LocationFix, now: DateTime<Utc>) -> Result<Checkpoint> {
+    pub fn checkpoint(
+        &mut self,
+        author: &Author,
+        kind: CheckpointKind,
+        fix: LocationFix,
+        now: DateTime<Utc>,
+    ) -> Result<Checkpoint> {
         fix.validate()?;
         let report = self.view()?.report;
         let distance_m = report.point.map(|p| haversine_m(p.point(), fix.point()));
-        let record = Checkpoint { id: RecordId::generate(), kind, fix, distance_m, by: author.device.clone(), at: now };
+        let record = Checkpoint {
+            id: RecordId::generate(),
+            kind,
+            fix,
+            distance_m,
+            by: author.device.clone(),
+            at: now,
+        };
         let message = match kind {
             CheckpointKind::CheckIn => "check in",
             CheckpointKind::CheckOut => "check out",
         };
-        self.put_record(author, now, message, keys::CHECKPOINTS, record.id.as_str(), &record)?;
+        self.put_record(
+            author,
+            now,
+            message,
+            keys::CHECKPOINTS,
+            record.id.as_str(),
+            &record,
+        )?;
         Ok(record)
     }
 
@@ -193,23 +293,58 @@ impl IncidentDoc {
         now: DateTime<Utc>,
     ) -> Result<RecordId> {
         check_event_permission(author.role, kind)?;
-        let needs_determination = matches!(kind, EventKind::DeterminationProposed | EventKind::DeterminationConfirmed);
+        let needs_determination = matches!(
+            kind,
+            EventKind::DeterminationProposed | EventKind::DeterminationConfirmed
+        );
         if needs_determination != determination.is_some() {
-            return Err(Error::invalid("determination", if needs_determination { "required for this event" } else { "only proposals and confirmations carry one" }));
+            return Err(Error::invalid(
+                "determination",
+                if needs_determination {
+                    "required for this event"
+                } else {
+                    "only proposals and confirmations carry one"
+                },
+            ));
         }
         if let Some(note) = &note {
             validate_text("note", note, false)?;
         }
         let id = RecordId::generate();
-        let record = StatusEvent { id: id.clone(), kind, role: author.role, determination, confidence, note, by: author.device.clone(), at: now };
-        self.put_record(author, now, "status event", keys::EVENTS, id.as_str(), &record)?;
+        let record = StatusEvent {
+            id: id.clone(),
+            kind,
+            role: author.role,
+            determination,
+            confidence,
+            note,
+            by: author.device.clone(),
+            at: now,
+        };
+        self.put_record(
+            author,
+            now,
+            "status event",
+            keys::EVENTS,
+            id.as_str(),
+            &record,
+        )?;
         Ok(id)
     }
 
     /// A dispatcher corrects what the caller said. The previous text is kept in a
     /// `report_edited` event, so nothing is lost.
-    pub fn edit_report(&mut self, author: &Author, report: Report, now: DateTime<Utc>) -> Result<()> {
-        require_role(author, &[Role::Dispatcher, Role::Hub, Role::Coordinator], "edit the report")?;
+    pub fn edit_report(
+        &mut self,
+        author: &Author,
+        report: Report,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        require_role(
+            author,
+            &[Role::Dispatcher, Role::Hub, Role::Coordinator],
+            "edit the report",
+        )?;
         validate_report(&report)?;
         // Both versions go in the event: if two dispatchers edit at once, the report
         // shows one edit and the events keep the other.
@@ -234,7 +369,15 @@ impl IncidentDoc {
         })
     }
 
-    fn put_record<T: Serialize>(&mut self, author: &Author, now: DateTime<Utc>, message: &str, collection: &'static str, key: &str, record: &T) -> Result<()> {
+    fn put_record<T: Serialize>(
+        &mut self,
+        author: &Author,
+        now: DateTime<Utc>,
+        message: &str,
+        collection: &'static str,
+        key: &str,
+        record: &T,
+    ) -> Result<()> {
         let value = to_value(record)?;
         self.change(author, now, message, |tx, root_obj| {
             let map = root_obj(tx, collection)?;
@@ -268,7 +411,9 @@ fn root_obj(tx: &mut automerge::transaction::Transaction<'_>, key: &str) -> Resu
 }
 
 fn commit_options(message: &str, now: DateTime<Utc>) -> CommitOptions {
-    CommitOptions::default().with_message(message.to_owned()).with_time(now.timestamp())
+    CommitOptions::default()
+        .with_message(message.to_owned())
+        .with_time(now.timestamp())
 }
 
 fn to_value<T: Serialize>(record: &T) -> Result<serde_json::Value> {
@@ -279,7 +424,10 @@ fn require_role(author: &Author, allowed: &[Role], what: &str) -> Result<()> {
     if allowed.contains(&author.role) {
         Ok(())
     } else {
-        Err(Error::not_permitted(format!("a {} cannot {what}", author.role.as_str())))
+        Err(Error::not_permitted(format!(
+            "a {} cannot {what}",
+            author.role.as_str()
+        )))
     }
 }
 
@@ -287,15 +435,25 @@ fn require_role(author: &Author, allowed: &[Role], what: &str) -> Result<()> {
 pub fn check_event_permission(role: Role, kind: EventKind) -> Result<()> {
     use EventKind::*;
     let allowed: &[Role] = match kind {
-        Dispatched | CallerNotified | ReportEdited => &[Role::Dispatcher, Role::Coordinator, Role::Hub],
+        Dispatched | CallerNotified | ReportEdited => {
+            &[Role::Dispatcher, Role::Coordinator, Role::Hub]
+        }
         DeterminationProposed => &[Role::Volunteer, Role::TeamLead, Role::Dispatcher],
         DeterminationConfirmed => &[Role::TeamLead],
-        Closed => &[Role::Dispatcher, Role::TeamLead, Role::Coordinator, Role::Hub],
+        Closed => &[
+            Role::Dispatcher,
+            Role::TeamLead,
+            Role::Coordinator,
+            Role::Hub,
+        ],
     };
     if allowed.contains(&role) {
         Ok(())
     } else {
-        Err(Error::not_permitted(format!("a {} cannot record {kind:?}", role.as_str())))
+        Err(Error::not_permitted(format!(
+            "a {} cannot record {kind:?}",
+            role.as_str()
+        )))
     }
 }
 
@@ -304,14 +462,28 @@ fn validate_text(field: &str, text: &str, required: bool) -> Result<()> {
         return Err(Error::invalid(field, "cannot be empty"));
     }
     if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(Error::invalid(field, format!("longer than {MAX_TEXT_CHARS} characters")));
+        return Err(Error::invalid(
+            field,
+            format!("longer than {MAX_TEXT_CHARS} characters"),
+        ));
     }
     Ok(())
 }
 
 fn validate_question_id(id: &str) -> Result<()> {
-    let ok = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok { Ok(()) } else { Err(Error::invalid("question id", format!("{id:?} must be 1–64 letters, digits, _ or -"))) }
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "question id",
+            format!("{id:?} must be 1–64 letters, digits, _ or -"),
+        ))
+    }
 }
 
 fn validate_answer(value: &AnswerValue) -> Result<()> {
@@ -319,7 +491,9 @@ fn validate_answer(value: &AnswerValue) -> Result<()> {
         AnswerValue::Text(t) => validate_text("answer", t, false),
         AnswerValue::Location(fix) => fix.validate(),
         AnswerValue::Checkpoint { fix: Some(fix), .. } => fix.validate(),
-        AnswerValue::Choices(values) if values.len() > 100 => Err(Error::invalid("answer", "too many choices")),
+        AnswerValue::Choices(values) if values.len() > 100 => {
+            Err(Error::invalid("answer", "too many choices"))
+        }
         _ => Ok(()),
     }
 }
@@ -328,8 +502,15 @@ fn validate_report(report: &Report) -> Result<()> {
     validate_text("place", &report.place_text, true)?;
     validate_text("description", &report.description, false)?;
     if let Some(p) = &report.point {
-        if !p.lat.is_finite() || !(-90.0..=90.0).contains(&p.lat) || !p.lon.is_finite() || !(-180.0..=180.0).contains(&p.lon) {
-            return Err(Error::invalid("reported point", format!("({}, {}) is not a valid latitude/longitude", p.lat, p.lon)));
+        if !p.lat.is_finite()
+            || !(-90.0..=90.0).contains(&p.lat)
+            || !p.lon.is_finite()
+            || !(-180.0..=180.0).contains(&p.lon)
+        {
+            return Err(Error::invalid(
+                "reported point",
+                format!("({}, {}) is not a valid latitude/longitude", p.lat, p.lon),
+            ));
         }
     }
     Ok(())
@@ -338,5 +519,7 @@ fn validate_report(report: &Report) -> Result<()> {
 /// Whether a document's root already holds incident keys, i.e. whether creating it
 /// again would conflict. Used by tests and the hub's validation.
 pub fn has_root(doc: &Automerge) -> bool {
-    doc.get(ROOT, keys::SCHEMA).map(|v| v.is_some()).unwrap_or(false)
+    doc.get(ROOT, keys::SCHEMA)
+        .map(|v| v.is_some())
+        .unwrap_or(false)
 }

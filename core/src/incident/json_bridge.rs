@@ -12,7 +12,12 @@ use serde_json::{Map, Number, Value};
 use crate::error::Result;
 
 /// Writes `value` at `prop` of `obj`, creating nested objects as needed.
-pub(crate) fn put_json<T: Transactable>(tx: &mut T, obj: &ObjId, prop: impl Into<Prop>, value: &Value) -> Result<()> {
+pub(crate) fn put_json<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    prop: impl Into<Prop>,
+    value: &Value,
+) -> Result<()> {
     let prop = prop.into();
     match value {
         Value::Object(fields) => {
@@ -32,7 +37,12 @@ pub(crate) fn put_json<T: Transactable>(tx: &mut T, obj: &ObjId, prop: impl Into
     Ok(())
 }
 
-fn insert_json<T: Transactable>(tx: &mut T, list: &ObjId, index: usize, value: &Value) -> Result<()> {
+fn insert_json<T: Transactable>(
+    tx: &mut T,
+    list: &ObjId,
+    index: usize,
+    value: &Value,
+) -> Result<()> {
     match value {
         Value::Object(fields) => {
             let child = tx.insert_object(list, index, ObjType::Map)?;
@@ -78,7 +88,9 @@ pub(crate) fn to_json(value: &hydrate::Value) -> Value {
             }
             Value::Object(out)
         }
-        hydrate::Value::List(list) => Value::Array(list.iter().map(|item| to_json(&item.value)).collect()),
+        hydrate::Value::List(list) => {
+            Value::Array(list.iter().map(|item| to_json(&item.value)).collect())
+        }
         hydrate::Value::Text(text) => Value::String(text.to_string()),
     }
 }
@@ -88,7 +100,9 @@ fn scalar_to_json(s: &ScalarValue) -> Value {
         ScalarValue::Str(s) => Value::String(s.to_string()),
         ScalarValue::Int(i) | ScalarValue::Timestamp(i) => Value::Number((*i).into()),
         ScalarValue::Uint(u) => Value::Number((*u).into()),
-        ScalarValue::F64(f) => Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
+        ScalarValue::F64(f) => Number::from_f64(*f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
         ScalarValue::Counter(c) => Value::Number(i64::from(c).into()),
         ScalarValue::Boolean(b) => Value::Bool(*b),
         ScalarValue::Null | ScalarValue::Bytes(_) | ScalarValue::Unknown { .. } => Value::Null,
@@ -105,7 +119,8 @@ mod tests {
     fn json_survives_a_round_trip_through_automerge() {
         let value = json!({"a": 1, "b": [true, null, "x", {"c": 2.5}], "d": {"e": -7}});
         let mut doc = Automerge::new();
-        doc.transact::<_, _, crate::error::Error>(|tx| put_json(tx, &ROOT, "v", &value)).unwrap();
+        doc.transact::<_, _, crate::error::Error>(|tx| put_json(tx, &ROOT, "v", &value))
+            .unwrap();
         let hydrated = doc.hydrate(None);
         let root = to_json(&hydrated);
         assert_eq!(root["v"], value);

@@ -10,12 +10,14 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::json_bridge::to_json;
-use super::schema::{keys, parse_answer_key, AnswerRecord, Assignment, Checkpoint, Observation, StatusEvent, KIND, SCHEMA_VERSION};
+use super::schema::{
+    keys, parse_answer_key, AnswerRecord, Assignment, Checkpoint, Observation, StatusEvent, KIND,
+    SCHEMA_VERSION,
+};
 use super::status;
 use super::view::{IncidentView, QuestionAnswers};
 use crate::error::{Error, Result};
 use crate::ids::{DeviceId, IncidentId};
-
 
 pub fn read_view(doc: &automerge::Automerge) -> Result<IncidentView> {
     let root = to_json(&doc.hydrate(None));
@@ -25,20 +27,29 @@ pub fn read_view(doc: &automerge::Automerge) -> Result<IncidentView> {
 /// The same reading from the JSON rendering of a document (as exported in evidence
 /// bundles).
 pub fn read_json(root: &Value) -> Result<IncidentView> {
-    let root = root.as_object().ok_or_else(|| Error::corrupt("/", "the root is not a map"))?;
+    let root = root
+        .as_object()
+        .ok_or_else(|| Error::corrupt("/", "the root is not a map"))?;
     let mut problems = Vec::new();
 
     let schema: i64 = field(root, keys::SCHEMA)?;
     if schema < 1 || schema > SCHEMA_VERSION {
-        return Err(Error::corrupt("/schema", format!("version {schema} is not supported (this build reads up to {SCHEMA_VERSION})")));
+        return Err(Error::corrupt(
+            "/schema",
+            format!("version {schema} is not supported (this build reads up to {SCHEMA_VERSION})"),
+        ));
     }
     let kind: String = field(root, keys::KIND)?;
     if kind != KIND {
-        return Err(Error::corrupt("/kind", format!("{kind:?} is not an incident")));
+        return Err(Error::corrupt(
+            "/kind",
+            format!("{kind:?} is not an incident"),
+        ));
     }
     let id: IncidentId = field(root, keys::ID)?;
     let created_at: i64 = field(root, keys::CREATED_AT)?;
-    let created_at = crate::time::from_millis(created_at).ok_or_else(|| Error::corrupt("/created_at", "out of range"))?;
+    let created_at = crate::time::from_millis(created_at)
+        .ok_or_else(|| Error::corrupt("/created_at", "out of range"))?;
     let created_by: DeviceId = field(root, keys::CREATED_BY)?;
     let report = field(root, keys::REPORT)?;
     let template = match root.get(keys::TEMPLATE) {
@@ -46,10 +57,28 @@ pub fn read_json(root: &Value) -> Result<IncidentView> {
         Some(_) => Some(field(root, keys::TEMPLATE)?),
     };
 
-    let assignments: Vec<Assignment> = records(root, keys::ASSIGNMENTS, &mut problems, |key, a: &Assignment| a.assignee.as_str() == key)?;
-    let observations: Vec<Observation> = records(root, keys::OBSERVATIONS, &mut problems, |key, o: &Observation| o.id.as_str() == key)?;
-    let checkpoints: Vec<Checkpoint> = records(root, keys::CHECKPOINTS, &mut problems, |key, c: &Checkpoint| c.id.as_str() == key)?;
-    let events: Vec<StatusEvent> = records(root, keys::EVENTS, &mut problems, |key, e: &StatusEvent| e.id.as_str() == key)?;
+    let assignments: Vec<Assignment> = records(
+        root,
+        keys::ASSIGNMENTS,
+        &mut problems,
+        |key, a: &Assignment| a.assignee.as_str() == key,
+    )?;
+    let observations: Vec<Observation> = records(
+        root,
+        keys::OBSERVATIONS,
+        &mut problems,
+        |key, o: &Observation| o.id.as_str() == key,
+    )?;
+    let checkpoints: Vec<Checkpoint> = records(
+        root,
+        keys::CHECKPOINTS,
+        &mut problems,
+        |key, c: &Checkpoint| c.id.as_str() == key,
+    )?;
+    let events: Vec<StatusEvent> =
+        records(root, keys::EVENTS, &mut problems, |key, e: &StatusEvent| {
+            e.id.as_str() == key
+        })?;
     let answers = read_answers(root, &mut problems)?;
 
     let mut observations = observations;
@@ -60,15 +89,35 @@ pub fn read_json(root: &Value) -> Result<IncidentView> {
     events.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
 
     let status = status::derive(&events, &checkpoints, &assignments);
-    Ok(IncidentView { id, schema, created_at, created_by, report, template, assignments, answers, observations, checkpoints, events, status, problems })
+    Ok(IncidentView {
+        id,
+        schema,
+        created_at,
+        created_by,
+        report,
+        template,
+        assignments,
+        answers,
+        observations,
+        checkpoints,
+        events,
+        status,
+        problems,
+    })
 }
 
 fn field<T: DeserializeOwned>(root: &serde_json::Map<String, Value>, key: &str) -> Result<T> {
-    let value = root.get(key).ok_or_else(|| Error::corrupt(format!("/{key}"), "missing"))?;
-    serde_json::from_value(value.clone()).map_err(|e| Error::corrupt(format!("/{key}"), e.to_string()))
+    let value = root
+        .get(key)
+        .ok_or_else(|| Error::corrupt(format!("/{key}"), "missing"))?;
+    serde_json::from_value(value.clone())
+        .map_err(|e| Error::corrupt(format!("/{key}"), e.to_string()))
 }
 
-fn collection<'a>(root: &'a serde_json::Map<String, Value>, key: &str) -> Result<&'a serde_json::Map<String, Value>> {
+fn collection<'a>(
+    root: &'a serde_json::Map<String, Value>,
+    key: &str,
+) -> Result<&'a serde_json::Map<String, Value>> {
     match root.get(key) {
         Some(Value::Object(map)) => Ok(map),
         Some(_) => Err(Error::corrupt(format!("/{key}"), "is not a map")),
@@ -88,14 +137,19 @@ fn records<T: DeserializeOwned>(
     for (record_key, value) in collection(root, key)? {
         match serde_json::from_value::<T>(value.clone()) {
             Ok(record) if key_matches(record_key, &record) => out.push(record),
-            Ok(_) => problems.push(format!("/{key}/{record_key}: key does not match the record's id")),
+            Ok(_) => problems.push(format!(
+                "/{key}/{record_key}: key does not match the record's id"
+            )),
             Err(e) => problems.push(format!("/{key}/{record_key}: {e}")),
         }
     }
     Ok(out)
 }
 
-fn read_answers(root: &serde_json::Map<String, Value>, problems: &mut Vec<String>) -> Result<Vec<QuestionAnswers>> {
+fn read_answers(
+    root: &serde_json::Map<String, Value>,
+    problems: &mut Vec<String>,
+) -> Result<Vec<QuestionAnswers>> {
     let mut by_question: BTreeMap<String, Vec<AnswerRecord>> = BTreeMap::new();
     for (key, value) in collection(root, keys::ANSWERS)? {
         let Some((question_id, author)) = parse_answer_key(key) else {
@@ -103,7 +157,10 @@ fn read_answers(root: &serde_json::Map<String, Value>, problems: &mut Vec<String
             continue;
         };
         match serde_json::from_value::<AnswerRecord>(value.clone()) {
-            Ok(record) if record.by == author => by_question.entry(question_id.to_owned()).or_default().push(record),
+            Ok(record) if record.by == author => by_question
+                .entry(question_id.to_owned())
+                .or_default()
+                .push(record),
             Ok(_) => problems.push(format!("/answers/{key}: key does not match the author")),
             Err(e) => problems.push(format!("/answers/{key}: {e}")),
         }
@@ -112,7 +169,10 @@ fn read_answers(root: &serde_json::Map<String, Value>, problems: &mut Vec<String
         .into_iter()
         .map(|(question_id, mut by_author)| {
             by_author.sort_by(|a, b| a.by.cmp(&b.by));
-            QuestionAnswers { question_id, by_author }
+            QuestionAnswers {
+                question_id,
+                by_author,
+            }
         })
         .collect())
 }

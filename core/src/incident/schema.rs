@@ -100,12 +100,20 @@ pub struct Author {
 impl Author {
     /// A device writing for its own user.
     pub fn new(device: DeviceId, role: Role) -> Self {
-        Self { writer: device.clone(), device, role }
+        Self {
+            writer: device.clone(),
+            device,
+            role,
+        }
     }
 
     /// The hub writing what `device` asked for through the API or console.
     pub fn via(device: DeviceId, role: Role, writer: DeviceId) -> Self {
-        Self { device, role, writer }
+        Self {
+            device,
+            role,
+            writer,
+        }
     }
 }
 

@@ -69,7 +69,10 @@ pub struct DerivedStatus {
 /// people; ties fall back to the record id so every replica picks the same one.
 fn latest_per_author(events: &[StatusEvent], kind: EventKind) -> Vec<Position> {
     let mut latest: BTreeMap<&DeviceId, &StatusEvent> = BTreeMap::new();
-    for event in events.iter().filter(|e| e.kind == kind && e.determination.is_some()) {
+    for event in events
+        .iter()
+        .filter(|e| e.kind == kind && e.determination.is_some())
+    {
         let newer = match latest.get(&event.by) {
             Some(current) => (event.at, &event.id) > (current.at, &current.id),
             None => true,
@@ -80,7 +83,12 @@ fn latest_per_author(events: &[StatusEvent], kind: EventKind) -> Vec<Position> {
     }
     latest
         .into_values()
-        .filter_map(|e| e.determination.map(|determination| Position { by: e.by.clone(), determination }))
+        .filter_map(|e| {
+            e.determination.map(|determination| Position {
+                by: e.by.clone(),
+                determination,
+            })
+        })
         .collect()
 }
 
@@ -93,7 +101,11 @@ fn agreed(positions: &[Position]) -> Result<Option<Determination>, ()> {
     }
 }
 
-pub fn derive(events: &[StatusEvent], checkpoints: &[Checkpoint], assignments: &[Assignment]) -> DerivedStatus {
+pub fn derive(
+    events: &[StatusEvent],
+    checkpoints: &[Checkpoint],
+    assignments: &[Assignment],
+) -> DerivedStatus {
     let proposals = latest_per_author(events, EventKind::DeterminationProposed);
     let confirmations = latest_per_author(events, EventKind::DeterminationConfirmed);
     let caller_notified = events.iter().any(|e| e.kind == EventKind::CallerNotified);
@@ -117,14 +129,26 @@ pub fn derive(events: &[StatusEvent], checkpoints: &[Checkpoint], assignments: &
     } else if caller_notified && settled.is_some() {
         IncidentStatus::CallerNotified
     } else if let Some((_, confirmed)) = settled {
-        if confirmed { IncidentStatus::Confirmed } else { IncidentStatus::Proposed }
+        if confirmed {
+            IncidentStatus::Confirmed
+        } else {
+            IncidentStatus::Proposed
+        }
     } else if !checkpoints.is_empty() {
         IncidentStatus::OnScene
-    } else if assignments.iter().any(|a| a.active) || events.iter().any(|e| e.kind == EventKind::Dispatched) {
+    } else if assignments.iter().any(|a| a.active)
+        || events.iter().any(|e| e.kind == EventKind::Dispatched)
+    {
         IncidentStatus::Dispatched
     } else {
         IncidentStatus::Open
     };
 
-    DerivedStatus { status, determination: settled.map(|(d, _)| d), proposals, confirmations, caller_notified }
+    DerivedStatus {
+        status,
+        determination: settled.map(|(d, _)| d),
+        proposals,
+        confirmations,
+        caller_notified,
+    }
 }

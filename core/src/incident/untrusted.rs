@@ -18,7 +18,9 @@ pub fn load(bytes: &[u8]) -> Result<Automerge, String> {
 /// `load_incremental` for bytes from outside. On error `doc` may hold part of the
 /// bytes: the caller must drop it and reload from its own storage.
 pub fn load_incremental(doc: &mut Automerge, bytes: &[u8]) -> Result<usize, String> {
-    guarded(AssertUnwindSafe(|| doc.load_incremental(bytes).map_err(|e| e.to_string())))
+    guarded(AssertUnwindSafe(|| {
+        doc.load_incremental(bytes).map_err(|e| e.to_string())
+    }))
 }
 
 /// `Change::from_bytes` for bytes from outside.

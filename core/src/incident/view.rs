@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::schema::{AnswerRecord, Assignment, Checkpoint, Observation, Report, StatusEvent, TemplateRef, Urgency};
+use super::schema::{
+    AnswerRecord, Assignment, Checkpoint, Observation, Report, StatusEvent, TemplateRef, Urgency,
+};
 use super::status::{DerivedStatus, IncidentStatus};
 use crate::ids::{DeviceId, IncidentId};
 
@@ -19,7 +21,9 @@ pub struct QuestionAnswers {
 impl QuestionAnswers {
     /// Whether every author who answered said the same thing.
     pub fn agree(&self) -> bool {
-        self.by_author.windows(2).all(|w| w[0].value.agrees_with(&w[1].value))
+        self.by_author
+            .windows(2)
+            .all(|w| w[0].value.agrees_with(&w[1].value))
     }
 
     pub fn by(&self, device: &DeviceId) -> Option<&AnswerRecord> {
@@ -56,12 +60,17 @@ impl IncidentView {
     }
 
     pub fn is_assigned(&self, device: &DeviceId) -> bool {
-        self.assignments.iter().any(|a| a.active && &a.assignee == device)
+        self.assignments
+            .iter()
+            .any(|a| a.active && &a.assignee == device)
     }
 
     /// Time of the newest record, for "updated" columns.
     pub fn updated_at(&self) -> DateTime<Utc> {
-        let answers = self.answers.iter().flat_map(|q| q.by_author.iter().map(|a| a.at));
+        let answers = self
+            .answers
+            .iter()
+            .flat_map(|q| q.by_author.iter().map(|a| a.at));
         let records = self
             .observations
             .iter()
@@ -74,7 +83,10 @@ impl IncidentView {
 
     /// The closest check-in to the reported place, in metres.
     pub fn closest_check_in_m(&self) -> Option<f64> {
-        self.checkpoints.iter().filter_map(|c| c.distance_m).reduce(f64::min)
+        self.checkpoints
+            .iter()
+            .filter_map(|c| c.distance_m)
+            .reduce(f64::min)
     }
 
     pub fn summary(&self) -> IncidentSummary {

@@ -52,13 +52,22 @@ impl LocationFix {
     /// Checks every number. A fix that fails is never written anywhere.
     pub fn validate(&self) -> Result<()> {
         if !self.lat.is_finite() || !(-90.0..=90.0).contains(&self.lat) {
-            return Err(Error::invalid("latitude", format!("{} is not between -90 and 90", self.lat)));
+            return Err(Error::invalid(
+                "latitude",
+                format!("{} is not between -90 and 90", self.lat),
+            ));
         }
         if !self.lon.is_finite() || !(-180.0..=180.0).contains(&self.lon) {
-            return Err(Error::invalid("longitude", format!("{} is not between -180 and 180", self.lon)));
+            return Err(Error::invalid(
+                "longitude",
+                format!("{} is not between -180 and 180", self.lon),
+            ));
         }
         if !self.accuracy_m.is_finite() || self.accuracy_m < 0.0 {
-            return Err(Error::invalid("accuracy", format!("{} m must be a finite number ≥ 0", self.accuracy_m)));
+            return Err(Error::invalid(
+                "accuracy",
+                format!("{} m must be a finite number ≥ 0", self.accuracy_m),
+            ));
         }
         if let Some(alt) = self.altitude_m {
             if !alt.is_finite() {
@@ -88,7 +97,15 @@ mod tests {
     use super::*;
 
     fn fix(lat: f64, lon: f64, accuracy_m: f64) -> LocationFix {
-        LocationFix { lat, lon, accuracy_m, altitude_m: None, provider: LocationProvider::Gps, fix_time: Utc::now(), mock: false }
+        LocationFix {
+            lat,
+            lon,
+            accuracy_m,
+            altitude_m: None,
+            provider: LocationProvider::Gps,
+            fix_time: Utc::now(),
+            mock: false,
+        }
     }
 
     #[test]

@@ -15,13 +15,17 @@ pub fn open_encrypted(path: &Path, key: &[u8]) -> Result<Connection> {
     if key.len() != KEY_LEN || key.iter().all(|b| *b == 0) {
         return Err(Error::MissingKey);
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     // A raw key (x'…') skips SQLCipher's passphrase derivation: the key is already
     // random, and deriving would cost ~0.5 s on every app start.
     conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(key)))?;
     // The first read is where a wrong key shows.
-    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
         Ok(_) => {}
         Err(e) => {
             return Err(match Error::from(e) {

@@ -12,14 +12,24 @@ use crate::ids::IncidentId;
 
 /// Loads a document from its snapshot and chunks; `None` if this device does not hold it.
 pub fn load(conn: &Connection, id: &IncidentId) -> Result<Option<Automerge>> {
-    let snapshot: Option<Vec<u8>> = conn.query_row("SELECT snapshot FROM documents WHERE incident_id = ?1", [id.as_str()], |r| r.get(0)).optional()?;
-    let Some(mut bytes) = snapshot else { return Ok(None) };
-    let mut stmt = conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE incident_id = ?1 ORDER BY seq")?;
+    let snapshot: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT snapshot FROM documents WHERE incident_id = ?1",
+            [id.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(mut bytes) = snapshot else {
+        return Ok(None);
+    };
+    let mut stmt =
+        conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE incident_id = ?1 ORDER BY seq")?;
     let chunks = stmt.query_map([id.as_str()], |r| r.get::<_, Vec<u8>>(0))?;
     for chunk in chunks {
         bytes.extend_from_slice(&chunk?);
     }
-    let doc = crate::incident::untrusted::load(&bytes).map_err(|e| Error::corrupt(format!("stored incident {id}"), e.to_string()))?;
+    let doc = crate::incident::untrusted::load(&bytes)
+        .map_err(|e| Error::corrupt(format!("stored incident {id}"), e.to_string()))?;
     Ok(Some(doc))
 }
 
@@ -31,19 +41,31 @@ pub fn put_snapshot(conn: &Connection, id: &IncidentId, doc: &Automerge) -> Resu
          ON CONFLICT(incident_id) DO UPDATE SET snapshot = excluded.snapshot, chunks_bytes = 0",
         params![id.as_str(), snapshot],
     )?;
-    conn.execute("DELETE FROM doc_chunks WHERE incident_id = ?1", [id.as_str()])?;
+    conn.execute(
+        "DELETE FROM doc_chunks WHERE incident_id = ?1",
+        [id.as_str()],
+    )?;
     Ok(())
 }
 
 /// Appends the changes made since `before` to the stored document, compacting when
 /// the chunks have grown larger than the snapshot.
-pub fn append_changes(conn: &Connection, id: &IncidentId, doc: &Automerge, before: &[ChangeHash]) -> Result<()> {
+pub fn append_changes(
+    conn: &Connection,
+    id: &IncidentId,
+    doc: &Automerge,
+    before: &[ChangeHash],
+) -> Result<()> {
     let chunk = doc.save_after(before);
     if chunk.is_empty() {
         return Ok(());
     }
     let (snapshot_len, chunks_bytes): (i64, i64) = conn
-        .query_row("SELECT length(snapshot), chunks_bytes FROM documents WHERE incident_id = ?1", [id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT length(snapshot), chunks_bytes FROM documents WHERE incident_id = ?1",
+            [id.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?
         .ok_or_else(|| Error::not_found(format!("incident {id}")))?;
     let chunks_bytes = chunks_bytes + chunk.len() as i64;
@@ -55,16 +77,29 @@ pub fn append_changes(conn: &Connection, id: &IncidentId, doc: &Automerge, befor
          VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM doc_chunks WHERE incident_id = ?1), ?2)",
         params![id.as_str(), chunk],
     )?;
-    conn.execute("UPDATE documents SET chunks_bytes = ?2 WHERE incident_id = ?1", params![id.as_str(), chunks_bytes])?;
+    conn.execute(
+        "UPDATE documents SET chunks_bytes = ?2 WHERE incident_id = ?1",
+        params![id.as_str(), chunks_bytes],
+    )?;
     Ok(())
 }
 
 pub fn exists(conn: &Connection, id: &IncidentId) -> Result<bool> {
-    Ok(conn.query_row("SELECT 1 FROM documents WHERE incident_id = ?1", [id.as_str()], |_| Ok(())).optional()?.is_some())
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM documents WHERE incident_id = ?1",
+            [id.as_str()],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
 }
 
 pub fn delete(conn: &Connection, id: &IncidentId) -> Result<()> {
-    conn.execute("DELETE FROM documents WHERE incident_id = ?1", [id.as_str()])?;
+    conn.execute(
+        "DELETE FROM documents WHERE incident_id = ?1",
+        [id.as_str()],
+    )?;
     Ok(())
 }
 

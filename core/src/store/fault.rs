@@ -28,11 +28,16 @@ const NO_PAGE_LIMIT: u32 = u32::MAX - 1;
 pub fn inject(conn: &Connection, fault: StorageFault) -> Result<()> {
     let (max_pages, query_only) = match fault {
         StorageFault::None => (i64::from(NO_PAGE_LIMIT), false),
-        StorageFault::DiskFull => (conn.query_row("PRAGMA page_count", [], |r| r.get(0))?, false),
+        StorageFault::DiskFull => (
+            conn.query_row("PRAGMA page_count", [], |r| r.get(0))?,
+            false,
+        ),
         StorageFault::ReadOnly => (i64::from(NO_PAGE_LIMIT), true),
     };
     // Both pragmas answer with a row, so they are read rather than executed.
-    conn.query_row(&format!("PRAGMA max_page_count = {max_pages}"), [], |_| Ok(()))?;
+    conn.query_row(&format!("PRAGMA max_page_count = {max_pages}"), [], |_| {
+        Ok(())
+    })?;
     conn.pragma_update(None, "query_only", query_only)?;
     Ok(())
 }

@@ -23,7 +23,11 @@ pub struct DeviceIdentity {
 impl std::fmt::Debug for DeviceIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print key material or credentials, even in debug logs.
-        f.debug_struct("DeviceIdentity").field("device_id", &self.device_id).field("role", &self.role).field("hub_url", &self.hub_url).finish_non_exhaustive()
+        f.debug_struct("DeviceIdentity")
+            .field("device_id", &self.device_id)
+            .field("role", &self.role)
+            .field("hub_url", &self.hub_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -55,7 +59,8 @@ pub fn load_or_create(conn: &Connection) -> Result<DeviceIdentity> {
         return Ok(identity);
     }
     let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret).map_err(|e| Error::Storage(format!("no randomness for a device key: {e}")))?;
+    getrandom::fill(&mut secret)
+        .map_err(|e| Error::Storage(format!("no randomness for a device key: {e}")))?;
     let signing_key = SigningKey::from_bytes(&secret);
     let device_id = DeviceId::from_public_key(&signing_key.verifying_key().to_bytes());
     conn.execute(
@@ -71,19 +76,40 @@ fn load(conn: &Connection) -> Result<Option<DeviceIdentity>> {
             Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
         })
         .optional()?;
-    let Some((device_id, secret, role, team, hub_url, credential)) = row else { return Ok(None) };
-    let secret: [u8; 32] = secret.try_into().map_err(|_| Error::Storage("stored device key has the wrong length".into()))?;
+    let Some((device_id, secret, role, team, hub_url, credential)) = row else {
+        return Ok(None);
+    };
+    let secret: [u8; 32] = secret
+        .try_into()
+        .map_err(|_| Error::Storage("stored device key has the wrong length".into()))?;
     let signing_key = SigningKey::from_bytes(&secret);
     let device_id = DeviceId::parse(&device_id)?;
     if device_id != DeviceId::from_public_key(&signing_key.verifying_key().to_bytes()) {
-        return Err(Error::Storage("stored device id does not match its key".into()));
+        return Err(Error::Storage(
+            "stored device id does not match its key".into(),
+        ));
     }
-    let role = Role::parse(&role).ok_or_else(|| Error::Storage(format!("unknown stored role {role:?}")))?;
-    Ok(Some(DeviceIdentity { device_id, signing_key, role, team, hub_url, credential }))
+    let role = Role::parse(&role)
+        .ok_or_else(|| Error::Storage(format!("unknown stored role {role:?}")))?;
+    Ok(Some(DeviceIdentity {
+        device_id,
+        signing_key,
+        role,
+        team,
+        hub_url,
+        credential,
+    }))
 }
 
 /// Records what the hub said at enrolment.
-pub fn save_enrolment(conn: &Connection, role: Role, team: Option<&str>, hub_url: &str, credential: &str, at_ms: i64) -> Result<()> {
+pub fn save_enrolment(
+    conn: &Connection,
+    role: Role,
+    team: Option<&str>,
+    hub_url: &str,
+    credential: &str,
+    at_ms: i64,
+) -> Result<()> {
     conn.execute(
         "UPDATE identity SET role = ?1, team = ?2, hub_url = ?3, credential = ?4, enrolled_at = ?5 WHERE singleton = 1",
         params![role.as_str(), team, hub_url, credential, at_ms],

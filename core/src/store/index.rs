@@ -8,9 +8,19 @@ use crate::error::Result;
 use crate::ids::{DeviceId, IncidentId};
 use crate::incident::{IncidentStatus, IncidentSummary, IncidentView, Urgency};
 
-pub fn upsert(conn: &Connection, view: &IncidentView, me: &DeviceId, has_unsynced: bool) -> Result<()> {
+pub fn upsert(
+    conn: &Connection,
+    view: &IncidentView,
+    me: &DeviceId,
+    has_unsynced: bool,
+) -> Result<()> {
     let summary = view.summary();
-    let closed_at = view.events.iter().filter(|e| e.kind == crate::incident::EventKind::Closed).map(|e| e.at.timestamp_millis()).min();
+    let closed_at = view
+        .events
+        .iter()
+        .filter(|e| e.kind == crate::incident::EventKind::Closed)
+        .map(|e| e.at.timestamp_millis())
+        .min();
     conn.prepare_cached(
         "INSERT INTO incident_index (incident_id, status, urgency, urgency_rank, place_text, reported_at, updated_at,
              observation_count, answer_count, distance_m, assigned_to_me, closed_at, has_unsynced, problems)
@@ -42,7 +52,10 @@ pub fn upsert(conn: &Connection, view: &IncidentView, me: &DeviceId, has_unsynce
 }
 
 pub fn set_synced(conn: &Connection, id: &IncidentId) -> Result<()> {
-    conn.execute("UPDATE incident_index SET has_unsynced = 0 WHERE incident_id = ?1", [id.as_str()])?;
+    conn.execute(
+        "UPDATE incident_index SET has_unsynced = 0 WHERE incident_id = ?1",
+        [id.as_str()],
+    )?;
     Ok(())
 }
 
@@ -73,9 +86,19 @@ pub fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<IndexedIncident>
          ORDER BY updated_at DESC, incident_id
          LIMIT ?4 OFFSET ?5",
     )?;
-    let limit = if query.limit == 0 { 50 } else { query.limit.min(1_000) };
+    let limit = if query.limit == 0 {
+        50
+    } else {
+        query.limit.min(1_000)
+    };
     let rows = stmt.query_map(
-        params![query.status.map(|s| s.as_str()), query.min_urgency.map(urgency_rank).unwrap_or(0), query.only_unsynced, limit, query.offset],
+        params![
+            query.status.map(|s| s.as_str()),
+            query.min_urgency.map(urgency_rank).unwrap_or(0),
+            query.only_unsynced,
+            limit,
+            query.offset
+        ],
         |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -94,7 +117,19 @@ pub fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<IndexedIncident>
     )?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, status, urgency, place_text, reported_at, updated_at, observation_count, answer_count, distance_m, has_unsynced, assigned_to_me) = row?;
+        let (
+            id,
+            status,
+            urgency,
+            place_text,
+            reported_at,
+            updated_at,
+            observation_count,
+            answer_count,
+            distance_m,
+            has_unsynced,
+            assigned_to_me,
+        ) = row?;
         // Rows are written by this module only, but a damaged file must not panic.
         let (Ok(id), Some(status), Some(urgency), Some(reported_at), Some(updated_at)) = (
             IncidentId::parse(&id),
@@ -107,7 +142,17 @@ pub fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<IndexedIncident>
             continue;
         };
         out.push(IndexedIncident {
-            summary: IncidentSummary { id, status, urgency, place_text, reported_at, updated_at, observation_count, answer_count, distance_m },
+            summary: IncidentSummary {
+                id,
+                status,
+                urgency,
+                place_text,
+                reported_at,
+                updated_at,
+                observation_count,
+                answer_count,
+                distance_m,
+            },
             has_unsynced,
             assigned_to_me,
         });
@@ -116,7 +161,11 @@ pub fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<IndexedIncident>
 }
 
 pub fn count(conn: &Connection) -> Result<u64> {
-    Ok(conn.query_row("SELECT count(*) FROM incident_index", [], |r| r.get::<_, i64>(0))? as u64)
+    Ok(
+        conn.query_row("SELECT count(*) FROM incident_index", [], |r| {
+            r.get::<_, i64>(0)
+        })? as u64,
+    )
 }
 
 fn urgency_str(u: Urgency) -> &'static str {

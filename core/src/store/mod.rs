@@ -13,8 +13,8 @@ mod index;
 mod observer;
 mod retention;
 mod schema;
-mod sync_support;
 mod signatures;
+mod sync_support;
 mod wipe;
 
 use std::collections::HashMap;
@@ -39,7 +39,8 @@ use crate::checklist::{validate_answer, AnswerValue, CheckedTemplate, Registry};
 use crate::error::{Error, Result};
 use crate::ids::{DeviceId, IncidentId, RecordId};
 use crate::incident::{
-    Author, Checkpoint, CheckpointKind, Confidence, Determination, EventKind, IncidentDoc, IncidentView, NewIncident, ObservationKind, Role,
+    Author, Checkpoint, CheckpointKind, Confidence, Determination, EventKind, IncidentDoc,
+    IncidentView, NewIncident, ObservationKind, Role,
 };
 use crate::location::LocationFix;
 use crate::time::{Clock, ClockOffset, SystemClock};
@@ -74,13 +75,21 @@ impl Store {
         Self::open_with_clock(path, key, Arc::new(SystemClock))
     }
 
-    pub fn open_with_clock(path: impl AsRef<Path>, key: &[u8], clock: Arc<dyn Clock>) -> Result<Self> {
+    pub fn open_with_clock(
+        path: impl AsRef<Path>,
+        key: &[u8],
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let mut conn = connection::open_encrypted(&path, key)?;
         schema::init_or_upgrade(&mut conn)?;
         let identity = identity::load_or_create(&conn)?;
         Ok(Self {
-            inner: Mutex::new(Inner { conn, identity, cache: HashMap::new() }),
+            inner: Mutex::new(Inner {
+                conn,
+                identity,
+                cache: HashMap::new(),
+            }),
             templates: std::sync::RwLock::new(Registry::with_default()?),
             locale: std::sync::RwLock::new(crate::checklist::FALLBACK_LOCALE.to_owned()),
             path,
@@ -113,11 +122,20 @@ impl Store {
     }
 
     pub fn add_observer(&self, observer: Arc<dyn IncidentObserver>) {
-        self.observers.lock().unwrap_or_else(|p| p.into_inner()).push(observer);
+        self.observers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(observer);
     }
 
     /// Records what the hub said when this device enrolled.
-    pub fn save_enrolment(&self, role: Role, team: Option<&str>, hub_url: &str, credential: &str) -> Result<()> {
+    pub fn save_enrolment(
+        &self,
+        role: Role,
+        team: Option<&str>,
+        hub_url: &str,
+        credential: &str,
+    ) -> Result<()> {
         let now = self.now().timestamp_millis();
         let mut inner = self.lock();
         identity::save_enrolment(&inner.conn, role, team, hub_url, credential, now)?;
@@ -162,7 +180,11 @@ impl Store {
     }
 
     /// Runs one user action on an incident as this device, in one transaction.
-    pub fn update<T>(&self, id: &IncidentId, action: impl FnOnce(&mut IncidentDoc, &Author, DateTime<Utc>) -> Result<T>) -> Result<T> {
+    pub fn update<T>(
+        &self,
+        id: &IncidentId,
+        action: impl FnOnce(&mut IncidentDoc, &Author, DateTime<Utc>) -> Result<T>,
+    ) -> Result<T> {
         let now = self.now();
         let result = {
             let mut inner = self.lock();
@@ -193,11 +215,15 @@ impl Store {
     }
 
     pub fn check_in(&self, id: &IncidentId, fix: LocationFix) -> Result<Checkpoint> {
-        self.update(id, |doc, author, now| doc.checkpoint(author, CheckpointKind::CheckIn, fix, now))
+        self.update(id, |doc, author, now| {
+            doc.checkpoint(author, CheckpointKind::CheckIn, fix, now)
+        })
     }
 
     pub fn check_out(&self, id: &IncidentId, fix: LocationFix) -> Result<Checkpoint> {
-        self.update(id, |doc, author, now| doc.checkpoint(author, CheckpointKind::CheckOut, fix, now))
+        self.update(id, |doc, author, now| {
+            doc.checkpoint(author, CheckpointKind::CheckOut, fix, now)
+        })
     }
 
     /// Answers a checklist question. The answer is checked against the question in the
@@ -216,8 +242,14 @@ impl Store {
     }
 
     /// Makes a checklist version known to this device (e.g. received from the hub).
-    pub fn publish_template(&self, template: CheckedTemplate) -> Result<crate::incident::TemplateRef> {
-        self.templates.write().unwrap_or_else(|p| p.into_inner()).publish(template)
+    pub fn publish_template(
+        &self,
+        template: CheckedTemplate,
+    ) -> Result<crate::incident::TemplateRef> {
+        self.templates
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .publish(template)
     }
 
     /// Runs `f` with the checklist versions this device knows.
@@ -231,23 +263,54 @@ impl Store {
     }
 
     pub fn locale(&self) -> String {
-        self.locale.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.locale
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
-    pub fn add_observation(&self, id: &IncidentId, kind: ObservationKind, text: &str, count: Option<i64>, fix: Option<LocationFix>) -> Result<RecordId> {
-        self.update(id, |doc, author, now| doc.add_observation(author, kind, text, count, fix, now))
+    pub fn add_observation(
+        &self,
+        id: &IncidentId,
+        kind: ObservationKind,
+        text: &str,
+        count: Option<i64>,
+        fix: Option<LocationFix>,
+    ) -> Result<RecordId> {
+        self.update(id, |doc, author, now| {
+            doc.add_observation(author, kind, text, count, fix, now)
+        })
     }
 
-    pub fn amend_observation(&self, id: &IncidentId, original: &RecordId, text: &str, count: Option<i64>) -> Result<RecordId> {
-        self.update(id, |doc, author, now| doc.amend_observation(author, original, text, count, now))
+    pub fn amend_observation(
+        &self,
+        id: &IncidentId,
+        original: &RecordId,
+        text: &str,
+        count: Option<i64>,
+    ) -> Result<RecordId> {
+        self.update(id, |doc, author, now| {
+            doc.amend_observation(author, original, text, count, now)
+        })
     }
 
-    pub fn record_event(&self, id: &IncidentId, kind: EventKind, determination: Option<Determination>, confidence: Option<Confidence>, note: Option<String>) -> Result<RecordId> {
-        self.update(id, |doc, author, now| doc.add_event(author, kind, determination, confidence, note, now))
+    pub fn record_event(
+        &self,
+        id: &IncidentId,
+        kind: EventKind,
+        determination: Option<Determination>,
+        confidence: Option<Confidence>,
+        note: Option<String>,
+    ) -> Result<RecordId> {
+        self.update(id, |doc, author, now| {
+            doc.add_event(author, kind, determination, confidence, note, now)
+        })
     }
 
     pub fn assign(&self, id: &IncidentId, assignee: &DeviceId, active: bool) -> Result<()> {
-        self.update(id, |doc, author, now| doc.assign(author, assignee, active, now))
+        self.update(id, |doc, author, now| {
+            doc.assign(author, assignee, active, now)
+        })
     }
 
     // ----- documents from elsewhere (sync) ------------------------------------------
@@ -260,17 +323,25 @@ impl Store {
             let mut inner = self.lock();
             let me = inner.identity.device_id.clone();
             let known = documents::exists(&inner.conn, id)?;
-            let mut doc = if known { self.take_cached(&mut inner, id)? } else { Automerge::new() };
+            let mut doc = if known {
+                self.take_cached(&mut inner, id)?
+            } else {
+                Automerge::new()
+            };
             let before = doc.get_heads();
             // On error the half-merged `doc` is dropped; the next read reloads from disk.
-            crate::incident::untrusted::load_incremental(&mut doc, bytes).map_err(|e| Error::corrupt(format!("incoming changes for {id}"), e))?;
+            crate::incident::untrusted::load_incremental(&mut doc, bytes)
+                .map_err(|e| Error::corrupt(format!("incoming changes for {id}"), e))?;
             if doc.get_heads() == before {
                 inner.remember(id.clone(), doc);
                 false
             } else {
                 let incoming = IncidentDoc::from_automerge(doc);
                 if incoming.id()? != *id {
-                    return Err(Error::corrupt("/id", format!("document sent as {id} is another incident")));
+                    return Err(Error::corrupt(
+                        "/id",
+                        format!("document sent as {id} is another incident"),
+                    ));
                 }
                 let view = incoming.view()?;
                 let doc = incoming.into_automerge();
@@ -294,22 +365,35 @@ impl Store {
 
     /// Runs `f` on the stored document without changing it (sync reads changes and
     /// heads this way).
-    pub fn with_document<T>(&self, id: &IncidentId, f: impl FnOnce(&Automerge) -> Result<T>) -> Result<T> {
+    pub fn with_document<T>(
+        &self,
+        id: &IncidentId,
+        f: impl FnOnce(&Automerge) -> Result<T>,
+    ) -> Result<T> {
         let mut inner = self.lock();
         let doc = self.cached(&mut inner, id)?;
         f(doc)
     }
 
     /// This device's signatures over its own changes to incident `id`.
-    pub fn change_signatures(&self, id: &IncidentId) -> Result<std::collections::HashMap<automerge::ChangeHash, [u8; 64]>> {
+    pub fn change_signatures(
+        &self,
+        id: &IncidentId,
+    ) -> Result<std::collections::HashMap<automerge::ChangeHash, [u8; 64]>> {
         signatures::for_incident(&self.lock().conn, id)
     }
 
     /// Every incident id held, in index order.
     pub fn incident_ids(&self) -> Result<Vec<IncidentId>> {
         let inner = self.lock();
-        let mut stmt = inner.conn.prepare("SELECT incident_id FROM documents ORDER BY incident_id")?;
-        let ids = stmt.query_map([], |r| r.get::<_, String>(0))?.filter_map(|r| r.ok()).filter_map(|s| IncidentId::parse(&s).ok()).collect();
+        let mut stmt = inner
+            .conn
+            .prepare("SELECT incident_id FROM documents ORDER BY incident_id")?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .filter_map(|r| r.ok())
+            .filter_map(|s| IncidentId::parse(&s).ok())
+            .collect();
         Ok(ids)
     }
 
@@ -358,7 +442,12 @@ impl Store {
     // ----- small settings -------------------------------------------------------------
 
     pub fn clock_offset(&self) -> Result<ClockOffset> {
-        Ok(ClockOffset { millis: self.setting("clock_offset_ms")?.and_then(|v| v.parse().ok()).unwrap_or(0) })
+        Ok(ClockOffset {
+            millis: self
+                .setting("clock_offset_ms")?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+        })
     }
 
     pub fn set_clock_offset(&self, offset: ClockOffset) -> Result<()> {
@@ -366,7 +455,13 @@ impl Store {
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
-        Ok(self.lock().conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        Ok(self
+            .lock()
+            .conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
     }
 
     pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
@@ -383,8 +478,15 @@ impl Store {
 
     /// SQLite's own consistency check; `Ok` only if it says "ok".
     pub fn integrity_check(&self) -> Result<()> {
-        let result: String = self.lock().conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-        if result == "ok" { Ok(()) } else { Err(Error::Storage(format!("integrity check failed: {result}"))) }
+        let result: String = self
+            .lock()
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if result == "ok" {
+            Ok(())
+        } else {
+            Err(Error::Storage(format!("integrity check failed: {result}")))
+        }
     }
 
     /// **Fault injection, for the reliability suite only**: makes this store's
@@ -396,7 +498,10 @@ impl Store {
     }
 
     /// Gives crate code (sync, retention) the connection under the store's lock.
-    pub(crate) fn with_connection<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn with_connection<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T>,
+    ) -> Result<T> {
         f(&mut self.lock().conn)
     }
 
@@ -413,7 +518,10 @@ impl Store {
             let doc = self.load(&inner.conn, id)?;
             inner.remember(id.clone(), doc);
         }
-        inner.cache.get(id).ok_or_else(|| Error::not_found(format!("incident {id}")))
+        inner
+            .cache
+            .get(id)
+            .ok_or_else(|| Error::not_found(format!("incident {id}")))
     }
 
     fn take_cached(&self, inner: &mut Inner, id: &IncidentId) -> Result<Automerge> {
@@ -429,7 +537,11 @@ impl Store {
     }
 
     fn notify(&self, ids: &[IncidentId]) {
-        let observers = self.observers.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let observers = self
+            .observers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         for observer in observers {
             observer.incidents_changed(ids);
         }

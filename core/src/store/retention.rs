@@ -14,6 +14,10 @@ pub const DEFAULT_WINDOW: Duration = Duration::hours(72);
 pub fn expired(conn: &Connection, now: DateTime<Utc>, window: Duration) -> Result<Vec<IncidentId>> {
     let cutoff = (now - window).timestamp_millis();
     let mut stmt = conn.prepare("SELECT incident_id FROM incident_index WHERE closed_at IS NOT NULL AND closed_at <= ?1 AND has_unsynced = 0")?;
-    let ids = stmt.query_map([cutoff], |r| r.get::<_, String>(0))?.filter_map(|r| r.ok()).filter_map(|s| IncidentId::parse(&s).ok()).collect();
+    let ids = stmt
+        .query_map([cutoff], |r| r.get::<_, String>(0))?
+        .filter_map(|r| r.ok())
+        .filter_map(|s| IncidentId::parse(&s).ok())
+        .collect();
     Ok(ids)
 }

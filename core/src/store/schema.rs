@@ -11,7 +11,9 @@ pub const CURRENT_VERSION: i64 = 2;
 pub fn init_or_upgrade(conn: &mut Connection) -> Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > CURRENT_VERSION {
-        return Err(Error::Storage(format!("the database was written by a newer Testigo (schema {version}); update the app")));
+        return Err(Error::Storage(format!(
+            "the database was written by a newer Testigo (schema {version}); update the app"
+        )));
     }
     let tx = conn.transaction()?;
     if version < 1 {

@@ -23,14 +23,20 @@ impl Store {
 
     /// Runs `f` with the document and the connection under the same lock, so what it
     /// reads from both belongs together.
-    pub(crate) fn with_document_and_connection<T>(&self, id: &IncidentId, f: impl FnOnce(&Automerge, &mut Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn with_document_and_connection<T>(
+        &self,
+        id: &IncidentId,
+        f: impl FnOnce(&Automerge, &mut Connection) -> Result<T>,
+    ) -> Result<T> {
         let mut inner = self.lock();
         if !inner.cache.contains_key(id) {
             let doc = self.load(&inner.conn, id)?;
             inner.remember(id.clone(), doc);
         }
         let super::Inner { conn, cache, .. } = &mut *inner;
-        let doc = cache.get(id).ok_or_else(|| crate::Error::not_found(format!("incident {id}")))?;
+        let doc = cache
+            .get(id)
+            .ok_or_else(|| crate::Error::not_found(format!("incident {id}")))?;
         f(doc, conn)
     }
 
@@ -38,7 +44,12 @@ impl Store {
     /// is `None`), running `extra` in the same transaction. Used to take quarantined
     /// changes out of a document: the rebuilt document and the quarantine rows are
     /// written together or not at all.
-    pub(crate) fn replace_document(&self, id: &IncidentId, doc: Option<Automerge>, extra: impl FnOnce(&Transaction<'_>) -> Result<()>) -> Result<()> {
+    pub(crate) fn replace_document(
+        &self,
+        id: &IncidentId,
+        doc: Option<Automerge>,
+        extra: impl FnOnce(&Transaction<'_>) -> Result<()>,
+    ) -> Result<()> {
         {
             let mut inner = self.lock();
             inner.cache.remove(id);
@@ -65,12 +76,19 @@ impl Store {
     /// Sets the incident's unsynced flag from the truth: whether the document holds a
     /// change by this device that is not an ancestor of `hub_heads`. Checked and
     /// written under one lock, so a change saved concurrently is never marked synced.
-    pub(crate) fn refresh_unsynced(&self, id: &IncidentId, hub_heads: &[ChangeHash]) -> Result<bool> {
+    pub(crate) fn refresh_unsynced(
+        &self,
+        id: &IncidentId,
+        hub_heads: &[ChangeHash],
+    ) -> Result<bool> {
         let actor = self.device_id().actor_id();
         self.with_document_and_connection(id, |doc, conn| {
             let unsynced = has_unacknowledged(doc, &actor, hub_heads);
             if unsynced {
-                conn.execute("UPDATE incident_index SET has_unsynced = 1 WHERE incident_id = ?1", [id.as_str()])?;
+                conn.execute(
+                    "UPDATE incident_index SET has_unsynced = 1 WHERE incident_id = ?1",
+                    [id.as_str()],
+                )?;
             } else {
                 index::set_synced(conn, id)?;
             }
@@ -83,7 +101,11 @@ impl Store {
         use rusqlite::OptionalExtension;
         self.with_connection(|conn| {
             Ok(conn
-                .query_row("SELECT has_unsynced FROM incident_index WHERE incident_id = ?1", [id.as_str()], |r| r.get::<_, bool>(0))
+                .query_row(
+                    "SELECT has_unsynced FROM incident_index WHERE incident_id = ?1",
+                    [id.as_str()],
+                    |r| r.get::<_, bool>(0),
+                )
                 .optional()?
                 .unwrap_or(false))
         })
@@ -93,7 +115,17 @@ impl Store {
 /// Whether `doc` holds a change by `actor` that the holder of `hub_heads` lacks.
 /// Heads this document does not know are ignored (they are someone else's changes
 /// not received yet), which can only make the answer "yes" more often, never less.
-pub(crate) fn has_unacknowledged(doc: &Automerge, actor: &ActorId, hub_heads: &[ChangeHash]) -> bool {
-    let known: Vec<ChangeHash> = hub_heads.iter().filter(|h| doc.get_change_by_hash(h).is_some()).copied().collect();
-    doc.get_changes(&known).iter().any(|c| c.actor_id() == actor)
+pub(crate) fn has_unacknowledged(
+    doc: &Automerge,
+    actor: &ActorId,
+    hub_heads: &[ChangeHash],
+) -> bool {
+    let known: Vec<ChangeHash> = hub_heads
+        .iter()
+        .filter(|h| doc.get_change_by_hash(h).is_some())
+        .copied()
+        .collect();
+    doc.get_changes(&known)
+        .iter()
+        .any(|c| c.actor_id() == actor)
 }

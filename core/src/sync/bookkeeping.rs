@@ -12,7 +12,10 @@ use crate::store::Store;
 const CURSOR_KEY: &str = "sync_cursor";
 
 pub(crate) fn cursor(store: &Store) -> Result<u64> {
-    Ok(store.setting(CURSOR_KEY)?.and_then(|v| v.parse().ok()).unwrap_or(0))
+    Ok(store
+        .setting(CURSOR_KEY)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
 }
 
 pub(crate) fn set_cursor(store: &Store, cursor: u64) -> Result<()> {
@@ -21,13 +24,27 @@ pub(crate) fn set_cursor(store: &Store, cursor: u64) -> Result<()> {
 
 /// Heads the hub holds for the incident; empty when the hub has never acknowledged it.
 pub(crate) fn hub_heads(conn: &Connection, id: &IncidentId) -> Result<Option<Vec<ChangeHash>>> {
-    let blob: Option<Vec<u8>> = conn.query_row("SELECT hub_heads FROM sync_state WHERE incident_id = ?1", [id.as_str()], |r| r.get(0)).optional()?;
-    Ok(blob.map(|b| b.chunks_exact(32).map(|c| ChangeHash(c.try_into().expect("chunks_exact(32) yields 32 bytes"))).collect()))
+    let blob: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT hub_heads FROM sync_state WHERE incident_id = ?1",
+            [id.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(blob.map(|b| {
+        b.chunks_exact(32)
+            .map(|c| ChangeHash(c.try_into().expect("chunks_exact(32) yields 32 bytes")))
+            .collect()
+    }))
 }
 
 /// Records the hub's heads for an incident this device holds (no row for one it
 /// does not: the row belongs to the document and goes with it).
-pub(crate) fn set_hub_heads(conn: &Connection, id: &IncidentId, heads: &[ChangeHash]) -> Result<()> {
+pub(crate) fn set_hub_heads(
+    conn: &Connection,
+    id: &IncidentId,
+    heads: &[ChangeHash],
+) -> Result<()> {
     let blob: Vec<u8> = heads.iter().flat_map(|h| h.0).collect();
     conn.execute(
         "INSERT INTO sync_state (incident_id, hub_heads) SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM documents WHERE incident_id = ?1)
@@ -37,7 +54,14 @@ pub(crate) fn set_hub_heads(conn: &Connection, id: &IncidentId, heads: &[ChangeH
     Ok(())
 }
 
-pub(crate) fn quarantine(conn: &Connection, id: &IncidentId, hash: &ChangeHash, bytes: &[u8], reason: &str, at_ms: i64) -> Result<()> {
+pub(crate) fn quarantine(
+    conn: &Connection,
+    id: &IncidentId,
+    hash: &ChangeHash,
+    bytes: &[u8],
+    reason: &str,
+    at_ms: i64,
+) -> Result<()> {
     conn.execute(
         "INSERT INTO quarantine (change_hash, incident_id, bytes, reason, at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(change_hash) DO UPDATE SET reason = excluded.reason, at = excluded.at",
@@ -82,15 +106,24 @@ pub(crate) fn add_pending_removal(store: &Store, id: &IncidentId, at_ms: i64) ->
 
 pub(crate) fn pending_removals(store: &Store) -> Result<Vec<IncidentId>> {
     store.with_connection(|conn| {
-        let mut stmt = conn.prepare("SELECT incident_id FROM sync_removals ORDER BY incident_id")?;
-        let ids = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(ids.iter().filter_map(|s| IncidentId::parse(s).ok()).collect())
+        let mut stmt =
+            conn.prepare("SELECT incident_id FROM sync_removals ORDER BY incident_id")?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(ids
+            .iter()
+            .filter_map(|s| IncidentId::parse(s).ok())
+            .collect())
     })
 }
 
 pub(crate) fn clear_pending_removal(store: &Store, id: &IncidentId) -> Result<()> {
     store.with_connection(|conn| {
-        conn.execute("DELETE FROM sync_removals WHERE incident_id = ?1", [id.as_str()])?;
+        conn.execute(
+            "DELETE FROM sync_removals WHERE incident_id = ?1",
+            [id.as_str()],
+        )?;
         Ok(())
     })
 }

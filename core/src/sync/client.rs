@@ -30,7 +30,12 @@ pub struct SyncOptions {
 
 impl Default for SyncOptions {
     fn default() -> Self {
-        Self { max_response_bytes: 4 << 20, max_request_bytes: 4 << 20, max_requests: 64, timeout: Duration::from_secs(60) }
+        Self {
+            max_response_bytes: 4 << 20,
+            max_request_bytes: 4 << 20,
+            max_requests: 64,
+            timeout: Duration::from_secs(60),
+        }
     }
 }
 
@@ -43,10 +48,20 @@ pub fn sync(store: &Store, hub_url: Option<&str>) -> Result<SyncReport> {
 /// have everything of the hub's that we may see. Each round is idempotent: if it
 /// fails anywhere (request or response cut at any byte), the store holds what it held
 /// before or a harmless part of the round's result, and the next sync redoes it.
-pub fn sync_with(store: &Store, hub_url: Option<&str>, options: &SyncOptions) -> Result<SyncReport> {
+pub fn sync_with(
+    store: &Store,
+    hub_url: Option<&str>,
+    options: &SyncOptions,
+) -> Result<SyncReport> {
     let identity = store.identity();
-    let credential = identity.credential.clone().ok_or_else(|| Error::not_permitted("this device is not enrolled with a hub"))?;
-    let base = hub_url.map(str::to_owned).or_else(|| identity.hub_url.clone()).ok_or_else(|| Error::invalid("hub url", "none given and none saved at enrolment"))?;
+    let credential = identity
+        .credential
+        .clone()
+        .ok_or_else(|| Error::not_permitted("this device is not enrolled with a hub"))?;
+    let base = hub_url
+        .map(str::to_owned)
+        .or_else(|| identity.hub_url.clone())
+        .ok_or_else(|| Error::invalid("hub url", "none given and none saved at enrolment"))?;
     let url = format!("{}{SYNC_PATH}", base.trim_end_matches('/'));
     let client = http_client(options.timeout)?;
     let mut report = SyncReport::default();
@@ -54,10 +69,19 @@ pub fn sync_with(store: &Store, hub_url: Option<&str>, options: &SyncOptions) ->
     // something cannot keep this loop going.
     let mut attempted = HashSet::new();
     loop {
-        let (uploads, uploads_left) = build_uploads(store, &identity, &mut attempted, options.max_request_bytes)?;
-        let request = SyncRequest { cursor: bookkeeping::cursor(store)?, uploads, max_response_bytes: options.max_response_bytes };
+        let (uploads, uploads_left) =
+            build_uploads(store, &identity, &mut attempted, options.max_request_bytes)?;
+        let request = SyncRequest {
+            cursor: bookkeeping::cursor(store)?,
+            uploads,
+            max_response_bytes: options.max_response_bytes,
+        };
         let body = encode(&request)?;
-        report.changes_up += request.uploads.iter().map(|u| u.changes.len() as u32).sum::<u32>();
+        report.changes_up += request
+            .uploads
+            .iter()
+            .map(|u| u.changes.len() as u32)
+            .sum::<u32>();
         report.bytes_up += body.len() as u64;
         let sent = store.now();
         let response = client
@@ -71,7 +95,8 @@ pub fn sync_with(store: &Store, hub_url: Option<&str>, options: &SyncOptions) ->
         let bytes = read_body(response)?;
         let received = store.now();
         report.bytes_down += bytes.len() as u64;
-        let response: SyncResponse = decode(&bytes).map_err(|e| Error::Sync(format!("unreadable answer from the hub: {e}")))?;
+        let response: SyncResponse = decode(&bytes)
+            .map_err(|e| Error::Sync(format!("unreadable answer from the hub: {e}")))?;
         apply_response(store, &response, &mut report, sent, received)?;
         if !(response.more || uploads_left) || report.requests >= options.max_requests {
             return Ok(report);
@@ -81,7 +106,12 @@ pub fn sync_with(store: &Store, hub_url: Option<&str>, options: &SyncOptions) ->
 
 /// The changes of every incident flagged unsynced, up to the request budget.
 /// Returns whether some were left for the next request.
-fn build_uploads(store: &Store, identity: &DeviceIdentity, attempted: &mut HashSet<IncidentId>, max_bytes: usize) -> Result<(Vec<Upload>, bool)> {
+fn build_uploads(
+    store: &Store,
+    identity: &DeviceIdentity,
+    attempted: &mut HashSet<IncidentId>,
+    max_bytes: usize,
+) -> Result<(Vec<Upload>, bool)> {
     let actor = identity.device_id.actor_id();
     let mut uploads = Vec::new();
     let mut size = 0;
@@ -97,14 +127,33 @@ fn build_uploads(store: &Store, identity: &DeviceIdentity, attempted: &mut HashS
             let hub_heads = bookkeeping::hub_heads(conn, &id)?;
             let new_incident = hub_heads.is_none();
             let hub_heads = hub_heads.unwrap_or_default();
-            let known: Vec<ChangeHash> = hub_heads.iter().filter(|h| doc.get_change_by_hash(h).is_some()).copied().collect();
-            let mine: Vec<_> = doc.get_changes(&known).into_iter().filter(|c| c.actor_id() == &actor).collect();
+            let known: Vec<ChangeHash> = hub_heads
+                .iter()
+                .filter(|h| doc.get_change_by_hash(h).is_some())
+                .copied()
+                .collect();
+            let mine: Vec<_> = doc
+                .get_changes(&known)
+                .into_iter()
+                .filter(|c| c.actor_id() == &actor)
+                .collect();
             let signatures = mine
                 .iter()
-                .map(|c| ChangeSignature { hash: c.hash().0, signature: crate::evidence::sign_change(identity, &c.hash()).to_vec() })
+                .map(|c| ChangeSignature {
+                    hash: c.hash().0,
+                    signature: crate::evidence::sign_change(identity, &c.hash()).to_vec(),
+                })
                 .collect();
             let changes = mine.iter().map(|c| c.raw_bytes().to_vec()).collect();
-            Ok((Upload { incident: id.clone(), changes, new_incident, signatures }, hub_heads))
+            Ok((
+                Upload {
+                    incident: id.clone(),
+                    changes,
+                    new_incident,
+                    signatures,
+                },
+                hub_heads,
+            ))
         })?;
         if upload.changes.is_empty() {
             // Flagged, but the hub already has all of it (its ack was lost last time).
@@ -119,7 +168,13 @@ fn build_uploads(store: &Store, identity: &DeviceIdentity, attempted: &mut HashS
 
 /// Stores one response. Order matters: refused changes leave the documents first, so
 /// that acknowledged heads are compared with what really remains.
-fn apply_response(store: &Store, response: &SyncResponse, report: &mut SyncReport, sent: chrono::DateTime<chrono::Utc>, received: chrono::DateTime<chrono::Utc>) -> Result<()> {
+fn apply_response(
+    store: &Store,
+    response: &SyncResponse,
+    report: &mut SyncReport,
+    sent: chrono::DateTime<chrono::Utc>,
+    received: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
     if let Some(hub_time) = from_millis(response.hub_time_ms) {
         let offset = ClockOffset::measure(sent, received, hub_time);
         store.set_clock_offset(offset)?;
@@ -132,14 +187,23 @@ fn apply_response(store: &Store, response: &SyncResponse, report: &mut SyncRepor
     for r in &response.rejected {
         match r.change_hash {
             Some(hash) => {
-                rejected.entry(r.incident.clone()).or_default().insert(ChangeHash(hash), r.reason.clone());
+                rejected
+                    .entry(r.incident.clone())
+                    .or_default()
+                    .insert(ChangeHash(hash), r.reason.clone());
             }
-            None => report.rejected.push(RejectedChange { incident: r.incident.clone(), change_hash: None, reason: r.reason.clone() }),
+            None => report.rejected.push(RejectedChange {
+                incident: r.incident.clone(),
+                change_hash: None,
+                reason: r.reason.clone(),
+            }),
         }
     }
     for (id, hashes) in &rejected {
         if holds(store, id)? {
-            report.rejected.extend(quarantine_rejected(store, id, hashes, now_ms)?);
+            report
+                .rejected
+                .extend(quarantine_rejected(store, id, hashes, now_ms)?);
         }
     }
 
@@ -205,7 +269,11 @@ fn record_hub_heads(store: &Store, id: &IncidentId, heads: &[Hash]) -> Result<()
 
 fn holds(store: &Store, id: &IncidentId) -> Result<bool> {
     store.with_connection(|conn| {
-        Ok(conn.query_row("SELECT count(*) FROM documents WHERE incident_id = ?1", [id.as_str()], |r| r.get::<_, i64>(0))? > 0)
+        Ok(conn.query_row(
+            "SELECT count(*) FROM documents WHERE incident_id = ?1",
+            [id.as_str()],
+            |r| r.get::<_, i64>(0),
+        )? > 0)
     })
 }
 
@@ -214,32 +282,51 @@ fn holds(store: &Store, id: &IncidentId) -> Result<bool> {
 pub fn enroll(store: &Store, hub_url: &str, code: &str) -> Result<()> {
     let identity = store.identity();
     let client = http_client(SyncOptions::default().timeout)?;
-    let request = EnrolRequest { code: code.trim().to_owned(), public_key: hex::encode(identity.public_key()) };
+    let request = EnrolRequest {
+        code: code.trim().to_owned(),
+        public_key: hex::encode(identity.public_key()),
+    };
     let response = client
         .post(format!("{}{ENROL_PATH}", hub_url.trim_end_matches('/')))
         .json(&request)
         .send()
         .map_err(|e| Error::Sync(format!("cannot reach the hub: {e}")))?;
     let body = read_body(response)?;
-    let enrolled: EnrolResponse = serde_json::from_slice(&body).map_err(|e| Error::Sync(format!("unreadable enrolment answer: {e}")))?;
+    let enrolled: EnrolResponse = serde_json::from_slice(&body)
+        .map_err(|e| Error::Sync(format!("unreadable enrolment answer: {e}")))?;
     if enrolled.device_id != identity.device_id.as_str() {
-        return Err(Error::Sync("the hub enrolled another device id than this device's key gives".into()));
+        return Err(Error::Sync(
+            "the hub enrolled another device id than this device's key gives".into(),
+        ));
     }
-    store.save_enrolment(enrolled.role, enrolled.team.as_deref(), hub_url, &enrolled.credential)
+    store.save_enrolment(
+        enrolled.role,
+        enrolled.team.as_deref(),
+        hub_url,
+        &enrolled.credential,
+    )
 }
 
 /// The body of a successful response, or the hub's reason as an error a UI can act on.
 fn read_body(response: reqwest::blocking::Response) -> Result<Vec<u8>> {
     let status = response.status();
-    let body = response.bytes().map_err(|e| Error::Sync(format!("the hub's answer was cut: {e}")))?.to_vec();
+    let body = response
+        .bytes()
+        .map_err(|e| Error::Sync(format!("the hub's answer was cut: {e}")))?
+        .to_vec();
     if status.is_success() {
         return Ok(body);
     }
-    let reason = serde_json::from_slice::<ErrorBody>(&body).map(|e| e.reason).unwrap_or_else(|_| String::from_utf8_lossy(&body).chars().take(200).collect());
+    let reason = serde_json::from_slice::<ErrorBody>(&body)
+        .map(|e| e.reason)
+        .unwrap_or_else(|_| String::from_utf8_lossy(&body).chars().take(200).collect());
     Err(match status.as_u16() {
         401 => Error::not_permitted(format!("the hub does not recognise this device: {reason}")),
         403 => Error::not_permitted(reason),
-        400..=499 => Error::invalid("request", format!("the hub refused it ({status}): {reason}")),
+        400..=499 => Error::invalid(
+            "request",
+            format!("the hub refused it ({status}): {reason}"),
+        ),
         _ => Error::Sync(format!("the hub failed ({status}): {reason}")),
     })
 }
@@ -255,5 +342,8 @@ pub fn http_client(timeout: Duration) -> Result<reqwest::blocking::Client> {
         // Err means another part of the process installed one first; that one serves.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
-    reqwest::blocking::Client::builder().timeout(timeout).build().map_err(|e| Error::Sync(format!("cannot set up HTTPS: {e}")))
+    reqwest::blocking::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| Error::Sync(format!("cannot set up HTTPS: {e}")))
 }

@@ -138,7 +138,8 @@ pub struct ErrorBody {
 
 /// postcard, then zstd.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    let plain = postcard::to_stdvec(value).map_err(|e| Error::Sync(format!("cannot encode: {e}")))?;
+    let plain =
+        postcard::to_stdvec(value).map_err(|e| Error::Sync(format!("cannot encode: {e}")))?;
     zstd::encode_all(plain.as_slice(), 3).map_err(|e| Error::Sync(format!("cannot compress: {e}")))
 }
 
@@ -146,19 +147,24 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
 /// decompresses past [`MAX_DECODED_BODY`] or does not decode exactly.
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     let plain = decompress(body)?;
-    postcard::from_bytes(&plain).map_err(|e| Error::invalid("body", format!("not a valid sync message: {e}")))
+    postcard::from_bytes(&plain)
+        .map_err(|e| Error::invalid("body", format!("not a valid sync message: {e}")))
 }
 
 /// Decompresses a body with the size limit (also used by tests that inspect bodies).
 pub fn decompress(body: &[u8]) -> Result<Vec<u8>> {
-    let decoder = zstd::stream::read::Decoder::new(body).map_err(|e| Error::invalid("body", format!("not zstd: {e}")))?;
+    let decoder = zstd::stream::read::Decoder::new(body)
+        .map_err(|e| Error::invalid("body", format!("not zstd: {e}")))?;
     let mut plain = Vec::new();
     decoder
         .take(MAX_DECODED_BODY + 1)
         .read_to_end(&mut plain)
         .map_err(|e| Error::invalid("body", format!("not zstd: {e}")))?;
     if plain.len() as u64 > MAX_DECODED_BODY {
-        return Err(Error::invalid("body", format!("decompresses past {MAX_DECODED_BODY} bytes")));
+        return Err(Error::invalid(
+            "body",
+            format!("decompresses past {MAX_DECODED_BODY} bytes"),
+        ));
     }
     Ok(plain)
 }
@@ -179,12 +185,23 @@ mod tests {
 
     #[test]
     fn an_empty_round_is_tiny_and_round_trips() {
-        let request = SyncRequest { cursor: 123_456, uploads: vec![], max_response_bytes: 4 << 20 };
+        let request = SyncRequest {
+            cursor: 123_456,
+            uploads: vec![],
+            max_response_bytes: 4 << 20,
+        };
         let bytes = encode(&request).unwrap();
         assert!(bytes.len() < 40, "{} bytes", bytes.len());
         assert_eq!(decode::<SyncRequest>(&bytes).unwrap(), request);
-        let response = SyncResponse { hub_time_ms: 1_700_000_000_000, cursor: 99, ..Default::default() };
-        assert_eq!(decode::<SyncResponse>(&encode(&response).unwrap()).unwrap(), response);
+        let response = SyncResponse {
+            hub_time_ms: 1_700_000_000_000,
+            cursor: 99,
+            ..Default::default()
+        };
+        assert_eq!(
+            decode::<SyncResponse>(&encode(&response).unwrap()).unwrap(),
+            response
+        );
     }
 
     #[test]

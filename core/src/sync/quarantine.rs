@@ -15,9 +15,16 @@ use crate::store::Store;
 
 /// Quarantines `rejected` (hash → reason) and every local change that depends on one
 /// of them, rebuilds the document from the rest, and returns what was quarantined.
-pub(crate) fn quarantine_rejected(store: &Store, id: &IncidentId, rejected: &BTreeMap<ChangeHash, String>, at_ms: i64) -> Result<Vec<RejectedChange>> {
+pub(crate) fn quarantine_rejected(
+    store: &Store,
+    id: &IncidentId,
+    rejected: &BTreeMap<ChangeHash, String>,
+    at_ms: i64,
+) -> Result<Vec<RejectedChange>> {
     let plan = store.with_document(id, |doc| Ok(plan_rebuild(doc, rejected)))?;
-    let Some((rebuilt, bad)) = plan else { return Ok(Vec::new()) };
+    let Some((rebuilt, bad)) = plan else {
+        return Ok(Vec::new());
+    };
     // A document whose creation was refused cannot stand on its own: the incident
     // leaves the device and lives on only in quarantine.
     let rebuilt = rebuilt.filter(|doc| crate::incident::read_view(doc).is_ok());
@@ -29,7 +36,11 @@ pub(crate) fn quarantine_rejected(store: &Store, id: &IncidentId, rejected: &BTr
     })?;
     Ok(bad
         .into_iter()
-        .map(|(hash, (_, reason))| RejectedChange { incident: id.clone(), change_hash: Some(hash.to_string()), reason })
+        .map(|(hash, (_, reason))| RejectedChange {
+            incident: id.clone(),
+            change_hash: Some(hash.to_string()),
+            reason,
+        })
         .collect())
 }
 
@@ -38,7 +49,10 @@ type Quarantined = BTreeMap<ChangeHash, (Vec<u8>, String)>;
 /// The document without the refused changes and their descendants, and those changes
 /// with their reasons; `None` if the document holds none of them (already
 /// quarantined by an earlier sync whose response was then lost).
-fn plan_rebuild(doc: &Automerge, rejected: &BTreeMap<ChangeHash, String>) -> Option<(Option<Automerge>, Quarantined)> {
+fn plan_rebuild(
+    doc: &Automerge,
+    rejected: &BTreeMap<ChangeHash, String>,
+) -> Option<(Option<Automerge>, Quarantined)> {
     let all = doc.get_changes(&[]);
     let mut bad: Quarantined = BTreeMap::new();
     for change in &all {
@@ -58,7 +72,13 @@ fn plan_rebuild(doc: &Automerge, rejected: &BTreeMap<ChangeHash, String>) -> Opt
                 continue;
             }
             if let Some(dep) = change.deps().iter().find(|d| bad.contains_key(d)) {
-                bad.insert(change.hash(), (change.raw_bytes().to_vec(), format!("depends on quarantined change {dep}")));
+                bad.insert(
+                    change.hash(),
+                    (
+                        change.raw_bytes().to_vec(),
+                        format!("depends on quarantined change {dep}"),
+                    ),
+                );
                 grew = true;
             }
         }
@@ -66,7 +86,10 @@ fn plan_rebuild(doc: &Automerge, rejected: &BTreeMap<ChangeHash, String>) -> Opt
             break;
         }
     }
-    let good: Vec<_> = all.into_iter().filter(|c| !bad.contains_key(&c.hash())).collect();
+    let good: Vec<_> = all
+        .into_iter()
+        .filter(|c| !bad.contains_key(&c.hash()))
+        .collect();
     let rebuilt = if good.is_empty() {
         None
     } else {

@@ -35,7 +35,9 @@ impl ClockOffset {
     /// request, so symmetric network delay cancels out.
     pub fn measure(sent: DateTime<Utc>, received: DateTime<Utc>, hub_time: DateTime<Utc>) -> Self {
         let midpoint = sent + (received - sent) / 2;
-        Self { millis: (hub_time - midpoint).num_milliseconds() }
+        Self {
+            millis: (hub_time - midpoint).num_milliseconds(),
+        }
     }
 
     pub fn correct(&self, device_time: DateTime<Utc>) -> DateTime<Utc> {

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use testigo_core::ids::DeviceId;
-use testigo_core::incident::{Author, GeoPoint, NewIncident, Report, ReportSource, Role, TemplateRef, Urgency};
+use testigo_core::incident::{
+    Author, GeoPoint, NewIncident, Report, ReportSource, Role, TemplateRef, Urgency,
+};
 use testigo_core::location::{LocationFix, LocationProvider};
 
 pub fn t0() -> DateTime<Utc> {
@@ -19,7 +21,10 @@ pub fn person(seed: u8, role: Role) -> Author {
 }
 
 pub fn corner() -> GeoPoint {
-    GeoPoint { lat: 38.6270, lon: -90.1994 }
+    GeoPoint {
+        lat: 38.6270,
+        lon: -90.1994,
+    }
 }
 
 pub fn report(place: &str) -> NewIncident {
@@ -28,11 +33,15 @@ pub fn report(place: &str) -> NewIncident {
             place_text: place.to_owned(),
             point: Some(corner()),
             reported_at: t0(),
-            description: "Caller saw two unmarked SUVs and agents in vests outside the laundromat".into(),
+            description: "Caller saw two unmarked SUVs and agents in vests outside the laundromat"
+                .into(),
             urgency: Urgency::High,
             source: ReportSource::Call,
         },
-        template: Some(TemplateRef { id: "field-verification".into(), version: 1 }),
+        template: Some(TemplateRef {
+            id: "field-verification".into(),
+            version: 1,
+        }),
     }
 }
 
@@ -68,7 +77,9 @@ impl testigo_core::time::Clock for ManualClock {
 }
 
 pub fn store_key(seed: u8) -> Vec<u8> {
-    (0..32).map(|i| seed.wrapping_add(i).wrapping_add(1)).collect()
+    (0..32)
+        .map(|i| seed.wrapping_add(i).wrapping_add(1))
+        .collect()
 }
 
 /// A seeded generator (splitmix64) for tests that pick random moments, so a failing
@@ -97,9 +108,15 @@ impl SmallRng {
 /// The seed in `env_var` if set (to replay a failure), else one from the clock; printed
 /// either way.
 pub fn seed(env_var: &str) -> u64 {
-    let seed = std::env::var(env_var).ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
-    });
+    let seed = std::env::var(env_var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0)
+        });
     eprintln!("{env_var}={seed}");
     seed
 }

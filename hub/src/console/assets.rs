@@ -16,7 +16,11 @@ struct Asset {
 
 macro_rules! asset {
     ($name:literal, $type:expr) => {
-        Asset { name: $name, content_type: $type, body: include_str!(concat!("../../console/", $name)) }
+        Asset {
+            name: $name,
+            content_type: $type,
+            body: include_str!(concat!("../../console/", $name)),
+        }
     };
 }
 
@@ -61,14 +65,32 @@ mod tests {
     fn no_inline_script_or_style_and_nothing_from_elsewhere() {
         for asset in ASSETS.iter().filter(|a| !a.name.ends_with(".svg")) {
             let body = asset.body;
-            assert!(!body.contains("http://") && !body.contains("https://"), "{} loads from elsewhere", asset.name);
+            assert!(
+                !body.contains("http://") && !body.contains("https://"),
+                "{} loads from elsewhere",
+                asset.name
+            );
             if asset.name.ends_with(".html") {
-                assert!(!body.contains("<script>") && !body.contains("<style") && !body.contains("style="), "{} has inline script or style", asset.name);
-                let handler = body.split(|c: char| c.is_whitespace()).any(|word| word.starts_with("on") && word.contains('='));
+                assert!(
+                    !body.contains("<script>")
+                        && !body.contains("<style")
+                        && !body.contains("style="),
+                    "{} has inline script or style",
+                    asset.name
+                );
+                let handler = body
+                    .split(|c: char| c.is_whitespace())
+                    .any(|word| word.starts_with("on") && word.contains('='));
                 assert!(!handler, "{} has an inline event handler", asset.name);
             }
             if asset.name.ends_with(".js") {
-                assert!(!body.contains("innerHTML") && !body.contains("eval(") && !body.contains(".style"), "{} builds markup or styles from strings", asset.name);
+                assert!(
+                    !body.contains("innerHTML")
+                        && !body.contains("eval(")
+                        && !body.contains(".style"),
+                    "{} builds markup or styles from strings",
+                    asset.name
+                );
             }
         }
     }

@@ -20,8 +20,15 @@ pub fn new_token() -> HubResult<String> {
 /// Whether the request carries `expected` in the token header. Compared in constant
 /// time, so response timing tells nothing about how much of a guess was right.
 pub fn has_token(headers: &HeaderMap, expected: &str) -> bool {
-    let Some(given) = headers.get(HEADER).map(|v| v.as_bytes()) else { return false };
-    given.len() == expected.len() && given.iter().zip(expected.as_bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    let Some(given) = headers.get(HEADER).map(|v| v.as_bytes()) else {
+        return false;
+    };
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected.as_bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 /// Refuses a request that a browser says came from another site, or whose `Origin`
@@ -36,8 +43,14 @@ pub fn same_origin(headers: &HeaderMap) -> HubResult<()> {
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().map_err(|_| refused())?;
-        let authority = origin.split_once("://").map(|(_, rest)| rest).ok_or_else(refused)?;
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).ok_or_else(refused)?;
+        let authority = origin
+            .split_once("://")
+            .map(|(_, rest)| rest)
+            .ok_or_else(refused)?;
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .ok_or_else(refused)?;
         if !authority.eq_ignore_ascii_case(host) {
             return Err(refused());
         }
@@ -52,11 +65,17 @@ pub fn json_from_same_origin(headers: &HeaderMap) -> HubResult<()> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        });
     if json {
         Ok(())
     } else {
-        Err(HubError::bad_request("sign-in must be sent as application/json"))
+        Err(HubError::bad_request(
+            "sign-in must be sent as application/json",
+        ))
     }
 }
 
@@ -89,17 +108,42 @@ mod tests {
     #[test]
     fn other_origins_are_refused() {
         assert!(same_origin(&headers(&[("host", "hub.local:8443")])).is_ok());
-        assert!(same_origin(&headers(&[("host", "hub.local:8443"), ("origin", "https://hub.local:8443"), ("sec-fetch-site", "same-origin")])).is_ok());
-        assert!(same_origin(&headers(&[("host", "hub.local:8443"), ("origin", "https://evil.example")])).is_err());
-        assert!(same_origin(&headers(&[("host", "hub.local:8443"), ("sec-fetch-site", "cross-site")])).is_err());
-        assert!(same_origin(&headers(&[("host", "hub.local:8443"), ("sec-fetch-site", "same-site")])).is_err());
+        assert!(same_origin(&headers(&[
+            ("host", "hub.local:8443"),
+            ("origin", "https://hub.local:8443"),
+            ("sec-fetch-site", "same-origin")
+        ]))
+        .is_ok());
+        assert!(same_origin(&headers(&[
+            ("host", "hub.local:8443"),
+            ("origin", "https://evil.example")
+        ]))
+        .is_err());
+        assert!(same_origin(&headers(&[
+            ("host", "hub.local:8443"),
+            ("sec-fetch-site", "cross-site")
+        ]))
+        .is_err());
+        assert!(same_origin(&headers(&[
+            ("host", "hub.local:8443"),
+            ("sec-fetch-site", "same-site")
+        ]))
+        .is_err());
         assert!(same_origin(&headers(&[("host", "hub.local:8443"), ("origin", "null")])).is_err());
     }
 
     #[test]
     fn sign_in_must_be_json() {
-        assert!(json_from_same_origin(&headers(&[("content-type", "application/json; charset=utf-8")])).is_ok());
-        assert!(json_from_same_origin(&headers(&[("content-type", "application/x-www-form-urlencoded")])).is_err());
+        assert!(json_from_same_origin(&headers(&[(
+            "content-type",
+            "application/json; charset=utf-8"
+        )]))
+        .is_ok());
+        assert!(json_from_same_origin(&headers(&[(
+            "content-type",
+            "application/x-www-form-urlencoded"
+        )]))
+        .is_err());
         assert!(json_from_same_origin(&headers(&[("content-type", "text/plain")])).is_err());
         assert!(json_from_same_origin(&HeaderMap::new()).is_err());
     }

@@ -37,7 +37,11 @@ impl Watcher {
         }
         if !self.greeted {
             self.greeted = true;
-            return Some(Event::default().event("ready").data(self.revision.borrow_and_update().to_string()));
+            return Some(
+                Event::default()
+                    .event("ready")
+                    .data(self.revision.borrow_and_update().to_string()),
+            );
         }
         tokio::select! {
             changed = self.revision.changed() => {
@@ -59,7 +63,10 @@ impl Watcher {
     }
 }
 
-pub async fn stream(State(state): State<Arc<AppState>>, Extension(session): Extension<CurrentSession>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub async fn stream(
+    State(state): State<Arc<AppState>>,
+    Extension(session): Extension<CurrentSession>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let watcher = Watcher {
         revision: state.console.revision.subscribe(),
         closing: state.console.closing.subscribe(),
@@ -68,5 +75,7 @@ pub async fn stream(State(state): State<Arc<AppState>>, Extension(session): Exte
         greeted: false,
         done: false,
     };
-    Sse::new(stream::unfold(watcher, |mut w| async move { w.next().await.map(|event| (Ok(event), w)) }))
+    Sse::new(stream::unfold(watcher, |mut w| async move {
+        w.next().await.map(|event| (Ok(event), w))
+    }))
 }

@@ -23,10 +23,12 @@ use crate::server::AppState;
 /// The checklists the hub knows: the one that ships with Testigo.
 pub(super) fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(|| Registry::with_default().unwrap_or_else(|e| {
-        tracing::error!(error = %e, "the default checklist does not load");
-        Registry::new()
-    }))
+    REGISTRY.get_or_init(|| {
+        Registry::with_default().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the default checklist does not load");
+            Registry::new()
+        })
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -37,7 +39,11 @@ pub struct Lang {
 
 impl Lang {
     fn code(&self) -> &'static str {
-        if self.lang.as_deref() == Some("es") { "es" } else { "en" }
+        if self.lang.as_deref() == Some("es") {
+            "es"
+        } else {
+            "en"
+        }
     }
 }
 
@@ -53,18 +59,36 @@ fn combined(view: &IncidentView, lang: &str) -> Option<CombinedView> {
 }
 
 /// `GET /console/api/incidents/{id}/checklist?lang=`.
-pub async fn checklist(State(state): State<Arc<AppState>>, me: Authed, Path(raw): Path<String>, Query(lang): Query<Lang>) -> HubResult<Json<Option<CombinedView>>> {
+pub async fn checklist(
+    State(state): State<Arc<AppState>>,
+    me: Authed,
+    Path(raw): Path<String>,
+    Query(lang): Query<Lang>,
+) -> HubResult<Json<Option<CombinedView>>> {
     let view = view(state, me, raw).await?;
     Ok(Json(combined(&view, lang.code())))
 }
 
 /// `GET /console/api/incidents/{id}/map`: the numbered points the picture draws.
-pub async fn map_points(State(state): State<Arc<AppState>>, me: Authed, Path(raw): Path<String>) -> HubResult<Json<MapData>> {
+pub async fn map_points(
+    State(state): State<Arc<AppState>>,
+    me: Authed,
+    Path(raw): Path<String>,
+) -> HubResult<Json<MapData>> {
     Ok(Json(map::points(&view(state, me, raw).await?)))
 }
 
 /// `GET /console/api/incidents/{id}/map.svg?lang=`.
-pub async fn map_svg(State(state): State<Arc<AppState>>, me: Authed, Path(raw): Path<String>, Query(lang): Query<Lang>) -> HubResult<Response> {
+pub async fn map_svg(
+    State(state): State<Arc<AppState>>,
+    me: Authed,
+    Path(raw): Path<String>,
+    Query(lang): Query<Lang>,
+) -> HubResult<Response> {
     let svg = map::render_svg(&view(state, me, raw).await?, lang.code());
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")], svg).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],
+        svg,
+    )
+        .into_response())
 }

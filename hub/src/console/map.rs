@@ -57,7 +57,10 @@ pub struct MapData {
 }
 
 fn usable(lat: f64, lon: f64) -> bool {
-    lat.is_finite() && lon.is_finite() && (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)
+    lat.is_finite()
+        && lon.is_finite()
+        && (-90.0..=90.0).contains(&lat)
+        && (-180.0..=180.0).contains(&lon)
 }
 
 /// The located records of an incident, in the order the picture numbers them.
@@ -73,21 +76,42 @@ pub fn points(view: &IncidentView) -> MapData {
             };
             (kind, &c.fix, &c.by, c.at)
         })
-        .chain(view.observations.iter().filter_map(|o| o.fix.as_ref().map(|fix| (PointKind::Observation, fix, &o.by, o.at))));
+        .chain(view.observations.iter().filter_map(|o| {
+            o.fix
+                .as_ref()
+                .map(|fix| (PointKind::Observation, fix, &o.by, o.at))
+        }));
     let points = located
         .filter(|(_, fix, _, _)| usable(fix.lat, fix.lon))
         .zip(1..)
-        .map(|((kind, fix, by, at), number): ((PointKind, &LocationFix, &DeviceId, _), u32)| MapPoint {
-            number,
-            kind,
-            by: by.clone(),
-            at_ms: at.timestamp_millis(),
-            lat: fix.lat,
-            lon: fix.lon,
-            accuracy_m: if fix.accuracy_m.is_finite() { fix.accuracy_m.max(0.0) } else { 0.0 },
-            accuracy: fix.accuracy_level(),
-            distance_m: reported.map(|r| haversine_m(r.point(), GeoPoint { lat: fix.lat, lon: fix.lon }.point())),
-        })
+        .map(
+            |((kind, fix, by, at), number): ((PointKind, &LocationFix, &DeviceId, _), u32)| {
+                MapPoint {
+                    number,
+                    kind,
+                    by: by.clone(),
+                    at_ms: at.timestamp_millis(),
+                    lat: fix.lat,
+                    lon: fix.lon,
+                    accuracy_m: if fix.accuracy_m.is_finite() {
+                        fix.accuracy_m.max(0.0)
+                    } else {
+                        0.0
+                    },
+                    accuracy: fix.accuracy_level(),
+                    distance_m: reported.map(|r| {
+                        haversine_m(
+                            r.point(),
+                            GeoPoint {
+                                lat: fix.lat,
+                                lon: fix.lon,
+                            }
+                            .point(),
+                        )
+                    }),
+                }
+            },
+        )
         .collect();
     MapData { reported, points }
 }
@@ -109,17 +133,28 @@ impl Projection {
         } else if d_lon < -180.0 {
             d_lon += 360.0;
         }
-        (d_lon.to_radians() * EARTH_RADIUS_M * self.cos_lat0, (lat - self.lat0).to_radians() * EARTH_RADIUS_M)
+        (
+            d_lon.to_radians() * EARTH_RADIUS_M * self.cos_lat0,
+            (lat - self.lat0).to_radians() * EARTH_RADIUS_M,
+        )
     }
 
     fn pixels(&self, lat: f64, lon: f64) -> (f64, f64) {
         let (east, north) = self.metres(lat, lon);
-        (WIDTH / 2.0 + east * self.scale, HEIGHT / 2.0 - north * self.scale)
+        (
+            WIDTH / 2.0 + east * self.scale,
+            HEIGHT / 2.0 - north * self.scale,
+        )
     }
 
     /// Centred on `centre`, scaled so that every point fits.
     fn fitting(centre: (f64, f64), points: &[MapPoint]) -> Self {
-        let mut projection = Self { lat0: centre.0, lon0: centre.1, cos_lat0: centre.0.to_radians().cos().max(0.01), scale: 1.0 };
+        let mut projection = Self {
+            lat0: centre.0,
+            lon0: centre.1,
+            cos_lat0: centre.0.to_radians().cos().max(0.01),
+            scale: 1.0,
+        };
         let (mut east, mut north) = (MIN_EXTENT_M, MIN_EXTENT_M);
         for p in points {
             let (e, n) = projection.metres(p.lat, p.lon);
@@ -137,7 +172,11 @@ pub fn nice_length(limit: f64) -> f64 {
         return 1.0;
     }
     let power = 10f64.powf(limit.log10().floor());
-    [5.0, 2.0, 1.0].into_iter().map(|m| m * power).find(|l| *l <= limit).unwrap_or(power)
+    [5.0, 2.0, 1.0]
+        .into_iter()
+        .map(|m| m * power)
+        .find(|l| *l <= limit)
+        .unwrap_or(power)
 }
 
 /// "40 m", "1.2 km" (Spanish: "1,2 km").
@@ -147,12 +186,22 @@ pub fn format_distance(metres: f64, lang: &str) -> String {
     } else {
         let km = format!("{:.1}", metres / 1000.0);
         let km = km.strip_suffix(".0").map(str::to_owned).unwrap_or(km);
-        format!("{} km", if lang == "es" { km.replace('.', ",") } else { km })
+        format!(
+            "{} km",
+            if lang == "es" {
+                km.replace('.', ",")
+            } else {
+                km
+            }
+        )
     }
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 struct Words {
@@ -201,12 +250,21 @@ pub fn render_svg(view: &IncidentView, lang: &str) -> String {
         (Some(r), _) => Some((r.lat, r.lon)),
         (None, false) => {
             let n = data.points.len() as f64;
-            Some((data.points.iter().map(|p| p.lat).sum::<f64>() / n, data.points.iter().map(|p| p.lon).sum::<f64>() / n))
+            Some((
+                data.points.iter().map(|p| p.lat).sum::<f64>() / n,
+                data.points.iter().map(|p| p.lon).sum::<f64>() / n,
+            ))
         }
         (None, true) => None,
     };
     let Some(centre) = centre else {
-        let _ = write!(svg, r#"<text x="{}" y="{}" text-anchor="middle" font-size="16" fill="{MUTED}">{}</text></svg>"#, WIDTH / 2.0, HEIGHT / 2.0, escape(w.nothing));
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="middle" font-size="16" fill="{MUTED}">{}</text></svg>"#,
+            WIDTH / 2.0,
+            HEIGHT / 2.0,
+            escape(w.nothing)
+        );
         return svg;
     };
     let projection = Projection::fitting(centre, &data.points);
@@ -233,9 +291,20 @@ pub fn render_svg(view: &IncidentView, lang: &str) -> String {
         let (x, y) = projection.pixels(p.lat, p.lon);
         let r = p.accuracy_m * projection.scale;
         if r >= 2.0 {
-            let colour = if p.kind == PointKind::Observation { OBSERVATION } else { CHECKPOINT };
-            let dash = if p.accuracy == AccuracyLevel::Good { "" } else { r#" stroke-dasharray="3 3""# };
-            let _ = write!(svg, r#"<circle cx="{x:.1}" cy="{y:.1}" r="{r:.1}" fill="{colour}" fill-opacity="0.08" stroke="{colour}" stroke-opacity="0.35"{dash}/>"#);
+            let colour = if p.kind == PointKind::Observation {
+                OBSERVATION
+            } else {
+                CHECKPOINT
+            };
+            let dash = if p.accuracy == AccuracyLevel::Good {
+                ""
+            } else {
+                r#" stroke-dasharray="3 3""#
+            };
+            let _ = write!(
+                svg,
+                r#"<circle cx="{x:.1}" cy="{y:.1}" r="{r:.1}" fill="{colour}" fill-opacity="0.08" stroke="{colour}" stroke-opacity="0.35"{dash}/>"#
+            );
         }
     }
 
@@ -272,7 +341,13 @@ pub fn render_svg(view: &IncidentView, lang: &str) -> String {
             ),
         };
         if let Some(d) = p.distance_m {
-            let _ = write!(svg, r##"<text x="{:.1}" y="{:.1}" font-size="13" font-weight="600" fill="{INK}" stroke="#f8fafc" stroke-width="3" paint-order="stroke">{}</text>"##, x + 15.0, y + 4.5, escape(&format_distance(d, lang)));
+            let _ = write!(
+                svg,
+                r##"<text x="{:.1}" y="{:.1}" font-size="13" font-weight="600" fill="{INK}" stroke="#f8fafc" stroke-width="3" paint-order="stroke">{}</text>"##,
+                x + 15.0,
+                y + 4.5,
+                escape(&format_distance(d, lang))
+            );
         }
     }
 
@@ -299,7 +374,12 @@ pub fn render_svg(view: &IncidentView, lang: &str) -> String {
     );
 
     if data.reported.is_none() {
-        let _ = write!(svg, r#"<text x="{}" y="22" text-anchor="middle" font-size="13" fill="{MUTED}">{}</text>"#, WIDTH / 2.0, escape(w.no_point));
+        let _ = write!(
+            svg,
+            r#"<text x="{}" y="22" text-anchor="middle" font-size="13" fill="{MUTED}">{}</text>"#,
+            WIDTH / 2.0,
+            escape(w.no_point)
+        );
     }
     svg.push_str("</svg>");
     svg
@@ -310,11 +390,22 @@ mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
     use testigo_core::ids::{IncidentId, RecordId};
-    use testigo_core::incident::{Checkpoint, DerivedStatus, IncidentStatus, Observation, ObservationKind, Report, ReportSource, Urgency};
+    use testigo_core::incident::{
+        Checkpoint, DerivedStatus, IncidentStatus, Observation, ObservationKind, Report,
+        ReportSource, Urgency,
+    };
     use testigo_core::location::LocationProvider;
 
     fn fix(lat: f64, lon: f64, accuracy_m: f64) -> LocationFix {
-        LocationFix { lat, lon, accuracy_m, altitude_m: None, provider: LocationProvider::Gps, fix_time: Utc.timestamp_opt(1_700_000_000, 0).unwrap(), mock: false }
+        LocationFix {
+            lat,
+            lon,
+            accuracy_m,
+            altitude_m: None,
+            provider: LocationProvider::Gps,
+            fix_time: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
+            mock: false,
+        }
     }
 
     fn view(point: Option<GeoPoint>) -> IncidentView {
@@ -325,46 +416,116 @@ mod tests {
             schema: 1,
             created_at: at,
             created_by: by.clone(),
-            report: Report { place_text: "Cherokee St <& Jefferson>".into(), point, reported_at: at, description: String::new(), urgency: Urgency::High, source: ReportSource::Call },
+            report: Report {
+                place_text: "Cherokee St <& Jefferson>".into(),
+                point,
+                reported_at: at,
+                description: String::new(),
+                urgency: Urgency::High,
+                source: ReportSource::Call,
+            },
             template: None,
             assignments: vec![],
             answers: vec![],
             observations: vec![
-                Observation { id: RecordId::generate(), kind: ObservationKind::Note, text: "vans".into(), count: None, fix: Some(fix(38.6280, -90.1994, 12.0)), amends: None, by: by.clone(), at },
-                Observation { id: RecordId::generate(), kind: ObservationKind::Note, text: "no fix".into(), count: None, fix: None, amends: None, by: by.clone(), at },
+                Observation {
+                    id: RecordId::generate(),
+                    kind: ObservationKind::Note,
+                    text: "vans".into(),
+                    count: None,
+                    fix: Some(fix(38.6280, -90.1994, 12.0)),
+                    amends: None,
+                    by: by.clone(),
+                    at,
+                },
+                Observation {
+                    id: RecordId::generate(),
+                    kind: ObservationKind::Note,
+                    text: "no fix".into(),
+                    count: None,
+                    fix: None,
+                    amends: None,
+                    by: by.clone(),
+                    at,
+                },
             ],
-            checkpoints: vec![Checkpoint { id: RecordId::generate(), kind: CheckpointKind::CheckIn, fix: fix(38.6270, -90.1990, 80.0), distance_m: Some(35.0), by, at }],
+            checkpoints: vec![Checkpoint {
+                id: RecordId::generate(),
+                kind: CheckpointKind::CheckIn,
+                fix: fix(38.6270, -90.1990, 80.0),
+                distance_m: Some(35.0),
+                by,
+                at,
+            }],
             events: vec![],
-            status: DerivedStatus { status: IncidentStatus::OnScene, determination: None, proposals: vec![], confirmations: vec![], caller_notified: false },
+            status: DerivedStatus {
+                status: IncidentStatus::OnScene,
+                determination: None,
+                proposals: vec![],
+                confirmations: vec![],
+                caller_notified: false,
+            },
             problems: vec![],
         }
     }
 
     #[test]
     fn points_are_numbered_checkpoints_first_with_distances_from_the_report() {
-        let data = points(&view(Some(GeoPoint { lat: 38.6270, lon: -90.1994 })));
-        assert_eq!(data.points.len(), 2, "the observation without a fix is not drawn");
-        assert_eq!((data.points[0].number, data.points[0].kind), (1, PointKind::CheckIn));
-        assert_eq!((data.points[1].number, data.points[1].kind), (2, PointKind::Observation));
+        let data = points(&view(Some(GeoPoint {
+            lat: 38.6270,
+            lon: -90.1994,
+        })));
+        assert_eq!(
+            data.points.len(),
+            2,
+            "the observation without a fix is not drawn"
+        );
+        assert_eq!(
+            (data.points[0].number, data.points[0].kind),
+            (1, PointKind::CheckIn)
+        );
+        assert_eq!(
+            (data.points[1].number, data.points[1].kind),
+            (2, PointKind::Observation)
+        );
         let east = data.points[0].distance_m.unwrap();
-        assert!((33.0..37.0).contains(&east), "0.0004° of longitude at 38.6° is about 35 m: {east}");
+        assert!(
+            (33.0..37.0).contains(&east),
+            "0.0004° of longitude at 38.6° is about 35 m: {east}"
+        );
         let north = data.points[1].distance_m.unwrap();
-        assert!((108.0..114.0).contains(&north), "0.001° of latitude is about 111 m: {north}");
+        assert!(
+            (108.0..114.0).contains(&north),
+            "0.001° of latitude is about 111 m: {north}"
+        );
         assert_eq!(data.points[0].accuracy, AccuracyLevel::Poor);
     }
 
     #[test]
     fn projection_keeps_distances_and_directions() {
-        let data = points(&view(Some(GeoPoint { lat: 38.6270, lon: -90.1994 })));
+        let data = points(&view(Some(GeoPoint {
+            lat: 38.6270,
+            lon: -90.1994,
+        })));
         let p = Projection::fitting((38.6270, -90.1994), &data.points);
         let (x, y) = p.pixels(38.6270, -90.1990);
-        assert!(x > WIDTH / 2.0 && (y - HEIGHT / 2.0).abs() < 1e-6, "east is right");
+        assert!(
+            x > WIDTH / 2.0 && (y - HEIGHT / 2.0).abs() < 1e-6,
+            "east is right"
+        );
         let (x2, y2) = p.pixels(38.6280, -90.1994);
-        assert!(y2 < HEIGHT / 2.0 && (x2 - WIDTH / 2.0).abs() < 1e-6, "north is up");
+        assert!(
+            y2 < HEIGHT / 2.0 && (x2 - WIDTH / 2.0).abs() < 1e-6,
+            "north is up"
+        );
         let east_px = x - WIDTH / 2.0;
         let north_px = HEIGHT / 2.0 - y2;
-        let ratio = (east_px / north_px) / (data.points[0].distance_m.unwrap() / data.points[1].distance_m.unwrap());
-        assert!((ratio - 1.0).abs() < 0.01, "one scale in both directions: {ratio}");
+        let ratio = (east_px / north_px)
+            / (data.points[0].distance_m.unwrap() / data.points[1].distance_m.unwrap());
+        assert!(
+            (ratio - 1.0).abs() < 0.01,
+            "one scale in both directions: {ratio}"
+        );
         assert!(y2 >= MARGIN_Y - 1e-6, "the farthest point fits");
     }
 
@@ -382,11 +543,23 @@ mod tests {
 
     #[test]
     fn svg_holds_the_data_and_nothing_a_person_typed() {
-        let svg = render_svg(&view(Some(GeoPoint { lat: 38.6270, lon: -90.1994 })), "es");
+        let svg = render_svg(
+            &view(Some(GeoPoint {
+                lat: 38.6270,
+                lon: -90.1994,
+            })),
+            "es",
+        );
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains("Lugar reportado") && svg.contains("35 m") && svg.contains("111 m"));
-        assert!(!svg.contains("Cherokee") && !svg.contains("vans"), "free text stays out of the picture");
-        assert!(!svg.contains("style") && !svg.contains("script"), "nothing the CSP would block");
+        assert!(
+            !svg.contains("Cherokee") && !svg.contains("vans"),
+            "free text stays out of the picture"
+        );
+        assert!(
+            !svg.contains("style") && !svg.contains("script"),
+            "nothing the CSP would block"
+        );
         assert!(!svg.contains("NaN") && !svg.contains("inf"));
     }
 

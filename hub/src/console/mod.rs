@@ -68,7 +68,10 @@ pub fn router(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/incidents/{id}/report", put(dispatch::edit_report))
         .route("/incidents/{id}/assign", post(dispatch::assign))
         .route("/incidents/{id}/caller", get(dispatch::caller))
-        .route("/incidents/{id}/caller-notified", post(dispatch::caller_notified))
+        .route(
+            "/incidents/{id}/caller-notified",
+            post(dispatch::caller_notified),
+        )
         .route("/incidents/{id}/confirm", post(dispatch::confirm))
         .route("/incidents/{id}/close", post(dispatch::close))
         .route("/incidents/{id}/checklist", get(incidents::checklist))
@@ -81,7 +84,10 @@ pub fn router(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .fallback(|| async { crate::HubError::not_found("no such console route") })
         .layer(map_response(headers::no_store));
     Router::new()
-        .route("/console", get(|| async { Redirect::permanent("/console/") }))
+        .route(
+            "/console",
+            get(|| async { Redirect::permanent("/console/") }),
+        )
         .route("/console/", get(assets::index))
         .route("/console/{file}", get(assets::file))
         .nest("/console/api", api)

@@ -95,7 +95,15 @@ impl Sessions {
         let csrf = csrf::new_token()?;
         let mut sessions = self.lock();
         sessions.retain(|_, s| s.alive(now_ms));
-        sessions.insert(session_hash(&id), Session { device, csrf: csrf.clone(), created_ms: now_ms, active_ms: now_ms });
+        sessions.insert(
+            session_hash(&id),
+            Session {
+                device,
+                csrf: csrf.clone(),
+                created_ms: now_ms,
+                active_ms: now_ms,
+            },
+        );
         Ok((id, csrf))
     }
 
@@ -146,7 +154,10 @@ fn cookie_value(headers: &HeaderMap) -> Option<String> {
 /// `Secure` when the page was reached over TLS: served by the hub itself, or by the
 /// TLS proxy in front of it (trusting that header can only make the cookie stricter).
 fn secure(state: &AppState, headers: &HeaderMap) -> bool {
-    state.tls || headers.get("x-forwarded-proto").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
+    state.tls
+        || headers
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
 }
 
 fn set_cookie(value: &str, max_age_s: u64, secure: bool) -> HeaderValue {
@@ -163,14 +174,21 @@ fn admitted(device: &Device) -> HubResult<()> {
     if CONSOLE_ROLES.contains(&device.role) {
         Ok(())
     } else {
-        Err(HubError::forbidden(format!("a {} device cannot sign in to the console; use the Testigo app", device.role.as_str())))
+        Err(HubError::forbidden(format!(
+            "a {} device cannot sign in to the console; use the Testigo app",
+            device.role.as_str()
+        )))
     }
 }
 
 /// The layer in front of every console API route but sign-in: a live session, a
 /// device still enrolled in a console role, and for anything but reading, the
 /// session's CSRF token from the console's own origin.
-pub async fn require(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
+pub async fn require(
+    State(state): State<Arc<AppState>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     match authenticate(&state, &mut request).await {
         Ok(()) => next.run(request).await,
         Err(e) => e.into_response(),
@@ -181,22 +199,34 @@ async fn authenticate(state: &Arc<AppState>, request: &mut Request) -> HubResult
     let headers = request.headers();
     let hash = session_hash(&cookie_value(headers).ok_or_else(signed_out)?);
     let touch = !headers.contains_key(BACKGROUND_HEADER);
-    let session = state.console.sessions.find(&hash, state.now_ms(), touch).ok_or_else(signed_out)?;
+    let session = state
+        .console
+        .sessions
+        .find(&hash, state.now_ms(), touch)
+        .ok_or_else(signed_out)?;
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         csrf::same_origin(headers)?;
         if !csrf::has_token(headers, &session.csrf) {
-            return Err(HubError::forbidden("missing or wrong CSRF token; reload the page"));
+            return Err(HubError::forbidden(
+                "missing or wrong CSRF token; reload the page",
+            ));
         }
     }
     let id = session.device.clone();
-    let device = state.blocking(move |_, conn| devices::by_id(conn, &id)).await?;
+    let device = state
+        .blocking(move |_, conn| devices::by_id(conn, &id))
+        .await?;
     let Some(device) = device.filter(|d| admitted(d).is_ok()) else {
         state.console.sessions.end(&hash);
         return Err(signed_out());
     };
     let extensions = request.extensions_mut();
     extensions.insert(SessionDevice(device.clone()));
-    extensions.insert(CurrentSession { hash, csrf: session.csrf, device });
+    extensions.insert(CurrentSession {
+        hash,
+        csrf: session.csrf,
+        device,
+    });
     Ok(())
 }
 
@@ -234,7 +264,10 @@ impl SessionInfo {
             team: device.team.clone(),
             csrf,
             idle_timeout_ms: ms(IDLE_TIMEOUT),
-            checklist: registry().latest(DEFAULT_TEMPLATE_ID).ok().map(|t| t.template_ref()),
+            checklist: registry()
+                .latest(DEFAULT_TEMPLATE_ID)
+                .ok()
+                .map(|t| t.template_ref()),
             credential,
         }
     }
@@ -242,14 +275,27 @@ impl SessionInfo {
 
 /// `POST /console/api/sign-in`: a credential or a one-time code in, a session cookie
 /// out.
-pub async fn sign_in(State(state): State<Arc<AppState>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Bytes) -> HubResult<Response> {
+pub async fn sign_in(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HubResult<Response> {
     csrf::json_from_same_origin(&headers)?;
     let address = peer.ip();
     if !state.limiter().allows(address, Instant::now()) {
-        return Err(HubError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many failed sign-in attempts; wait a minute"));
+        return Err(HubError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many failed sign-in attempts; wait a minute",
+        ));
     }
-    let request: SignIn = serde_json::from_slice(&body).map_err(|_| HubError::bad_request("send a credential or a code"))?;
-    let attempt = match (request.credential.filter(|c| !c.trim().is_empty()), request.code.filter(|c| !c.trim().is_empty())) {
+    let request: SignIn = serde_json::from_slice(&body)
+        .map_err(|_| HubError::bad_request("send a credential or a code"))?;
+    let attempt = match (
+        request.credential.filter(|c| !c.trim().is_empty()),
+        request.code.filter(|c| !c.trim().is_empty()),
+    ) {
         (Some(credential), None) => by_credential(&state, &credential).await,
         (None, Some(code)) => redeem(&state, &code).await,
         _ => return Err(HubError::bad_request("send either a credential or a code")),
@@ -257,7 +303,10 @@ pub async fn sign_in(State(state): State<Arc<AppState>>, ConnectInfo(peer): Conn
     let (device, credential) = match attempt {
         Ok(found) => found,
         Err(e) => {
-            if e.status == StatusCode::UNAUTHORIZED || e.status == StatusCode::GONE || e.status == StatusCode::CONFLICT {
+            if e.status == StatusCode::UNAUTHORIZED
+                || e.status == StatusCode::GONE
+                || e.status == StatusCode::CONFLICT
+            {
                 state.limiter().record_failure(address, Instant::now());
             }
             return Err(e);
@@ -267,17 +316,33 @@ pub async fn sign_in(State(state): State<Arc<AppState>>, ConnectInfo(peer): Conn
     if let Some(previous) = cookie_value(&headers) {
         state.console.sessions.end(&session_hash(&previous));
     }
-    let (id, csrf) = state.console.sessions.start(device.device_id.clone(), state.now_ms())?;
+    let (id, csrf) = state
+        .console
+        .sessions
+        .start(device.device_id.clone(), state.now_ms())?;
     tracing::info!(device = %device.device_id, role = device.role.as_str(), "console sign-in");
     let cookie = set_cookie(&id, MAX_SESSION.as_secs(), secure(&state, &headers));
-    Ok(([(header::SET_COOKIE, cookie)], Json(SessionInfo::new(&device, csrf, credential))).into_response())
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(SessionInfo::new(&device, csrf, credential)),
+    )
+        .into_response())
 }
 
-async fn by_credential(state: &Arc<AppState>, credential: &str) -> HubResult<(Device, Option<String>)> {
+async fn by_credential(
+    state: &Arc<AppState>,
+    credential: &str,
+) -> HubResult<(Device, Option<String>)> {
     let unknown = || HubError::unauthenticated("this credential is not valid");
-    let credential = hex::decode(credential.trim()).ok().filter(|c| c.len() == 32).ok_or_else(unknown)?;
+    let credential = hex::decode(credential.trim())
+        .ok()
+        .filter(|c| c.len() == 32)
+        .ok_or_else(unknown)?;
     let hash = hash_credential(&credential);
-    let device = state.blocking(move |_, conn| devices::by_credential(conn, &hash)).await?.ok_or_else(unknown)?;
+    let device = state
+        .blocking(move |_, conn| devices::by_credential(conn, &hash))
+        .await?
+        .ok_or_else(unknown)?;
     admitted(&device)?;
     Ok((device, None))
 }
@@ -288,7 +353,9 @@ async fn by_credential(state: &Arc<AppState>, credential: &str) -> HubResult<(De
 async fn redeem(state: &Arc<AppState>, code: &str) -> HubResult<(Device, Option<String>)> {
     let mut secret = [0u8; 32];
     let mut credential = [0u8; 32];
-    getrandom::fill(&mut secret).and_then(|()| getrandom::fill(&mut credential)).map_err(|e| HubError::internal(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut secret)
+        .and_then(|()| getrandom::fill(&mut credential))
+        .map_err(|e| HubError::internal(format!("no randomness: {e}")))?;
     let public_key = SigningKey::from_bytes(&secret).verifying_key().to_bytes();
     // The secret key is not needed again: the hub signs what this device does.
     secret.fill(0);
@@ -301,15 +368,30 @@ async fn redeem(state: &Arc<AppState>, code: &str) -> HubResult<(Device, Option<
             let tx = conn.transaction()?;
             match devices::take_code(&tx, &code_hash, now)? {
                 CodeUse::Taken { role, team } => {
-                    let device = Device { device_id, public_key, role, team };
+                    let device = Device {
+                        device_id,
+                        public_key,
+                        role,
+                        team,
+                    };
                     admitted(&device)?;
                     devices::enrol(&tx, &device, &credential_hash, now)?;
                     tx.commit()?;
                     Ok(device)
                 }
-                CodeUse::Expired => Err(HubError::new(StatusCode::GONE, "code_expired", "this enrolment code has expired; ask a coordinator for a new one")),
-                CodeUse::AlreadyUsed => Err(HubError::new(StatusCode::CONFLICT, "code_used", "this enrolment code was already used")),
-                CodeUse::Unknown => Err(HubError::unauthenticated("this enrolment code is not valid")),
+                CodeUse::Expired => Err(HubError::new(
+                    StatusCode::GONE,
+                    "code_expired",
+                    "this enrolment code has expired; ask a coordinator for a new one",
+                )),
+                CodeUse::AlreadyUsed => Err(HubError::new(
+                    StatusCode::CONFLICT,
+                    "code_used",
+                    "this enrolment code was already used",
+                )),
+                CodeUse::Unknown => Err(HubError::unauthenticated(
+                    "this enrolment code is not valid",
+                )),
             }
         })
         .await?;
@@ -323,10 +405,18 @@ pub async fn current(Extension(session): Extension<CurrentSession>) -> Json<Sess
 }
 
 /// `POST /console/api/sign-out`.
-pub async fn sign_out(State(state): State<Arc<AppState>>, Extension(session): Extension<CurrentSession>, headers: HeaderMap) -> Response {
+pub async fn sign_out(
+    State(state): State<Arc<AppState>>,
+    Extension(session): Extension<CurrentSession>,
+    headers: HeaderMap,
+) -> Response {
     state.console.sessions.end(&session.hash);
     let cookie = set_cookie("", 0, secure(&state, &headers));
-    ([(header::SET_COOKIE, cookie)], Json(serde_json::json!({ "ok": true }))).into_response()
+    (
+        [(header::SET_COOKIE, cookie)],
+        Json(serde_json::json!({ "ok": true })),
+    )
+        .into_response()
 }
 
 #[cfg(test)]
@@ -344,11 +434,26 @@ mod tests {
         let hash = session_hash(&id);
         let idle = ms(IDLE_TIMEOUT);
         let hour = 3_600_000;
-        assert!(sessions.find(&hash, hour, true).is_some(), "activity an hour in");
-        assert!(sessions.find(&hash, hour + idle - 1, false).is_some(), "idle almost the whole timeout");
-        assert!(sessions.is_alive(&hash, hour + idle - 1), "background checks do not extend it");
-        assert!(sessions.find(&hash, hour + idle, true).is_none(), "idle for the whole timeout");
-        assert!(sessions.find(&hash, 0, true).is_none(), "an ended session stays ended");
+        assert!(
+            sessions.find(&hash, hour, true).is_some(),
+            "activity an hour in"
+        );
+        assert!(
+            sessions.find(&hash, hour + idle - 1, false).is_some(),
+            "idle almost the whole timeout"
+        );
+        assert!(
+            sessions.is_alive(&hash, hour + idle - 1),
+            "background checks do not extend it"
+        );
+        assert!(
+            sessions.find(&hash, hour + idle, true).is_none(),
+            "idle for the whole timeout"
+        );
+        assert!(
+            sessions.find(&hash, 0, true).is_none(),
+            "an ended session stays ended"
+        );
 
         let (id, _) = sessions.start(device(), 0).unwrap();
         let hash = session_hash(&id);
@@ -357,19 +462,35 @@ mod tests {
             now += idle / 2;
             assert!(sessions.find(&hash, now, true).is_some());
         }
-        assert!(sessions.find(&hash, ms(MAX_SESSION), true).is_none(), "however active, a session ends after the maximum");
+        assert!(
+            sessions.find(&hash, ms(MAX_SESSION), true).is_none(),
+            "however active, a session ends after the maximum"
+        );
     }
 
     #[test]
     fn cookie_is_strict_and_only_for_the_console() {
         let cookie = set_cookie("abc", 60, true);
         let text = cookie.to_str().unwrap();
-        for part in ["testigo_console=abc", "Path=/console", "HttpOnly", "SameSite=Strict", "Max-Age=60", "Secure"] {
+        for part in [
+            "testigo_console=abc",
+            "Path=/console",
+            "HttpOnly",
+            "SameSite=Strict",
+            "Max-Age=60",
+            "Secure",
+        ] {
             assert!(text.contains(part), "{text} lacks {part}");
         }
-        assert!(!set_cookie("abc", 60, false).to_str().unwrap().contains("Secure"));
+        assert!(!set_cookie("abc", 60, false)
+            .to_str()
+            .unwrap()
+            .contains("Secure"));
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_static("other=1; testigo_console=xyz; more=2"));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("other=1; testigo_console=xyz; more=2"),
+        );
         assert_eq!(cookie_value(&headers).as_deref(), Some("xyz"));
     }
 }

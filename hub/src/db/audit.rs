@@ -31,7 +31,14 @@ impl Action {
     }
 }
 
-pub fn record(conn: &Connection, who: &Device, incident: Option<&IncidentId>, endpoint: &str, action: Action, at_ms: i64) -> HubResult<()> {
+pub fn record(
+    conn: &Connection,
+    who: &Device,
+    incident: Option<&IncidentId>,
+    endpoint: &str,
+    action: Action,
+    at_ms: i64,
+) -> HubResult<()> {
     conn.prepare_cached("INSERT INTO audit (at, device_id, role, incident_id, endpoint, action) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
         .execute(params![at_ms, who.device_id.as_str(), who.role.as_str(), incident.map(IncidentId::as_str), endpoint, action.as_str()])?;
     Ok(())
@@ -48,13 +55,24 @@ pub struct Entry {
 }
 
 /// The newest entries first, optionally for one incident.
-pub fn entries(conn: &Connection, incident: Option<&IncidentId>, limit: u32) -> HubResult<Vec<Entry>> {
+pub fn entries(
+    conn: &Connection,
+    incident: Option<&IncidentId>,
+    limit: u32,
+) -> HubResult<Vec<Entry>> {
     let mut stmt = conn.prepare_cached(
         "SELECT at, device_id, role, incident_id, endpoint, action FROM audit
          WHERE ?1 IS NULL OR incident_id = ?1 ORDER BY id DESC LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![incident.map(IncidentId::as_str), limit], |r| {
-        Ok(Entry { at_ms: r.get(0)?, device_id: r.get(1)?, role: r.get(2)?, incident_id: r.get(3)?, endpoint: r.get(4)?, action: r.get(5)? })
+        Ok(Entry {
+            at_ms: r.get(0)?,
+            device_id: r.get(1)?,
+            role: r.get(2)?,
+            incident_id: r.get(3)?,
+            endpoint: r.get(4)?,
+            action: r.get(5)?,
+        })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -14,7 +14,12 @@ pub struct CallerContact {
     pub notified_at_ms: Option<i64>,
 }
 
-pub fn put(conn: &Connection, incident: &IncidentId, name: Option<&str>, phone: Option<&str>) -> HubResult<()> {
+pub fn put(
+    conn: &Connection,
+    incident: &IncidentId,
+    name: Option<&str>,
+    phone: Option<&str>,
+) -> HubResult<()> {
     conn.execute(
         "INSERT INTO caller_contacts (incident_id, name, phone, notified_at) VALUES (?1, ?2, ?3, NULL)
          ON CONFLICT(incident_id) DO UPDATE SET name = excluded.name, phone = excluded.phone",
@@ -25,9 +30,17 @@ pub fn put(conn: &Connection, incident: &IncidentId, name: Option<&str>, phone: 
 
 pub fn get(conn: &Connection, incident: &IncidentId) -> HubResult<Option<CallerContact>> {
     Ok(conn
-        .query_row("SELECT name, phone, notified_at FROM caller_contacts WHERE incident_id = ?1", [incident.as_str()], |r| {
-            Ok(CallerContact { name: r.get(0)?, phone: r.get(1)?, notified_at_ms: r.get(2)? })
-        })
+        .query_row(
+            "SELECT name, phone, notified_at FROM caller_contacts WHERE incident_id = ?1",
+            [incident.as_str()],
+            |r| {
+                Ok(CallerContact {
+                    name: r.get(0)?,
+                    phone: r.get(1)?,
+                    notified_at_ms: r.get(2)?,
+                })
+            },
+        )
         .optional()?)
 }
 

@@ -12,7 +12,11 @@ use testigo_core::ids::{DeviceId, IncidentId};
 use crate::error::HubResult;
 
 pub fn current_seq(conn: &Connection) -> HubResult<u64> {
-    let value: Option<i64> = conn.query_row("SELECT value FROM hub_meta WHERE key = 'seq'", [], |r| r.get(0)).optional()?;
+    let value: Option<i64> = conn
+        .query_row("SELECT value FROM hub_meta WHERE key = 'seq'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
     Ok(value.unwrap_or(0).max(0) as u64)
 }
 
@@ -27,10 +31,21 @@ pub fn next_seq(conn: &Connection) -> HubResult<u64> {
 
 /// Appends a change unless the log already has it for this incident (a retried
 /// upload). Returns whether it was new.
-pub fn append(conn: &Connection, incident: &IncidentId, change: &Change, from: &DeviceId, signature: Option<&[u8]>, at_ms: i64) -> HubResult<bool> {
+pub fn append(
+    conn: &Connection,
+    incident: &IncidentId,
+    change: &Change,
+    from: &DeviceId,
+    signature: Option<&[u8]>,
+    at_ms: i64,
+) -> HubResult<bool> {
     let hash = change.hash();
     let known = conn
-        .query_row("SELECT 1 FROM changes WHERE incident_id = ?1 AND hash = ?2", params![incident.as_str(), &hash.0[..]], |_| Ok(()))
+        .query_row(
+            "SELECT 1 FROM changes WHERE incident_id = ?1 AND hash = ?2",
+            params![incident.as_str(), &hash.0[..]],
+            |_| Ok(()),
+        )
         .optional()?
         .is_some();
     if known {
@@ -52,7 +67,12 @@ pub struct LoggedChange {
 
 /// Changes after `cursor` to incidents `device` holds, not made by `device`, in log
 /// order, until `visit` returns `false`.
-pub fn for_device(conn: &Connection, device: &DeviceId, cursor: u64, mut visit: impl FnMut(LoggedChange) -> bool) -> HubResult<()> {
+pub fn for_device(
+    conn: &Connection,
+    device: &DeviceId,
+    cursor: u64,
+    mut visit: impl FnMut(LoggedChange) -> bool,
+) -> HubResult<()> {
     let mut stmt = conn.prepare_cached(
         "SELECT c.seq, c.incident_id, c.bytes FROM changes c
          JOIN delivered d ON d.incident_id = c.incident_id AND d.device_id = ?1 AND d.removed_seq IS NULL
@@ -61,8 +81,14 @@ pub fn for_device(conn: &Connection, device: &DeviceId, cursor: u64, mut visit: 
     )?;
     let mut rows = stmt.query(params![device.as_str(), cursor.min(i64::MAX as u64) as i64])?;
     while let Some(row) = rows.next()? {
-        let Ok(incident) = IncidentId::parse(&row.get::<_, String>(1)?) else { continue };
-        let change = LoggedChange { seq: row.get::<_, i64>(0)?.max(0) as u64, incident, bytes: row.get(2)? };
+        let Ok(incident) = IncidentId::parse(&row.get::<_, String>(1)?) else {
+            continue;
+        };
+        let change = LoggedChange {
+            seq: row.get::<_, i64>(0)?.max(0) as u64,
+            incident,
+            bytes: row.get(2)?,
+        };
         if !visit(change) {
             break;
         }
@@ -72,5 +98,9 @@ pub fn for_device(conn: &Connection, device: &DeviceId, cursor: u64, mut visit: 
 
 /// How many changes the log holds for an incident (tests and figures).
 pub fn count(conn: &Connection, incident: &IncidentId) -> HubResult<u64> {
-    Ok(conn.query_row("SELECT count(*) FROM changes WHERE incident_id = ?1", [incident.as_str()], |r| r.get::<_, i64>(0))? as u64)
+    Ok(conn.query_row(
+        "SELECT count(*) FROM changes WHERE incident_id = ?1",
+        [incident.as_str()],
+        |r| r.get::<_, i64>(0),
+    )? as u64)
 }

@@ -21,22 +21,40 @@ fn seq(v: u64) -> i64 {
 pub fn reconcile(conn: &Connection, device: &DeviceId, cursor: u64) -> HubResult<()> {
     let (d, c) = (device.as_str(), seq(cursor));
     // Deliveries the device never received.
-    conn.execute("DELETE FROM delivered WHERE device_id = ?1 AND since_seq > ?2", params![d, c])?;
+    conn.execute(
+        "DELETE FROM delivered WHERE device_id = ?1 AND since_seq > ?2",
+        params![d, c],
+    )?;
     // Removals it did receive.
     conn.execute("DELETE FROM delivered WHERE device_id = ?1 AND removed_seq IS NOT NULL AND removed_seq <= ?2", params![d, c])?;
     // Removals it did not: it still holds them; decided afresh below.
-    conn.execute("UPDATE delivered SET removed_seq = NULL WHERE device_id = ?1 AND removed_seq > ?2", params![d, c])?;
+    conn.execute(
+        "UPDATE delivered SET removed_seq = NULL WHERE device_id = ?1 AND removed_seq > ?2",
+        params![d, c],
+    )?;
     Ok(())
 }
 
 /// Incidents the device holds (delivered and not being removed).
 pub fn held(conn: &Connection, device: &DeviceId) -> HubResult<BTreeSet<IncidentId>> {
-    let mut stmt = conn.prepare_cached("SELECT incident_id FROM delivered WHERE device_id = ?1 AND removed_seq IS NULL")?;
-    let ids = stmt.query_map([device.as_str()], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(ids.iter().filter_map(|s| IncidentId::parse(s).ok()).collect())
+    let mut stmt = conn.prepare_cached(
+        "SELECT incident_id FROM delivered WHERE device_id = ?1 AND removed_seq IS NULL",
+    )?;
+    let ids = stmt
+        .query_map([device.as_str()], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(ids
+        .iter()
+        .filter_map(|s| IncidentId::parse(s).ok())
+        .collect())
 }
 
-pub fn deliver(conn: &Connection, device: &DeviceId, incident: &IncidentId, stamp: u64) -> HubResult<()> {
+pub fn deliver(
+    conn: &Connection,
+    device: &DeviceId,
+    incident: &IncidentId,
+    stamp: u64,
+) -> HubResult<()> {
     conn.execute(
         "INSERT INTO delivered (device_id, incident_id, since_seq, removed_seq) VALUES (?1, ?2, ?3, NULL)
          ON CONFLICT(device_id, incident_id) DO UPDATE SET since_seq = excluded.since_seq, removed_seq = NULL",
@@ -55,7 +73,12 @@ pub fn note_held(conn: &Connection, device: &DeviceId, incident: &IncidentId) ->
     Ok(())
 }
 
-pub fn remove(conn: &Connection, device: &DeviceId, incident: &IncidentId, stamp: u64) -> HubResult<()> {
+pub fn remove(
+    conn: &Connection,
+    device: &DeviceId,
+    incident: &IncidentId,
+    stamp: u64,
+) -> HubResult<()> {
     conn.execute(
         "UPDATE delivered SET removed_seq = ?3 WHERE device_id = ?1 AND incident_id = ?2",
         params![device.as_str(), incident.as_str(), seq(stamp)],

@@ -25,12 +25,22 @@ pub fn by_credential(conn: &Connection, credential_hash: &[u8; 32]) -> HubResult
         )
         .optional()?;
     Ok(row.and_then(|(id, key, role, team)| {
-        Some(Device { device_id: DeviceId::parse(&id).ok()?, public_key: key.try_into().ok()?, role: Role::parse(&role)?, team })
+        Some(Device {
+            device_id: DeviceId::parse(&id).ok()?,
+            public_key: key.try_into().ok()?,
+            role: Role::parse(&role)?,
+            team,
+        })
     }))
 }
 
 /// Enrols (or re-enrols, with a new code) the device that owns `public_key`.
-pub fn enrol(conn: &Connection, device: &Device, credential_hash: &[u8; 32], at_ms: i64) -> HubResult<()> {
+pub fn enrol(
+    conn: &Connection,
+    device: &Device,
+    credential_hash: &[u8; 32],
+    at_ms: i64,
+) -> HubResult<()> {
     conn.execute(
         "INSERT INTO devices (device_id, public_key, role, team, credential_hash, enrolled_at, revoked) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)
          ON CONFLICT(device_id) DO UPDATE SET role = excluded.role, team = excluded.team, credential_hash = excluded.credential_hash,
@@ -44,7 +54,14 @@ pub fn count(conn: &Connection) -> HubResult<u64> {
     Ok(conn.query_row("SELECT count(*) FROM devices", [], |r| r.get::<_, i64>(0))? as u64)
 }
 
-pub fn create_code(conn: &Connection, code_hash: &[u8; 32], role: Role, team: Option<&str>, expires_at_ms: i64, created_by: Option<&DeviceId>) -> HubResult<()> {
+pub fn create_code(
+    conn: &Connection,
+    code_hash: &[u8; 32],
+    role: Role,
+    team: Option<&str>,
+    expires_at_ms: i64,
+    created_by: Option<&DeviceId>,
+) -> HubResult<()> {
     conn.execute(
         "INSERT INTO enrol_codes (code_hash, role, team, expires_at, used_at, created_by) VALUES (?1, ?2, ?3, ?4, NULL, ?5)",
         params![&code_hash[..], role.as_str(), team, expires_at_ms, created_by.map(DeviceId::as_str)],
@@ -53,13 +70,18 @@ pub fn create_code(conn: &Connection, code_hash: &[u8; 32], role: Role, team: Op
 }
 
 pub fn code_count(conn: &Connection) -> HubResult<u64> {
-    Ok(conn.query_row("SELECT count(*) FROM enrol_codes", [], |r| r.get::<_, i64>(0))? as u64)
+    Ok(conn.query_row("SELECT count(*) FROM enrol_codes", [], |r| {
+        r.get::<_, i64>(0)
+    })? as u64)
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum CodeUse {
     /// The code was valid and is now spent.
-    Taken { role: Role, team: Option<String> },
+    Taken {
+        role: Role,
+        team: Option<String>,
+    },
     Unknown,
     Expired,
     AlreadyUsed,
@@ -69,24 +91,48 @@ pub enum CodeUse {
 /// statement, so one code can never enrol two devices.
 pub fn take_code(conn: &Connection, code_hash: &[u8; 32], now_ms: i64) -> HubResult<CodeUse> {
     let row = conn
-        .query_row("SELECT role, team, expires_at, used_at FROM enrol_codes WHERE code_hash = ?1", [&code_hash[..]], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<i64>>(3)?))
-        })
+        .query_row(
+            "SELECT role, team, expires_at, used_at FROM enrol_codes WHERE code_hash = ?1",
+            [&code_hash[..]],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                ))
+            },
+        )
         .optional()?;
-    let Some((role, team, expires_at, used_at)) = row else { return Ok(CodeUse::Unknown) };
+    let Some((role, team, expires_at, used_at)) = row else {
+        return Ok(CodeUse::Unknown);
+    };
     if used_at.is_some() {
         return Ok(CodeUse::AlreadyUsed);
     }
     if expires_at <= now_ms {
         return Ok(CodeUse::Expired);
     }
-    let Some(role) = Role::parse(&role) else { return Ok(CodeUse::Unknown) };
-    let spent = conn.execute("UPDATE enrol_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL", params![&code_hash[..], now_ms])?;
-    Ok(if spent == 1 { CodeUse::Taken { role, team } } else { CodeUse::AlreadyUsed })
+    let Some(role) = Role::parse(&role) else {
+        return Ok(CodeUse::Unknown);
+    };
+    let spent = conn.execute(
+        "UPDATE enrol_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL",
+        params![&code_hash[..], now_ms],
+    )?;
+    Ok(if spent == 1 {
+        CodeUse::Taken { role, team }
+    } else {
+        CodeUse::AlreadyUsed
+    })
 }
 
 pub fn is_enrolled(conn: &Connection, device: &DeviceId) -> HubResult<bool> {
-    Ok(conn.query_row("SELECT count(*) FROM devices WHERE device_id = ?1 AND revoked = 0", [device.as_str()], |r| r.get::<_, i64>(0))? > 0)
+    Ok(conn.query_row(
+        "SELECT count(*) FROM devices WHERE device_id = ?1 AND revoked = 0",
+        [device.as_str()],
+        |r| r.get::<_, i64>(0),
+    )? > 0)
 }
 
 /// An enrolled, unrevoked device by id: a console session re-reads its device on
@@ -96,10 +142,23 @@ pub fn by_id(conn: &Connection, device: &DeviceId) -> HubResult<Option<Device>> 
         .query_row(
             "SELECT public_key, role, team FROM devices WHERE device_id = ?1 AND revoked = 0",
             [device.as_str()],
-            |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)),
+            |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            },
         )
         .optional()?;
-    Ok(row.and_then(|(key, role, team)| Some(Device { device_id: device.clone(), public_key: key.try_into().ok()?, role: Role::parse(&role)?, team })))
+    Ok(row.and_then(|(key, role, team)| {
+        Some(Device {
+            device_id: device.clone(),
+            public_key: key.try_into().ok()?,
+            role: Role::parse(&role)?,
+            team,
+        })
+    }))
 }
 
 /// One enrolled device as a dispatcher's assignment list shows it.
@@ -114,12 +173,24 @@ pub struct DeviceRow {
 /// Every unrevoked device, by role, team and enrolment time.
 pub fn list(conn: &Connection) -> HubResult<Vec<DeviceRow>> {
     let mut stmt = conn.prepare_cached("SELECT device_id, role, team, enrolled_at FROM devices WHERE revoked = 0 ORDER BY role, team, enrolled_at, device_id")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, i64>(3)?)))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
+    })?;
     let mut out = Vec::new();
     for row in rows {
         let (id, role, team, enrolled_at_ms) = row?;
         if let (Ok(device_id), Some(role)) = (DeviceId::parse(&id), Role::parse(&role)) {
-            out.push(DeviceRow { device_id, role, team, enrolled_at_ms });
+            out.push(DeviceRow {
+                device_id,
+                role,
+                team,
+                enrolled_at_ms,
+            });
         }
     }
     Ok(out)

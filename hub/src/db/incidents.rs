@@ -16,19 +16,37 @@ pub struct StoredIncident {
 }
 
 pub fn load(conn: &Connection, id: &IncidentId) -> HubResult<Option<StoredIncident>> {
-    let row: Option<(Vec<u8>, Option<String>)> =
-        conn.query_row("SELECT document, team FROM incidents WHERE incident_id = ?1", [id.as_str()], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
-    let Some((bytes, team)) = row else { return Ok(None) };
-    let doc = Automerge::load(&bytes).map_err(|e| HubError::internal(format!("stored incident {id} does not load: {e}")))?;
+    let row: Option<(Vec<u8>, Option<String>)> = conn
+        .query_row(
+            "SELECT document, team FROM incidents WHERE incident_id = ?1",
+            [id.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((bytes, team)) = row else {
+        return Ok(None);
+    };
+    let doc = Automerge::load(&bytes)
+        .map_err(|e| HubError::internal(format!("stored incident {id} does not load: {e}")))?;
     Ok(Some(StoredIncident { doc, team }))
 }
 
 /// Saves the document and refreshes the query columns and the assignment mirror from
 /// its view. `team` is used only when the incident is new.
-pub fn save(conn: &Connection, id: &IncidentId, doc: &Automerge, view: &IncidentView, team: Option<&str>, now_ms: i64) -> HubResult<()> {
+pub fn save(
+    conn: &Connection,
+    id: &IncidentId,
+    doc: &Automerge,
+    view: &IncidentView,
+    team: Option<&str>,
+    now_ms: i64,
+) -> HubResult<()> {
     let heads: Vec<u8> = doc.get_heads().iter().flat_map(|h| h.0).collect();
     let closed = view.events.iter().any(|e| e.kind == EventKind::Closed);
-    let urgency = serde_json::to_value(view.report.urgency).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let urgency = serde_json::to_value(view.report.urgency)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
     conn.execute(
         "INSERT INTO incidents (incident_id, document, heads, status, urgency, place_text, created_by, team, updated_at, caller_notified, closed_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, CASE WHEN ?11 THEN ?9 END)
@@ -50,8 +68,13 @@ pub fn save(conn: &Connection, id: &IncidentId, doc: &Automerge, view: &Incident
             closed,
         ],
     )?;
-    conn.execute("DELETE FROM assignments WHERE incident_id = ?1", [id.as_str()])?;
-    let mut insert = conn.prepare_cached("INSERT OR REPLACE INTO assignments (incident_id, device_id, active) VALUES (?1, ?2, ?3)")?;
+    conn.execute(
+        "DELETE FROM assignments WHERE incident_id = ?1",
+        [id.as_str()],
+    )?;
+    let mut insert = conn.prepare_cached(
+        "INSERT OR REPLACE INTO assignments (incident_id, device_id, active) VALUES (?1, ?2, ?3)",
+    )?;
     for a in &view.assignments {
         insert.execute(params![id.as_str(), a.assignee.as_str(), a.active])?;
     }
@@ -59,23 +82,39 @@ pub fn save(conn: &Connection, id: &IncidentId, doc: &Automerge, view: &Incident
 }
 
 pub fn set_team(conn: &Connection, id: &IncidentId, team: Option<&str>) -> HubResult<()> {
-    conn.execute("UPDATE incidents SET team = ?2 WHERE incident_id = ?1", params![id.as_str(), team])?;
+    conn.execute(
+        "UPDATE incidents SET team = ?2 WHERE incident_id = ?1",
+        params![id.as_str(), team],
+    )?;
     Ok(())
 }
 
 fn decode_heads(blob: &[u8]) -> Vec<Hash> {
-    blob.chunks_exact(32).filter_map(|c| c.try_into().ok()).collect()
+    blob.chunks_exact(32)
+        .filter_map(|c| c.try_into().ok())
+        .collect()
 }
 
 pub fn heads(conn: &Connection, id: &IncidentId) -> HubResult<Vec<Hash>> {
-    let blob: Option<Vec<u8>> = conn.query_row("SELECT heads FROM incidents WHERE incident_id = ?1", [id.as_str()], |r| r.get(0)).optional()?;
+    let blob: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT heads FROM incidents WHERE incident_id = ?1",
+            [id.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
     Ok(blob.map(|b| decode_heads(&b)).unwrap_or_default())
 }
 
 /// The saved document and its heads, as sent to a device receiving it whole.
 pub fn saved(conn: &Connection, id: &IncidentId) -> HubResult<Option<(Vec<u8>, Vec<Hash>)>> {
-    let row: Option<(Vec<u8>, Vec<u8>)> =
-        conn.query_row("SELECT document, heads FROM incidents WHERE incident_id = ?1", [id.as_str()], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+    let row: Option<(Vec<u8>, Vec<u8>)> = conn
+        .query_row(
+            "SELECT document, heads FROM incidents WHERE incident_id = ?1",
+            [id.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
     Ok(row.map(|(doc, heads)| (doc, decode_heads(&heads))))
 }
 
@@ -114,9 +153,32 @@ pub fn list(conn: &Connection) -> HubResult<Vec<IncidentRow>> {
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, status, urgency, place_text, created_by, team, updated_at_ms, caller_notified, closed_at_ms) = row?;
-        let (Ok(id), Ok(created_by)) = (IncidentId::parse(&id), DeviceId::parse(&created_by)) else { continue };
-        out.push(IncidentRow { id, status, urgency, place_text, created_by, team, updated_at_ms, caller_notified, closed_at_ms });
+        let (
+            id,
+            status,
+            urgency,
+            place_text,
+            created_by,
+            team,
+            updated_at_ms,
+            caller_notified,
+            closed_at_ms,
+        ) = row?;
+        let (Ok(id), Ok(created_by)) = (IncidentId::parse(&id), DeviceId::parse(&created_by))
+        else {
+            continue;
+        };
+        out.push(IncidentRow {
+            id,
+            status,
+            urgency,
+            place_text,
+            created_by,
+            team,
+            updated_at_ms,
+            caller_notified,
+            closed_at_ms,
+        });
     }
     Ok(out)
 }

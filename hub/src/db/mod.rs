@@ -2,13 +2,13 @@
 //! connection, so a sync round is applied whole or not at all, and two rounds never
 //! interleave.
 
+pub mod audit;
 pub mod callers;
 pub mod changes;
 pub mod delivered;
 pub mod devices;
 pub mod incidents;
 pub mod meta;
-pub mod audit;
 mod schema;
 
 use std::path::Path;

@@ -9,7 +9,9 @@ const CURRENT_VERSION: i64 = 2;
 pub fn init_or_upgrade(conn: &mut Connection) -> HubResult<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > CURRENT_VERSION {
-        return Err(HubError::internal(format!("the hub database is from a newer Testigo (schema {version})")));
+        return Err(HubError::internal(format!(
+            "the hub database is from a newer Testigo (schema {version})"
+        )));
     }
     let tx = conn.transaction()?;
     if version < 1 {
