@@ -229,3 +229,31 @@ fn a_volunteer_cannot_confirm_or_edit_the_report() {
         "a refused action writes nothing"
     );
 }
+
+#[test]
+fn single_field_reads_agree_with_the_whole_view() {
+    let dispatcher = person(1, Role::Dispatcher);
+    let mut with_template = IncidentDoc::create(
+        &IncidentId::generate(),
+        &dispatcher,
+        report("Library"),
+        at(0),
+    )
+    .unwrap();
+    let mut corrected = report("Library, north entrance").report;
+    corrected.description = "Caller called back: it is the north entrance".into();
+    with_template
+        .edit_report(&dispatcher, corrected.clone(), at(1))
+        .unwrap();
+    let view = with_template.view().unwrap();
+    assert_eq!(with_template.report().unwrap(), corrected);
+    assert_eq!(with_template.report().unwrap(), view.report);
+    assert_eq!(with_template.template().unwrap(), view.template);
+    assert!(view.template.is_some());
+
+    let mut bare = report("Bus stop");
+    bare.template = None;
+    let without_template =
+        IncidentDoc::create(&IncidentId::generate(), &dispatcher, bare, at(0)).unwrap();
+    assert_eq!(without_template.template().unwrap(), None);
+}

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::json_bridge::put_json;
-use super::read::{read_id, read_view};
+use super::read::{read_id, read_root_field, read_view};
 use super::schema::*;
 use super::view::IncidentView;
 use crate::checklist::AnswerValue;
@@ -100,6 +100,17 @@ impl IncidentDoc {
 
     pub fn view(&self) -> Result<IncidentView> {
         read_view(&self.doc)
+    }
+
+    /// What the caller reported, read without building the whole view.
+    pub fn report(&self) -> Result<Report> {
+        read_root_field(&self.doc, keys::REPORT)?
+            .ok_or_else(|| Error::corrupt(format!("/{}", keys::REPORT), "missing"))
+    }
+
+    /// The checklist version the incident started with, if any.
+    pub fn template(&self) -> Result<Option<TemplateRef>> {
+        read_root_field(&self.doc, keys::TEMPLATE)
     }
 
     pub fn assign(
@@ -256,7 +267,7 @@ impl IncidentDoc {
         now: DateTime<Utc>,
     ) -> Result<Checkpoint> {
         fix.validate()?;
-        let report = self.view()?.report;
+        let report = self.report()?;
         let distance_m = report.point.map(|p| haversine_m(p.point(), fix.point()));
         let record = Checkpoint {
             id: RecordId::generate(),
@@ -348,7 +359,7 @@ impl IncidentDoc {
         validate_report(&report)?;
         // Both versions go in the event: if two dispatchers edit at once, the report
         // shows one edit and the events keep the other.
-        let previous = self.view()?.report;
+        let previous = self.report()?;
         let note = serde_json::json!({ "previous": previous, "new": report }).to_string();
         let event = StatusEvent {
             id: RecordId::generate(),

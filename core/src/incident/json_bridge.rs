@@ -6,7 +6,7 @@
 //! an error instead of panicking: that is what makes a peer's document safe to read.
 
 use automerge::transaction::Transactable;
-use automerge::{hydrate, ObjId, ObjType, Prop, ScalarValue};
+use automerge::{hydrate, AutomergeError, ObjId, ObjType, Prop, ReadDoc, ScalarValue};
 use serde_json::{Map, Number, Value};
 
 use crate::error::Result;
@@ -92,6 +92,43 @@ pub(crate) fn to_json(value: &hydrate::Value) -> Value {
             Value::Array(list.iter().map(|item| to_json(&item.value)).collect())
         }
         hydrate::Value::Text(text) => Value::String(text.to_string()),
+    }
+}
+
+/// Converts one object of a document (a map, list or text) to JSON without hydrating
+/// the rest of the document. Same mapping as [`to_json`].
+pub(crate) fn object_to_json<D: ReadDoc>(doc: &D, obj: &ObjId) -> Result<Value, AutomergeError> {
+    Ok(match doc.object_type(obj)? {
+        ObjType::Map | ObjType::Table => {
+            let mut out = Map::new();
+            for key in doc.keys(obj) {
+                if let Some((value, id)) = doc.get(obj, key.as_str())? {
+                    out.insert(key, value_to_json(doc, value, &id)?);
+                }
+            }
+            Value::Object(out)
+        }
+        ObjType::List => {
+            let mut out = Vec::with_capacity(doc.length(obj));
+            for index in 0..doc.length(obj) {
+                if let Some((value, id)) = doc.get(obj, index)? {
+                    out.push(value_to_json(doc, value, &id)?);
+                }
+            }
+            Value::Array(out)
+        }
+        ObjType::Text => Value::String(doc.text(obj)?),
+    })
+}
+
+fn value_to_json<D: ReadDoc>(
+    doc: &D,
+    value: automerge::Value<'_>,
+    id: &ObjId,
+) -> Result<Value, AutomergeError> {
+    match value {
+        automerge::Value::Object(_) => object_to_json(doc, id),
+        automerge::Value::Scalar(scalar) => Ok(scalar_to_json(&scalar)),
     }
 }
 

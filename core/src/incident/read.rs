@@ -9,7 +9,7 @@ use automerge::ReadDoc;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::json_bridge::to_json;
+use super::json_bridge::{object_to_json, to_json};
 use super::schema::{
     keys, parse_answer_key, AnswerRecord, Assignment, Checkpoint, Observation, StatusEvent, KIND,
     SCHEMA_VERSION,
@@ -175,6 +175,34 @@ fn read_answers(
             }
         })
         .collect())
+}
+
+/// Reads one root field without hydrating the rest of the document, for writes that
+/// need only the report or the template (a whole view per keystroke is wasted work).
+/// Absent or null gives `None`; a wrong shape is the same `CorruptDocument` the full
+/// reader gives.
+pub fn read_root_field<T: DeserializeOwned>(
+    doc: &automerge::Automerge,
+    key: &str,
+) -> Result<Option<T>> {
+    let value = match doc.get(automerge::ROOT, key) {
+        Ok(Some((automerge::Value::Object(_), obj))) => object_to_json(doc, &obj)
+            .map_err(|e| Error::corrupt(format!("/{key}"), e.to_string()))?,
+        Ok(Some((automerge::Value::Scalar(scalar), _))) => {
+            if matches!(scalar.as_ref(), automerge::ScalarValue::Null) {
+                return Ok(None);
+            }
+            return Err(Error::corrupt(format!("/{key}"), "is not a map"));
+        }
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(Error::corrupt(format!("/{key}"), e.to_string())),
+    };
+    if value.is_null() {
+        return Ok(None);
+    }
+    serde_json::from_value(value)
+        .map(Some)
+        .map_err(|e| Error::corrupt(format!("/{key}"), e.to_string()))
 }
 
 /// Reads only the incident id, for routing a document received from outside.

@@ -234,7 +234,7 @@ impl Store {
         let locale = self.locale();
         let templates = self.templates.read().unwrap_or_else(|p| p.into_inner());
         self.update(id, |doc, author, now| {
-            if let Some(reference) = doc.view()?.template {
+            if let Some(reference) = doc.template()? {
                 validate_answer(templates.resolve(&reference)?, question_id, &value, &locale)?;
             }
             doc.answer(author, question_id, value, now)
