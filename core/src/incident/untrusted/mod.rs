@@ -5,19 +5,31 @@
 //! panic into an error naming the bytes as corrupt, so a hostile document can never
 //! crash the app across the FFI or a hub worker. They rely on panics unwinding, which
 //! every Testigo build profile keeps (uniffi needs it too).
+//!
+//! A panic is not the only way a decoder can fail: automerge also allocates whatever a
+//! chunk declares, so before decoding, [`chunks::check`] walks the framing and refuses
+//! chunk types Testigo never writes and compressed data that would inflate past a
+//! budget (an 89-byte bundle chunk found by fuzzing asked for gigabytes).
+
+mod chunks;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use automerge::{Automerge, Change};
 
+pub use chunks::MAX_INFLATED_BYTES;
+use chunks::{check, Expect};
+
 /// `Automerge::load` for bytes from outside.
 pub fn load(bytes: &[u8]) -> Result<Automerge, String> {
+    check(bytes, Expect::DocumentOrChanges)?;
     guarded(|| Automerge::load(bytes).map_err(|e| e.to_string()))
 }
 
 /// `load_incremental` for bytes from outside. On error `doc` may hold part of the
 /// bytes: the caller must drop it and reload from its own storage.
 pub fn load_incremental(doc: &mut Automerge, bytes: &[u8]) -> Result<usize, String> {
+    check(bytes, Expect::DocumentOrChanges)?;
     guarded(AssertUnwindSafe(|| {
         doc.load_incremental(bytes).map_err(|e| e.to_string())
     }))
@@ -25,6 +37,7 @@ pub fn load_incremental(doc: &mut Automerge, bytes: &[u8]) -> Result<usize, Stri
 
 /// `Change::from_bytes` for bytes from outside.
 pub fn parse_change(bytes: Vec<u8>) -> Result<Change, String> {
+    check(&bytes, Expect::OneChange)?;
     guarded(|| Change::from_bytes(bytes).map_err(|e| e.to_string()))
 }
 
