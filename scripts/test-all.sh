@@ -6,12 +6,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+started=$SECONDS
 echo "== Rust workspace =="
 cargo test --workspace --locked
+echo "== Rust workspace: $((SECONDS - started)) s =="
 
 for suite in tests/kotlin/run.sh tests/python/run.sh tests/console/run.sh; do
     if [[ -x "$suite" ]]; then
+        suite_started=$SECONDS
         echo "== $suite =="
         "$suite"
+        echo "== $suite: $((SECONDS - suite_started)) s =="
     fi
 done
+echo "== all tests passed in $((SECONDS - started)) s =="
