@@ -20,7 +20,7 @@ use testigo_core::ids::{IncidentId, RecordId};
 use testigo_core::incident::{
     Determination, EventKind, NewIncident, ObservationKind, Report, ReportSource, Role, Urgency,
 };
-use testigo_core::sync::{self, SyncOptions};
+use testigo_core::sync;
 use testigo_core::Error;
 use testigo_tests::faulty_proxy::{Fault, FaultyProxy};
 use testigo_tests::rng::{seed, SmallRng};
@@ -65,12 +65,8 @@ fn rounds() -> usize {
 /// Syncs through the proxy until it works or the attempts run out. A failure must be
 /// the network's (never a refusal or a storage error), and a success refuses nothing.
 fn sync_with_retries(person: &Person, proxy: &FaultyProxy, tally: &mut SyncTally) {
-    let options = SyncOptions {
-        timeout: std::time::Duration::from_secs(30),
-        ..SyncOptions::default()
-    };
     for _ in 0..ATTEMPTS {
-        match sync::sync_with(&person.store, Some(&proxy.url), &options) {
+        match sync::sync(&person.store, Some(&proxy.url)) {
             Ok(report) => {
                 assert!(report.rejected.is_empty(), "{}: {report:?}", person.name);
                 tally.succeeded += 1;
