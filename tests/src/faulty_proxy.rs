@@ -188,6 +188,8 @@ fn handle(mut client: TcpStream, target: SocketAddr, state: &Mutex<State>) {
             None
         }
     };
+    // The lock is taken afresh in each statement and never held across one (a guard
+    // kept alive by `if let` would deadlock the next `s()`).
     let s = || state.lock().unwrap();
     let response = match fault {
         Some(Fault::Drop) => {
