@@ -258,7 +258,6 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), max_shrink_iters: 2_000, ..ProptestConfig::default() })]
 
     #[test]
-    #[ignore = "not yet run to completion; run with --ignored (see TESTING.md)"]
     fn replicas_converge_whatever_the_partitions((replicas, steps, final_order) in scenario()) {
         let people = people(replicas);
         let origin = IncidentDoc::create(&IncidentId::generate(), &people[0], report("Cherokee St & Jefferson Ave"), at(0)).unwrap();

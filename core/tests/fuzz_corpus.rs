@@ -46,7 +46,6 @@ fn assert_input_error(path: &Path, error: &Error) {
 }
 
 #[test]
-#[ignore = "the minimized corpora have not been replayed yet; run with --ignored (see TESTING.md)"]
 fn incident_documents_from_the_fuzz_corpus_read_or_fail_cleanly() {
     let (mut read, mut refused) = (0, 0);
     for (path, bytes) in corpus("incident_doc") {
@@ -68,7 +67,6 @@ fn incident_documents_from_the_fuzz_corpus_read_or_fail_cleanly() {
 /// The same bytes arriving from a peer as changes to an incident this device holds:
 /// each merge is refused or applied, and the store stays consistent and readable.
 #[test]
-#[ignore = "the minimized corpora have not been replayed yet; run with --ignored (see TESTING.md)"]
 fn incident_bytes_from_the_fuzz_corpus_merge_into_a_store_or_fail_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("device.db"), &[7; 32]).unwrap();
@@ -99,7 +97,6 @@ fn incident_bytes_from_the_fuzz_corpus_merge_into_a_store_or_fail_cleanly() {
 }
 
 #[test]
-#[ignore = "the minimized corpora have not been replayed yet; run with --ignored (see TESTING.md)"]
 fn templates_from_the_fuzz_corpus_check_and_run_or_fail_cleanly() {
     let author = DeviceId::from_public_key(&[7; 32]);
     let (mut accepted, mut refused) = (0, 0);
@@ -135,7 +132,6 @@ fn templates_from_the_fuzz_corpus_check_and_run_or_fail_cleanly() {
 /// Sync bodies as the hub receives them (and as a device receives answers): decoded to
 /// a typed message or refused as a bad body, each uploaded change parsed or refused.
 #[test]
-#[ignore = "the minimized corpora have not been replayed yet; run with --ignored (see TESTING.md)"]
 fn sync_bodies_from_the_fuzz_corpus_decode_or_fail_cleanly() {
     let (mut decoded, mut refused) = (0, 0);
     for (path, bytes) in corpus("sync_request") {

@@ -1,8 +1,11 @@
 //! Helpers for the end-to-end tests: a real hub on 127.0.0.1 (its own tokio runtime
 //! on a thread), people with real encrypted device stores in temporary directories,
-//! the dispatcher API over real HTTP, and a proxy that cuts connections.
+//! the dispatcher API over real HTTP, a proxy that cuts connections at chosen bytes
+//! and one that faults at random.
 
+pub mod faulty_proxy;
 pub mod proxy;
+pub mod rng;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -97,7 +97,7 @@ impl Drop for Proxy {
 }
 
 /// Reads one HTTP message (head + Content-Length body) from `stream`.
-fn read_message(stream: &mut TcpStream) -> Option<Vec<u8>> {
+pub(crate) fn read_message(stream: &mut TcpStream) -> Option<Vec<u8>> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     let head_end = loop {
@@ -129,7 +129,8 @@ fn read_message(stream: &mut TcpStream) -> Option<Vec<u8>> {
     Some(buf)
 }
 
-fn exchange(target: SocketAddr, request: &[u8]) -> Option<Vec<u8>> {
+/// Sends one request to the hub on a fresh connection and reads its whole response.
+pub(crate) fn exchange(target: SocketAddr, request: &[u8]) -> Option<Vec<u8>> {
     let mut hub = TcpStream::connect(target).ok()?;
     hub.write_all(request).ok()?;
     read_message(&mut hub)
@@ -159,13 +160,8 @@ fn handle(
         exchange(target, &request)?;
     }
     let response = exchange(target, &request)?;
-    let head_end = response.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let body = response[head_end..].to_vec();
-    // Tell the client not to reuse this connection: the proxy closes it.
-    let status_end = response.windows(2).position(|w| w == b"\r\n")? + 2;
-    let mut out = response[..status_end].to_vec();
-    out.extend_from_slice(b"connection: close\r\n");
-    out.extend_from_slice(&response[status_end..]);
+    let body = response[head_end(&response)?..].to_vec();
+    let out = closing(&response)?;
     let n = match mode {
         Mode::CutResponse(n) => n.min(out.len()),
         Mode::CutResponseEnd(k) => out.len().saturating_sub(k),
@@ -174,4 +170,19 @@ fn handle(
     let _ = client.write_all(&out[..n]);
     let _ = client.shutdown(Shutdown::Both);
     Some((body, (request.len(), response.len())))
+}
+
+/// Where the body of an HTTP message starts.
+pub(crate) fn head_end(message: &[u8]) -> Option<usize> {
+    Some(message.windows(4).position(|w| w == b"\r\n\r\n")? + 4)
+}
+
+/// The response with `Connection: close` added, so the client does not reuse a
+/// connection the proxy is about to close.
+pub(crate) fn closing(response: &[u8]) -> Option<Vec<u8>> {
+    let status_end = response.windows(2).position(|w| w == b"\r\n")? + 2;
+    let mut out = response[..status_end].to_vec();
+    out.extend_from_slice(b"connection: close\r\n");
+    out.extend_from_slice(&response[status_end..]);
+    Some(out)
 }
