@@ -18,6 +18,8 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
 use common::*;
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
 use testigo_core::ids::{IncidentId, RecordId};
 use testigo_core::incident::ObservationKind;
 use testigo_core::store::Store;
@@ -74,7 +76,7 @@ fn the_store_survives_being_killed_at_random_moments() {
         .unwrap_or(60);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("device.db");
-    let mut rng = SmallRng::new(seed("TESTIGO_CRASH_SEED"));
+    let mut rng = SmallRng::seed_from_u64(seed("TESTIGO_CRASH_SEED"));
     let mut acknowledged: BTreeSet<RecordId> = BTreeSet::new();
     let mut incident: Option<IncidentId> = None;
     let mut killed_before_first_ack = 0;
@@ -84,10 +86,10 @@ fn the_store_survives_being_killed_at_random_moments() {
         // Kill after a random number of acknowledgements (0 = possibly still opening
         // the store or creating the schema), then a random sub-millisecond to tens of
         // milliseconds later, so the kill lands anywhere inside a transaction.
-        let wait_for: usize = if rng.below(100) < 15 {
+        let wait_for: usize = if rng.random_range(0..100) < 15 {
             0
         } else {
-            1 + rng.below(24) as usize
+            1 + rng.random_range(0..24) as usize
         };
         let mut seen = 0;
         while seen < wait_for {
@@ -99,7 +101,7 @@ fn the_store_survives_being_killed_at_random_moments() {
                 ),
             }
         }
-        std::thread::sleep(Duration::from_micros(rng.below(20_000)));
+        std::thread::sleep(Duration::from_micros(rng.random_range(0..20_000)));
         child.kill().expect("SIGKILL the child");
         child.wait().unwrap();
         // Lines already in the pipe were printed after `Ok`: they are acknowledgements too.

@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::proxy::{closing, exchange, head_end, read_message};
-use crate::rng::SmallRng;
+use crate::rng::{pick, RngExt, SeedableRng, SmallRng};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Fault {
@@ -99,7 +99,7 @@ impl FaultyProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let addr = listener.local_addr().expect("address");
         let state = Arc::new(Mutex::new(State {
-            rng: SmallRng::new(seed),
+            rng: SmallRng::seed_from_u64(seed),
             fault_percent,
             counts: FaultCounts::default(),
             held: None,
@@ -163,9 +163,9 @@ fn inside_body(message: &[u8], rng: &mut SmallRng) -> usize {
     let start = head_end(message).unwrap_or(0);
     let body = message.len() - start;
     if body >= 2 {
-        start + 1 + rng.below(body as u64 - 1) as usize
+        start + 1 + rng.random_range(0..body as u64 - 1) as usize
     } else {
-        rng.below(message.len() as u64) as usize
+        rng.random_range(0..message.len() as u64) as usize
     }
 }
 
@@ -180,8 +180,8 @@ fn handle(mut client: TcpStream, target: SocketAddr, state: &Mutex<State>) {
     let fault = {
         let mut s = state.lock().unwrap();
         let percent = s.fault_percent;
-        if s.rng.chance(percent) {
-            let fault = *s.rng.pick(&Fault::ALL);
+        if s.rng.random_range(0..100) < percent {
+            let fault = *pick(&mut s.rng, &Fault::ALL);
             // One request held back at a time; a second `Reorder` passes.
             (fault != Fault::Reorder || s.held.is_none()).then_some(fault)
         } else {
@@ -210,7 +210,7 @@ fn handle(mut client: TcpStream, target: SocketAddr, state: &Mutex<State>) {
             return hang_up(&client);
         }
         Some(Fault::Delay) => {
-            let pause = Duration::from_millis(1 + s().rng.below(40));
+            let pause = Duration::from_millis(1 + s().rng.random_range(0..40));
             std::thread::sleep(pause);
             let response = exchange(target, &request);
             std::thread::sleep(pause);
@@ -221,7 +221,7 @@ fn handle(mut client: TcpStream, target: SocketAddr, state: &Mutex<State>) {
             let first = exchange(target, &request);
             let second = exchange(target, &request);
             s().counts.bump(Fault::Duplicate);
-            if s().rng.chance(50) {
+            if s().rng.random_bool(0.5) {
                 first
             } else {
                 second

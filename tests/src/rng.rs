@@ -1,34 +1,14 @@
-//! A seeded generator (splitmix64) for tests that pick random faults and moments, so
-//! a failing run can be replayed with the seed it printed.
+//! Seeded randomness for tests that pick random faults and moments, so a failing run
+//! can be replayed with the seed it printed.
 
-pub struct SmallRng(u64);
+pub use rand::rngs::SmallRng;
+pub use rand::{RngExt, SeedableRng};
 
-impl SmallRng {
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
+use rand::seq::IndexedRandom;
 
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform enough in `0..n` for picking faults and moments.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-
-    /// True with probability `percent` / 100.
-    pub fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
+/// One of `items`; a test picking from an empty list is a bug in the test.
+pub fn pick<'a, T>(rng: &mut SmallRng, items: &'a [T]) -> &'a T {
+    items.choose(rng).expect("picked from an empty list")
 }
 
 /// The seed in `env_var` if set (to replay a failure), else one from the clock; printed

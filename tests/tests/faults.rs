@@ -23,7 +23,7 @@ use testigo_core::incident::{
 use testigo_core::sync;
 use testigo_core::Error;
 use testigo_tests::faulty_proxy::{Fault, FaultyProxy};
-use testigo_tests::rng::{seed, SmallRng};
+use testigo_tests::rng::{pick, seed, RngExt, SeedableRng, SmallRng};
 use testigo_tests::{Api, Person, World};
 
 const TEAM: &str = "north";
@@ -102,10 +102,10 @@ fn work(person: &Person, rng: &mut SmallRng, round: usize, acked: &mut Acknowled
     if held.is_empty() {
         return;
     }
-    let id = rng.pick(&held).clone();
+    let id = pick(rng, &held).clone();
     let role = person.store.identity().role;
     let store = &person.store;
-    match rng.below(4) {
+    match rng.random_range(0..4) {
         0 | 1 => {
             let record = store
                 .add_observation(
@@ -119,24 +119,27 @@ fn work(person: &Person, rng: &mut SmallRng, round: usize, acked: &mut Acknowled
             acked.observations.entry(id).or_default().insert(record);
         }
         2 => {
-            let question = *rng.pick(&QUESTIONS);
-            let value = *rng.pick(&[YesNo::Yes, YesNo::No, YesNo::Unknown]);
+            let question = *pick(rng, &QUESTIONS);
+            let value = *pick(rng, &[YesNo::Yes, YesNo::No, YesNo::Unknown]);
             store
                 .answer(&id, question, AnswerValue::YesNo(value))
                 .expect("answering is always allowed");
             acked.answers.insert((person.name, id, question), value);
         }
         _ => {
-            let determination = *rng.pick(&[
-                Determination::Verified,
-                Determination::NotFound,
-                Determination::Inconclusive,
-            ]);
+            let determination = *pick(
+                rng,
+                &[
+                    Determination::Verified,
+                    Determination::NotFound,
+                    Determination::Inconclusive,
+                ],
+            );
             let (kind, determination) = match role {
-                Role::TeamLead if rng.chance(50) => {
+                Role::TeamLead if rng.random_bool(0.5) => {
                     (EventKind::DeterminationConfirmed, Some(determination))
                 }
-                Role::Dispatcher if rng.chance(50) => (EventKind::CallerNotified, None),
+                Role::Dispatcher if rng.random_bool(0.5) => (EventKind::CallerNotified, None),
                 _ => (EventKind::DeterminationProposed, Some(determination)),
             };
             let event = store
@@ -150,16 +153,16 @@ fn work(person: &Person, rng: &mut SmallRng, round: usize, acked: &mut Acknowled
 /// The dispatcher at the desk, straight on the hub: a new incident for the team now
 /// and then, and corrections to reports.
 fn desk_work(desk: &Api, vol: &Person, rng: &mut SmallRng, round: usize, acked: &mut Acknowledged) {
-    if round == 0 || rng.chance(15) {
+    if round == 0 || rng.random_bool(0.15) {
         let id = desk.open_incident(&format!("Call {round}"), None, Some(TEAM));
-        if rng.chance(50) {
+        if rng.random_bool(0.5) {
             desk.assign(&id, vol, true);
         }
         acked.incidents.insert(id);
     }
-    if rng.chance(30) {
+    if rng.random_bool(0.3) {
         let ids: Vec<IncidentId> = acked.incidents.iter().cloned().collect();
-        let id = rng.pick(&ids).clone();
+        let id = pick(rng, &ids).clone();
         let place = format!("Corrected in round {round}");
         let (status, body) = desk.put(
             &format!("/v1/incidents/{id}/report"),
@@ -173,7 +176,7 @@ fn desk_work(desk: &Api, vol: &Person, rng: &mut SmallRng, round: usize, acked: 
 #[test]
 fn devices_syncing_through_a_bad_network_converge_and_lose_nothing() {
     let seed = seed("TESTIGO_FAULT_SEED");
-    let mut rng = SmallRng::new(seed);
+    let mut rng = SmallRng::seed_from_u64(seed);
     let world = World::new();
     let hub = &world.hub;
     let dispatcher = world.enrol("dispatcher", Role::Dispatcher, None);
@@ -181,14 +184,14 @@ fn devices_syncing_through_a_bad_network_converge_and_lose_nothing() {
     let lead = world.enrol("team lead", Role::TeamLead, Some(TEAM));
     let desk = dispatcher.api(hub);
     let devices = [&vol, &lead, &dispatcher];
-    let proxy = FaultyProxy::start(hub.addr, rng.next_u64(), 50);
+    let proxy = FaultyProxy::start(hub.addr, rng.random::<u64>(), 50);
     let mut acked = Acknowledged::default();
     let mut tally = SyncTally::default();
 
     let rounds = rounds();
     for round in 0..rounds {
         desk_work(&desk, &vol, &mut rng, round, &mut acked);
-        if rng.chance(10) {
+        if rng.random_bool(0.1) {
             let id = vol
                 .store
                 .create_incident(field_report(format!("Seen in round {round}")))
@@ -196,7 +199,7 @@ fn devices_syncing_through_a_bad_network_converge_and_lose_nothing() {
             acked.incidents.insert(id);
         }
         for person in devices {
-            for _ in 0..1 + rng.below(2) {
+            for _ in 0..1 + rng.random_range(0..2) {
                 work(person, &mut rng, round, &mut acked);
             }
             sync_with_retries(person, &proxy, &mut tally);

@@ -28,7 +28,7 @@ use testigo_core::incident::{NewIncident, ObservationKind, Report, ReportSource,
 use testigo_core::sync;
 use testigo_core::Error;
 use testigo_hub::{Hub, HubConfig};
-use testigo_tests::rng::{seed, SmallRng};
+use testigo_tests::rng::{pick, seed, RngExt, SeedableRng, SmallRng};
 use testigo_tests::{Api, Person};
 
 const CHILD_DB_ENV: &str = "TESTIGO_HUB_CHILD_DB";
@@ -216,7 +216,7 @@ fn work_and_sync(
     progress: &Progress,
 ) -> bool {
     let store = &person.store;
-    if person.store.identity().role == Role::Volunteer && rng.chance(3) {
+    if person.store.identity().role == Role::Volunteer && rng.random_bool(0.03) {
         let id = store
             .create_incident(NewIncident {
                 report: Report {
@@ -233,8 +233,8 @@ fn work_and_sync(
         recorded.incidents.insert(id);
     }
     let held = store.incident_ids().expect("ids");
-    let id = rng.pick(&held).clone();
-    if rng.chance(70) {
+    let id = pick(rng, &held).clone();
+    if rng.random_bool(0.7) {
         let record = store
             .add_observation(
                 &id,
@@ -252,8 +252,8 @@ fn work_and_sync(
             .or_default()
             .insert(record);
     } else {
-        let question = *rng.pick(&QUESTIONS);
-        let value = *rng.pick(&[YesNo::Yes, YesNo::No, YesNo::Unknown]);
+        let question = *pick(rng, &QUESTIONS);
+        let value = *pick(rng, &[YesNo::Yes, YesNo::No, YesNo::Unknown]);
         store
             .answer(&id, question, AnswerValue::YesNo(value))
             .expect("answering is always allowed");
@@ -312,7 +312,7 @@ fn acknowledged_changes_survive_the_hub_being_killed() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
     let seed = seed("TESTIGO_HUB_CRASH_SEED");
-    let mut rng = SmallRng::new(seed);
+    let mut rng = SmallRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hub.sqlite");
 
@@ -350,7 +350,7 @@ fn acknowledged_changes_survive_the_hub_being_killed() {
     // While the parent inspects the restarted hub, the devices wait, so that what the
     // hub holds is what it held when it died.
     let (hold, holding) = (AtomicBool::new(false), AtomicBool::new(false));
-    let worker_seed = rng.next_u64();
+    let worker_seed = rng.random::<u64>();
     let mut kills_done = 0;
     let mut kills_after_an_ack = 0;
     let mut kills_mid_sync = 0;
@@ -361,7 +361,7 @@ fn acknowledged_changes_survive_the_hub_being_killed() {
 
     let recorded = std::thread::scope(|scope| {
         let worker = scope.spawn(|| {
-            let mut rng = SmallRng::new(worker_seed);
+            let mut rng = SmallRng::seed_from_u64(worker_seed);
             let mut recorded = Recorded::default();
             recorded.incidents.insert(first.clone());
             let mut n = 0;
@@ -386,7 +386,8 @@ fn acknowledged_changes_survive_the_hub_being_killed() {
 
         'kills: for kill in 0..kills {
             // Let a few syncs go through, then kill at a random moment inside one.
-            let target = progress.syncs_ok.load(Ordering::SeqCst) + 1 + rng.below(6) as usize;
+            let target =
+                progress.syncs_ok.load(Ordering::SeqCst) + 1 + rng.random_range(0..6) as usize;
             while progress.syncs_ok.load(Ordering::SeqCst) < target
                 || !progress.in_sync.load(Ordering::SeqCst)
             {
@@ -397,7 +398,7 @@ fn acknowledged_changes_survive_the_hub_being_killed() {
             }
             // Anywhere in the sync: building the request, the hub validating and
             // committing, the answer on its way back.
-            let moment = rng.below(progress.typical_sync_micros() + 1);
+            let moment = rng.random_range(0..progress.typical_sync_micros() + 1);
             std::thread::sleep(Duration::from_micros(moment));
             kills_mid_sync += usize::from(progress.in_sync.load(Ordering::SeqCst));
             hub.kill();
