@@ -15,6 +15,7 @@ use std::thread::JoinHandle;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use tempfile::TempDir;
+use testigo_core::checklist::AnswerValue;
 use testigo_core::ids::IncidentId;
 use testigo_core::incident::{IncidentView, Role};
 use testigo_core::store::Store;
@@ -167,6 +168,43 @@ impl Person {
 
     pub fn holds(&self, id: &IncidentId) -> bool {
         self.store.incident_ids().expect("ids").contains(id)
+    }
+
+    /// Asserts that the device has nothing left to send and nothing quarantined.
+    pub fn assert_everything_sent(&self) {
+        assert!(
+            sync::quarantined(&self.store)
+                .expect("quarantine")
+                .is_empty(),
+            "{} holds quarantined changes",
+            self.name
+        );
+        assert!(
+            self.store
+                .list(&Default::default())
+                .expect("list")
+                .iter()
+                .all(|row| !row.has_unsynced),
+            "{} still has changes to send",
+            self.name
+        );
+    }
+
+    /// Asserts that the device shows `id` exactly as `expected` (the hub's view).
+    pub fn assert_same_view(&self, id: &IncidentId, expected: &IncidentView) {
+        assert_eq!(
+            serde_json::to_value(self.view(id)).expect("json"),
+            serde_json::to_value(expected).expect("json"),
+            "{} and the hub differ on {id}",
+            self.name
+        );
+    }
+
+    /// This person's answer to `question` on `id` as `view` holds it.
+    pub fn answer_in(&self, view: &IncidentView, question: &str) -> Option<AnswerValue> {
+        let device = self.store.device_id();
+        view.answers_to(question)
+            .and_then(|answers| answers.by(&device).map(|a| a.value.clone()))
     }
 }
 

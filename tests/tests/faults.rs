@@ -245,29 +245,14 @@ fn devices_syncing_through_a_bad_network_converge_and_lose_nothing() {
             "{} holds other incidents than the hub",
             person.name
         );
-        assert!(sync::quarantined(&person.store).unwrap().is_empty());
-        assert!(
-            person
-                .store
-                .list(&Default::default())
-                .unwrap()
-                .iter()
-                .all(|row| !row.has_unsynced),
-            "{} still has changes to send",
-            person.name
-        );
+        person.assert_everything_sent();
     }
 
     let (mut observations, mut events) = (0, 0);
     for id in &acked.incidents {
         let view = desk.view(id);
         for person in devices {
-            assert_eq!(
-                serde_json::to_value(person.view(id)).unwrap(),
-                serde_json::to_value(&view).unwrap(),
-                "{} and the hub differ on {id}",
-                person.name
-            );
+            person.assert_same_view(id, &view);
         }
         let present: Vec<RecordId> = view.observations.iter().map(|o| o.id.clone()).collect();
         let expected = acked.observations.get(id).cloned().unwrap_or_default();
@@ -316,12 +301,8 @@ fn devices_syncing_through_a_bad_network_converge_and_lose_nothing() {
     assert_eq!(answers, acked.answers.len(), "answers appeared or vanished");
     for ((name, id, question), value) in &acked.answers {
         let person = devices.iter().find(|p| p.name == *name).unwrap();
-        let stored = desk
-            .view(id)
-            .answers_to(question)
-            .and_then(|a| a.by(&person.store.device_id()).map(|a| a.value.clone()));
         assert_eq!(
-            stored,
+            person.answer_in(&desk.view(id), question),
             Some(AnswerValue::YesNo(*value)),
             "{name}'s answer to {question} on {id} was lost"
         );

@@ -201,19 +201,7 @@ fn volunteers_offline_dispatcher_meanwhile_team_lead_later_all_converge() {
     ana.sync(hub);
     assert_eq!(ana.view(&id).status.status, IncidentStatus::CallerNotified);
     for person in [&ana, &ben, &lead] {
-        assert!(testigo_core::sync::quarantined(&person.store)
-            .unwrap()
-            .is_empty());
-        assert!(
-            person
-                .store
-                .list(&Default::default())
-                .unwrap()
-                .iter()
-                .all(|row| !row.has_unsynced),
-            "{} has nothing left to send",
-            person.name
-        );
+        person.assert_everything_sent();
     }
 }
 

@@ -475,39 +475,21 @@ fn acknowledged_changes_survive_the_hub_being_killed() {
         );
         for person in &devices {
             if person.holds(id) {
-                assert_eq!(
-                    serde_json::to_value(person.view(id)).unwrap(),
-                    serde_json::to_value(&view).unwrap(),
-                    "{} and the hub differ on {id}",
-                    person.name
-                );
+                person.assert_same_view(id, &view);
             }
         }
         assert!(view.problems.is_empty(), "{id}: {:?}", view.problems);
     }
     for ((name, id, question), value) in &recorded.answers {
         let person = devices.iter().find(|p| p.name == *name).unwrap();
-        let stored = desk
-            .view(id)
-            .answers_to(question)
-            .and_then(|a| a.by(&person.store.device_id()).map(|a| a.value.clone()));
         assert_eq!(
-            stored,
+            person.answer_in(&desk.view(id), question),
             Some(AnswerValue::YesNo(*value)),
             "{name}'s answer to {question} on {id} was lost"
         );
     }
     for person in &devices {
-        assert!(
-            person
-                .store
-                .list(&Default::default())
-                .unwrap()
-                .iter()
-                .all(|row| !row.has_unsynced),
-            "{} still has changes to send",
-            person.name
-        );
+        person.assert_everything_sent();
     }
     eprintln!(
         "{kills} kills, {kills_mid_sync} with a device's sync in flight ({kills_with_unacknowledged_commits} right after the hub committed a round the device never heard about, {committed_unacknowledged} observations in all); {} syncs went through, {} failed; {} incidents, {} observations ({} acknowledged before the end), {} answers",
