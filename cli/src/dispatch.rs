@@ -65,6 +65,28 @@ pub fn enroll(args: EnrollArgs, out: Output) -> Result<()> {
 }
 
 #[derive(Args)]
+pub struct RevokeArgs {
+    /// The coordinator's enrolled store.
+    #[arg(long, env = "TESTIGO_STORE")]
+    store: Option<PathBuf>,
+    /// The lost or seized device's id, as the hub's device list shows it.
+    device: String,
+}
+
+pub fn revoke(args: RevokeArgs, out: Output) -> Result<()> {
+    let device = DeviceId::parse(&args.device).map_err(|e| anyhow!("{e}"))?;
+    let hub = HubClient::for_store(&open_store(args.store)?)?;
+    let revoked = hub.revoke_device(&device)?;
+    out.result(&revoked, |r| {
+        out.ok(format!(
+            "revoked {} ({}): its credential no longer opens anything",
+            bold(device.as_str()),
+            r["role"].as_str().unwrap_or("")
+        ));
+    })
+}
+
+#[derive(Args)]
 pub struct DispatchArgs {
     /// The dispatcher's enrolled store.
     #[arg(long, env = "TESTIGO_STORE", global = true)]

@@ -75,6 +75,14 @@ impl HubClient {
         )
     }
 
+    pub fn revoke_device(&self, device: &DeviceId) -> Result<Value> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/v1/devices/{device}/revoke"),
+            Some(json!({})),
+        )
+    }
+
     pub fn open_incident(&self, request: Value) -> Result<IncidentId> {
         let opened: Value = self.call(reqwest::Method::POST, "/v1/incidents", Some(request))?;
         serde_json::from_value(opened["id"].clone())

@@ -52,6 +52,8 @@ enum Command {
     Hub(hub::HubArgs),
     /// Create a one-time enrolment code (coordinators).
     Enroll(dispatch::EnrollArgs),
+    /// Revoke a lost or seized device's access (coordinators).
+    Revoke(dispatch::RevokeArgs),
     /// Open, assign, follow and close incidents (dispatchers).
     Dispatch(dispatch::DispatchArgs),
     /// A field device in the terminal: enrol, sync, check in, answer, observe.
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Demo => demo::run(out).map(|()| true),
         Command::Hub(args) => hub::run(args, out).map(|()| true),
         Command::Enroll(args) => dispatch::enroll(args, out).map(|()| true),
+        Command::Revoke(args) => dispatch::revoke(args, out).map(|()| true),
         Command::Dispatch(args) => dispatch::run(args, out).map(|()| true),
         Command::Field(args) => field::run(args, out, &cli.lang).map(|()| true),
         Command::Export(args) => export::run(args, out).map(|()| true),

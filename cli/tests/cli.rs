@@ -306,4 +306,20 @@ fn a_field_device_scripted_against_a_running_hub() {
         csv.lines().count() >= 2 && csv.contains("Three agents at the tire shop"),
         "{csv}"
     );
+
+    // The volunteer's phone is seized: the coordinator revokes it, and its next sync
+    // is refused with one clear line.
+    let whoami = json(&["field", "--store", &volunteer, "whoami"]);
+    let device = whoami["device_id"].as_str().unwrap().to_owned();
+    let revoked = json(&["revoke", "--store", &coordinator, &device]);
+    assert_eq!(revoked["device_id"], device.as_str());
+    assert_eq!(revoked["role"], "volunteer");
+    let refused = testigo()
+        .args(["field", "--store", &volunteer, "sync"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("revoked"), "{stderr}");
 }

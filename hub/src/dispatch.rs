@@ -484,6 +484,58 @@ pub async fn devices(
     Ok(Json(state.blocking(|_, conn| devices::list(conn)).await?))
 }
 
+/// `POST /v1/devices/{device}/revoke` (coordinator): a lost or seized phone loses
+/// access at once. What it synced before stays, signed, in the record.
+pub async fn revoke_device(
+    State(state): State<Arc<AppState>>,
+    Authed(me): Authed,
+    Path(raw): Path<String>,
+) -> HubResult<Json<RevokedDevice>> {
+    require_role(&me, &[Role::Coordinator], "revoke devices")?;
+    let device = DeviceId::parse(&raw).map_err(|e| HubError::bad_request(e.to_string()))?;
+    if device == me.device_id {
+        return Err(HubError::bad_request(
+            "a coordinator cannot revoke the device they are using; ask another coordinator",
+        ));
+    }
+    state
+        .blocking(move |state, conn| {
+            let tx = conn.transaction()?;
+            let target = devices::by_id(&tx, &device)?
+                .ok_or_else(|| HubError::not_found(format!("no enrolled device {device}")))?;
+            if target.role == Role::Hub {
+                return Err(HubError::bad_request(
+                    "the hub's own device cannot be revoked",
+                ));
+            }
+            devices::revoke(&tx, &device)?;
+            audit::record(
+                &tx,
+                &me,
+                None,
+                &format!("/v1/devices/{device}/revoke"),
+                Action::Revoke,
+                state.now_ms(),
+            )?;
+            tx.commit()?;
+            Ok(RevokedDevice {
+                device_id: device,
+                role: target.role,
+                team: target.team,
+            })
+        })
+        .await
+        .map(Json)
+}
+
+/// The answer to a revocation: which device lost access.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RevokedDevice {
+    pub device_id: DeviceId,
+    pub role: Role,
+    pub team: Option<String>,
+}
+
 /// The document of an incident `me` may see; 404 otherwise.
 fn visible_incident(
     state: &AppState,

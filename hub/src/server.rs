@@ -181,6 +181,7 @@ impl Hub {
             .route("/v1/audit", get(crate::evidence::audit_log))
             .route("/v1/incidents/{id}/confirm", post(dispatch::confirm))
             .route("/v1/devices", get(dispatch::devices))
+            .route("/v1/devices/{device}/revoke", post(dispatch::revoke_device))
             .merge(console::router(&self.state))
             .fallback(|| async { HubError::not_found("no such route") })
             .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -2,7 +2,7 @@
 //! roles, garbage bodies and guessing. Each gets a clear status and a JSON reason.
 
 use serde_json::{json, Value};
-use testigo_core::incident::Role;
+use testigo_core::incident::{ObservationKind, Role};
 use testigo_core::sync::protocol::{self, SyncRequest, CONTENT_TYPE};
 use testigo_tests::{Api, Person, TestHub, World};
 
@@ -304,4 +304,85 @@ fn unsigned_and_forged_changes_are_refused_and_signed_ones_land() {
     let report = vol.sync(hub);
     assert!(report.rejected.is_empty());
     assert_eq!(desk.view(&id).observations.len(), 1);
+}
+
+/// A phone is lost or seized: a coordinator revokes it, and from that moment its
+/// credential opens nothing. What it synced before stays in the record.
+#[test]
+fn a_revoked_device_loses_access_at_once_and_its_records_stay() {
+    let world = World::new();
+    let hub = &world.hub;
+    let coordinator = world.coordinator.api(hub);
+    let dispatcher = world.enrol("dispatcher", Role::Dispatcher, None);
+    let ana = world.enrol("ana", Role::Volunteer, None);
+    let desk = dispatcher.api(hub);
+    let id = desk.open_incident("Cherokee St", None, None);
+    desk.assign(&id, &ana, true);
+    ana.sync(hub);
+    let observation = ana
+        .store
+        .add_observation(
+            &id,
+            ObservationKind::Note,
+            "white van, no plates",
+            None,
+            None,
+        )
+        .unwrap();
+    ana.sync(hub);
+    let revoke = format!("/v1/devices/{}/revoke", ana.store.device_id());
+
+    // Only a coordinator revokes, never their own device, and only real devices.
+    let (status, body) = desk.post(&revoke, json!({}));
+    assert_eq!(status, 403, "{body}");
+    let own = format!("/v1/devices/{}/revoke", world.coordinator.store.device_id());
+    assert_eq!(coordinator.post(&own, json!({})).0, 400);
+    assert_eq!(
+        coordinator.post("/v1/devices/nonsense/revoke", json!({})).0,
+        400
+    );
+
+    let (status, body) = coordinator.post(&revoke, json!({}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["role"], "volunteer");
+
+    // The credential now opens nothing: not sync, not the API.
+    let err = testigo_core::sync::sync(&ana.store, Some(&hub.url)).unwrap_err();
+    assert!(
+        err.to_string().contains("revoked") || err.to_string().contains("credential"),
+        "{err}"
+    );
+    let (status, body) = ana.api(hub).get(&format!("/v1/incidents/{id}"));
+    assert_eq!(status, 401, "{body}");
+    // It is no longer offered for assignment, and cannot be assigned.
+    let (_, devices) = desk.get("/v1/devices");
+    assert!(!devices.to_string().contains(ana.store.device_id().as_str()));
+    let (status, body) = desk.post(
+        &format!("/v1/incidents/{id}/assign"),
+        json!({ "device": ana.store.device_id(), "active": true }),
+    );
+    assert_eq!(status, 400, "{body}");
+    // Revoking twice finds nothing left to revoke.
+    assert_eq!(coordinator.post(&revoke, json!({})).0, 404);
+
+    // What the device synced before stays, and the revocation is in the audit log.
+    let view = desk.view(&id);
+    assert!(view.observations.iter().any(|o| o.id == observation));
+    let (status, log) = coordinator.get("/v1/audit");
+    assert_eq!(status, 200, "{log}");
+    let revocations: Vec<&Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["action"] == "revoke")
+        .collect();
+    assert_eq!(revocations.len(), 1, "{log}");
+    assert_eq!(
+        revocations[0]["device_id"],
+        json!(world.coordinator.store.device_id())
+    );
+    assert!(revocations[0]["endpoint"]
+        .as_str()
+        .unwrap()
+        .contains(ana.store.device_id().as_str()));
 }

@@ -17,6 +17,7 @@ pub enum Action {
     ReadCaller,
     Export,
     Archive,
+    Revoke,
 }
 
 impl Action {
@@ -27,6 +28,7 @@ impl Action {
             Action::ReadCaller => "read_caller",
             Action::Export => "export",
             Action::Archive => "archive",
+            Action::Revoke => "revoke",
         }
     }
 }

@@ -161,6 +161,17 @@ pub fn by_id(conn: &Connection, device: &DeviceId) -> HubResult<Option<Device>> 
     }))
 }
 
+/// Revokes an enrolled device: its credential stops working at once, its console
+/// sessions end on their next request (see [`by_id`]) and it is no longer offered for
+/// assignment. Enrolling it again takes a new one-time code. `false` when no
+/// unrevoked device has that id.
+pub fn revoke(conn: &Connection, device: &DeviceId) -> HubResult<bool> {
+    Ok(conn.execute(
+        "UPDATE devices SET revoked = 1 WHERE device_id = ?1 AND revoked = 0",
+        [device.as_str()],
+    )? == 1)
+}
+
 /// One enrolled device as a dispatcher's assignment list shows it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeviceRow {
