@@ -50,7 +50,8 @@ val cargoNdkBuild by tasks.registering(Exec::class) {
             addAll(listOf("cargo", "ndk"))
             rustAbis.forEach { addAll(listOf("-t", it)) }
             addAll(listOf("--platform", androidMinSdk.toString(), "-o", outDir.path, "build", "-p", "testigo-ffi"))
-            if (rustProfile == "release") add("--release")
+            // Release builds use the size-optimised, stripped profile the apps ship.
+            if (rustProfile == "release") addAll(listOf("--profile", "release-ffi"))
         },
     )
     // cargo-ndk finds the NDK through ANDROID_NDK_HOME; default it to the one AGP uses.

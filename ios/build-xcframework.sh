@@ -11,8 +11,10 @@ cd "$root"
 ios="$root/ios"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 
-profile=release
-cargo_profile=(--release)
+# The size-optimised profile the apps ship (root Cargo.toml); the Swift bindings are
+# generated from the unstripped host build by bindings/generate.sh.
+profile=release-ffi
+cargo_profile=(--profile release-ffi)
 if [[ "${1:-}" == "--debug" ]]; then
     profile=debug
     cargo_profile=()

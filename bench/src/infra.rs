@@ -23,12 +23,18 @@ pub fn peak_rss_kb() -> u64 {
 fn status_kb(path: &str, field: &str) -> u64 {
     std::fs::read_to_string(path)
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
 pub fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 pub fn mem_total() -> String {
@@ -60,8 +66,13 @@ impl Device {
 
     /// A volunteer enrolled with a code the coordinator makes.
     pub fn enrolled(hub_url: &str, coordinator: &Device, name: &str) -> Self {
-        let credential = coordinator.store.identity().credential.expect("coordinator enrolled");
-        let client = testigo_core::sync::http_client(std::time::Duration::from_secs(60)).expect("client");
+        let credential = coordinator
+            .store
+            .identity()
+            .credential
+            .expect("coordinator enrolled");
+        let client =
+            testigo_core::sync::http_client(std::time::Duration::from_secs(60)).expect("client");
         let body: serde_json::Value = client
             .post(format!("{hub_url}/v1/enrol-codes"))
             .bearer_auth(credential)
@@ -94,8 +105,14 @@ impl InProcessHub {
         let db_path = dir.path().join("hub.sqlite");
         let hub = Hub::open(HubConfig::with_db(&db_path)).expect("hub opens");
         let bootstrap_code = hub.bootstrap_code().expect("bootstrap code").to_owned();
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
         let addr = listener.local_addr().expect("address");
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -107,7 +124,15 @@ impl InProcessHub {
                 .expect("hub serves");
             });
         });
-        Self { url: format!("http://{addr}"), addr, bootstrap_code, db_path, shutdown: Some(shutdown), thread: Some(thread), _dir: dir }
+        Self {
+            url: format!("http://{addr}"),
+            addr,
+            bootstrap_code,
+            db_path,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+            _dir: dir,
+        }
     }
 
     pub fn query_i64(&self, sql: &str) -> i64 {
@@ -131,8 +156,13 @@ impl Drop for InProcessHub {
 pub fn hub_child(db: &str) {
     let hub = Hub::open(HubConfig::with_db(db)).expect("hub opens");
     let code = hub.bootstrap_code().expect("bootstrap code").to_owned();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
     println!("{} {code}", listener.local_addr().unwrap());
     std::io::stdout().flush().unwrap();
     runtime.block_on(async move {
@@ -168,11 +198,18 @@ impl ChildHub {
             .spawn()
             .expect("hub child");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("hub address");
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("hub address");
         let mut parts = line.split_whitespace();
         let addr = parts.next().expect("addr").to_owned();
         let code = parts.next().expect("code").to_owned();
-        Self { url: format!("http://{addr}"), bootstrap_code: code, child, _dir: dir }
+        Self {
+            url: format!("http://{addr}"),
+            bootstrap_code: code,
+            child,
+            _dir: dir,
+        }
     }
 
     /// Resets the child's peak RSS (Linux clear_refs "5").
@@ -195,23 +232,47 @@ impl Drop for ChildHub {
 /// `__cold-start <db> <hex key>`: open, list the first 50, print `ms rss_kb`.
 pub fn cold_start_child(db: &str) {
     let key_hex = std::env::args().nth(3).expect("key");
-    let key: Vec<u8> = (0..key_hex.len()).step_by(2).map(|i| u8::from_str_radix(&key_hex[i..i + 2], 16).unwrap()).collect();
+    let key: Vec<u8> = (0..key_hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&key_hex[i..i + 2], 16).unwrap())
+        .collect();
     let t = Instant::now();
     let store = Store::open(db, &key).expect("open");
-    let listed = store.list(&ListQuery { limit: 50, ..Default::default() }).expect("list");
+    let listed = store
+        .list(&ListQuery {
+            limit: 50,
+            ..Default::default()
+        })
+        .expect("list");
     let ms = t.elapsed().as_secs_f64() * 1e3;
     assert_eq!(listed.len(), 50);
-    assert_eq!(store.document_loads(), 0, "a list screen decodes no document");
+    assert_eq!(
+        store.document_loads(),
+        0,
+        "a list screen decodes no document"
+    );
     println!("{ms} {}", peak_rss_kb());
 }
 
 pub fn run_cold_start(db: &Path, key: &[u8]) -> (f64, u64) {
     let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-    let out = Command::new(std::env::current_exe().unwrap()).arg("__cold-start").arg(db).arg(hex).output().expect("child");
-    assert!(out.status.success(), "cold start child: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(std::env::current_exe().unwrap())
+        .arg("__cold-start")
+        .arg(db)
+        .arg(hex)
+        .output()
+        .expect("child");
+    assert!(
+        out.status.success(),
+        "cold start child: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s = String::from_utf8_lossy(&out.stdout);
     let mut p = s.split_whitespace();
-    (p.next().unwrap().parse().unwrap(), p.next().unwrap().parse().unwrap())
+    (
+        p.next().unwrap().parse().unwrap(),
+        p.next().unwrap().parse().unwrap(),
+    )
 }
 
 // ----- flaky proxy -------------------------------------------------------------------
@@ -253,7 +314,9 @@ impl FlakyProxy {
                     }
                     let Ok(mut client) = client else { continue };
                     counter.fetch_add(1, Ordering::Relaxed);
-                    let Some(request) = read_message(&mut client) else { continue };
+                    let Some(request) = read_message(&mut client) else {
+                        continue;
+                    };
                     let req_body = body_len(&request);
                     let roll = rng.f();
                     let mut s = stats.lock().unwrap();
@@ -268,8 +331,16 @@ impl FlakyProxy {
                         let _ = client.shutdown(Shutdown::Both);
                         continue;
                     };
-                    let head_end = response.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4).unwrap_or(response.len());
-                    let status_end = response.windows(2).position(|w| w == b"\r\n").map(|p| p + 2).unwrap_or(0);
+                    let head_end = response
+                        .windows(4)
+                        .position(|w| w == b"\r\n\r\n")
+                        .map(|p| p + 4)
+                        .unwrap_or(response.len());
+                    let status_end = response
+                        .windows(2)
+                        .position(|w| w == b"\r\n")
+                        .map(|p| p + 2)
+                        .unwrap_or(0);
                     let mut out = response[..status_end].to_vec();
                     out.extend_from_slice(b"connection: close\r\n");
                     out.extend_from_slice(&response[status_end..]);
@@ -288,12 +359,24 @@ impl FlakyProxy {
                 }
             })
         };
-        Self { url: format!("http://{addr}"), addr, stats, stop, thread: Some(thread) }
+        Self {
+            url: format!("http://{addr}"),
+            addr,
+            stats,
+            stop,
+            thread: Some(thread),
+        }
     }
 
     pub fn stats(&self) -> ProxyStats {
         let s = self.stats.lock().unwrap();
-        ProxyStats { bytes_up: s.bytes_up, bytes_down: s.bytes_down, requests: s.requests, dropped: s.dropped, cut: s.cut }
+        ProxyStats {
+            bytes_up: s.bytes_up,
+            bytes_down: s.bytes_down,
+            requests: s.requests,
+            dropped: s.dropped,
+            cut: s.cut,
+        }
     }
 }
 
@@ -308,7 +391,11 @@ impl Drop for FlakyProxy {
 }
 
 fn body_len(message: &[u8]) -> usize {
-    message.windows(4).position(|w| w == b"\r\n\r\n").map(|p| message.len() - p - 4).unwrap_or(0)
+    message
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| message.len() - p - 4)
+        .unwrap_or(0)
 }
 
 fn read_message(stream: &mut TcpStream) -> Option<Vec<u8>> {
@@ -325,7 +412,13 @@ fn read_message(stream: &mut TcpStream) -> Option<Vec<u8>> {
         buf.extend_from_slice(&chunk[..n]);
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let length: usize = head.lines().find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))).unwrap_or(0);
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap_or(0))
+        })
+        .unwrap_or(0);
     while buf.len() < head_end + length {
         let n = stream.read(&mut chunk).ok()?;
         if n == 0 {

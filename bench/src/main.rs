@@ -39,7 +39,16 @@ pub struct Row {
 
 impl Row {
     fn new(scenario: &str, system: &str) -> Self {
-        Row { scenario: scenario.into(), system: system.into(), bytes_up: 0, bytes_down: 0, requests: 0, wall_ms: 0.0, peak_rss_kb: 0, notes: String::new() }
+        Row {
+            scenario: scenario.into(),
+            system: system.into(),
+            bytes_up: 0,
+            bytes_down: 0,
+            requests: 0,
+            wall_ms: 0.0,
+            peak_rss_kb: 0,
+            notes: String::new(),
+        }
     }
     fn edge_s(&self) -> f64 {
         self.requests as f64 * 0.3 + (self.bytes_up + self.bytes_down) as f64 * 8.0 / 200_000.0
@@ -67,16 +76,42 @@ fn main() {
         return infra::hub_child(&args[2]);
     }
     let quick = args.iter().any(|a| a == "--quick");
-    let only: Option<String> = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1).cloned());
+    let only: Option<String> = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1).cloned());
     let scale = if quick {
-        Scale { s1: 100, s2: 500, s2_changed: 5, s4: 20, s4_edits: 50, s6: 1000, s7: 1000, s8_devices: 20, s8_incidents: 10 }
+        Scale {
+            s1: 100,
+            s2: 500,
+            s2_changed: 5,
+            s4: 20,
+            s4_edits: 50,
+            s6: 1000,
+            s7: 1000,
+            s8_devices: 20,
+            s8_incidents: 10,
+        }
     } else {
-        Scale { s1: 1000, s2: 5000, s2_changed: 50, s4: 200, s4_edits: 500, s6: 10_000, s7: 10_000, s8_devices: 200, s8_incidents: 50 }
+        Scale {
+            s1: 1000,
+            s2: 5000,
+            s2_changed: 50,
+            s4: 200,
+            s4_edits: 500,
+            s6: 10_000,
+            s7: 10_000,
+            s8_devices: 200,
+            s8_incidents: 50,
+        }
     };
     let started = Instant::now();
     let load_before = loadavg();
     let mut rows: Vec<Row> = Vec::new();
-    let want = |s: &str| only.as_deref().map_or(true, |o| o.split(',').any(|x| x == s));
+    let want = |s: &str| {
+        only.as_deref()
+            .map_or(true, |o| o.split(',').any(|x| x == s))
+    };
     if want("S1") {
         rows.extend(s1_cold_upload(&scale, false));
     }
@@ -98,12 +133,13 @@ fn main() {
     if want("S8") {
         rows.extend(s8_hub_load(&scale));
     }
-    rows.push(binary_size());
+    let (size_row, cdylib_bytes) = binary_size();
+    rows.push(size_row);
     let load_after = loadavg();
 
     print_table(&rows);
     println!();
-    for line in targets(&rows) {
+    for line in targets(&rows, cdylib_bytes) {
         println!("{line}");
     }
     println!();
@@ -111,12 +147,17 @@ fn main() {
         "mode: {}; total {:.0} s; nproc {}; load average before: {}; after: {}; memory: {}",
         if quick { "--quick" } else { "full" },
         started.elapsed().as_secs_f64(),
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
         load_before,
         load_after,
         mem_total()
     );
-    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("target").join("bench");
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("target")
+        .join("bench");
     std::fs::create_dir_all(&out).expect("target/bench");
     let path = out.join("results.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&rows).unwrap()).expect("write results.json");
@@ -129,30 +170,47 @@ fn main() {
 /// signed, durable transaction).
 fn apply_store(store: &Store, id: &IncidentId, action: &Action) {
     match action {
-        Action::Answer(q, v) => store.answer(id, q, v.clone()).unwrap_or_else(|e| panic!("answer {q}: {e}")),
+        Action::Answer(q, v) => store
+            .answer(id, q, v.clone())
+            .unwrap_or_else(|e| panic!("answer {q}: {e}")),
         Action::Observation(kind, text, count, fix) => {
-            store.add_observation(id, *kind, text, *count, fix.clone()).expect("observation");
+            store
+                .add_observation(id, *kind, text, *count, fix.clone())
+                .expect("observation");
         }
     }
 }
 
 /// The same action on an in-memory document (the code path `Store::update` runs,
 /// without the disk), for building large "already in sync" states quickly.
-fn apply_doc(doc: &mut IncidentDoc, author: &testigo_core::incident::Author, action: &Action, now: chrono::DateTime<Utc>) {
+fn apply_doc(
+    doc: &mut IncidentDoc,
+    author: &testigo_core::incident::Author,
+    action: &Action,
+    now: chrono::DateTime<Utc>,
+) {
     match action {
         Action::Answer(q, v) => doc.answer(author, q, v.clone(), now).expect("answer"),
         Action::Observation(kind, text, count, fix) => {
-            doc.add_observation(author, *kind, text, *count, fix.clone(), now).expect("observation");
+            doc.add_observation(author, *kind, text, *count, fix.clone(), now)
+                .expect("observation");
         }
     }
 }
 
 /// Creates field incidents through the Store API, one change per user action.
-fn create_via_store(store: &Store, rng: &mut Rng, n: usize, observations: usize) -> Vec<IncidentId> {
+fn create_via_store(
+    store: &Store,
+    rng: &mut Rng,
+    n: usize,
+    observations: usize,
+) -> Vec<IncidentId> {
     let mut ids = Vec::with_capacity(n);
     for _ in 0..n {
         let now = Utc::now();
-        let id = store.create_incident(data::new_incident(rng, now)).expect("create");
+        let id = store
+            .create_incident(data::new_incident(rng, now))
+            .expect("create");
         for action in data::field_session(rng, now - Duration::minutes(30), observations) {
             apply_store(store, &id, &action);
         }
@@ -170,18 +228,29 @@ fn seed_via_memory(store: &Store, rng: &mut Rng, n: usize, edits: usize) -> Vec<
     for _ in 0..n {
         let start = Utc::now() - Duration::hours(3);
         let id = IncidentId::generate();
-        let mut doc = IncidentDoc::create(&id, &author, data::new_incident(rng, start), start).expect("create");
+        let mut doc = IncidentDoc::create(&id, &author, data::new_incident(rng, start), start)
+            .expect("create");
         let actions: Vec<Action> = if edits == 0 {
             data::field_session(rng, start, 3)
         } else {
             let mut a = data::checklist(rng, start);
-            a.extend((0..edits.saturating_sub(a.len())).map(|i| data::long_edit(rng, start + Duration::seconds(i as i64 * 5))));
+            a.extend(
+                (0..edits.saturating_sub(a.len()))
+                    .map(|i| data::long_edit(rng, start + Duration::seconds(i as i64 * 5))),
+            );
             a
         };
         for (i, action) in actions.iter().enumerate() {
-            apply_doc(&mut doc, &author, action, start + Duration::seconds(i as i64 * 7));
+            apply_doc(
+                &mut doc,
+                &author,
+                action,
+                start + Duration::seconds(i as i64 * 7),
+            );
         }
-        store.merge_remote(&id, &doc.automerge().save()).expect("merge");
+        store
+            .merge_remote(&id, &doc.automerge().save())
+            .expect("merge");
         ids.push(id);
     }
     for id in &ids {
@@ -192,7 +261,9 @@ fn seed_via_memory(store: &Store, rng: &mut Rng, n: usize, edits: usize) -> Vec<
 }
 
 fn docs_of(store: &Store, ids: &[IncidentId]) -> Vec<Automerge> {
-    ids.iter().map(|id| store.with_document(id, |d| Ok(d.clone())).expect("doc")).collect()
+    ids.iter()
+        .map(|id| store.with_document(id, |d| Ok(d.clone())).expect("doc"))
+        .collect()
 }
 
 fn sync_all(store: &Store, url: &str) -> SyncReport {
@@ -222,8 +293,18 @@ struct AmResult {
 
 /// One automerge sync session between the device's copy and the hub's copy of a
 /// document, with the given states; counts encoded message bytes.
-fn am_session(device: &mut Automerge, hub: &mut Automerge, sd: &mut State, sh: &mut State) -> AmResult {
-    let mut r = AmResult { up: 0, down: 0, rounds: 0, messages: 0 };
+fn am_session(
+    device: &mut Automerge,
+    hub: &mut Automerge,
+    sd: &mut State,
+    sh: &mut State,
+) -> AmResult {
+    let mut r = AmResult {
+        up: 0,
+        down: 0,
+        rounds: 0,
+        messages: 0,
+    };
     loop {
         let mut any = false;
         if let Some(m) = device.generate_sync_message(sd) {
@@ -249,7 +330,12 @@ fn am_session(device: &mut Automerge, hub: &mut Automerge, sd: &mut State, sh: &
 /// automerge-sync (fresh states) and, when `prior` hub documents are given,
 /// automerge-sync-persisted (states kept from a previous sync of `prior`, saved and
 /// reloaded as automerge-repo's storage does).
-fn automerge_rows(scenario: &str, device_docs: &[Automerge], hub_docs: &[Automerge], persisted_from: Option<&[Automerge]>) -> Vec<Row> {
+fn automerge_rows(
+    scenario: &str,
+    device_docs: &[Automerge],
+    hub_docs: &[Automerge],
+    persisted_from: Option<&[Automerge]>,
+) -> Vec<Row> {
     let mut rows = Vec::new();
     let t = Instant::now();
     let (mut up, mut down, mut rounds, mut msgs) = (0, 0, 0, 0);
@@ -293,7 +379,9 @@ fn automerge_rows(scenario: &str, device_docs: &[Automerge], hub_docs: &[Automer
         row.requests = rounds;
         row.wall_ms = t.elapsed().as_secs_f64() * 1e3;
         row.peak_rss_kb = peak_rss_kb();
-        row.notes = format!("sync states persisted from the previous sync (encode/decode); {msgs} messages");
+        row.notes = format!(
+            "sync states persisted from the previous sync (encode/decode); {msgs} messages"
+        );
         rows.push(row);
     }
     rows
@@ -329,7 +417,11 @@ fn json_diff(before: &Value, after: &Value) -> Option<Value> {
 
 /// json-full, lower-bound and info-bound for `changed` (hub's copy before, device's
 /// after) with `held` all documents the device holds.
-fn bound_rows(scenario: &str, changed: &[(Option<Automerge>, Automerge)], held: &[Automerge]) -> Vec<Row> {
+fn bound_rows(
+    scenario: &str,
+    changed: &[(Option<Automerge>, Automerge)],
+    held: &[Automerge],
+) -> Vec<Row> {
     let mut rows = Vec::new();
     // json-full
     let t = Instant::now();
@@ -355,16 +447,34 @@ fn bound_rows(scenario: &str, changed: &[(Option<Automerge>, Automerge)], held: 
     let (mut raw_total, mut save_total) = (0usize, 0usize);
     for (before, after) in changed {
         let heads: Vec<ChangeHash> = before.as_ref().map(|b| b.get_heads()).unwrap_or_default();
-        let raw: Vec<u8> = after.get_changes(&heads).iter().flat_map(|c| c.raw_bytes().to_vec()).collect();
-        let saved = if heads.is_empty() { after.save() } else { after.save_after(&heads) };
+        let raw: Vec<u8> = after
+            .get_changes(&heads)
+            .iter()
+            .flat_map(|c| c.raw_bytes().to_vec())
+            .collect();
+        let saved = if heads.is_empty() {
+            after.save()
+        } else {
+            after.save_after(&heads)
+        };
         raw_total += raw.len();
         save_total += saved.len();
-        concat.extend_from_slice(if raw.len() <= saved.len() { &raw } else { &saved });
+        concat.extend_from_slice(if raw.len() <= saved.len() {
+            &raw
+        } else {
+            &saved
+        });
     }
     let mut row = Row::new(scenario, "lower-bound");
-    row.bytes_up = if concat.is_empty() { 0 } else { zstd_max(&concat) };
+    row.bytes_up = if concat.is_empty() {
+        0
+    } else {
+        zstd_max(&concat)
+    };
     row.requests = if changed.is_empty() { 0 } else { 1 };
-    row.notes = format!("zstd-19 of min(raw changes {raw_total} B, save/save_after {save_total} B) per doc");
+    row.notes = format!(
+        "zstd-19 of min(raw changes {raw_total} B, save/save_after {save_total} B) per doc"
+    );
     rows.push(row);
     // info-bound
     let info: Vec<Value> = changed
@@ -376,9 +486,16 @@ fn bound_rows(scenario: &str, changed: &[(Option<Automerge>, Automerge)], held: 
         .collect();
     let info_bytes = serde_json::to_vec(&info).unwrap();
     let mut row = Row::new(scenario, "info-bound");
-    row.bytes_up = if info.is_empty() { 0 } else { zstd_max(&info_bytes) };
+    row.bytes_up = if info.is_empty() {
+        0
+    } else {
+        zstd_max(&info_bytes)
+    };
     row.requests = if changed.is_empty() { 0 } else { 1 };
-    row.notes = format!("zstd-19 of the new information as compact JSON ({} B raw)", info_bytes.len());
+    row.notes = format!(
+        "zstd-19 of the new information as compact JSON ({} B raw)",
+        info_bytes.len()
+    );
     rows.push(row);
     rows
 }
@@ -398,7 +515,10 @@ fn testigo_row(scenario: &str, r: &SyncReport, wall_ms: f64, notes: String) -> R
 
 fn s1_cold_upload(scale: &Scale, flaky: bool) -> Vec<Row> {
     let name = if flaky { "S5 flaky" } else { "S1 cold upload" };
-    eprintln!("[{name}] setting up {} incidents through the Store API…", scale.s1);
+    eprintln!(
+        "[{name}] setting up {} incidents through the Store API…",
+        scale.s1
+    );
     let hub = InProcessHub::start();
     let coordinator = Device::new("coord");
     sync::enroll(&coordinator.store, &hub.url, &hub.bootstrap_code).expect("coordinator enrols");
@@ -415,7 +535,14 @@ fn s1_cold_upload(scale: &Scale, flaky: bool) -> Vec<Row> {
         let t = Instant::now();
         let r = sync::sync(&volunteer.store, Some(&hub.url)).expect("sync");
         let wall = t.elapsed().as_secs_f64() * 1e3;
-        let rest = volunteer.store.list(&ListQuery { only_unsynced: true, limit: 10, ..Default::default() }).unwrap();
+        let rest = volunteer
+            .store
+            .list(&ListQuery {
+                only_unsynced: true,
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
         assert!(rest.is_empty(), "S1: everything acknowledged");
         rows.push(testigo_row(
             name,
@@ -425,7 +552,8 @@ fn s1_cold_upload(scale: &Scale, flaky: bool) -> Vec<Row> {
         ));
         let empty: Vec<Automerge> = docs.iter().map(|_| Automerge::new()).collect();
         rows.extend(automerge_rows(name, &docs, &empty, None));
-        let changed: Vec<(Option<Automerge>, Automerge)> = docs.iter().map(|d| (None, d.clone())).collect();
+        let changed: Vec<(Option<Automerge>, Automerge)> =
+            docs.iter().map(|d| (None, d.clone())).collect();
         rows.extend(bound_rows(name, &changed, &docs));
     } else {
         let proxy = FlakyProxy::start(hub.addr, 0.20, 0.10, 7);
@@ -435,10 +563,21 @@ fn s1_cold_upload(scale: &Scale, flaky: bool) -> Vec<Row> {
             attempts += 1;
             // Round budgets of 64 KiB, as a phone on a bad link would ask for, so that
             // the upload spans many requests and faults hit it.
-            let options = sync::SyncOptions { max_request_bytes: 64 << 10, max_response_bytes: 64 << 10, ..Default::default() };
+            let options = sync::SyncOptions {
+                max_request_bytes: 64 << 10,
+                max_response_bytes: 64 << 10,
+                ..Default::default()
+            };
             match sync::sync_with(&volunteer.store, Some(&proxy.url), &options) {
                 Ok(_) => {
-                    let rest = volunteer.store.list(&ListQuery { only_unsynced: true, limit: 10, ..Default::default() }).unwrap();
+                    let rest = volunteer
+                        .store
+                        .list(&ListQuery {
+                            only_unsynced: true,
+                            limit: 10,
+                            ..Default::default()
+                        })
+                        .unwrap();
                     if rest.is_empty() {
                         break;
                     }
@@ -452,8 +591,14 @@ fn s1_cold_upload(scale: &Scale, flaky: bool) -> Vec<Row> {
         // Completeness, asserted on the hub's own database.
         let hub_incidents = hub.query_i64("SELECT count(*) FROM incidents");
         let hub_changes = hub.query_i64("SELECT count(*) FROM changes");
-        assert_eq!(hub_incidents as usize, scale.s1, "S5: every incident on the hub");
-        assert!(hub_changes as usize >= changes, "S5: every change on the hub ({hub_changes} < {changes})");
+        assert_eq!(
+            hub_incidents as usize, scale.s1,
+            "S5: every incident on the hub"
+        );
+        assert!(
+            hub_changes as usize >= changes,
+            "S5: every change on the hub ({hub_changes} < {changes})"
+        );
         let mut row = Row::new(name, "testigo");
         row.bytes_up = stats.bytes_up;
         row.bytes_down = stats.bytes_down;
@@ -479,7 +624,15 @@ fn s2_s3(scale: &Scale) -> Vec<Row> {
     let setup = Instant::now();
     let ids = seed_via_memory(&volunteer.store, &mut rng, scale.s2, 0);
     let seed_report = sync_all(&volunteer.store, &hub.url);
-    assert!(volunteer.store.list(&ListQuery { only_unsynced: true, limit: 10, ..Default::default() }).unwrap().is_empty());
+    assert!(volunteer
+        .store
+        .list(&ListQuery {
+            only_unsynced: true,
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap()
+        .is_empty());
     let setup_s = setup.elapsed().as_secs_f64();
     let seed_note = format!(
         "{} incidents (checklist + 4 obs each) built in memory with IncidentDoc, merged into the store, 1 Store action each, uploaded ({} requests; setup {setup_s:.0} s)",
@@ -492,7 +645,12 @@ fn s2_s3(scale: &Scale) -> Vec<Row> {
     // S3: nothing changed.
     let t = Instant::now();
     let r = sync::sync(&volunteer.store, Some(&hub.url)).expect("sync");
-    rows.push(testigo_row("S3 no-op", &r, t.elapsed().as_secs_f64() * 1e3, seed_note.clone()));
+    rows.push(testigo_row(
+        "S3 no-op",
+        &r,
+        t.elapsed().as_secs_f64() * 1e3,
+        seed_note.clone(),
+    ));
     rows.extend(automerge_rows("S3 no-op", &before, &before, Some(&before)));
     rows.extend(bound_rows("S3 no-op", &[], &before));
 
@@ -507,16 +665,30 @@ fn s2_s3(scale: &Scale) -> Vec<Row> {
     let t = Instant::now();
     let r = sync::sync(&volunteer.store, Some(&hub.url)).expect("sync");
     let wall = t.elapsed().as_secs_f64() * 1e3;
-    rows.push(testigo_row("S2 sparse", &r, wall, format!("{} of {} incidents got one observation (Store API); {} changes up", scale.s2_changed, scale.s2, r.changes_up)));
+    rows.push(testigo_row(
+        "S2 sparse",
+        &r,
+        wall,
+        format!(
+            "{} of {} incidents got one observation (Store API); {} changes up",
+            scale.s2_changed, scale.s2, r.changes_up
+        ),
+    ));
     rows.extend(automerge_rows("S2 sparse", &after, &before, Some(&before)));
-    let changed: Vec<(Option<Automerge>, Automerge)> = chosen.iter().map(|&i| (Some(before[i].clone()), after[i].clone())).collect();
+    let changed: Vec<(Option<Automerge>, Automerge)> = chosen
+        .iter()
+        .map(|&i| (Some(before[i].clone()), after[i].clone()))
+        .collect();
     rows.extend(bound_rows("S2 sparse", &changed, &after));
     rows
 }
 
 fn s4_long_history(scale: &Scale) -> Vec<Row> {
     let name = "S4 long history";
-    eprintln!("[S4] seeding {} incidents × {} edits…", scale.s4, scale.s4_edits);
+    eprintln!(
+        "[S4] seeding {} incidents × {} edits…",
+        scale.s4, scale.s4_edits
+    );
     let hub = InProcessHub::start();
     let coordinator = Device::new("coord");
     sync::enroll(&coordinator.store, &hub.url, &hub.bootstrap_code).expect("coordinator enrols");
@@ -526,7 +698,10 @@ fn s4_long_history(scale: &Scale) -> Vec<Row> {
     let ids = seed_via_memory(&volunteer.store, &mut rng, scale.s4, scale.s4_edits);
     let seed_report = sync_all(&volunteer.store, &hub.url);
     let setup_s = setup.elapsed().as_secs_f64();
-    eprintln!("[S4] setup {setup_s:.1} s ({} requests to upload the history)", seed_report.requests);
+    eprintln!(
+        "[S4] setup {setup_s:.1} s ({} requests to upload the history)",
+        seed_report.requests
+    );
     let before = docs_of(&volunteer.store, &ids);
     for id in &ids {
         let action = data::long_edit(&mut rng, Utc::now());
@@ -536,8 +711,15 @@ fn s4_long_history(scale: &Scale) -> Vec<Row> {
     let t = Instant::now();
     let r = sync::sync(&volunteer.store, Some(&hub.url)).expect("sync");
     let wall = t.elapsed().as_secs_f64() * 1e3;
-    let stored = volunteer.store.stored_document_bytes().expect("stored bytes");
-    let file_bytes: u64 = testigo_core::store::store_files(volunteer.store.path()).iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let stored = volunteer
+        .store
+        .stored_document_bytes()
+        .expect("stored bytes");
+    let file_bytes: u64 = testigo_core::store::store_files(volunteer.store.path())
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
     // Reopen and list.
     let path = volunteer.store.path().to_path_buf();
     let key = volunteer.key;
@@ -545,7 +727,12 @@ fn s4_long_history(scale: &Scale) -> Vec<Row> {
     drop(store);
     let t = Instant::now();
     let reopened = Store::open(&path, &key).expect("reopen");
-    let listed = reopened.list(&ListQuery { limit: 50, ..Default::default() }).expect("list");
+    let listed = reopened
+        .list(&ListQuery {
+            limit: 50,
+            ..Default::default()
+        })
+        .expect("list");
     let reopen_ms = t.elapsed().as_secs_f64() * 1e3;
     drop(reopened);
     drop(dir);
@@ -563,7 +750,12 @@ fn s4_long_history(scale: &Scale) -> Vec<Row> {
         ),
     )];
     rows.extend(automerge_rows(name, &after, &before, Some(&before)));
-    let changed: Vec<(Option<Automerge>, Automerge)> = before.iter().cloned().map(Some).zip(after.iter().cloned()).collect();
+    let changed: Vec<(Option<Automerge>, Automerge)> = before
+        .iter()
+        .cloned()
+        .map(Some)
+        .zip(after.iter().cloned())
+        .collect();
     rows.extend(bound_rows(name, &changed, &after));
     rows
 }
@@ -577,11 +769,20 @@ fn s6_cold_start(scale: &Scale) -> Vec<Row> {
     for _ in 0..scale.s6 {
         let start = Utc::now() - Duration::hours(rng.range(1, 500));
         let id = IncidentId::generate();
-        let mut doc = IncidentDoc::create(&id, &author, data::new_incident(&mut rng, start), start).expect("create");
+        let mut doc = IncidentDoc::create(&id, &author, data::new_incident(&mut rng, start), start)
+            .expect("create");
         for (i, a) in data::field_session(&mut rng, start, 3).iter().enumerate() {
-            apply_doc(&mut doc, &author, a, start + Duration::seconds(i as i64 * 7));
+            apply_doc(
+                &mut doc,
+                &author,
+                a,
+                start + Duration::seconds(i as i64 * 7),
+            );
         }
-        device.store.merge_remote(&id, &doc.automerge().save()).expect("merge");
+        device
+            .store
+            .merge_remote(&id, &doc.automerge().save())
+            .expect("merge");
     }
     let setup_s = setup.elapsed().as_secs_f64();
     let path = device.store.path().to_path_buf();
@@ -609,7 +810,14 @@ fn s7_capture(scale: &Scale) -> Vec<Row> {
     let mut rng = Rng::new(7);
     let per_incident = 100;
     let n_incidents = scale.s7.div_ceil(per_incident);
-    let ids: Vec<IncidentId> = (0..n_incidents).map(|_| device.store.create_incident(data::new_incident(&mut rng, Utc::now())).unwrap()).collect();
+    let ids: Vec<IncidentId> = (0..n_incidents)
+        .map(|_| {
+            device
+                .store
+                .create_incident(data::new_incident(&mut rng, Utc::now()))
+                .unwrap()
+        })
+        .collect();
     let mut times = Vec::with_capacity(scale.s7);
     let t0 = Instant::now();
     for i in 0..scale.s7 {
@@ -617,7 +825,16 @@ fn s7_capture(scale: &Scale) -> Vec<Row> {
         let text = data::note(&mut rng);
         let fix = data::fix(&mut rng, Utc::now());
         let t = Instant::now();
-        device.store.add_observation(id, testigo_core::incident::ObservationKind::Note, &text, None, Some(fix)).expect("capture");
+        device
+            .store
+            .add_observation(
+                id,
+                testigo_core::incident::ObservationKind::Note,
+                &text,
+                None,
+                Some(fix),
+            )
+            .expect("capture");
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
     let wall = t0.elapsed().as_secs_f64() * 1e3;
@@ -640,7 +857,10 @@ fn s7_capture(scale: &Scale) -> Vec<Row> {
 }
 
 fn s8_hub_load(scale: &Scale) -> Vec<Row> {
-    eprintln!("[S8] {} devices × {} incidents: seeding…", scale.s8_devices, scale.s8_incidents);
+    eprintln!(
+        "[S8] {} devices × {} incidents: seeding…",
+        scale.s8_devices, scale.s8_incidents
+    );
     let hub = ChildHub::start();
     let coordinator = Device::new("coord");
     sync::enroll(&coordinator.store, &hub.url, &hub.bootstrap_code).expect("coordinator enrols");
@@ -704,15 +924,45 @@ fn s8_hub_load(scale: &Scale) -> Vec<Row> {
     vec![row]
 }
 
-fn binary_size() -> Row {
+/// How the library the apps ship is built (see the `release-ffi` profile).
+const BUILD_FFI: &str = "cargo build --profile release-ffi -p testigo-ffi";
+
+/// The size of the shipped library: the `release-ffi` build of testigo-ffi for this
+/// machine (x86_64 Linux), measured on a copy run through `strip` (a no-op when the
+/// profile already stripped it). Returns the row and the size in bytes, if measured.
+fn binary_size() -> (Row, Option<u64>) {
     let mut row = Row::new("cdylib size", "testigo");
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    row.notes = if root.join("bindings").exists() {
-        "bindings/ exists: build `cargo build --release -p testigo-ffi` and strip a copy (not automated in this run)".into()
-    } else {
-        "not measured: there is no bindings/ crate (testigo-ffi) on main yet".into()
-    };
-    row
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let library = target.join("release-ffi").join("libtestigo_ffi.so");
+    if !library.exists() {
+        row.notes = format!(
+            "not measured: {} is missing; build it with `{BUILD_FFI}`",
+            library.display()
+        );
+        return (row, None);
+    }
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let copy = dir.path().join("libtestigo_ffi.so");
+    std::fs::copy(&library, &copy).expect("copy the library");
+    let stripped = std::process::Command::new("strip")
+        .arg(&copy)
+        .status()
+        .is_ok_and(|s| s.success());
+    let size = std::fs::metadata(&copy).expect("library size").len();
+    row.notes = format!(
+        "{} B ({:.2} MiB){}: {} built with `{BUILD_FFI}`",
+        size,
+        size as f64 / (1024.0 * 1024.0),
+        if stripped {
+            ", stripped copy"
+        } else {
+            ", `strip` not available: as built"
+        },
+        library.display()
+    );
+    (row, Some(size))
 }
 
 // ----- output ----------------------------------------------------------------------
@@ -737,41 +987,100 @@ fn print_table(rows: &[Row]) {
 }
 
 fn find<'a>(rows: &'a [Row], scenario: &str, system: &str) -> Option<&'a Row> {
-    rows.iter().find(|r| r.scenario.starts_with(scenario) && r.system == system)
+    rows.iter()
+        .find(|r| r.scenario.starts_with(scenario) && r.system == system)
 }
 
-fn targets(rows: &[Row]) -> Vec<String> {
+fn targets(rows: &[Row], cdylib_bytes: Option<u64>) -> Vec<String> {
     let mut out = vec!["Targets (reported, never asserted):".to_string()];
     let total = |r: &Row| r.bytes_up + r.bytes_down;
-    let mut line = |ok: bool, text: String| out.push(format!("- [{}] {text}", if ok { "met" } else { "MISSED" }));
+    let mut line = |ok: bool, text: String| {
+        out.push(format!("- [{}] {text}", if ok { "met" } else { "MISSED" }))
+    };
     if let Some(t) = find(rows, "S3", "testigo") {
-        line(t.requests == 1 && total(t) <= 512, format!("S3: 1 request and ≤ 512 B — got {} request(s), {} B", t.requests, total(t)));
+        line(
+            t.requests == 1 && total(t) <= 512,
+            format!(
+                "S3: 1 request and ≤ 512 B — got {} request(s), {} B",
+                t.requests,
+                total(t)
+            ),
+        );
         if let Some(a) = find(rows, "S3", "automerge-sync") {
-            line(total(t) * 2 <= total(a), format!("S3: ≤ 0.5 × automerge-sync — {} vs {} B ({:.3}×)", total(t), total(a), total(t) as f64 / total(a).max(1) as f64));
+            line(
+                total(t) * 2 <= total(a),
+                format!(
+                    "S3: ≤ 0.5 × automerge-sync — {} vs {} B ({:.3}×)",
+                    total(t),
+                    total(a),
+                    total(t) as f64 / total(a).max(1) as f64
+                ),
+            );
         }
     }
     if let (Some(t), Some(lb)) = (find(rows, "S2", "testigo"), find(rows, "S2", "lower-bound")) {
         let limit = lb.bytes_up as f64 * 1.5 + 1024.0;
-        line(total(t) as f64 <= limit, format!("S2: ≤ 1.5 × lower bound + 1 KiB = {limit:.0} B — got {} B ({:.2}× lower bound)", total(t), total(t) as f64 / lb.bytes_up.max(1) as f64));
+        line(
+            total(t) as f64 <= limit,
+            format!(
+                "S2: ≤ 1.5 × lower bound + 1 KiB = {limit:.0} B — got {} B ({:.2}× lower bound)",
+                total(t),
+                total(t) as f64 / lb.bytes_up.max(1) as f64
+            ),
+        );
         if let Some(a) = find(rows, "S2", "automerge-sync") {
-            line(total(t) * 2 <= total(a), format!("S2: ≤ 0.5 × automerge-sync — {} vs {} B ({:.3}×)", total(t), total(a), total(t) as f64 / total(a).max(1) as f64));
+            line(
+                total(t) * 2 <= total(a),
+                format!(
+                    "S2: ≤ 0.5 × automerge-sync — {} vs {} B ({:.3}×)",
+                    total(t),
+                    total(a),
+                    total(t) as f64 / total(a).max(1) as f64
+                ),
+            );
         }
     }
     if let (Some(t), Some(lb)) = (find(rows, "S1", "testigo"), find(rows, "S1", "lower-bound")) {
         let limit = lb.bytes_up as f64 * 1.3;
-        line(total(t) as f64 <= limit, format!("S1: ≤ 1.3 × lower bound = {limit:.0} B — got {} B ({:.2}×)", total(t), total(t) as f64 / lb.bytes_up.max(1) as f64));
+        line(
+            total(t) as f64 <= limit,
+            format!(
+                "S1: ≤ 1.3 × lower bound = {limit:.0} B — got {} B ({:.2}×)",
+                total(t),
+                total(t) as f64 / lb.bytes_up.max(1) as f64
+            ),
+        );
     }
     for s in ["S1", "S2", "S3", "S4"] {
         if let Some(t) = find(rows, s, "testigo") {
-            line(t.requests <= 2, format!("{s}: ≤ 2 requests without faults — got {}", t.requests));
+            line(
+                t.requests <= 2,
+                format!("{s}: ≤ 2 requests without faults — got {}", t.requests),
+            );
         }
     }
     if let Some(t) = find(rows, "S6", "testigo") {
-        line(t.wall_ms <= 50.0 && t.peak_rss_kb <= 40 * 1024, format!("S6: ≤ 50 ms and ≤ 40 MB — got {:.1} ms, {:.1} MB", t.wall_ms, t.peak_rss_kb as f64 / 1024.0));
+        line(
+            t.wall_ms <= 50.0 && t.peak_rss_kb <= 40 * 1024,
+            format!(
+                "S6: ≤ 50 ms and ≤ 40 MB — got {:.1} ms, {:.1} MB",
+                t.wall_ms,
+                t.peak_rss_kb as f64 / 1024.0
+            ),
+        );
     }
     if let Some(t) = find(rows, "S7", "testigo") {
-        line(t.wall_ms <= 2.0, format!("S7: p99 ≤ 2 ms — got {:.2} ms", t.wall_ms));
+        line(
+            t.wall_ms <= 2.0,
+            format!("S7: p99 ≤ 2 ms — got {:.2} ms", t.wall_ms),
+        );
     }
-    out.push("- [n/a] cdylib ≤ 6 MB — see the cdylib row".into());
+    match cdylib_bytes {
+        Some(size) => line(
+            size <= 6_000_000,
+            format!("cdylib ≤ 6 MB — got {:.2} MB ({size} B)", size as f64 / 1e6),
+        ),
+        None => out.push("- [n/a] cdylib ≤ 6 MB — see the cdylib row".into()),
+    }
     out
 }

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use automerge::Change;
+use automerge::{Change, ChangeHash};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
@@ -96,11 +96,14 @@ fn receive(
     response: &mut SyncResponse,
 ) -> HubResult<()> {
     let id = upload.incident;
+    // Each change with the signature sent at its position (`None`: unsigned).
+    let mut signatures = upload.signatures.into_iter();
     let mut parsed = Vec::new();
     for bytes in upload.changes {
+        let signature = signatures.next();
         // Through the core's guard: automerge's parser can panic on crafted bytes.
         match testigo_core::incident::untrusted::parse_change(bytes) {
-            Ok(change) => parsed.push(change),
+            Ok(change) => parsed.push((change, signature)),
             Err(e) => response.rejected.push(Rejection {
                 incident: id.clone(),
                 change_hash: None,
@@ -108,8 +111,8 @@ fn receive(
             }),
         }
     }
-    let refuse_all = |response: &mut SyncResponse, parsed: &[Change], reason: &str| {
-        for change in parsed {
+    let refuse_all = |response: &mut SyncResponse, parsed: &[(Change, _)], reason: &str| {
+        for (change, _) in parsed {
             response.rejected.push(Rejection {
                 incident: id.clone(),
                 change_hash: Some(change.hash().0),
@@ -131,29 +134,27 @@ fn receive(
         }
     };
 
-    // Every change must carry a valid signature by the sending device's key: the
-    // same signature the device stored with the change, kept here for evidence.
-    let signatures: BTreeMap<protocol::Hash, Vec<u8>> = upload
-        .signatures
-        .into_iter()
-        .map(|s| (s.hash, s.signature))
-        .collect();
+    // Every change must carry a valid signature by the sending device's key over the
+    // hash computed here from its bytes: the same signature the device stored with the
+    // change, kept here for evidence.
+    let mut signatures: BTreeMap<ChangeHash, [u8; 64]> = BTreeMap::new();
     let mut signed = Vec::new();
-    for change in parsed {
+    for (change, signature) in parsed {
         let hash = change.hash();
-        let verdict = match signatures
-            .get(&hash.0)
-            .map(|s| <[u8; 64]>::try_from(s.as_slice()))
-        {
+        let verdict = match signature.map(|s| <[u8; 64]>::try_from(s.as_slice())) {
             None => {
                 Err("unsigned: every change must be signed by the device that made it".to_owned())
             }
             Some(Err(_)) => Err("a signature must be 64 bytes".to_owned()),
             Some(Ok(sig)) => verify_change(&device.device_id, &device.public_key, &hash, &sig)
+                .map(|()| sig)
                 .map_err(|e| format!("bad signature: {e}")),
         };
         match verdict {
-            Ok(()) => signed.push(change),
+            Ok(sig) => {
+                signatures.insert(hash, sig);
+                signed.push(change);
+            }
             Err(reason) => response.rejected.push(Rejection {
                 incident: id.clone(),
                 change_hash: Some(hash.0),
@@ -183,7 +184,7 @@ fn receive(
             .map_err(|e| HubError::internal(format!("a validated document does not read: {e}")))?;
         incidents::save(tx, &id, &outcome.doc, &view, device.team.as_deref(), now_ms)?;
         for change in &outcome.accepted {
-            let signature = signatures.get(&change.hash().0).map(Vec::as_slice);
+            let signature = signatures.get(&change.hash()).map(<[u8; 64]>::as_slice);
             changes::append(tx, &id, change, &device.device_id, signature, now_ms)?;
         }
         audit::record(tx, device, Some(&id), SYNC_ENDPOINT, Action::Change, now_ms)?;

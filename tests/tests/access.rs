@@ -221,7 +221,7 @@ fn garbage_gets_a_400_with_a_reason_and_the_hub_keeps_serving() {
 #[test]
 fn unsigned_and_forged_changes_are_refused_and_signed_ones_land() {
     use testigo_core::incident::ObservationKind;
-    use testigo_core::sync::protocol::{ChangeSignature, SyncResponse, Upload};
+    use testigo_core::sync::protocol::{SyncResponse, Upload};
 
     let world = World::new();
     let hub = &world.hub;
@@ -250,27 +250,20 @@ fn unsigned_and_forged_changes_are_refused_and_signed_ones_land() {
 
     let attempts = [
         (vec![], "unsigned"),
+        (vec![vec![7; 64]], "bad signature"),
         (
-            vec![ChangeSignature {
-                hash: hash.0,
-                signature: vec![7; 64],
-            }],
+            vec![testigo_core::evidence::sign_change(&impostor.store.identity(), &hash).to_vec()],
             "bad signature",
         ),
+        (vec![vec![1; 10]], "64 bytes"),
+        // The device's own valid signature, but of another change.
         (
-            vec![ChangeSignature {
-                hash: hash.0,
-                signature: testigo_core::evidence::sign_change(&impostor.store.identity(), &hash)
-                    .to_vec(),
-            }],
+            vec![testigo_core::evidence::sign_change(
+                &vol.store.identity(),
+                &automerge::ChangeHash([9; 32]),
+            )
+            .to_vec()],
             "bad signature",
-        ),
-        (
-            vec![ChangeSignature {
-                hash: hash.0,
-                signature: vec![1; 10],
-            }],
-            "64 bytes",
         ),
     ];
     let api = vol.api(hub);

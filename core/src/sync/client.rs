@@ -139,10 +139,7 @@ fn build_uploads(
                 .collect();
             let signatures = mine
                 .iter()
-                .map(|c| ChangeSignature {
-                    hash: c.hash().0,
-                    signature: crate::evidence::sign_change(identity, &c.hash()).to_vec(),
-                })
+                .map(|c| crate::evidence::sign_change(identity, &c.hash()).to_vec())
                 .collect();
             let changes = mine.iter().map(|c| c.raw_bytes().to_vec()).collect();
             Ok((

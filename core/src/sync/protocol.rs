@@ -49,16 +49,11 @@ pub struct Upload {
     pub changes: Vec<Vec<u8>>,
     /// The device created this incident in the field and the hub has never seen it.
     pub new_incident: bool,
-    pub signatures: Vec<ChangeSignature>,
-}
-
-/// The device's ed25519 signature of one change hash, as `evidence::sign_change`
-/// makes it when the change is saved.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ChangeSignature {
-    pub hash: Hash,
-    /// 64 bytes.
-    pub signature: Vec<u8>,
+    /// `signatures[i]` is the device's ed25519 signature (64 bytes) of the hash of
+    /// `changes[i]`, as `evidence::sign_change` makes it when the change is saved. The
+    /// hash itself does not travel: the hub computes it from the change bytes, so a
+    /// signature can only ever be checked against the change it arrived with.
+    pub signatures: Vec<Vec<u8>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
