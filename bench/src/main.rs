@@ -108,10 +108,7 @@ fn main() {
     let started = Instant::now();
     let load_before = loadavg();
     let mut rows: Vec<Row> = Vec::new();
-    let want = |s: &str| {
-        only.as_deref()
-            .map_or(true, |o| o.split(',').any(|x| x == s))
-    };
+    let want = |s: &str| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == s));
     if want("S1") {
         rows.extend(s1_cold_upload(&scale, false));
     }
