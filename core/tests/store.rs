@@ -216,6 +216,47 @@ fn a_store_with_ten_thousand_incidents_lists_from_the_index_alone() {
     assert_eq!(store.document_loads(), 1);
 }
 
+/// Recording an observation updates the list row in place instead of re-reading the
+/// document; the row must still be exactly what a full re-read gives.
+#[test]
+fn the_list_row_after_observations_and_amendments_matches_a_full_reread() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("field.db"), &key(6)).unwrap();
+    let id = store.create_incident(report("Grand Blvd")).unwrap();
+    store
+        .answer(&id, "enforcement_present", AnswerValue::YesNo(YesNo::Yes))
+        .unwrap();
+    let mut first = None;
+    for i in 0..5 {
+        let recorded = store
+            .add_observation(&id, ObservationKind::Count, "agents", Some(i), None)
+            .unwrap();
+        first.get_or_insert(recorded);
+    }
+    store
+        .amend_observation(&id, first.as_ref().unwrap(), "agents (recounted)", Some(7))
+        .unwrap();
+    let row_of = |store: &Store| {
+        store
+            .list(&Default::default())
+            .unwrap()
+            .into_iter()
+            .find(|row| row.summary.id == id)
+            .unwrap()
+    };
+    let row = row_of(&store);
+    let view = store.view(&id).unwrap();
+    assert_eq!(row.summary, view.summary());
+    assert_eq!(row.summary.observation_count, 6);
+    assert_eq!(row.summary.answer_count, 1);
+    assert!(row.has_unsynced);
+    // An action that re-reads the document rewrites the same row.
+    store
+        .answer(&id, "enforcement_present", AnswerValue::YesNo(YesNo::No))
+        .unwrap();
+    assert_eq!(row_of(&store).summary, store.view(&id).unwrap().summary());
+}
+
 #[test]
 fn each_action_is_saved_before_it_returns() {
     let dir = tempfile::tempdir().unwrap();

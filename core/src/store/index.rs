@@ -2,6 +2,7 @@
 //! in the same transaction as every document write, so it can never disagree with
 //! the documents after a crash.
 
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 
 use crate::error::Result;
@@ -49,6 +50,19 @@ pub fn upsert(
         view.problems.len() as i64,
     ])?;
     Ok(())
+}
+
+/// The row after one more observation recorded at `at` by this device; the other
+/// columns do not depend on observations. `false` when the incident has no row yet.
+pub fn observation_added(conn: &Connection, id: &IncidentId, at: DateTime<Utc>) -> Result<bool> {
+    let updated = conn
+        .prepare_cached(
+            "UPDATE incident_index SET observation_count = observation_count + 1,
+                 updated_at = max(updated_at, ?2), has_unsynced = 1
+             WHERE incident_id = ?1",
+        )?
+        .execute(params![id.as_str(), at.timestamp_millis()])?;
+    Ok(updated == 1)
 }
 
 pub fn set_synced(conn: &Connection, id: &IncidentId) -> Result<()> {

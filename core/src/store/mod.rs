@@ -68,6 +68,19 @@ struct Inner {
     cache: HashMap<IncidentId, Automerge>,
 }
 
+/// How an action changes the incident's row in the list index. Re-reading the whole
+/// document is exact but grows with the incident (it was half of an observation's
+/// capture time on a long one); the commonest action, recording an observation, touches
+/// only two columns of the row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IndexChange {
+    /// Re-read the document and rewrite the row.
+    Reread,
+    /// One observation (an amendment is one too) added at the action's time: status,
+    /// answers, distance and problems do not depend on observations.
+    ObservationAdded,
+}
+
 impl Store {
     /// Opens or creates the store at `path` with the 32-byte key from the platform
     /// keystore. A wrong key gives [`Error::WrongKey`]; no key, [`Error::MissingKey`].
@@ -185,6 +198,16 @@ impl Store {
         id: &IncidentId,
         action: impl FnOnce(&mut IncidentDoc, &Author, DateTime<Utc>) -> Result<T>,
     ) -> Result<T> {
+        self.update_indexed(id, IndexChange::Reread, action)
+    }
+
+    /// [`Store::update`], telling how the action changes the incident's list row.
+    fn update_indexed<T>(
+        &self,
+        id: &IncidentId,
+        index_change: IndexChange,
+        action: impl FnOnce(&mut IncidentDoc, &Author, DateTime<Utc>) -> Result<T>,
+    ) -> Result<T> {
         let now = self.now();
         let result = {
             let mut inner = self.lock();
@@ -193,11 +216,16 @@ impl Store {
             let mut doc = IncidentDoc::from_automerge(self.take_cached(&mut inner, id)?);
             let before = doc.automerge().get_heads();
             let result = action(&mut doc, &author, now).and_then(|value| {
-                let view = doc.view()?;
                 let tx = inner.conn.transaction()?;
                 documents::append_changes(&tx, id, doc.automerge(), &before)?;
                 signatures::sign_new_changes(&tx, &identity, id, doc.automerge(), &before)?;
-                index::upsert(&tx, &view, &identity.device_id, true)?;
+                let row_updated = match index_change {
+                    IndexChange::Reread => false,
+                    IndexChange::ObservationAdded => index::observation_added(&tx, id, now)?,
+                };
+                if !row_updated {
+                    index::upsert(&tx, &doc.view()?, &identity.device_id, true)?;
+                }
                 tx.commit()?;
                 Ok(value)
             });
@@ -277,7 +305,7 @@ impl Store {
         count: Option<i64>,
         fix: Option<LocationFix>,
     ) -> Result<RecordId> {
-        self.update(id, |doc, author, now| {
+        self.update_indexed(id, IndexChange::ObservationAdded, |doc, author, now| {
             doc.add_observation(author, kind, text, count, fix, now)
         })
     }
@@ -289,7 +317,7 @@ impl Store {
         text: &str,
         count: Option<i64>,
     ) -> Result<RecordId> {
-        self.update(id, |doc, author, now| {
+        self.update_indexed(id, IndexChange::ObservationAdded, |doc, author, now| {
             doc.amend_observation(author, original, text, count, now)
         })
     }
