@@ -1,5 +1,4 @@
-//! The hub's machine loses power, or the hub is killed, while devices are syncing.
-//! Whatever the moment, every change the hub acknowledged is still there when it
+//! The hub process is killed (SIGKILL) while devices are syncing. Whatever the moment, every change the hub acknowledged is still there when it
 //! starts again on the same database, the devices send the rest on their next sync,
 //! and in the end everyone converges with nothing stored twice.
 //!
