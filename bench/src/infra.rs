@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,6 +13,8 @@ use std::time::Instant;
 use tempfile::TempDir;
 use testigo_core::store::{ListQuery, Store};
 use testigo_hub::{Hub, HubConfig};
+
+use testigo_tests::proxy::{closing, exchange, head_end, read_message};
 
 use crate::data::Rng;
 
@@ -88,68 +90,14 @@ impl Device {
     }
 }
 
-/// A hub on a random loopback port, its own tokio runtime on a thread.
-pub struct InProcessHub {
-    pub url: String,
-    pub addr: SocketAddr,
-    pub bootstrap_code: String,
-    db_path: PathBuf,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-    _dir: TempDir,
-}
+/// The in-process hub is the end-to-end tests' own: a random loopback port, its own
+/// tokio runtime on a thread.
+pub use testigo_tests::TestHub as InProcessHub;
 
-impl InProcessHub {
-    pub fn start() -> Self {
-        let dir = TempDir::new().expect("temp dir");
-        let db_path = dir.path().join("hub.sqlite");
-        let hub = Hub::open(HubConfig::with_db(&db_path)).expect("hub opens");
-        let bootstrap_code = hub.bootstrap_code().expect("bootstrap code").to_owned();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
-        let addr = listener.local_addr().expect("address");
-        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            runtime.block_on(async move {
-                hub.run(listener, async move {
-                    let _ = stop.await;
-                })
-                .await
-                .expect("hub serves");
-            });
-        });
-        Self {
-            url: format!("http://{addr}"),
-            addr,
-            bootstrap_code,
-            db_path,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-            _dir: dir,
-        }
-    }
-
-    pub fn query_i64(&self, sql: &str) -> i64 {
-        let conn = rusqlite::Connection::open(&self.db_path).expect("hub db");
-        conn.query_row(sql, [], |r| r.get(0)).expect("query")
-    }
-}
-
-impl Drop for InProcessHub {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+/// One integer from the hub's database (counts that prove an upload is complete).
+pub fn query_hub_i64(hub: &InProcessHub, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(&hub.db_path).expect("hub db");
+    conn.query_row(sql, [], |r| r.get(0)).expect("query")
 }
 
 /// `__hub <db>`: serves a fresh hub and prints `<addr> <bootstrap code>`.
@@ -331,20 +279,8 @@ impl FlakyProxy {
                         let _ = client.shutdown(Shutdown::Both);
                         continue;
                     };
-                    let head_end = response
-                        .windows(4)
-                        .position(|w| w == b"\r\n\r\n")
-                        .map(|p| p + 4)
-                        .unwrap_or(response.len());
-                    let status_end = response
-                        .windows(2)
-                        .position(|w| w == b"\r\n")
-                        .map(|p| p + 2)
-                        .unwrap_or(0);
-                    let mut out = response[..status_end].to_vec();
-                    out.extend_from_slice(b"connection: close\r\n");
-                    out.extend_from_slice(&response[status_end..]);
-                    let body = response.len() - head_end;
+                    let body = body_len(&response);
+                    let out = closing(&response).unwrap_or_else(|| response.clone());
                     let head = out.len() - body;
                     let n = if roll < drop_p + cut_p {
                         s.cut += 1;
@@ -391,47 +327,5 @@ impl Drop for FlakyProxy {
 }
 
 fn body_len(message: &[u8]) -> usize {
-    message
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|p| message.len() - p - 4)
-        .unwrap_or(0)
-}
-
-fn read_message(stream: &mut TcpStream) -> Option<Vec<u8>> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
-    let head_end = loop {
-        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break pos + 4;
-        }
-        let n = stream.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("content-length:")
-                .map(|v| v.trim().parse().unwrap_or(0))
-        })
-        .unwrap_or(0);
-    while buf.len() < head_end + length {
-        let n = stream.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    buf.truncate(head_end + length);
-    Some(buf)
-}
-
-fn exchange(target: SocketAddr, request: &[u8]) -> Option<Vec<u8>> {
-    let mut hub = TcpStream::connect(target).ok()?;
-    hub.write_all(request).ok()?;
-    read_message(&mut hub)
+    head_end(message).map_or(0, |start| message.len() - start)
 }

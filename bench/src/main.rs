@@ -586,8 +586,8 @@ fn s1_cold_upload(scale: &Scale, flaky: bool) -> Vec<Row> {
         let wall = t.elapsed().as_secs_f64() * 1e3;
         let stats = proxy.stats();
         // Completeness, asserted on the hub's own database.
-        let hub_incidents = hub.query_i64("SELECT count(*) FROM incidents");
-        let hub_changes = hub.query_i64("SELECT count(*) FROM changes");
+        let hub_incidents = query_hub_i64(&hub, "SELECT count(*) FROM incidents");
+        let hub_changes = query_hub_i64(&hub, "SELECT count(*) FROM changes");
         assert_eq!(
             hub_incidents as usize, scale.s1,
             "S5: every incident on the hub"

@@ -97,7 +97,7 @@ impl Drop for Proxy {
 }
 
 /// Reads one HTTP message (head + Content-Length body) from `stream`.
-pub(crate) fn read_message(stream: &mut TcpStream) -> Option<Vec<u8>> {
+pub fn read_message(stream: &mut TcpStream) -> Option<Vec<u8>> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     let head_end = loop {
@@ -130,7 +130,7 @@ pub(crate) fn read_message(stream: &mut TcpStream) -> Option<Vec<u8>> {
 }
 
 /// Sends one request to the hub on a fresh connection and reads its whole response.
-pub(crate) fn exchange(target: SocketAddr, request: &[u8]) -> Option<Vec<u8>> {
+pub fn exchange(target: SocketAddr, request: &[u8]) -> Option<Vec<u8>> {
     let mut hub = TcpStream::connect(target).ok()?;
     hub.write_all(request).ok()?;
     read_message(&mut hub)
@@ -173,13 +173,13 @@ fn handle(
 }
 
 /// Where the body of an HTTP message starts.
-pub(crate) fn head_end(message: &[u8]) -> Option<usize> {
+pub fn head_end(message: &[u8]) -> Option<usize> {
     Some(message.windows(4).position(|w| w == b"\r\n\r\n")? + 4)
 }
 
 /// The response with `Connection: close` added, so the client does not reuse a
 /// connection the proxy is about to close.
-pub(crate) fn closing(response: &[u8]) -> Option<Vec<u8>> {
+pub fn closing(response: &[u8]) -> Option<Vec<u8>> {
     let status_end = response.windows(2).position(|w| w == b"\r\n")? + 2;
     let mut out = response[..status_end].to_vec();
     out.extend_from_slice(b"connection: close\r\n");
