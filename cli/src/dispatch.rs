@@ -116,6 +116,9 @@ enum DispatchCommand {
         caller_name: Option<String>,
         #[arg(long)]
         caller_phone: Option<String>,
+        /// The checklist, as ID@VERSION; by default the one the hub published last.
+        #[arg(long)]
+        template: Option<String>,
     },
     /// Assign (or with --remove, unassign) a volunteer's device or a team.
     Assign {
@@ -162,15 +165,13 @@ pub fn run(args: DispatchArgs, out: Output) -> Result<()> {
             team,
             caller_name,
             caller_phone,
+            template,
         } => {
             let urgency: testigo_core::incident::Urgency = urgency.into();
             let point = lat
                 .zip(lon)
                 .map(|(lat, lon)| json!({ "lat": lat, "lon": lon }));
-            // Volunteers run the checklist that ships with Testigo unless the hub says otherwise.
-            let template = testigo_core::checklist::Registry::with_default()?
-                .latest(testigo_core::checklist::DEFAULT_TEMPLATE_ID)?
-                .template_ref();
+            let template = template.as_deref().map(crate::template::parse_ref).transpose()?;
             let id = hub.open_incident(json!({
                 "place_text": place, "description": description, "urgency": urgency, "point": point, "template": template,
                 "team": team, "caller_name": caller_name, "caller_phone": caller_phone,

@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use chrono::Utc;
 use clap::{Args, Subcommand, ValueEnum};
 use testigo_core::checklist::{
-    evaluate, AnswerValue, QuestionState, QuestionType, Registry, YesNo,
+    evaluate, AnswerValue, QuestionState, QuestionType, YesNo,
 };
 use testigo_core::ids::{IncidentId, RecordId};
 use testigo_core::incident::{
@@ -339,9 +339,8 @@ pub fn run(args: FieldArgs, out: Output, lang: &str) -> Result<()> {
                 urgency: urgency.into(),
                 source: ReportSource::Field,
             };
-            let template = Registry::with_default()?
-                .latest(testigo_core::checklist::DEFAULT_TEMPLATE_ID)?
-                .template_ref();
+            // The checklist the hub published most recently, else the shipped one.
+            let template = store.current_template()?;
             let id = store.create_incident(NewIncident {
                 report,
                 template: Some(template),
@@ -469,13 +468,15 @@ fn evaluation(
     lang: &str,
 ) -> Result<testigo_core::checklist::Evaluation> {
     let view = store.view(id)?;
-    let registry = Registry::with_default()?;
     let template_ref = view
         .template
         .clone()
         .ok_or_else(|| anyhow!("incident {id} has no checklist"))?;
-    let template = registry.resolve(&template_ref)?;
-    Ok(evaluate(template, &view.answers, &store.device_id(), lang))
+    // The exact version the incident started with, from the ones this device keeps.
+    store.with_templates(|registry| -> Result<_> {
+        let template = registry.resolve(&template_ref)?;
+        Ok(evaluate(template, &view.answers, &store.device_id(), lang))
+    })
 }
 
 /// Turns what a person typed into the answer a question expects.

@@ -54,12 +54,57 @@ impl HubClient {
         if !status.is_success() {
             let reason = serde_json::from_str::<Value>(&text)
                 .ok()
-                .and_then(|v| v["error"].as_str().map(str::to_owned))
+                .and_then(|v| {
+                    let error = v["error"].as_str()?;
+                    Some(match v["reason"].as_str() {
+                        Some(reason) => format!("{error}: {reason}"),
+                        None => error.to_owned(),
+                    })
+                })
                 .unwrap_or(text);
             bail!("the hub refused ({status}): {reason}");
         }
         serde_json::from_str(&text)
             .with_context(|| format!("unreadable answer from the hub to {path}"))
+    }
+
+    /// Sends a checklist file (XLSForm `.xlsx` / CSV, or template JSON) for import.
+    pub fn import_template(&self, bytes: Vec<u8>, is_json: bool) -> Result<Value> {
+        let content_type = if is_json {
+            "application/json"
+        } else {
+            "application/octet-stream"
+        };
+        let response = self
+            .http
+            .post(format!("{}/v1/templates", self.base))
+            .bearer_auth(&self.credential)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(bytes)
+            .send()
+            .with_context(|| format!("cannot reach the hub at {}", self.base))?;
+        let status = response.status();
+        let text = response.text().context("reading the hub's answer")?;
+        if !status.is_success() {
+            let reason = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v["reason"].as_str().map(str::to_owned))
+                .unwrap_or(text);
+            bail!("the hub refused the checklist ({status}): {reason}");
+        }
+        serde_json::from_str(&text).context("unreadable answer from the hub to /v1/templates")
+    }
+
+    pub fn publish_template(&self, id: &str, version: u32) -> Result<Value> {
+        self.call(
+            reqwest::Method::POST,
+            "/v1/templates/publish",
+            Some(json!({ "id": id, "version": version })),
+        )
+    }
+
+    pub fn templates(&self) -> Result<Value> {
+        self.call(reqwest::Method::GET, "/v1/templates", None)
     }
 
     pub fn create_code(

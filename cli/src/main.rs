@@ -4,6 +4,7 @@
 //! - `testigo hub`: the dispatcher hub with an embedded SQLite store.
 //! - `testigo enroll` / `testigo dispatch …`: coordinator and dispatcher tools.
 //! - `testigo field …`: a field device in the terminal.
+//! - `testigo template …`: import, publish and export checklists (coordinators).
 //! - `testigo export` / `testigo verify`: evidence bundles, CSV and GeoJSON.
 //!
 //! Errors are one clear line on stderr and a non-zero exit code, never a backtrace.
@@ -19,6 +20,7 @@ mod keyfile;
 mod output;
 mod progress;
 mod report;
+mod template;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +60,8 @@ enum Command {
     Dispatch(dispatch::DispatchArgs),
     /// A field device in the terminal: enrol, sync, check in, answer, observe.
     Field(field::FieldArgs),
+    /// Import an XLSForm, publish it to every device, or export a checklist (coordinators).
+    Template(template::TemplateArgs),
     /// Evidence bundles from the hub; CSV and GeoJSON of this device's incidents.
     Export(export::ExportArgs),
     /// Check an evidence bundle: every hash, signature and rendering.
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
         Command::Revoke(args) => dispatch::revoke(args, out).map(|()| true),
         Command::Dispatch(args) => dispatch::run(args, out).map(|()| true),
         Command::Field(args) => field::run(args, out, &cli.lang).map(|()| true),
+        Command::Template(args) => template::run(args, out).map(|()| true),
         Command::Export(args) => export::run(args, out).map(|()| true),
         Command::Verify { bundle } => evidence::verify(bundle, out),
     };

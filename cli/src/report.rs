@@ -13,6 +13,7 @@ pub fn print_sync(out: Output, report: &SyncReport) -> anyhow::Result<()> {
         "rejected": report.rejected.iter().map(|r| serde_json::json!({ "incident": r.incident, "change": r.change_hash, "reason": r.reason })).collect::<Vec<_>>(),
         "bytes_up": report.bytes_up, "bytes_down": report.bytes_down, "requests": report.requests,
         "clock_offset_ms": report.clock_offset_ms, "skewed": report.skewed,
+        "templates_received": report.templates_received, "templates_refused": report.templates_refused,
     });
     out.result(&value, |_| {
         out.ok(format!(
@@ -29,6 +30,16 @@ pub fn print_sync(out: Output, report: &SyncReport) -> anyhow::Result<()> {
                 if report.requests == 1 { "" } else { "s" }
             ))
         ));
+        if report.templates_received > 0 {
+            out.ok(format!(
+                "{} new checklist version{} from the hub",
+                report.templates_received,
+                if report.templates_received == 1 { "" } else { "s" }
+            ));
+        }
+        for refused in &report.templates_refused {
+            out.warn(format!("a checklist from the hub was refused: {refused}"));
+        }
         for rejected in &report.rejected {
             out.warn(format!(
                 "the hub refused a change to {}: {} (kept in quarantine)",

@@ -257,7 +257,8 @@ fn a_field_device_scripted_against_a_running_hub() {
         on_hub["observations"][0]["text"],
         "Three agents at the tire shop"
     );
-    assert_eq!(on_hub["answers"].as_array().unwrap().len(), 2);
+    // Two answers given, and the arrival the check-in answered.
+    assert_eq!(on_hub["answers"].as_array().unwrap().len(), 3);
     let caller = json(&["dispatch", "--store", &dispatcher, "caller", &id]);
     assert_eq!(caller["phone"], "+1 314 555 0166");
     // A volunteer's store cannot read caller data.
@@ -322,4 +323,103 @@ fn a_field_device_scripted_against_a_running_hub() {
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("revoked"), "{stderr}");
+}
+
+/// A coordinator starts from the shipped checklist as an XLSForm, edits it, imports
+/// and publishes it; a volunteer checks in, answers everything, checks out, and ends
+/// at full progress with the arrival and departure checkpoints answered by checking in
+/// and out.
+#[test]
+fn a_volunteer_checks_in_answers_everything_and_checks_out_at_full_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_hub, url, bootstrap) = start_hub(dir.path());
+    let store = |name: &str| dir.path().join(format!("{name}.db")).display().to_string();
+    let (coordinator, dispatcher, volunteer) =
+        (store("coordinator"), store("dispatcher"), store("volunteer"));
+    json(&["field", "--store", &coordinator, "enroll", "--hub", &url, "--code", &bootstrap]);
+    for (who, role) in [(&dispatcher, "dispatcher"), (&volunteer, "volunteer")] {
+        let code = json(&["enroll", "--store", coordinator.as_str(), "--role", role, "--team", "east"])["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        json(&["field", "--store", who, "enroll", "--hub", &url, "--code", &code]);
+    }
+
+    // The shipped checklist as an XLSForm; version 2 with one label changed.
+    let form = dir.path().join("checklist.csv");
+    json(&["template", "export", "--out", form.to_str().unwrap()]);
+    let xlsx = dir.path().join("checklist.xlsx");
+    json(&["template", "export", "--out", xlsx.to_str().unwrap()]);
+    assert!(std::fs::read(&xlsx).unwrap().starts_with(b"PK"));
+    let text = std::fs::read_to_string(&form).unwrap();
+    let edited = text
+        .replacen(",field-verification,1,", ",field-verification,2,", 1)
+        .replacen("About how many agents are there?", "How many agents do you count?", 1);
+    assert_ne!(edited, text);
+    std::fs::write(&form, edited).unwrap();
+    let refused = testigo()
+        .args(["template", "--store", &volunteer, "import"])
+        .arg(&form)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "a volunteer cannot import checklists");
+    let imported = json(&["template", "--store", &coordinator, "import", form.to_str().unwrap()]);
+    assert_eq!((imported["id"].as_str(), imported["version"].as_u64()), (Some("field-verification"), Some(2)));
+    json(&["template", "--store", &coordinator, "publish", "field-verification", "--version", "2"]);
+    let listed = json(&["template", "--store", &dispatcher, "list"]);
+    assert!(listed[0]["published_at_ms"].is_i64(), "{listed}");
+
+    let opened = json(&[
+        "dispatch", "--store", &dispatcher, "open", "--place", "Cherokee St", "--lat", "38.5930", "--lon", "-90.2300", "--team", "east",
+    ]);
+    let id = opened["incident"].as_str().unwrap().to_owned();
+    let synced = json(&["field", "--store", &volunteer, "sync"]);
+    assert_eq!(synced["templates_received"], 1, "{synced}");
+
+    let checklist = || json(&["--lang", "es", "field", "--store", &volunteer, "checklist", &id]);
+    let first = checklist();
+    assert_eq!(first["template"]["version"], 2);
+    assert_eq!(first["next"], "arrival");
+    json(&["field", "--store", &volunteer, "check-in", &id, "--lat", "38.5931", "--lon", "-90.2301", "--accuracy", "6"]);
+    // Answer whatever the checklist asks next until only the departure is left.
+    let mut asked = Vec::new();
+    loop {
+        let state = checklist();
+        let next = state["next"].as_str().expect("something is still asked").to_owned();
+        assert_ne!(next, "arrival", "checking in answered the arrival");
+        if next == "departure" {
+            break;
+        }
+        assert!(!asked.contains(&next), "{next} asked twice: {state}");
+        let question = state["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["questions"].as_array().unwrap())
+            .find(|q| q["id"] == next.as_str())
+            .unwrap()
+            .clone();
+        if next == "agents_count" {
+            assert_eq!(question["label"], "¿Cuántos agentes hay, más o menos?");
+        }
+        let value = match question["kind"].as_str().unwrap() {
+            "yes_no_unknown" => "sí",
+            "single_choice" | "multiple_choice" => "1",
+            "count" => "3",
+            "text" => "Tres agentes con chalecos",
+            "time" => "now",
+            "location" => "38.5931,-90.2301",
+            other => panic!("{other} question {next}"),
+        };
+        json(&["--lang", "es", "field", "--store", &volunteer, "answer", &id, &next, value]);
+        asked.push(next);
+    }
+    assert!(asked.len() >= 5, "{asked:?}");
+    json(&["field", "--store", &volunteer, "check-out", &id, "--lat", "38.5940", "--lon", "-90.2310", "--accuracy", "9"]);
+    let done = checklist();
+    assert_eq!(done["complete"], true, "{done}");
+    assert_eq!(done["next"], Value::Null);
+    assert_eq!(done["progress"]["answered"], done["progress"]["required"], "{done}");
+    let synced = json(&["field", "--store", &volunteer, "sync"]);
+    assert_eq!(synced["rejected"].as_array().unwrap().len(), 0);
 }

@@ -330,3 +330,72 @@ fn answers_are_checked_against_the_incident_checklist_in_the_store_locale() {
         .unwrap();
     assert_eq!(store.view(&id).unwrap().answers.len(), 1);
 }
+
+#[test]
+fn checking_in_and_out_answers_the_checklists_arrival_and_departure() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("field.db"), &key(7)).unwrap();
+    let id = store.create_incident(report("Cherokee St")).unwrap();
+    let me = store.device_id();
+    let mine = |question: &str| {
+        store
+            .view(&id)
+            .unwrap()
+            .answers_to(question)
+            .and_then(|a| a.by(&me).map(|a| (a.value.clone(), a.at)))
+    };
+    assert_eq!(mine("arrival"), None);
+
+    let first = store.check_in(&id, fix_near(0.0)).unwrap();
+    let (arrival, at) = mine("arrival").expect("checking in answers the arrival question");
+    assert_eq!(at, first.at);
+    assert!(matches!(arrival, AnswerValue::Checkpoint { fix: Some(fix), .. } if fix == first.fix));
+    assert_eq!(mine("departure"), None, "a check-in is not a departure");
+
+    // Back on scene after a break: another checkpoint record, the same arrival.
+    let again = store.check_in(&id, fix_near(0.001)).unwrap();
+    assert_ne!(again.id, first.id);
+    assert_eq!(mine("arrival").unwrap().1, first.at);
+    assert_eq!(store.view(&id).unwrap().checkpoints.len(), 2);
+
+    let out = store.check_out(&id, fix_near(0.002)).unwrap();
+    assert!(matches!(mine("departure"), Some((AnswerValue::Checkpoint { fix: Some(fix), .. }, _)) if fix == out.fix));
+    // One action each: the check-in's record and answer are one transaction, so a
+    // refused fix leaves neither.
+    let mut bad = fix_near(0.0);
+    bad.lat = 95.0;
+    assert!(store.check_in(&id, bad).is_err());
+    assert_eq!(store.view(&id).unwrap().checkpoints.len(), 3);
+}
+
+#[test]
+fn published_checklists_survive_a_restart_and_new_incidents_open_with_the_newest() {
+    use testigo_core::checklist::{default_template, CheckedTemplate, Text};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("field.db");
+    let mut v2 = default_template().unwrap().template().clone();
+    v2.version = 2;
+    v2.sections[0].questions[0].label = Text::new([("en", "Arrived"), ("es", "Llegué")]);
+    {
+        let store = Store::open(&path, &key(8)).unwrap();
+        assert_eq!(store.current_template().unwrap().version, 1);
+        store.publish_template(CheckedTemplate::new(v2.clone()).unwrap()).unwrap();
+        // Other content under a version already known is refused, and not kept.
+        let mut other = v2.clone();
+        other.title = Text::new([("en", "Other"), ("es", "Otra")]);
+        assert!(store.publish_template(CheckedTemplate::new(other).unwrap()).is_err());
+    }
+    let store = Store::open(&path, &key(8)).unwrap();
+    let current = store.current_template().unwrap();
+    assert_eq!((current.id.as_str(), current.version), ("field-verification", 2));
+    store.with_templates(|r| {
+        assert_eq!(r.versions("field-verification"), [1, 2]);
+        assert_eq!(r.resolve(&current).unwrap().template(), &v2);
+    });
+    // Checking in on an incident opened with version 2 answers its arrival.
+    let mut new = report("Jefferson Ave");
+    new.template = Some(current);
+    let id = store.create_incident(new).unwrap();
+    store.check_in(&id, fix_near(0.0)).unwrap();
+    assert!(store.view(&id).unwrap().answers_to("arrival").is_some());
+}

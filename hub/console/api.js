@@ -49,6 +49,25 @@ export async function api(method, path, body, { background = false } = {}) {
   return data;
 }
 
+/** Sends a file as it is (a checklist to import), with the CSRF token. */
+export async function upload(path, file, contentType) {
+  const response = await fetch(`/console/api${path}`, {
+    method: 'POST',
+    headers: { Accept: 'application/json', 'Content-Type': contentType, 'X-CSRF-Token': csrfToken || '' },
+    body: file,
+    credentials: 'same-origin',
+    cache: 'no-store',
+  });
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) throw new ApiError(response.status, data && data.error, data && data.reason);
+  return data;
+}
+
 /**
  * Server-sent events: `onChange(revision)` after anything changes on the hub;
  * `onState('live' | 'reconnecting' | 'closed')` as the connection comes and goes.

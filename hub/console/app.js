@@ -9,6 +9,7 @@ import { renderSignIn } from './sign-in.js';
 import { renderList } from './list.js';
 import { renderNewIncident } from './new-incident.js';
 import { renderIncident } from './incident.js';
+import { renderChecklists } from './checklists.js';
 
 const main = document.getElementById('main');
 const state = {
@@ -24,6 +25,7 @@ function route() {
   const incident = hash.match(/^\/incidents\/(inc_[0-9a-f]{32})$/);
   if (incident) return { page: 'incident', id: incident[1] };
   if (hash === '/new') return { page: 'new' };
+  if (hash === '/checklists') return { page: 'checklists' };
   return { page: 'list' };
 }
 
@@ -55,6 +57,7 @@ function show() {
   const ctx = context();
   if (r.page === 'incident') state.view = renderIncident(main, ctx, r.id);
   else if (r.page === 'new') state.view = renderNewIncident(main, ctx);
+  else if (r.page === 'checklists') state.view = renderChecklists(main, ctx);
   else state.view = renderList(main, ctx);
   main.focus({ preventScroll: true });
 }

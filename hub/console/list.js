@@ -55,6 +55,7 @@ export function renderList(container, ctx) {
     h('div', { class: 'page' },
       h('div', { class: 'page-head' },
         h('h1', { class: 'page-title' }, t('list.title')),
+        ctx.session.role === 'coordinator' ? h('a', { class: 'button', href: '#/checklists', id: 'checklists' }, t('checklists.title')) : null,
         canOpen ? h('a', { class: 'button primary', href: '#/new', id: 'new-incident' }, t('list.new')) : null),
       h('section', { class: 'card' }, toolbar, h('div', { class: 'table-wrap' }, table), empty)));
 

@@ -103,7 +103,6 @@ export function renderNewIncident(container, ctx) {
       urgency: form.querySelector('input[name="urgency"]:checked').value,
       reported_at_ms: Number.isFinite(seen) ? seen : Date.now(),
       team: team.value.trim() || null,
-      template: ctx.session.checklist || null,
       caller_name: callerName.value.trim() || null,
       caller_phone: callerPhone.value.trim() || null,
     };

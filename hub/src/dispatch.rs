@@ -158,12 +158,13 @@ pub async fn open(
                 source: ReportSource::Call,
             };
             let id = IncidentId::generate();
+            let template = crate::templates::for_new_incident(conn, request.template)?;
             let doc = IncidentDoc::create(
                 &id,
                 &state.author_for(&me),
                 NewIncident {
                     report,
-                    template: request.template,
+                    template: Some(template),
                 },
                 now,
             )?;

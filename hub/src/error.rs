@@ -44,6 +44,12 @@ impl HubError {
         Self::new(StatusCode::NOT_FOUND, "not_found", reason)
     }
 
+    /// The request contradicts what the hub holds (a checklist version imported
+    /// before with other content).
+    pub fn conflict(reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", reason)
+    }
+
     pub fn internal(reason: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", reason)
     }

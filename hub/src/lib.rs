@@ -6,7 +6,7 @@
 //! - [`auth`]: enrolment codes, credentials, rate limiting
 //! - [`sync`]: the sync endpoint; [`validate`] checks every incoming change
 //! - [`permissions`]: who sees and writes what
-//! - [`dispatch`]: the dispatcher API
+//! - [`dispatch`]: the dispatcher API; [`templates`]: checklists imported and published
 //! - [`evidence`]: evidence bundles and the audit log; [`retention`]: archive-then-delete
 //! - [`console`]: the dispatcher console, a web page served at `/console/`
 //! - [`db`]: the store
@@ -22,6 +22,7 @@ pub mod permissions;
 pub mod retention;
 pub mod server;
 pub mod sync;
+pub mod templates;
 pub mod validate;
 
 pub use config::HubConfig;

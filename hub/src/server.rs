@@ -181,6 +181,11 @@ impl Hub {
             .route("/v1/audit", get(crate::evidence::audit_log))
             .route("/v1/incidents/{id}/confirm", post(dispatch::confirm))
             .route("/v1/devices", get(dispatch::devices))
+            .route(
+                "/v1/templates",
+                get(crate::templates::list).post(crate::templates::import),
+            )
+            .route("/v1/templates/publish", post(crate::templates::publish))
             .route("/v1/devices/{device}/revoke", post(dispatch::revoke_device))
             .merge(console::router(&self.state))
             .fallback(|| async { HubError::not_found("no such route") })

@@ -18,13 +18,14 @@ use testigo_core::evidence::verify_change;
 use testigo_core::ids::IncidentId;
 use testigo_core::incident::read_view;
 use testigo_core::sync::protocol::{
-    self, Ack, DeliveredIncident, IncidentChanges, Rejection, SyncRequest, SyncResponse, Upload,
+    self, Ack, DeliveredIncident, IncidentChanges, PublishedTemplate, Rejection, SyncRequest,
+    SyncResponse, Upload,
 };
 
 use crate::auth::Authed;
 use crate::db::audit::{self, Action};
 use crate::db::devices::Device;
-use crate::db::{changes, delivered, incidents};
+use crate::db::{changes, delivered, incidents, templates};
 use crate::error::{HubError, HubResult};
 use crate::permissions;
 use crate::server::AppState;
@@ -82,6 +83,12 @@ fn round(
         now_ms,
         &mut response,
     )?;
+    // Checklists published after the device's cursor and covered by the new one: each
+    // reaches each device once, in the round whose cursor first passes its stamp.
+    response.templates = templates::published_between(&tx, request.cursor, response.cursor)?
+        .into_iter()
+        .map(|json| PublishedTemplate { json })
+        .collect();
     tx.commit()?;
     Ok(response)
 }

@@ -646,3 +646,52 @@ impl Console {
         }
     }
 }
+
+impl Console {
+    fn post_file(&self, path: &str, body: &str, csrf: bool) -> Page {
+        let mut request = self
+            .with_cookie(self.client.post(format!("{}/console/api{path}", self.base)))
+            .header("content-type", "application/octet-stream")
+            .body(body.to_owned());
+        if csrf {
+            request = request.header("x-csrf-token", self.csrf.clone().expect("signed in"));
+        }
+        Self::read(request.send().expect("hub answers"))
+    }
+}
+
+#[test]
+fn a_coordinator_imports_and_publishes_a_checklist_from_the_console() {
+    let form = "survey,type,name,label::English (en),label::Español (es),required,appearance\n\
+                ,geopoint,arrival,Check in,Registre su llegada,yes,checkpoint\n\
+                ,select_one yn,agents,Agents?,¿Agentes?,yes,\n\
+                ,geopoint,departure,Check out,Registre su salida,yes,checkpoint\n\
+                choices,list_name,name,label::English (en),label::Español (es)\n\
+                ,yn,yes,Yes,Sí\n,yn,no,No,No\n,yn,unknown,Unknown,No se sabe\n\
+                settings,form_id,version,form_title,form_title::Español (es)\n\
+                ,short-check,1,Short check,Verificación corta\n";
+    let world = World::new();
+    let coordinator = signed_in(&world, &world.coordinator);
+    let dispatcher = world.enrol("dispatcher", Role::Dispatcher, None);
+    let dispatcher = signed_in(&world, &dispatcher);
+
+    assert_eq!(coordinator.post_file("/templates", form, false).status, 403, "no CSRF token, no import");
+    let page = dispatcher.post_file("/templates", form, true);
+    assert_eq!(page.status, 403, "a dispatcher cannot import: {}", page.body);
+    let page = coordinator.post_file("/templates", form, true);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.json()["questions"], 3);
+    let page = dispatcher.post("/templates/publish", &json!({"id": "short-check", "version": 1}));
+    assert_eq!(page.status, 403, "{}", page.body);
+    let page = coordinator.post("/templates/publish", &json!({"id": "short-check", "version": 1}));
+    assert_eq!(page.status, 200, "{}", page.body);
+    let listed = dispatcher.get("/console/api/templates").json();
+    assert!(listed[0]["published_at_ms"].is_i64(), "{listed}");
+
+    // The console opens incidents with the newest publication and shows its checklist.
+    let id = dispatcher.open_incident();
+    let view = dispatcher.get(&format!("/console/api/incidents/{id}")).json();
+    assert_eq!(view["template"], json!({"id": "short-check", "version": 1}));
+    let checklist = dispatcher.get(&format!("/console/api/incidents/{id}/checklist?lang=es")).json();
+    assert_eq!(checklist["sections"][0]["questions"][0]["label"], "Registre su llegada", "{checklist}");
+}

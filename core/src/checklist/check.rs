@@ -109,6 +109,22 @@ impl CheckedTemplate {
         &self.warnings
     }
 
+    /// The question a check-in (`CheckIn`) or check-out (`CheckOut`) answers: the
+    /// template's first checkpoint question is the arrival, its last one, when there
+    /// are two or more, the departure. Checking in or out is that checkpoint, so a
+    /// volunteer never records the same arrival twice.
+    pub fn checkpoint_question(&self, kind: crate::incident::CheckpointKind) -> Option<&Question> {
+        let mut checkpoints = self
+            .template
+            .questions()
+            .filter(|q| q.kind == QuestionType::Checkpoint);
+        let first = checkpoints.next();
+        match kind {
+            crate::incident::CheckpointKind::CheckIn => first,
+            crate::incident::CheckpointKind::CheckOut => checkpoints.last(),
+        }
+    }
+
     pub fn question(&self, id: &str) -> Option<&Question> {
         self.index.get(id).map(|&i| self.nth(i))
     }

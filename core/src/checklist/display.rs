@@ -40,7 +40,7 @@ pub fn display_answer(question: &Question, value: &AnswerValue, locale: &str) ->
     }
 }
 
-fn yes_no_label(value: YesNo, lang: Lang) -> &'static str {
+pub(crate) fn yes_no_label(value: YesNo, lang: Lang) -> &'static str {
     match (value, lang) {
         (YesNo::Yes, Lang::En) => "Yes",
         (YesNo::Yes, Lang::Es) => "Sí",

@@ -9,6 +9,7 @@
 //!   suggested determination); [`combine`]: every author side by side for a team lead.
 //! - [`Registry`]: every version, so an incident keeps the checklist it started with.
 //! - [`default_template`]: the bilingual verification checklist that ships with Testigo.
+//! - `xlsform` (feature `xlsform`): import and export of ODK / KoboToolbox XLSForms.
 
 mod answer;
 mod check;
@@ -23,6 +24,8 @@ mod relevance;
 mod template;
 mod text;
 mod validate;
+#[cfg(feature = "xlsform")]
+pub mod xlsform;
 
 pub use answer::{AnswerValue, YesNo};
 pub use check::{check_template, CheckReport, CheckedTemplate, MAX_TEMPLATE_BYTES};

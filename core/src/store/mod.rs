@@ -15,6 +15,7 @@ mod retention;
 mod schema;
 mod signatures;
 mod sync_support;
+mod templates;
 mod wipe;
 
 use std::collections::HashMap;
@@ -97,13 +98,15 @@ impl Store {
         let mut conn = connection::open_encrypted(&path, key)?;
         schema::init_or_upgrade(&mut conn)?;
         let identity = identity::load_or_create(&conn)?;
+        let mut registry = Registry::with_default()?;
+        templates::load_into(&conn, &mut registry)?;
         Ok(Self {
             inner: Mutex::new(Inner {
                 conn,
                 identity,
                 cache: HashMap::new(),
             }),
-            templates: std::sync::RwLock::new(Registry::with_default()?),
+            templates: std::sync::RwLock::new(registry),
             locale: std::sync::RwLock::new(crate::checklist::FALLBACK_LOCALE.to_owned()),
             path,
             clock,
@@ -242,15 +245,50 @@ impl Store {
         result
     }
 
+    /// Checks in on scene: the checkpoint record (with the distance to the reported
+    /// place) and, in the same transaction, this device's answer to the checklist's
+    /// arrival question, so every front end gets both from one action.
     pub fn check_in(&self, id: &IncidentId, fix: LocationFix) -> Result<Checkpoint> {
-        self.update(id, |doc, author, now| {
-            doc.checkpoint(author, CheckpointKind::CheckIn, fix, now)
-        })
+        self.checkpoint(id, CheckpointKind::CheckIn, fix)
     }
 
+    /// Checks out: the checkpoint record and the answer to the departure question.
     pub fn check_out(&self, id: &IncidentId, fix: LocationFix) -> Result<Checkpoint> {
+        self.checkpoint(id, CheckpointKind::CheckOut, fix)
+    }
+
+    fn checkpoint(
+        &self,
+        id: &IncidentId,
+        kind: CheckpointKind,
+        fix: LocationFix,
+    ) -> Result<Checkpoint> {
+        let templates = self.templates.read().unwrap_or_else(|p| p.into_inner());
         self.update(id, |doc, author, now| {
-            doc.checkpoint(author, CheckpointKind::CheckOut, fix, now)
+            let checkpoint = doc.checkpoint(author, kind, fix.clone(), now)?;
+            // An incident whose checklist this device does not know still gets its
+            // checkpoint record; the answer waits for nothing.
+            let question = doc
+                .template()?
+                .and_then(|reference| templates.resolve(&reference).ok())
+                .and_then(|template| template.checkpoint_question(kind))
+                .map(|question| question.id.clone());
+            if let Some(question) = question {
+                let already = doc
+                    .view()?
+                    .answers_to(&question)
+                    .is_some_and(|a| a.by_author.iter().any(|a| a.by == author.device));
+                // The first arrival is the arrival; a second check-in (back on scene
+                // after a break) is a checkpoint record of its own.
+                if kind == CheckpointKind::CheckOut || !already {
+                    let value = AnswerValue::Checkpoint {
+                        at: now,
+                        fix: Some(fix),
+                    };
+                    doc.answer(author, &question, value, now)?;
+                }
+            }
+            Ok(checkpoint)
         })
     }
 
@@ -269,15 +307,33 @@ impl Store {
         })
     }
 
-    /// Makes a checklist version known to this device (e.g. received from the hub).
+    /// Makes a checklist version known to this device (e.g. received from the hub) and
+    /// keeps it in the store. The template is checked again here whatever checked it
+    /// before ([`CheckedTemplate`] is the proof); a version already known with other
+    /// content is refused and nothing changes.
     pub fn publish_template(
         &self,
         template: CheckedTemplate,
     ) -> Result<crate::incident::TemplateRef> {
-        self.templates
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .publish(template)
+        let mut registry = self.templates.write().unwrap_or_else(|p| p.into_inner());
+        // Refused here before anything is saved: the registry owns the "a published
+        // version never changes" rule.
+        let mut trial = registry.clone();
+        let reference = trial.publish(template.clone())?;
+        templates::save(&self.lock().conn, &template)?;
+        *registry = trial;
+        Ok(reference)
+    }
+
+    /// The checklist a new incident opens with: the version the hub published most
+    /// recently, or the one that ships with Testigo.
+    pub fn current_template(&self) -> Result<crate::incident::TemplateRef> {
+        if let Some(newest) = templates::newest(&self.lock().conn)? {
+            if self.with_templates(|r| r.resolve(&newest).is_ok()) {
+                return Ok(newest);
+            }
+        }
+        self.with_templates(|r| r.latest(crate::checklist::DEFAULT_TEMPLATE_ID).map(|t| t.template_ref()))
     }
 
     /// Runs `f` with the checklist versions this device knows.

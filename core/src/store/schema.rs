@@ -6,7 +6,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{Error, Result};
 
-pub const CURRENT_VERSION: i64 = 2;
+pub const CURRENT_VERSION: i64 = 3;
 
 pub fn init_or_upgrade(conn: &mut Connection) -> Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -21,6 +21,9 @@ pub fn init_or_upgrade(conn: &mut Connection) -> Result<()> {
     }
     if version < 2 {
         upgrade_to_v2(&tx)?;
+    }
+    if version < 3 {
+        upgrade_to_v3(&tx)?;
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     tx.commit()?;
@@ -118,6 +121,25 @@ fn upgrade_to_v2(tx: &Transaction<'_>) -> Result<()> {
         CREATE TABLE sync_removals (
             incident_id  TEXT PRIMARY KEY,
             at           INTEGER NOT NULL
+        );
+        "#,
+    )?;
+    Ok(())
+}
+
+/// v3: checklist versions received from the hub, kept as the JSON the hub sent (checked
+/// again on every open), so new incidents open with them after a restart.
+/// `received_seq` orders them: the newest publication is the checklist new
+/// incidents start with.
+fn upgrade_to_v3(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE templates (
+            template_id   TEXT NOT NULL,
+            version       INTEGER NOT NULL,
+            json          TEXT NOT NULL,
+            received_seq  INTEGER NOT NULL,
+            PRIMARY KEY (template_id, version)
         );
         "#,
     )?;

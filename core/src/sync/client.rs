@@ -204,6 +204,22 @@ fn apply_response(
         }
     }
 
+    // Checklists before incidents, so an incident opened with a new checklist
+    // arrives to a device that can already run it.
+    for published in &response.templates {
+        let kept = crate::checklist::CheckedTemplate::from_json(&published.json)
+            .and_then(|template| store.publish_template(template));
+        match kept {
+            Ok(reference) => {
+                tracing::info!(template = %reference.id, version = reference.version, "checklist received");
+                report.templates_received += 1;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "checklist from the hub refused");
+                report.templates_refused.push(error.to_string());
+            }
+        }
+    }
     for delivered in &response.new_incidents {
         let held = holds(store, &delivered.incident)?;
         store.merge_remote(&delivered.incident, &delivered.document)?;

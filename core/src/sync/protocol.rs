@@ -70,6 +70,16 @@ pub struct SyncResponse {
     pub removed: Vec<IncidentId>,
     /// The response was cut to its budget: ask again straight away.
     pub more: bool,
+    /// Checklist versions published since the device's cursor, oldest first. Empty
+    /// (one byte) unless something was published; the device checks each again.
+    pub templates: Vec<PublishedTemplate>,
+}
+
+/// A checklist version a coordinator published: the template as JSON, exactly as the
+/// hub checked it. The device parses and checks it again before it keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PublishedTemplate {
+    pub json: String,
 }
 
 /// The hub holds the incident at `heads`, which include every accepted upload.

@@ -25,6 +25,11 @@ pub struct SyncReport {
     pub clock_offset_ms: i64,
     /// The device clock is off by more than `time::SKEW_WARN`.
     pub skewed: bool,
+    /// Checklist versions received from the hub and kept.
+    pub templates_received: u32,
+    /// Checklist versions the hub sent that this device refused, with why (a template
+    /// that fails the check here, or other content under a version already known).
+    pub templates_refused: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -37,6 +37,7 @@ const ASSETS: &[Asset] = &[
     asset!("sign-in.js", JS),
     asset!("list.js", JS),
     asset!("new-incident.js", JS),
+    asset!("checklists.js", JS),
     asset!("incident.js", JS),
 ];
 

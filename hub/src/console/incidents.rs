@@ -20,7 +20,7 @@ use crate::dispatch;
 use crate::error::HubResult;
 use crate::server::AppState;
 
-/// The checklists the hub knows: the one that ships with Testigo.
+/// The checklist that ships with Testigo; imported ones are in the hub's database.
 pub(super) fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
@@ -51,22 +51,29 @@ async fn view(state: Arc<AppState>, me: Authed, raw: String) -> HubResult<Incide
     Ok(dispatch::get(State(state), me, Path(raw)).await?.0)
 }
 
-/// Every author's answers side by side; `None` when the incident has no checklist or
-/// one this hub does not know.
-fn combined(view: &IncidentView, lang: &str) -> Option<CombinedView> {
-    let template = registry().resolve(view.template.as_ref()?).ok()?;
-    Some(combine(template, &view.answers, lang))
-}
-
-/// `GET /console/api/incidents/{id}/checklist?lang=`.
+/// `GET /console/api/incidents/{id}/checklist?lang=`: every author's answers side by
+/// side, run with the exact checklist version the incident started with (the shipped
+/// one or one imported here); `null` when the incident has none or one this hub does
+/// not hold.
 pub async fn checklist(
     State(state): State<Arc<AppState>>,
     me: Authed,
     Path(raw): Path<String>,
     Query(lang): Query<Lang>,
 ) -> HubResult<Json<Option<CombinedView>>> {
-    let view = view(state, me, raw).await?;
-    Ok(Json(combined(&view, lang.code())))
+    let view = view(Arc::clone(&state), me, raw).await?;
+    let Some(reference) = view.template.clone() else {
+        return Ok(Json(None));
+    };
+    let template = match registry().resolve(&reference) {
+        Ok(shipped) => Some(shipped.clone()),
+        Err(_) => {
+            state
+                .blocking(move |_, conn| crate::templates::resolve(conn, &reference))
+                .await?
+        }
+    };
+    Ok(Json(template.map(|t| combine(&t, &view.answers, lang.code()))))
 }
 
 /// `GET /console/api/incidents/{id}/map`: the numbered points the picture draws.

@@ -248,7 +248,8 @@ pub struct SessionInfo {
     /// To send back in the `X-CSRF-Token` header of every change.
     pub csrf: String,
     pub idle_timeout_ms: i64,
-    /// The checklist new incidents start with.
+    /// The checklist that ships with Testigo. The page names no checklist when it
+    /// opens an incident, so the hub uses the newest published one, else this one.
     pub checklist: Option<TemplateRef>,
     /// Only right after redeeming a code: the new console device's credential, shown
     /// once so that the person can sign in with it later.

@@ -10,6 +10,7 @@ pub mod devices;
 pub mod incidents;
 pub mod meta;
 mod schema;
+pub mod templates;
 
 use std::path::Path;
 use std::time::Duration;

@@ -4,7 +4,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{HubError, HubResult};
 
-const CURRENT_VERSION: i64 = 2;
+const CURRENT_VERSION: i64 = 3;
 
 pub fn init_or_upgrade(conn: &mut Connection) -> HubResult<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -19,6 +19,9 @@ pub fn init_or_upgrade(conn: &mut Connection) -> HubResult<()> {
     }
     if version < 2 {
         upgrade_to_v2(&tx)?;
+    }
+    if version < 3 {
+        upgrade_to_v3(&tx)?;
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     tx.commit()?;
@@ -132,6 +135,28 @@ fn upgrade_to_v2(tx: &Transaction<'_>) -> HubResult<()> {
             action       TEXT NOT NULL
         );
         CREATE INDEX audit_by_incident ON audit(incident_id, id);
+        "#,
+    )?;
+    Ok(())
+}
+
+/// v3: checklist templates. Imported versions wait as drafts until a coordinator
+/// publishes one; `published_seq` is a stamp from the change counter, so a device
+/// receives a publication exactly once, in the sync round after its cursor.
+fn upgrade_to_v3(tx: &Transaction<'_>) -> HubResult<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE templates (
+            template_id    TEXT NOT NULL,
+            version        INTEGER NOT NULL,
+            json           TEXT NOT NULL,
+            imported_at    INTEGER NOT NULL,
+            imported_by    TEXT NOT NULL,
+            published_seq  INTEGER UNIQUE,
+            published_at   INTEGER,
+            published_by   TEXT,
+            PRIMARY KEY (template_id, version)
+        );
         "#,
     )?;
     Ok(())
