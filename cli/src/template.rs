@@ -4,7 +4,7 @@
 //! to every device with its next sync; `export` writes a checklist as an XLSForm to
 //! start from.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -129,7 +129,7 @@ pub fn run(args: TemplateArgs, out: Output) -> Result<()> {
     }
 }
 
-fn export(path: &PathBuf, from: Option<PathBuf>, out: Output) -> Result<()> {
+fn export(path: &Path, from: Option<PathBuf>, out: Output) -> Result<()> {
     let template = match from {
         None => default_template()?,
         Some(file) => {

@@ -31,7 +31,7 @@ const PUBLISHERS: &[Role] = &[Role::Coordinator];
 /// Who may see which checklists exist (a dispatcher picks one for an incident).
 const READERS: &[Role] = &[Role::Dispatcher, Role::Coordinator];
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct ImportedTemplate {
     pub id: String,
     pub version: u32,

@@ -42,8 +42,6 @@ fn csv(table: &Table) -> String {
 
 /// Every supported type and expression, in English and Spanish.
 fn full_form() -> Table<'static> {
-    let l = |en, es| [en, es];
-    let _ = l;
     vec![
         (
             "survey",
@@ -258,7 +256,10 @@ fn unsupported_features_are_each_reported_with_sheet_and_row() {
         ("settings", vec![vec!["form_id", "version"], vec!["bad", "v2"]]),
     ];
     for error in [import_csv(&csv(&form)).unwrap_err(), import_xlsx(&xlsx(&form)).unwrap_err()] {
-        let ImportError::Form(report) = error else { panic!("{error}") };
+        let report = match error {
+            ImportError::Form(report) => report,
+            other => panic!("{other}"),
+        };
         let found: Vec<(&str, usize, Option<&str>)> =
             report.errors.iter().map(|p| (p.sheet.as_str(), p.row, p.column.as_deref())).collect();
         let expect = |sheet: &str, row: usize, column: &str, words: &str| {
