@@ -60,8 +60,9 @@ enum Command {
     Field(field::FieldArgs),
     /// Evidence bundles from the hub; CSV and GeoJSON of this device's incidents.
     Export(export::ExportArgs),
-    /// Check an evidence bundle: every hash, signature and rendering.
-    Verify { bundle: PathBuf },
+    /// Check an evidence bundle: every hash, signature and rendering, and, against a
+    /// pinned hub key, what the hub signed (heads, authors, receipt times).
+    Verify(evidence::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -75,7 +76,7 @@ fn main() -> ExitCode {
         Command::Dispatch(args) => dispatch::run(args, out).map(|()| true),
         Command::Field(args) => field::run(args, out, &cli.lang).map(|()| true),
         Command::Export(args) => export::run(args, out).map(|()| true),
-        Command::Verify { bundle } => evidence::verify(bundle, out),
+        Command::Verify(args) => evidence::verify(args, out),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

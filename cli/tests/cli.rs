@@ -283,6 +283,36 @@ fn a_field_device_scripted_against_a_running_hub() {
     );
     let verified = json(&["verify", bundle.to_str().unwrap()]);
     assert_eq!(verified["findings"].as_array().unwrap().len(), 0);
+    assert_eq!(verified["anchor"], "not_given");
+    let plain = testigo().args(["verify"]).arg(&bundle).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&plain.stdout).contains("NOT ANCHORED"),
+        "without a hub key, verify says the bundle is not anchored"
+    );
+    // Pinned to the hub's key (here read from the hub itself, as an organisation
+    // would publish it), and to another key, given inline and in a file.
+    let hub_key = serde_json::from_slice::<Value>(&std::fs::read(&bundle).unwrap()).unwrap()["hub"]
+        ["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let anchored = json(&["verify", "--hub-key", &hub_key, bundle.to_str().unwrap()]);
+    assert_eq!(anchored["anchor"]["pinned"], hub_key.as_str());
+    assert_eq!(anchored["findings"].as_array().unwrap().len(), 0);
+    let key_file = dir.path().join("other-hub.key");
+    std::fs::write(&key_file, "11".repeat(32)).unwrap();
+    let wrong = testigo()
+        .args(["verify", "--hub-key-file"])
+        .arg(&key_file)
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&wrong.stdout).contains("not by the pinned hub key"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stdout)
+    );
     let mut tampered = std::fs::read_to_string(&bundle).unwrap();
     tampered = tampered.replacen(
         "Three agents at the tire shop",

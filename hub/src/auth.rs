@@ -150,6 +150,7 @@ pub async fn enrol(
                 role,
                 team,
                 credential: hex::encode(credential),
+                hub_device_id: Some(state.hub.device_id.to_string()),
             }))
         }
         refused => {

@@ -13,10 +13,12 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use base64::Engine;
 use chrono::{DateTime, Utc};
+use ed25519_dalek::SigningKey;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Deserialize;
-use testigo_core::evidence::{export, DeviceRecord, IncidentEvidence};
+use testigo_core::evidence::{export, DeviceRecord, HistoryEntry, IncidentEvidence};
 use testigo_core::ids::{DeviceId, IncidentId};
 use testigo_core::incident::Role;
 
@@ -64,7 +66,7 @@ pub async fn bundle(
                     return Err(HubError::not_found(format!("no incident {id}")));
                 }
             }
-            let bytes = build_bundle(conn, &state.hub_record(conn)?, &ids)?;
+            let bytes = build_bundle(conn, &state.hub_record(conn)?, &state.hub.signing_key, &ids)?;
             for id in &ids {
                 audit::record(conn, &me, Some(id), "/v1/evidence", Action::Export, now_ms)?;
             }
@@ -85,14 +87,18 @@ pub async fn bundle(
 }
 
 /// The bundle of `ids`, with `hub` as the author record of the hub's own changes.
+/// The hub signs it with `hub_key`: its trust anchor (see
+/// `testigo_core::evidence::attestation`).
 pub fn build_bundle(
     conn: &Connection,
     hub: &DeviceRecord,
+    hub_key: &SigningKey,
     ids: &[IncidentId],
 ) -> HubResult<Vec<u8>> {
     let mut documents = Vec::with_capacity(ids.len());
     let mut signatures = Vec::with_capacity(ids.len());
     let mut receipts = Vec::with_capacity(ids.len());
+    let mut histories = Vec::with_capacity(ids.len());
     let mut authors = std::collections::BTreeSet::new();
     for id in ids {
         let doc = incidents::load(conn, id)?
@@ -107,6 +113,7 @@ pub fn build_bundle(
         documents.push(doc);
         signatures.push(sigs);
         receipts.push(received);
+        histories.push(history_entries(conn, id)?);
     }
     let mut devices = vec![hub.clone()];
     for device in authors.iter().filter(|d| **d != hub.device_id) {
@@ -118,13 +125,33 @@ pub fn build_bundle(
         .iter()
         .zip(&signatures)
         .zip(&receipts)
-        .map(|((document, signatures), received_at)| IncidentEvidence {
-            document,
-            signatures,
-            received_at,
-        })
+        .zip(&histories)
+        .map(
+            |(((document, signatures), received_at), history)| IncidentEvidence {
+                document,
+                signatures,
+                received_at,
+                history,
+            },
+        )
         .collect();
-    Ok(export(&evidence, &devices)?)
+    Ok(export(&evidence, &devices, Some(hub_key))?)
+}
+
+/// The history signatures the hub kept for `id`, as a bundle carries them.
+fn history_entries(conn: &Connection, id: &IncidentId) -> HubResult<Vec<HistoryEntry>> {
+    Ok(crate::history::for_incident(conn, id)?
+        .into_iter()
+        .map(|stored| HistoryEntry {
+            device_id: stored.device,
+            seq: stored.seq,
+            head: stored.head.to_string(),
+            signature: hex::encode(stored.signature),
+            head_change: stored
+                .head_bytes
+                .map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
+        })
+        .collect())
 }
 
 type ChangeRecords = (
@@ -173,6 +200,7 @@ fn device_record(conn: &Connection, device: &DeviceId) -> HubResult<Option<Devic
             public_key: hex::encode(key),
             role: Role::parse(&role)?,
             enrolled_at: testigo_core::time::from_millis(enrolled_at)?,
+            hub_signature: None,
         })
     }))
 }
@@ -195,6 +223,7 @@ pub fn hub_record(
         enrolled_at: first
             .and_then(testigo_core::time::from_millis)
             .unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+        hub_signature: None,
     })
 }
 

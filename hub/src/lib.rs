@@ -4,7 +4,8 @@
 //!
 //! - [`server`]: state, routes, serving (HTTP, or HTTPS given a certificate)
 //! - [`auth`]: enrolment codes, credentials, rate limiting
-//! - [`sync`]: the sync endpoint; [`validate`] checks every incoming change
+//! - [`sync`]: the sync endpoint; [`history`] checks each upload's signature, [`validate`]
+//!   every incoming change
 //! - [`permissions`]: who sees and writes what
 //! - [`dispatch`]: the dispatcher API
 //! - [`evidence`]: evidence bundles and the audit log; [`retention`]: archive-then-delete
@@ -18,6 +19,7 @@ pub mod db;
 pub mod dispatch;
 pub mod error;
 pub mod evidence;
+pub mod history;
 pub mod permissions;
 pub mod retention;
 pub mod server;

@@ -16,6 +16,7 @@ use crate::error::{HubError, HubResult};
 pub fn archive_closed(
     conn: &mut Connection,
     hub: &DeviceRecord,
+    hub_key: &ed25519_dalek::SigningKey,
     archive_dir: &Path,
     cutoff_ms: i64,
 ) -> HubResult<Vec<IncidentId>> {
@@ -36,11 +37,12 @@ pub fn archive_closed(
         ))
     })?;
     for id in &ids {
-        let bundle = crate::evidence::build_bundle(conn, hub, std::slice::from_ref(id))?;
+        let bundle = crate::evidence::build_bundle(conn, hub, hub_key, std::slice::from_ref(id))?;
         write_durably(&archive_dir.join(format!("{id}.json")), &bundle)?;
         let tx = conn.transaction()?;
         for table in [
             "changes",
+            "history_signatures",
             "delivered",
             "assignments",
             "caller_contacts",

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use testigo_core::ids::DeviceId;
 use testigo_core::incident::{Author, Role};
-use testigo_core::sync::protocol::{ENROL_PATH, HEALTH_PATH, SYNC_PATH};
+use testigo_core::sync::protocol::{ENROL_PATH, HEALTH_PATH, HUB_PATH, SYNC_PATH};
 use testigo_core::time::{Clock, SystemClock};
 
 use crate::auth::{self, RateLimiter};
@@ -164,6 +164,7 @@ impl Hub {
                 HEALTH_PATH,
                 get(|| async { Json(serde_json::json!({ "ok": true })) }),
             )
+            .route(HUB_PATH, get(crate::history::hub_info))
             .route(ENROL_PATH, post(auth::enrol))
             .route(SYNC_PATH, post(crate::sync::sync))
             .route("/v1/enrol-codes", post(dispatch::create_code))
@@ -198,7 +199,7 @@ impl Hub {
         let cutoff = self.state.now_ms() - i64::from(days) * 86_400_000;
         let mut conn = self.state.db.lock().unwrap_or_else(|p| p.into_inner());
         let hub = self.state.hub_record(&conn)?;
-        crate::retention::archive_closed(&mut conn, &hub, dir, cutoff)
+        crate::retention::archive_closed(&mut conn, &hub, &self.state.hub.signing_key, dir, cutoff)
     }
 
     /// Runs the archive policy now and then every hour, in the background.

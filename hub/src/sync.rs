@@ -5,16 +5,14 @@
 //! back next time. So a request cut on the way in changes nothing, a response cut on
 //! the way out is sent again, and a request sent twice stores nothing twice.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use automerge::{Change, ChangeHash};
+use automerge::Change;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use rusqlite::Connection;
-use testigo_core::evidence::verify_change;
 use testigo_core::ids::IncidentId;
 use testigo_core::incident::read_view;
 use testigo_core::sync::protocol::{
@@ -26,6 +24,7 @@ use crate::db::audit::{self, Action};
 use crate::db::devices::Device;
 use crate::db::{changes, delivered, incidents};
 use crate::error::{HubError, HubResult};
+use crate::history;
 use crate::permissions;
 use crate::server::AppState;
 use crate::validate::{apply_upload, Sender};
@@ -96,14 +95,11 @@ fn receive(
     response: &mut SyncResponse,
 ) -> HubResult<()> {
     let id = upload.incident;
-    // Each change with the signature sent at its position (`None`: unsigned).
-    let mut signatures = upload.signatures.into_iter();
     let mut parsed = Vec::new();
     for bytes in upload.changes {
-        let signature = signatures.next();
         // Through the core's guard: automerge's parser can panic on crafted bytes.
         match testigo_core::incident::untrusted::parse_change(bytes) {
-            Ok(change) => parsed.push((change, signature)),
+            Ok(change) => parsed.push(change),
             Err(e) => response.rejected.push(Rejection {
                 incident: id.clone(),
                 change_hash: None,
@@ -111,8 +107,8 @@ fn receive(
             }),
         }
     }
-    let refuse_all = |response: &mut SyncResponse, parsed: &[(Change, _)], reason: &str| {
-        for (change, _) in parsed {
+    let refuse_all = |response: &mut SyncResponse, parsed: &[Change], reason: &str| {
+        for change in parsed {
             response.rejected.push(Rejection {
                 incident: id.clone(),
                 change_hash: Some(change.hash().0),
@@ -134,34 +130,18 @@ fn receive(
         }
     };
 
-    // Every change must carry a valid signature by the sending device's key over the
-    // hash computed here from its bytes: the same signature the device stored with the
-    // change, kept here for evidence.
-    let mut signatures: BTreeMap<ChangeHash, [u8; 64]> = BTreeMap::new();
-    let mut signed = Vec::new();
-    for (change, signature) in parsed {
-        let hash = change.hash();
-        let verdict = match signature.map(|s| <[u8; 64]>::try_from(s.as_slice())) {
-            None => {
-                Err("unsigned: every change must be signed by the device that made it".to_owned())
-            }
-            Some(Err(_)) => Err("a signature must be 64 bytes".to_owned()),
-            Some(Ok(sig)) => verify_change(&device.device_id, &device.public_key, &hash, &sig)
-                .map(|()| sig)
-                .map_err(|e| format!("bad signature: {e}")),
-        };
-        match verdict {
-            Ok(sig) => {
-                signatures.insert(hash, sig);
-                signed.push(change);
-            }
-            Err(reason) => response.rejected.push(Rejection {
-                incident: id.clone(),
-                change_hash: Some(hash.0),
-                reason,
-            }),
-        }
+    // One signature for the upload: the sender's, over its last change, whose
+    // history must hold every other change of the sender sent with it.
+    let checked =
+        history::check_upload(&state.hub.device_id, device, &id, parsed, &upload.signature);
+    for (hash, reason) in checked.rejected {
+        response.rejected.push(Rejection {
+            incident: id.clone(),
+            change_hash: Some(hash.0),
+            reason,
+        });
     }
+    let signed = checked.covered;
 
     let sender = Sender {
         device: &device.device_id,
@@ -184,14 +164,26 @@ fn receive(
             .map_err(|e| HubError::internal(format!("a validated document does not read: {e}")))?;
         incidents::save(tx, &id, &outcome.doc, &view, device.team.as_deref(), now_ms)?;
         for change in &outcome.accepted {
-            let signature = signatures.get(&change.hash()).map(<[u8; 64]>::as_slice);
-            changes::append(tx, &id, change, &device.device_id, signature, now_ms)?;
+            changes::append(tx, &id, change, &device.device_id, None, now_ms)?;
+        }
+        if let Some(history) = &checked.signed {
+            let head_accepted = outcome
+                .doc
+                .get_change_by_hash(&history.statement.head)
+                .is_some();
+            history::record(tx, history, &device.device_id, head_accepted, now_ms)?;
         }
         audit::record(tx, device, Some(&id), SYNC_ENDPOINT, Action::Change, now_ms)?;
     }
+    let heads = outcome.doc.get_heads();
+    let signed_head = checked.signed.as_ref().map(|s| s.statement.head);
     response.acks.push(Ack {
         incident: id.clone(),
-        heads: protocol::from_change_hashes(&outcome.doc.get_heads()),
+        heads: if heads.len() == 1 && Some(heads[0]) == signed_head {
+            Vec::new()
+        } else {
+            protocol::from_change_hashes(&heads)
+        },
     });
     if permissions::can_see(tx, device, &id, now_ms, state.retention_ms)? {
         delivered::note_held(tx, &device.device_id, &id)?;

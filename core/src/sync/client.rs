@@ -11,7 +11,8 @@ use super::protocol::{self, *};
 use super::quarantine::quarantine_rejected;
 use super::report::{RejectedChange, SyncReport};
 use crate::error::{Error, Result};
-use crate::ids::IncidentId;
+use crate::evidence::HistoryStatement;
+use crate::ids::{DeviceId, IncidentId};
 use crate::store::{DeviceIdentity, Store};
 use crate::time::{from_millis, ClockOffset};
 
@@ -64,19 +65,30 @@ pub fn sync_with(
         .ok_or_else(|| Error::invalid("hub url", "none given and none saved at enrolment"))?;
     let url = format!("{}{SYNC_PATH}", base.trim_end_matches('/'));
     let client = http_client(options.timeout)?;
+    let hub = hub_device_id(store, &client, &base)?;
     let mut report = SyncReport::default();
     // An incident is uploaded at most once per sync, so a hub that keeps refusing
     // something cannot keep this loop going.
     let mut attempted = HashSet::new();
     loop {
-        let (uploads, uploads_left) =
-            build_uploads(store, &identity, &mut attempted, options.max_request_bytes)?;
+        let (uploads, uploads_left) = build_uploads(
+            store,
+            &identity,
+            &hub,
+            &mut attempted,
+            options.max_request_bytes,
+        )?;
         let request = SyncRequest {
             cursor: bookkeeping::cursor(store)?,
             uploads,
             max_response_bytes: options.max_response_bytes,
         };
-        let body = encode(&request)?;
+        let level = if request.uploads.is_empty() {
+            DEFAULT_LEVEL
+        } else {
+            UPLOAD_LEVEL
+        };
+        let body = encode_at(&request, level)?;
         report.changes_up += request
             .uploads
             .iter()
@@ -97,7 +109,17 @@ pub fn sync_with(
         report.bytes_down += bytes.len() as u64;
         let response: SyncResponse = decode(&bytes)
             .map_err(|e| Error::Sync(format!("unreadable answer from the hub: {e}")))?;
-        apply_response(store, &response, &mut report, sent, received)?;
+        // An ack without heads means "exactly your signed change": the last one sent.
+        let signed_heads: BTreeMap<IncidentId, Hash> = request
+            .uploads
+            .iter()
+            .filter_map(|u| {
+                let last = u.changes.last()?;
+                let change = crate::incident::untrusted::parse_change(last.clone()).ok()?;
+                Some((u.incident.clone(), change.hash().0))
+            })
+            .collect();
+        apply_response(store, &response, &signed_heads, &mut report, sent, received)?;
         if !(response.more || uploads_left) || report.requests >= options.max_requests {
             return Ok(report);
         }
@@ -109,6 +131,7 @@ pub fn sync_with(
 fn build_uploads(
     store: &Store,
     identity: &DeviceIdentity,
+    hub: &DeviceId,
     attempted: &mut HashSet<IncidentId>,
     max_bytes: usize,
 ) -> Result<(Vec<Upload>, bool)> {
@@ -137,17 +160,28 @@ fn build_uploads(
                 .into_iter()
                 .filter(|c| c.actor_id() == &actor)
                 .collect();
-            let signatures = mine
-                .iter()
-                .map(|c| crate::evidence::sign_change(identity, &c.hash()).to_vec())
-                .collect();
+            // One signature for the whole history: `get_changes` lists in causal
+            // order, so the last change of ours descends from every earlier one.
+            let signature = mine
+                .last()
+                .map(|head| {
+                    HistoryStatement {
+                        incident: id.clone(),
+                        hub: hub.clone(),
+                        seq: head.seq(),
+                        head: head.hash(),
+                    }
+                    .sign(identity)
+                    .to_vec()
+                })
+                .unwrap_or_default();
             let changes = mine.iter().map(|c| c.raw_bytes().to_vec()).collect();
             Ok((
                 Upload {
                     incident: id.clone(),
                     changes,
                     new_incident,
-                    signatures,
+                    signature,
                 },
                 hub_heads,
             ))
@@ -168,6 +202,7 @@ fn build_uploads(
 fn apply_response(
     store: &Store,
     response: &SyncResponse,
+    signed_heads: &BTreeMap<IncidentId, Hash>,
     report: &mut SyncReport,
     sent: chrono::DateTime<chrono::Utc>,
     received: chrono::DateTime<chrono::Utc>,
@@ -225,7 +260,11 @@ fn apply_response(
         record_hub_heads(store, &incoming.incident, &incoming.heads)?;
     }
     for ack in &response.acks {
-        record_hub_heads(store, &ack.incident, &ack.heads)?;
+        if !ack.heads.is_empty() {
+            record_hub_heads(store, &ack.incident, &ack.heads)?;
+        } else if let Some(head) = signed_heads.get(&ack.incident) {
+            record_hub_heads(store, &ack.incident, std::slice::from_ref(head))?;
+        }
     }
 
     for id in &response.removed {
@@ -301,7 +340,50 @@ pub fn enroll(store: &Store, hub_url: &str, code: &str) -> Result<()> {
         enrolled.team.as_deref(),
         hub_url,
         &enrolled.credential,
-    )
+    )?;
+    // Kept now so the first sync need not ask; checked for form only, since the
+    // enrolment answer comes over the same channel `GET /v1/hub` would.
+    match enrolled.hub_device_id.as_deref().map(DeviceId::parse) {
+        Some(Ok(hub)) => store.set_setting(HUB_DEVICE_SETTING, hub.as_str()),
+        _ => Ok(()),
+    }
+}
+
+/// Setting under which the hub's device id is kept once known.
+const HUB_DEVICE_SETTING: &str = "hub_device_id";
+
+/// The id of the hub this device syncs with, which every history signature binds:
+/// given at enrolment, or (devices enrolled by an older hub) asked for once
+/// (`GET /v1/hub`), and kept in the store.
+fn hub_device_id(
+    store: &Store,
+    client: &reqwest::blocking::Client,
+    base: &str,
+) -> Result<DeviceId> {
+    if let Some(saved) = store.setting(HUB_DEVICE_SETTING)? {
+        if let Ok(id) = DeviceId::parse(&saved) {
+            return Ok(id);
+        }
+    }
+    let response = client
+        .get(format!("{}{HUB_PATH}", base.trim_end_matches('/')))
+        .send()
+        .map_err(|e| Error::Sync(format!("cannot reach the hub: {e}")))?;
+    let body = read_body(response)?;
+    let hub: HubInfo = serde_json::from_slice(&body)
+        .map_err(|e| Error::Sync(format!("unreadable hub identity: {e}")))?;
+    let key: [u8; 32] = hex::decode(&hub.public_key)
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| Error::Sync("the hub's public key is not 32 bytes of hex".into()))?;
+    let id = DeviceId::from_public_key(&key);
+    if id.as_str() != hub.device_id {
+        return Err(Error::Sync(
+            "the hub's device id does not derive from its public key".into(),
+        ));
+    }
+    store.set_setting(HUB_DEVICE_SETTING, id.as_str())?;
+    Ok(id)
 }
 
 /// The body of a successful response, or the hub's reason as an error a UI can act on.

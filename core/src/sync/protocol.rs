@@ -23,6 +23,8 @@ pub const CONTENT_TYPE: &str = "application/x-testigo-sync";
 pub const SYNC_PATH: &str = "/v1/sync";
 pub const ENROL_PATH: &str = "/v1/enrol";
 pub const HEALTH_PATH: &str = "/health";
+/// `GET`: the hub's identity ([`HubInfo`]), public.
+pub const HUB_PATH: &str = "/v1/hub";
 
 /// Largest body either side accepts once decompressed. It bounds what a hostile
 /// peer can make us allocate with a tiny compressed body.
@@ -49,11 +51,13 @@ pub struct Upload {
     pub changes: Vec<Vec<u8>>,
     /// The device created this incident in the field and the hub has never seen it.
     pub new_incident: bool,
-    /// `signatures[i]` is the device's ed25519 signature (64 bytes) of the hash of
-    /// `changes[i]`, as `evidence::sign_change` makes it when the change is saved. The
-    /// hash itself does not travel: the hub computes it from the change bytes, so a
-    /// signature can only ever be checked against the change it arrived with.
-    pub signatures: Vec<Vec<u8>>,
+    /// The device's history signature (64 bytes of ed25519) over the *last* entry of
+    /// `changes`: an [`evidence::HistoryStatement`](crate::evidence::HistoryStatement)
+    /// binding this incident, the hub's id, that change's `seq` and its hash. Neither
+    /// the hash nor the seq travels: the hub computes both from the change bytes, so
+    /// the signature can only be checked against the change it arrived with, and every
+    /// other change of the device in the upload must be in that change's history.
+    pub signature: Vec<u8>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -76,6 +80,8 @@ pub struct SyncResponse {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Ack {
     pub incident: IncidentId,
+    /// Empty when the hub's heads are exactly the change the upload signed (its last
+    /// one), which the device knows: 32 random bytes per incident it need not be sent.
     pub heads: Vec<Hash>,
 }
 
@@ -120,6 +126,19 @@ pub struct EnrolResponse {
     pub team: Option<String>,
     /// Bearer credential: 32 random bytes in hex. The hub keeps only its hash.
     pub credential: String,
+    /// The hub's own device id, which history signatures bind. Absent from hubs that
+    /// predate them; a device then asks `GET /v1/hub`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub_device_id: Option<String>,
+}
+
+/// Who the hub is: the key it signs with and the device id derived from it. History
+/// signatures bind the device id; evidence bundles are pinned to the key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HubInfo {
+    pub device_id: String,
+    /// Hex of the 32-byte ed25519 public key.
+    pub public_key: String,
 }
 
 /// The JSON body of every error the hub returns.
@@ -131,11 +150,26 @@ pub struct ErrorBody {
     pub reason: String,
 }
 
-/// postcard, then zstd.
+/// zstd level of most bodies: fast, and responses are mostly small.
+pub const DEFAULT_LEVEL: i32 = 3;
+
+/// zstd level of a request that carries uploads. Changes are made once and sent once
+/// over what is often a poor link, so the device spends more time compressing them;
+/// the level is the benchmark's pick (`enc:` rows of S1 in BENCHMARKS.md), and
+/// decompressing on the hub costs the same at any level.
+pub const UPLOAD_LEVEL: i32 = 19;
+
+/// postcard, then zstd at [`DEFAULT_LEVEL`].
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    encode_at(value, DEFAULT_LEVEL)
+}
+
+/// postcard, then zstd at `level`.
+pub fn encode_at<T: Serialize>(value: &T, level: i32) -> Result<Vec<u8>> {
     let plain =
         postcard::to_stdvec(value).map_err(|e| Error::Sync(format!("cannot encode: {e}")))?;
-    zstd::encode_all(plain.as_slice(), 3).map_err(|e| Error::Sync(format!("cannot compress: {e}")))
+    // In one piece, so zstd knows the size and scales its tables (and memory) to it.
+    zstd::bulk::compress(&plain, level).map_err(|e| Error::Sync(format!("cannot compress: {e}")))
 }
 
 /// The reverse of [`encode`], for bodies from anywhere: refuses anything that
