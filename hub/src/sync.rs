@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use automerge::Change;
+use automerge::{Change, ReadDoc};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;

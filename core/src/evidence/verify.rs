@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use automerge::{Automerge, ChangeHash, ExId, ObjType, ReadDoc, Value as AmValue, ROOT};
+use automerge::{Automerge, ChangeHash, ObjId, ObjType, ReadDoc, Value as AmValue, ROOT};
 use base64::Engine;
 use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
@@ -557,12 +557,12 @@ fn by_checks(
             else {
                 continue;
             };
-            let Ok(Some((AmValue::Scalar(by), ExId::Id(_, writer, _)))) = doc.get(&record, "by")
+            let Ok(Some((AmValue::Scalar(by), ObjId::Id(_, writer, _)))) = doc.get(&record, "by")
             else {
                 continue;
             };
             let path = format!("{collection}/{key}/by");
-            let named = by.to_str().and_then(|s| DeviceId::parse(s).ok());
+            let named = by.as_str().and_then(|s| DeviceId::parse(s).ok());
             match named {
                 Some(person) if person.actor_id() == writer => {}
                 Some(person) if Some(&writer) == hub_actor => {
@@ -575,7 +575,7 @@ fn by_checks(
                     &format!("records/{path}"),
                     format!(
                         "names {} but was written by {}",
-                        by.to_str().unwrap_or("nobody"),
+                        by.as_str().unwrap_or("nobody"),
                         DeviceId::from_actor(&writer)
                             .map_or_else(|| writer.to_string(), |d| d.to_string())
                     ),
