@@ -312,6 +312,7 @@ fn a_forged_change_in_the_devices_own_name_is_refused_and_never_signed_over() {
     assert_eq!(heads, before);
     assert_eq!(texts, vec!["what ana saw".to_owned()]);
     ana.with_document(&id, |d| {
+        use automerge::ReadDoc;
         assert!(d.get_change_by_hash(&forged_hash).is_none());
         Ok(())
     })
