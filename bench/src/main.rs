@@ -8,6 +8,7 @@
 
 mod data;
 mod infra;
+mod s9_media;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -72,6 +73,9 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("__cold-start") {
         return infra::cold_start_child(&args[2]);
     }
+    if args.get(1).map(String::as_str) == Some("__s9-phone") {
+        return s9_media::phone_child(&args);
+    }
     if args.get(1).map(String::as_str) == Some("__hub") {
         return infra::hub_child(&args[2]);
     }
@@ -129,6 +133,9 @@ fn main() {
     }
     if want("S8") {
         rows.extend(s8_hub_load(&scale));
+    }
+    if want("S9") {
+        rows.extend(s9_media::run(quick));
     }
     let (size_row, cdylib_bytes) = binary_size();
     rows.push(size_row);
@@ -1072,6 +1079,7 @@ fn targets(rows: &[Row], cdylib_bytes: Option<u64>) -> Vec<String> {
             format!("S7: p99 ≤ 2 ms — got {:.2} ms", t.wall_ms),
         );
     }
+    s9_media::targets(rows, &mut line);
     match cdylib_bytes {
         Some(size) => line(
             size <= 6_000_000,

@@ -255,9 +255,38 @@ pub fn run(out: Output) -> Result<()> {
     )?;
     out.ok("report corrected on the hub; the previous text is kept in the incident's events");
 
+    out.step("Ana photographs the SUV's plate; the phone makes a thumbnail");
+    let photo = crate::demo_media::photo(dir.path(), "IMG_0412.jpg", 1600, 1200)?;
+    let preview = crate::demo_media::photo(dir.path(), "IMG_0412-thumb.jpg", 160, 120)?;
+    ana.store.add_observation_with_media(
+        &id,
+        ObservationKind::Note,
+        "Plate of the grey SUV",
+        None,
+        Some(fix_near(22.0, 5.0)),
+        &[testigo_core::media::MediaInput {
+            path: photo.clone(),
+            mime: "image/jpeg".into(),
+            captured_at: Utc::now(),
+            fix: Some(fix_near(22.0, 5.0)),
+            preview: Some(preview.clone()),
+        }],
+    )?;
+    // The camera's files are the app's to delete once the store took them.
+    std::fs::remove_file(&photo)?;
+    std::fs::remove_file(&preview)?;
+    let stored = ana.store.attachments(&id)?;
+    let original = stored.iter().find(|m| !m.is_preview).context("the photo was kept")?;
+    out.ok(format!(
+        "photo sealed in Ana's store: {} bytes, sha256 {}…, recorded in her signed observation",
+        original.size,
+        &original.sha256[..12]
+    ));
+
     out.step("Signal returns; they sync in a different order");
     beto.sync(out, &mut totals)?;
     ana.sync(out, &mut totals)?;
+    let preview_first = crate::demo_media::upload_showing_preview_first(out, &ana.store, &desk, &id)?;
     beto.sync(out, &mut totals)?;
     let on_hub = desk.incident(&id)?;
     out.ok(format!(
@@ -380,6 +409,7 @@ pub fn run(out: Output) -> Result<()> {
         "caller_phone_on_devices": phone_on_devices,
         "bundle_verified": verification.is_valid(),
         "tampering_detected": !caught.is_valid(),
+        "preview_before_full_photo": preview_first,
         "sync_bytes_up": totals.bytes_up,
         "sync_bytes_down": totals.bytes_down,
         "syncs": totals.syncs,

@@ -7,9 +7,18 @@ use anyhow::{Context, Result};
 
 use crate::output::{dim, Output};
 
-pub fn verify(path: PathBuf, out: Output) -> Result<bool> {
+pub fn verify(path: PathBuf, media: Option<PathBuf>, out: Output) -> Result<bool> {
     let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    let report = testigo_core::evidence::verify(&bytes);
+    let mut report = testigo_core::evidence::verify(&bytes);
+    let recorded = testigo_core::evidence::bundle_media(&bytes).len();
+    if let Some(dir) = &media {
+        let (_, findings) = testigo_core::evidence::verify_media(&bytes, dir);
+        report.findings.extend(findings);
+    } else if recorded > 0 && !out.json {
+        out.line(format!(
+            "{recorded} media file(s) recorded; pass --media DIR to check them against their records"
+        ));
+    }
     out.result(&report, |r| {
         if r.is_valid() {
             out.ok(format!(

@@ -53,6 +53,8 @@ pub fn run(args: HubArgs, out: Output) -> Result<()> {
         retention_days: args.retention_days,
         archive_dir: args.archive_dir,
         archive_after_days: args.archive_after_days,
+        media_dir: None,
+        max_media_mb: 2048,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {

@@ -9,6 +9,7 @@
 //! Errors are one clear line on stderr and a non-zero exit code, never a backtrace.
 
 mod demo;
+mod demo_media;
 mod dispatch;
 mod evidence;
 mod export;
@@ -60,8 +61,14 @@ enum Command {
     Field(field::FieldArgs),
     /// Evidence bundles from the hub; CSV and GeoJSON of this device's incidents.
     Export(export::ExportArgs),
-    /// Check an evidence bundle: every hash, signature and rendering.
-    Verify { bundle: PathBuf },
+    /// Check an evidence bundle: every hash, signature and rendering, and with
+    /// --media every photo, video and audio file against its signed record.
+    Verify {
+        bundle: PathBuf,
+        /// The folder `testigo export bundle --with-media` wrote the files to.
+        #[arg(long, value_name = "DIR")]
+        media: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -75,7 +82,7 @@ fn main() -> ExitCode {
         Command::Dispatch(args) => dispatch::run(args, out).map(|()| true),
         Command::Field(args) => field::run(args, out, &cli.lang).map(|()| true),
         Command::Export(args) => export::run(args, out).map(|()| true),
-        Command::Verify { bundle } => evidence::verify(bundle, out),
+        Command::Verify { bundle, media } => evidence::verify(bundle, media, out),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

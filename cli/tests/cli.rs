@@ -46,6 +46,7 @@ fn the_demo_tells_the_whole_story_and_checks_it() {
     assert_eq!(summary["caller_phone_on_devices"], false);
     assert_eq!(summary["bundle_verified"], true);
     assert_eq!(summary["tampering_detected"], true);
+    assert_eq!(summary["preview_before_full_photo"], true);
     assert!(summary["observations"].as_u64().unwrap() >= 3);
     assert!(
         summary["seconds"].as_f64().unwrap() < 60.0,
@@ -227,6 +228,23 @@ fn a_field_device_scripted_against_a_running_hub() {
         "--lon",
         "-90.2550",
     ]);
+    // A photo of the plate, attached on scene: sealed in the store, queued for the hub.
+    let photo = dir.path().join("plate.jpg");
+    std::fs::write(&photo, [&[0xFF, 0xD8, 0xFF, 0xE0][..], &[7u8; 40_000]].concat()).unwrap();
+    let observed = json(&[
+        "field",
+        "--store",
+        &volunteer,
+        "observe",
+        &id,
+        "Plate of the grey SUV",
+        "--attach",
+        photo.to_str().unwrap(),
+    ]);
+    assert_eq!(observed["attachments"][0]["mime"], "image/jpeg");
+    assert_eq!(observed["attachments"][0]["size"], 40_004);
+    let queued = json(&["field", "--store", &volunteer, "uploads"]);
+    assert_eq!(queued["pending"].as_array().unwrap().len(), 1, "{queued}");
     json(&[
         "field",
         "--store",
@@ -250,6 +268,10 @@ fn a_field_device_scripted_against_a_running_hub() {
     let synced = json(&["field", "--store", &volunteer, "sync"]);
     assert!(synced["changes_up"].as_u64().unwrap() >= 5);
     assert_eq!(synced["rejected"].as_array().unwrap().len(), 0);
+
+    let sent = json(&["field", "--store", &volunteer, "uploads", "--send"]);
+    assert_eq!(sent["sent"]["completed"], 1, "{sent}");
+    assert_eq!(sent["pending"].as_array().unwrap().len(), 0, "{sent}");
 
     let on_hub = json(&["dispatch", "--store", &dispatcher, "show", &id]);
     assert_eq!(on_hub["status"]["status"], "proposed");
@@ -281,6 +303,33 @@ fn a_field_device_scripted_against_a_running_hub() {
         "{}",
         String::from_utf8_lossy(&exported.stderr)
     );
+    let media_dir = dir.path().join("media");
+    let exported = testigo()
+        .args(["export", "--store", &dispatcher, "-o"])
+        .arg(&bundle)
+        .args(["bundle", &id, "--with-media"])
+        .arg(&media_dir)
+        .output()
+        .unwrap();
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    let verified = json(&["verify", bundle.to_str().unwrap(), "--media", media_dir.to_str().unwrap()]);
+    assert_eq!(verified["findings"].as_array().unwrap().len(), 0, "{verified}");
+    // One byte changed in the photo is named.
+    let photo_copy = std::fs::read_dir(&media_dir).unwrap().next().unwrap().unwrap().path();
+    let mut bytes = std::fs::read(&photo_copy).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&photo_copy, bytes).unwrap();
+    let altered = testigo()
+        .args(["--json", "verify"])
+        .arg(&bundle)
+        .arg("--media")
+        .arg(&media_dir)
+        .output()
+        .unwrap();
+    assert_eq!(altered.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&altered.stdout).unwrap();
+    let named = photo_copy.file_name().unwrap().to_str().unwrap();
+    assert_eq!(report["findings"][0]["field"], format!("media/{named}"), "{report}");
     let verified = json(&["verify", bundle.to_str().unwrap()]);
     assert_eq!(verified["findings"].as_array().unwrap().len(), 0);
     let mut tampered = std::fs::read_to_string(&bundle).unwrap();

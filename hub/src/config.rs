@@ -28,6 +28,12 @@ pub struct HubConfig {
     /// Days after closing at which an incident is archived and deleted from the hub.
     #[arg(long, env = "TESTIGO_HUB_ARCHIVE_AFTER_DAYS", requires = "archive_dir")]
     pub archive_after_days: Option<u32>,
+    /// Where media files are kept. Default: the folder `<db>.media` beside the database.
+    #[arg(long, env = "TESTIGO_HUB_MEDIA_DIR")]
+    pub media_dir: Option<PathBuf>,
+    /// Largest media file (photo, video, audio) the hub takes, in MiB.
+    #[arg(long, env = "TESTIGO_HUB_MAX_MEDIA_MB", default_value_t = 2048)]
+    pub max_media_mb: u64,
 }
 
 impl HubConfig {
@@ -41,7 +47,13 @@ impl HubConfig {
             retention_days: 7,
             archive_dir: None,
             archive_after_days: None,
+            media_dir: None,
+            max_media_mb: 2048,
         }
+    }
+
+    pub fn max_media_bytes(&self) -> u64 {
+        self.max_media_mb.saturating_mul(1024 * 1024)
     }
 
     pub fn retention(&self) -> chrono::Duration {

@@ -8,6 +8,7 @@
 //! - [`permissions`]: who sees and writes what
 //! - [`dispatch`]: the dispatcher API
 //! - [`evidence`]: evidence bundles and the audit log; [`retention`]: archive-then-delete
+//! - [`media`]: chunked, resumable media uploads and downloads
 //! - [`console`]: the dispatcher console, a web page served at `/console/`
 //! - [`db`]: the store
 
@@ -18,6 +19,7 @@ pub mod db;
 pub mod dispatch;
 pub mod error;
 pub mod evidence;
+pub mod media;
 pub mod permissions;
 pub mod retention;
 pub mod server;

@@ -1,7 +1,9 @@
 //! The hub's archive-then-delete policy: closed incidents older than the configured
 //! age are written to the archive folder as evidence bundles, and only once that file
 //! is safely on disk are they deleted from the hub, with their change log, deliveries,
-//! assignments and caller contact.
+//! assignments and caller contact. Their media files are copied beside the bundle
+//! (`<incident>.media/`, named as `testigo verify --media` expects) before that, and
+//! leave the hub's media storage once no other incident records them.
 
 use std::io::Write;
 use std::path::Path;
@@ -16,6 +18,7 @@ use crate::error::{HubError, HubResult};
 pub fn archive_closed(
     conn: &mut Connection,
     hub: &DeviceRecord,
+    media: &crate::media::MediaStorage,
     archive_dir: &Path,
     cutoff_ms: i64,
 ) -> HubResult<Vec<IncidentId>> {
@@ -38,8 +41,11 @@ pub fn archive_closed(
     for id in &ids {
         let bundle = crate::evidence::build_bundle(conn, hub, std::slice::from_ref(id))?;
         write_durably(&archive_dir.join(format!("{id}.json")), &bundle)?;
+        let files = crate::db::media::for_incident(conn, id)?;
+        archive_media(media, &archive_dir.join(format!("{id}.media")), &files)?;
         let tx = conn.transaction()?;
         for table in [
+            "media_links",
             "changes",
             "delivered",
             "assignments",
@@ -56,8 +62,37 @@ pub fn archive_closed(
             params![chrono::Utc::now().timestamp_millis(), hub.device_id.as_str(), id.as_str()],
         )?;
         tx.commit()?;
+        for (sha256, _) in &files {
+            if !crate::db::media::linked_anywhere(conn, sha256)? {
+                media.remove(sha256);
+            }
+        }
     }
     Ok(ids)
+}
+
+/// Copies an incident's media files into `dir`, each flushed to disk before the
+/// incident may be deleted.
+fn archive_media(
+    media: &crate::media::MediaStorage,
+    dir: &Path,
+    files: &[(String, String)],
+) -> HubResult<()> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let fail = |e: std::io::Error| {
+        HubError::internal(format!("cannot archive media into {}: {e}", dir.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    for (sha256, mime) in files {
+        let target = dir.join(testigo_core::evidence::media_file_name(sha256, mime));
+        std::fs::copy(media.path(sha256), &target).map_err(fail)?;
+        std::fs::File::open(&target)
+            .and_then(|f| f.sync_all())
+            .map_err(fail)?;
+    }
+    Ok(())
 }
 
 /// Writes through a temporary file and renames it, after an fsync: a crash leaves

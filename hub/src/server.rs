@@ -36,6 +36,9 @@ pub struct AppState {
     /// Whether the hub itself serves HTTPS (console cookies are then `Secure`).
     pub(crate) tls: bool,
     pub(crate) console: ConsoleState,
+    /// Where media files are kept, and the largest taken.
+    pub(crate) media: crate::media::MediaStorage,
+    pub(crate) media_max_bytes: u64,
 }
 
 impl AppState {
@@ -140,6 +143,11 @@ impl Hub {
             limiter: Mutex::default(),
             tls,
             console: ConsoleState::default(),
+            media: match &config.media_dir {
+                Some(dir) => crate::media::MediaStorage::new(dir),
+                None => crate::media::MediaStorage::beside(&config.db),
+            },
+            media_max_bytes: config.max_media_bytes(),
         };
         Ok(Self {
             state: Arc::new(state),
@@ -180,6 +188,14 @@ impl Hub {
             .route("/v1/evidence", get(crate::evidence::bundle))
             .route("/v1/audit", get(crate::evidence::audit_log))
             .route("/v1/incidents/{id}/confirm", post(dispatch::confirm))
+            .route(
+                "/v1/incidents/{id}/media/{sha256}",
+                get(crate::media::download).put(crate::media::put_chunk),
+            )
+            .route(
+                "/v1/incidents/{id}/media/{sha256}/upload",
+                get(crate::media::upload_status),
+            )
             .route("/v1/devices", get(dispatch::devices))
             .route("/v1/devices/{device}/revoke", post(dispatch::revoke_device))
             .merge(console::router(&self.state))
@@ -198,7 +214,7 @@ impl Hub {
         let cutoff = self.state.now_ms() - i64::from(days) * 86_400_000;
         let mut conn = self.state.db.lock().unwrap_or_else(|p| p.into_inner());
         let hub = self.state.hub_record(&conn)?;
-        crate::retention::archive_closed(&mut conn, &hub, dir, cutoff)
+        crate::retention::archive_closed(&mut conn, &hub, &self.state.media, dir, cutoff)
     }
 
     /// Runs the archive policy now and then every hour, in the background.

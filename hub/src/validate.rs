@@ -221,7 +221,13 @@ pub fn check_rules(
                 sender,
                 Mutable::No,
                 |o| &o.by,
-                |_| Ok(()),
+                // Attachment records follow the same rules the device checked.
+                |o| {
+                    o.attachments
+                        .iter()
+                        .try_for_each(|a| testigo_core::media::validate_record(a, sender.device))
+                        .map_err(|e| e.to_string())
+                },
             )?,
             keys::CHECKPOINTS => check_records::<Checkpoint>(
                 key,

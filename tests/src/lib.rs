@@ -4,6 +4,7 @@
 //! and one that faults at random.
 
 pub mod faulty_proxy;
+pub mod media;
 pub mod proxy;
 pub mod rng;
 
@@ -56,11 +57,17 @@ pub struct TestHub {
 
 impl TestHub {
     pub fn start() -> Self {
+        Self::start_with(|_| {})
+    }
+
+    /// A hub whose configuration `configure` changes from the defaults first.
+    pub fn start_with(configure: impl FnOnce(&mut HubConfig)) -> Self {
         let dir = TempDir::new().expect("temp dir");
         let db_path = dir.path().join("hub.sqlite");
         let clock = Arc::new(TestClock::default());
-        let hub =
-            Hub::open_with_clock(HubConfig::with_db(&db_path), clock.clone()).expect("hub opens");
+        let mut config = HubConfig::with_db(&db_path);
+        configure(&mut config);
+        let hub = Hub::open_with_clock(config, clock.clone()).expect("hub opens");
         let bootstrap_code = hub
             .bootstrap_code()
             .expect("a fresh hub makes a bootstrap code")
@@ -336,7 +343,11 @@ pub struct World {
 
 impl World {
     pub fn new() -> Self {
-        let hub = TestHub::start();
+        Self::on(TestHub::start())
+    }
+
+    /// A world around a hub started by the caller (with its own configuration).
+    pub fn on(hub: TestHub) -> Self {
         let coordinator = Person::new("coordinator");
         sync::enroll(&coordinator.store, &hub.url, &hub.bootstrap_code)
             .expect("coordinator enrols");

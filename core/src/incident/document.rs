@@ -184,7 +184,36 @@ impl IncidentDoc {
                 "use amend_observation to correct an observation",
             ));
         }
-        self.append_observation(author, kind, text, count, fix, None, now)
+        self.append_observation(author, kind, text, count, fix, None, Vec::new(), now)
+    }
+
+    /// Records an observation that carries photos, video or audio. The attachment
+    /// records go into the observation in the same change, so the record of each file
+    /// is signed with the observation and never exists without it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_observation_with_attachments(
+        &mut self,
+        author: &Author,
+        kind: ObservationKind,
+        text: &str,
+        count: Option<i64>,
+        fix: Option<LocationFix>,
+        attachments: Vec<AttachmentRecord>,
+        now: DateTime<Utc>,
+    ) -> Result<RecordId> {
+        if kind == ObservationKind::Amendment {
+            return Err(Error::invalid(
+                "kind",
+                "use amend_observation to correct an observation",
+            ));
+        }
+        if attachments.is_empty() {
+            return Err(Error::invalid("attachments", "at least one file is needed"));
+        }
+        for record in &attachments {
+            crate::media::validate_record(record, &author.device)?;
+        }
+        self.append_observation(author, kind, text, count, fix, None, attachments, now)
     }
 
     /// Corrects an observation by adding an amendment; the original stays as it was.
@@ -207,6 +236,7 @@ impl IncidentDoc {
             count,
             None,
             Some(original.clone()),
+            Vec::new(),
             now,
         )
     }
@@ -220,9 +250,15 @@ impl IncidentDoc {
         count: Option<i64>,
         fix: Option<LocationFix>,
         amends: Option<RecordId>,
+        attachments: Vec<AttachmentRecord>,
         now: DateTime<Utc>,
     ) -> Result<RecordId> {
-        validate_text("text", text, kind != ObservationKind::Count)?;
+        // A photo may speak for itself: the text is optional when files come with it.
+        validate_text(
+            "text",
+            text,
+            kind != ObservationKind::Count && attachments.is_empty(),
+        )?;
         if let Some(n) = count {
             if n < 0 {
                 return Err(Error::invalid("count", "cannot be negative"));
@@ -244,6 +280,7 @@ impl IncidentDoc {
             count,
             fix,
             amends,
+            attachments,
             by: author.device.clone(),
             at: now,
         };

@@ -78,6 +78,10 @@ pub fn router(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/incidents/{id}/map", get(incidents::map_points))
         .route("/incidents/{id}/map.svg", get(incidents::map_svg))
         .route("/evidence", get(crate::evidence::bundle))
+        .route(
+            "/incidents/{id}/media/{sha256}",
+            get(crate::media::download),
+        )
         // Every route above needs a live session (and a CSRF token to change anything).
         .route_layer(from_fn_with_state(Arc::clone(state), session::require))
         .route("/sign-in", post(session::sign_in))

@@ -8,6 +8,7 @@ pub mod changes;
 pub mod delivered;
 pub mod devices;
 pub mod incidents;
+pub mod media;
 pub mod meta;
 mod schema;
 

@@ -4,7 +4,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{HubError, HubResult};
 
-const CURRENT_VERSION: i64 = 2;
+const CURRENT_VERSION: i64 = 3;
 
 pub fn init_or_upgrade(conn: &mut Connection) -> HubResult<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -19,6 +19,9 @@ pub fn init_or_upgrade(conn: &mut Connection) -> HubResult<()> {
     }
     if version < 2 {
         upgrade_to_v2(&tx)?;
+    }
+    if version < 3 {
+        upgrade_to_v3(&tx)?;
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     tx.commit()?;
@@ -132,6 +135,23 @@ fn upgrade_to_v2(tx: &Transaction<'_>) -> HubResult<()> {
             action       TEXT NOT NULL
         );
         CREATE INDEX audit_by_incident ON audit(incident_id, id);
+        "#,
+    )?;
+    Ok(())
+}
+
+/// v3: media files each incident holds (the bytes are in the media storage, once).
+fn upgrade_to_v3(tx: &Transaction<'_>) -> HubResult<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE media_links (
+            incident_id  TEXT NOT NULL REFERENCES incidents(incident_id) ON DELETE CASCADE,
+            sha256       TEXT NOT NULL,
+            size         INTEGER NOT NULL,
+            mime         TEXT NOT NULL,
+            received_at  INTEGER NOT NULL,
+            PRIMARY KEY (incident_id, sha256)
+        );
         "#,
     )?;
     Ok(())
