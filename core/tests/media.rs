@@ -160,19 +160,20 @@ fn a_sealed_file_changed_by_one_byte_or_cut_short_is_named_damaged() {
             &[input(write_file(tmp.path(), "v.mp4", &video), "video/mp4")],
         )
         .unwrap();
-    let [sealed] = files_in(&attachments_dir(store.path()))[..] else {
+    let sealed_files = files_in(&attachments_dir(store.path()));
+    let [sealed] = sealed_files.as_slice() else {
         panic!("one sealed file expected")
     };
-    let original = std::fs::read(&sealed).unwrap();
+    let original = std::fs::read(sealed).unwrap();
 
     let mut flipped = original.clone();
     flipped[SEGMENT + 100] ^= 1;
-    std::fs::write(&sealed, &flipped).unwrap();
+    std::fs::write(sealed, &flipped).unwrap();
     let err = store.export_attachment(&id, &hash, &mut Vec::new()).unwrap_err();
     assert!(matches!(err, Error::Media(MediaError::Damaged { ref sha256, .. }) if *sha256 == hash), "{err:?}");
 
     // Dropping the last segment must not pass as a shorter file.
-    std::fs::write(&sealed, &original[..original.len() - 26]).unwrap();
+    std::fs::write(sealed, &original[..original.len() - 26]).unwrap();
     let err = store.export_attachment(&id, &hash, &mut Vec::new()).unwrap_err();
     assert!(matches!(err, Error::Media(MediaError::Damaged { .. })), "{err:?}");
 }

@@ -288,7 +288,8 @@ fn a_device_killed_mid_upload_resumes_without_resending_acknowledged_chunks() {
     let Person { store, key, .. } = vol;
     drop(store);
     let store = Store::open(&path, &key).unwrap();
-    let [pending] = &store.pending_uploads().unwrap()[..] else { panic!("one file pending") };
+    let pending = store.pending_uploads().unwrap();
+    let [pending] = pending.as_slice() else { panic!("one file pending") };
     assert!(pending.acked_bytes >= acked - 64 * 1024, "progress survived: {pending:?}");
     let resumed = upload_media(&store, Some(&hub.url), Network::Metered, &policy, &small_chunks(), None).unwrap();
     assert_eq!(resumed.completed, 1);
