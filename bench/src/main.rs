@@ -8,6 +8,7 @@
 
 mod data;
 mod infra;
+mod s10_wake;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -75,6 +76,9 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("__hub") {
         return infra::hub_child(&args[2]);
     }
+    if args.get(1).map(String::as_str) == Some("__wake-hub") {
+        return s10_wake::hub_child(&args[2]);
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let only: Option<String> = args
         .iter()
@@ -130,13 +134,19 @@ fn main() {
     if want("S8") {
         rows.extend(s8_hub_load(&scale));
     }
+    let mut more_targets = Vec::new();
+    if want("S10") {
+        let (s10, s10_targets) = s10_wake::run(if quick { 20 } else { 200 });
+        rows.extend(s10);
+        more_targets.extend(s10_targets);
+    }
     let (size_row, cdylib_bytes) = binary_size();
     rows.push(size_row);
     let load_after = loadavg();
 
     print_table(&rows);
     println!();
-    for line in targets(&rows, cdylib_bytes) {
+    for line in targets(&rows, cdylib_bytes).iter().chain(&more_targets) {
         println!("{line}");
     }
     println!();

@@ -21,6 +21,7 @@ mod observer;
 mod store;
 mod sync;
 mod time;
+mod wake;
 
 pub use checklist::AnswerValue;
 pub use errors::{debug_panic_probe, TestigoError};
@@ -30,5 +31,6 @@ pub use logging::{set_logger, LogLevel, LogRecord, Logger};
 pub use observer::{IncidentObserver, ObserverRegistration};
 pub use store::{ClockStatus, DeviceInfo, FieldStore};
 pub use sync::{QuarantinedChange, RejectedChange, SyncReport};
+pub use wake::{DutyWake, WaitCanceller};
 
 uniffi::setup_scaffolding!();

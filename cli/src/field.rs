@@ -47,6 +47,24 @@ enum FieldCommand {
         #[arg(long)]
         hub: Option<String>,
     },
+    /// Stay on duty: wait for the hub to say there is work, sync, print what
+    /// arrived, and wait again (Ctrl-C stops). The same wake channel a phone holds.
+    Wait {
+        /// Seconds each wait stays open before the hub answers "nothing yet" (1–120).
+        #[arg(long, default_value_t = 60)]
+        timeout: u32,
+        /// Stop after the first wait that brought work (or timed out).
+        #[arg(long)]
+        once: bool,
+    },
+    /// Register a UnifiedPush endpoint with the hub (`--off` unregisters): the hub
+    /// then POSTs an empty wake to it when there is work for this device.
+    Push {
+        #[arg(required_unless_present = "off")]
+        endpoint: Option<String>,
+        #[arg(long, conflicts_with = "endpoint")]
+        off: bool,
+    },
     /// List incidents on this device (from the index; no document is opened).
     List {
         #[arg(long)]
@@ -274,6 +292,23 @@ pub fn run(args: FieldArgs, out: Output, lang: &str) -> Result<()> {
                 testigo_core::sync::sync(&store, hub.as_deref())
             })?;
             crate::report::print_sync(out, &report)
+        }
+        FieldCommand::Wait { timeout, once } => wait(&store, out, timeout, once),
+        FieldCommand::Push { endpoint, off } => {
+            match endpoint.filter(|_| !off) {
+                Some(endpoint) => {
+                    testigo_core::sync::register_push(&store, &endpoint)?;
+                    out.result(&serde_json::json!({ "push": endpoint }), |_| {
+                        out.ok("push endpoint registered; the hub will send it empty wakes")
+                    })
+                }
+                None => {
+                    testigo_core::sync::unregister_push(&store)?;
+                    out.result(&serde_json::json!({ "push": null }), |_| {
+                        out.ok("push endpoint unregistered")
+                    })
+                }
+            }
         }
         FieldCommand::List {
             status: wanted,
@@ -622,6 +657,56 @@ fn interactive_checklist(store: &Store, id: &IncidentId, lang: &str, out: Output
         {
             Ok(()) => {}
             Err(e) => println!("  {}", console::style(e).red()),
+        }
+    }
+}
+
+/// `field wait`: the on-duty loop of a phone, printing each wake's news.
+fn wait(store: &Store, out: Output, timeout: u32, once: bool) -> Result<()> {
+    use testigo_core::sync::{wait_for_work, WaitCancel, WaitOutcome};
+    let cancel = WaitCancel::default();
+    loop {
+        let outcome = wait_for_work(store, std::time::Duration::from_secs(timeout.into()), &cancel)?;
+        let report = match outcome {
+            WaitOutcome::Work => Some(testigo_core::sync::sync(store, None)?),
+            WaitOutcome::Timeout | WaitOutcome::Cancelled => None,
+        };
+        let arrived: Vec<_> = match &report {
+            Some(report) => report
+                .new_incidents
+                .iter()
+                .filter_map(|id| store.summary(id).transpose())
+                .collect::<testigo_core::Result<_>>()?,
+            None => Vec::new(),
+        };
+        let value = serde_json::json!({
+            "woke": report.is_some(),
+            "new_incidents": arrived.iter().map(|r| &r.summary).collect::<Vec<_>>(),
+            "changes_down": report.as_ref().map_or(0, |r| r.changes_down),
+            "incidents_removed": report.as_ref().map_or(0, |r| r.incidents_removed),
+        });
+        out.result(&value, |_| match &report {
+            None => out.line(dim("nothing yet")),
+            Some(report) => {
+                out.ok(format!(
+                    "woken: {} new, {} changes, {} removed",
+                    arrived.len(),
+                    report.changes_down,
+                    report.incidents_removed
+                ));
+                for row in &arrived {
+                    let s = &row.summary;
+                    out.line(format!(
+                        "  {}  {:<9} {}",
+                        dim(&s.id),
+                        format!("{:?}", s.urgency).to_lowercase(),
+                        s.place_text
+                    ));
+                }
+            }
+        })?;
+        if once {
+            return Ok(());
         }
     }
 }

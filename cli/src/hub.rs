@@ -31,6 +31,9 @@ pub struct HubArgs {
     /// Days after closing at which an incident is archived.
     #[arg(long, env = "TESTIGO_HUB_ARCHIVE_AFTER_DAYS", requires = "archive_dir")]
     archive_after_days: Option<u32>,
+    /// Accept plain-http UnifiedPush endpoints (a distributor on this trusted network).
+    #[arg(long, env = "TESTIGO_HUB_PUSH_ALLOW_HTTP")]
+    push_allow_http: bool,
 }
 
 pub fn run(args: HubArgs, out: Output) -> Result<()> {
@@ -53,6 +56,8 @@ pub fn run(args: HubArgs, out: Output) -> Result<()> {
         retention_days: args.retention_days,
         archive_dir: args.archive_dir,
         archive_after_days: args.archive_after_days,
+        push_allow_http: args.push_allow_http,
+        push_policy: None,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {

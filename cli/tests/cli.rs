@@ -42,6 +42,7 @@ fn the_demo_tells_the_whole_story_and_checks_it() {
     assert_eq!(summary["status"], "caller_notified");
     assert_eq!(summary["determination"], "verified");
     assert_eq!(summary["proposals"], 2);
+    assert_eq!(summary["phones_woken_by_dispatch"], 2);
     assert_eq!(summary["replicas_identical"], true);
     assert_eq!(summary["caller_phone_on_devices"], false);
     assert_eq!(summary["bundle_verified"], true);
@@ -163,8 +164,14 @@ fn a_field_device_scripted_against_a_running_hub() {
     ]);
     let id = opened["incident"].as_str().unwrap().to_owned();
 
-    let synced = json(&["field", "--store", &volunteer, "sync"]);
-    assert_eq!(synced["incidents_added"], 1);
+    // On duty: the wait returns at once (the dispatch happened before it began), then
+    // syncs and prints what arrived.
+    let woke = json(&[
+        "field", "--store", &volunteer, "wait", "--once", "--timeout", "30",
+    ]);
+    assert_eq!(woke["woke"], true, "{woke}");
+    assert_eq!(woke["new_incidents"][0]["id"], id.as_str());
+    assert_eq!(woke["new_incidents"][0]["place_text"], "Gravois Ave & Chippewa St");
     let listed = json(&["field", "--store", &volunteer, "list"]);
     assert_eq!(listed[0]["summary"]["id"], id.as_str());
     let checked_in = json(&[

@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::wake::PushPolicy;
+
 #[derive(Clone, Debug, clap::Args)]
 pub struct HubConfig {
     /// Address to listen on.
@@ -28,6 +30,13 @@ pub struct HubConfig {
     /// Days after closing at which an incident is archived and deleted from the hub.
     #[arg(long, env = "TESTIGO_HUB_ARCHIVE_AFTER_DAYS", requires = "archive_dir")]
     pub archive_after_days: Option<u32>,
+    /// Accept plain-http UnifiedPush endpoints (a distributor on the hub's own trusted
+    /// network). Without it devices may register only https endpoints.
+    #[arg(long, env = "TESTIGO_HUB_PUSH_ALLOW_HTTP")]
+    pub push_allow_http: bool,
+    /// Retries and limits of push wakes; `None`: [`PushPolicy::default`].
+    #[arg(skip)]
+    pub push_policy: Option<PushPolicy>,
 }
 
 impl HubConfig {
@@ -41,7 +50,16 @@ impl HubConfig {
             retention_days: 7,
             archive_dir: None,
             archive_after_days: None,
+            push_allow_http: false,
+            push_policy: None,
         }
+    }
+
+    /// How push wakes are sent, with `--push-allow-http` applied.
+    pub fn push(&self) -> PushPolicy {
+        let mut policy = self.push_policy.clone().unwrap_or_default();
+        policy.allow_http |= self.push_allow_http;
+        policy
     }
 
     pub fn retention(&self) -> chrono::Duration {

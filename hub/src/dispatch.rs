@@ -509,6 +509,7 @@ pub async fn revoke_device(
                 ));
             }
             devices::revoke(&tx, &device)?;
+            crate::db::push::forget(&tx, &device)?;
             audit::record(
                 &tx,
                 &me,
@@ -518,6 +519,7 @@ pub async fn revoke_device(
                 state.now_ms(),
             )?;
             tx.commit()?;
+            state.wake.revoked(&device);
             Ok(RevokedDevice {
                 device_id: device,
                 role: target.role,

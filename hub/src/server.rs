@@ -13,6 +13,7 @@ use rusqlite::Connection;
 use testigo_core::ids::DeviceId;
 use testigo_core::incident::{Author, Role};
 use testigo_core::sync::protocol::{ENROL_PATH, HEALTH_PATH, SYNC_PATH};
+use testigo_core::sync::wake::{PUSH_PATH, WAKE_PATH};
 use testigo_core::time::{Clock, SystemClock};
 
 use crate::auth::{self, RateLimiter};
@@ -21,6 +22,7 @@ use crate::console::{self, ConsoleState};
 use crate::db::{self, changes, devices, meta::HubIdentity};
 use crate::dispatch;
 use crate::error::{HubError, HubResult};
+use crate::wake::{self, InProcessBus, WakeState};
 
 /// Largest request body accepted (compressed sync bodies; JSON).
 const MAX_BODY: usize = 32 * 1024 * 1024;
@@ -36,6 +38,7 @@ pub struct AppState {
     /// Whether the hub itself serves HTTPS (console cookies are then `Secure`).
     pub(crate) tls: bool,
     pub(crate) console: ConsoleState,
+    pub(crate) wake: WakeState,
 }
 
 impl AppState {
@@ -91,11 +94,27 @@ impl AppState {
             let result = f(&state, &mut conn);
             if changes::current_seq(&conn).ok() != before {
                 state.console.changed();
+                // And phones on duty hear of it (only if the log grew, not for a
+                // delivery stamp).
+                if let Some(before) = before {
+                    state.wake.committed(&conn, before);
+                }
             }
             result
         })
         .await
         .map_err(|e| HubError::internal(format!("the request failed: {e}")))?
+    }
+}
+
+/// A look at a running hub's memory, for tests and figures.
+#[derive(Clone)]
+pub struct HubWatch(Arc<AppState>);
+
+impl HubWatch {
+    /// Phones holding a wake long-poll open on this instance.
+    pub fn waiting_phones(&self) -> usize {
+        self.0.wake.waiting()
     }
 }
 
@@ -140,6 +159,7 @@ impl Hub {
             limiter: Mutex::default(),
             tls,
             console: ConsoleState::default(),
+            wake: WakeState::new(Arc::new(InProcessBus::default()), config.push()),
         };
         Ok(Self {
             state: Arc::new(state),
@@ -151,6 +171,11 @@ impl Hub {
     /// The coordinator code made at first start, if this was it.
     pub fn bootstrap_code(&self) -> Option<&str> {
         self.bootstrap_code.as_deref()
+    }
+
+    /// A handle on what the hub holds in memory, usable while it serves.
+    pub fn watch(&self) -> HubWatch {
+        HubWatch(Arc::clone(&self.state))
     }
 
     /// The hub's own device id: the actor of every change it writes.
@@ -182,6 +207,11 @@ impl Hub {
             .route("/v1/incidents/{id}/confirm", post(dispatch::confirm))
             .route("/v1/devices", get(dispatch::devices))
             .route("/v1/devices/{device}/revoke", post(dispatch::revoke_device))
+            .route(WAKE_PATH, post(wake::long_poll::wait))
+            .route(
+                PUSH_PATH,
+                put(wake::push::register).delete(wake::push::unregister),
+            )
             .merge(console::router(&self.state))
             .fallback(|| async { HubError::not_found("no such route") })
             .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -238,6 +268,7 @@ impl Hub {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         self.spawn_archiver();
+        wake::spawn(&self.state);
         let app = self
             .router()
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -247,6 +278,7 @@ impl Hub {
         let shutdown = async move {
             shutdown.await;
             state.console.shut_down();
+            state.wake.shut_down();
         };
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
@@ -263,6 +295,7 @@ impl Hub {
                 let _ = rustls::crypto::ring::default_provider().install_default();
                 let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
                 self.spawn_archiver();
+                wake::spawn(&self.state);
                 tracing::info!(%addr, "hub listening (HTTPS)");
                 axum_server::bind_rustls(addr, tls)
                     .serve(

@@ -3,6 +3,7 @@
 //! the dispatcher API over real HTTP, a proxy that cuts connections at chosen bytes
 //! and one that faults at random.
 
+pub mod distributor;
 pub mod faulty_proxy;
 pub mod proxy;
 pub mod rng;
@@ -21,7 +22,7 @@ use testigo_core::incident::{IncidentView, Role};
 use testigo_core::store::Store;
 use testigo_core::sync::{self, SyncReport};
 use testigo_core::time::Clock;
-use testigo_hub::{Hub, HubConfig};
+use testigo_hub::{Hub, HubConfig, HubWatch};
 
 /// Real time plus an offset the test can move forward (code expiry, retention).
 #[derive(Default)]
@@ -46,6 +47,8 @@ impl Clock for TestClock {
 pub struct TestHub {
     pub url: String,
     pub addr: std::net::SocketAddr,
+    /// What the running hub holds in memory (open waits).
+    pub watch: HubWatch,
     pub bootstrap_code: String,
     pub db_path: PathBuf,
     pub clock: Arc<TestClock>,
@@ -56,11 +59,18 @@ pub struct TestHub {
 
 impl TestHub {
     pub fn start() -> Self {
+        Self::start_with(|_| {})
+    }
+
+    /// A hub with some settings changed from the defaults.
+    pub fn start_with(configure: impl FnOnce(&mut HubConfig)) -> Self {
         let dir = TempDir::new().expect("temp dir");
         let db_path = dir.path().join("hub.sqlite");
         let clock = Arc::new(TestClock::default());
-        let hub =
-            Hub::open_with_clock(HubConfig::with_db(&db_path), clock.clone()).expect("hub opens");
+        let mut config = HubConfig::with_db(&db_path);
+        configure(&mut config);
+        let hub = Hub::open_with_clock(config, clock.clone()).expect("hub opens");
+        let watch = hub.watch();
         let bootstrap_code = hub
             .bootstrap_code()
             .expect("a fresh hub makes a bootstrap code")
@@ -87,6 +97,7 @@ impl TestHub {
         Self {
             url: format!("http://{addr}"),
             addr,
+            watch,
             bootstrap_code,
             db_path,
             clock,
@@ -336,7 +347,11 @@ pub struct World {
 
 impl World {
     pub fn new() -> Self {
-        let hub = TestHub::start();
+        Self::on(TestHub::start())
+    }
+
+    /// The world around a hub started with other settings.
+    pub fn on(hub: TestHub) -> Self {
         let coordinator = Person::new("coordinator");
         sync::enroll(&coordinator.store, &hub.url, &hub.bootstrap_code)
             .expect("coordinator enrols");

@@ -188,6 +188,11 @@ impl Store {
         index::list(&self.lock().conn, query)
     }
 
+    /// One incident's list row (no document is opened), if this device holds it.
+    pub fn summary(&self, id: &IncidentId) -> Result<Option<IndexedIncident>> {
+        index::one(&self.lock().conn, id)
+    }
+
     pub fn incident_count(&self) -> Result<u64> {
         index::count(&self.lock().conn)
     }

@@ -92,7 +92,7 @@ pub fn sync_with(
             .send()
             .map_err(|e| Error::Sync(format!("cannot reach the hub: {e}")))?;
         report.requests += 1;
-        let bytes = read_body(response)?;
+        let bytes = read_body_of(response)?;
         let received = store.now();
         report.bytes_down += bytes.len() as u64;
         let response: SyncResponse = decode(&bytes)
@@ -210,6 +210,7 @@ fn apply_response(
         record_hub_heads(store, &delivered.incident, &delivered.heads)?;
         if !held {
             report.incidents_added += 1;
+            report.new_incidents.push(delivered.incident.clone());
         }
     }
     for incoming in &response.changes {
@@ -288,7 +289,7 @@ pub fn enroll(store: &Store, hub_url: &str, code: &str) -> Result<()> {
         .json(&request)
         .send()
         .map_err(|e| Error::Sync(format!("cannot reach the hub: {e}")))?;
-    let body = read_body(response)?;
+    let body = read_body_of(response)?;
     let enrolled: EnrolResponse = serde_json::from_slice(&body)
         .map_err(|e| Error::Sync(format!("unreadable enrolment answer: {e}")))?;
     if enrolled.device_id != identity.device_id.as_str() {
@@ -305,12 +306,17 @@ pub fn enroll(store: &Store, hub_url: &str, code: &str) -> Result<()> {
 }
 
 /// The body of a successful response, or the hub's reason as an error a UI can act on.
-fn read_body(response: reqwest::blocking::Response) -> Result<Vec<u8>> {
+fn read_body_of(response: reqwest::blocking::Response) -> Result<Vec<u8>> {
     let status = response.status();
     let body = response
         .bytes()
         .map_err(|e| Error::Sync(format!("the hub's answer was cut: {e}")))?
         .to_vec();
+    read_body(status, body)
+}
+
+/// `body` when `status` is a success, or the hub's reason as an error a UI can act on.
+pub(super) fn read_body(status: reqwest::StatusCode, body: Vec<u8>) -> Result<Vec<u8>> {
     if status.is_success() {
         return Ok(body);
     }
@@ -334,13 +340,18 @@ fn read_body(response: reqwest::blocking::Response) -> Result<Vec<u8>> {
 /// context by the platform layer. Also used by callers of the hub's JSON API, so the
 /// whole project has one TLS setup.
 pub fn http_client(timeout: Duration) -> Result<reqwest::blocking::Client> {
+    install_crypto_provider();
+    reqwest::blocking::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| Error::Sync(format!("cannot set up HTTPS: {e}")))
+}
+
+/// Installs rustls' ring provider for the process, once (see [`http_client`]).
+pub(super) fn install_crypto_provider() {
     static PROVIDER: Once = Once::new();
     PROVIDER.call_once(|| {
         // Err means another part of the process installed one first; that one serves.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
-    reqwest::blocking::Client::builder()
-        .timeout(timeout)
-        .build()
-        .map_err(|e| Error::Sync(format!("cannot set up HTTPS: {e}")))
 }

@@ -9,7 +9,11 @@ mod client;
 pub mod protocol;
 mod quarantine;
 mod report;
+pub mod wake;
 
 pub use bookkeeping::{quarantined, QuarantinedChange};
 pub use client::{enroll, http_client, sync, sync_with, SyncOptions};
 pub use report::{RejectedChange, SyncReport};
+pub use wake::{
+    register_push, unregister_push, wait_for_work, PreparedWait, WaitCancel, WaitOutcome,
+};

@@ -4,7 +4,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{HubError, HubResult};
 
-const CURRENT_VERSION: i64 = 2;
+const CURRENT_VERSION: i64 = 3;
 
 pub fn init_or_upgrade(conn: &mut Connection) -> HubResult<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -19,6 +19,9 @@ pub fn init_or_upgrade(conn: &mut Connection) -> HubResult<()> {
     }
     if version < 2 {
         upgrade_to_v2(&tx)?;
+    }
+    if version < 3 {
+        upgrade_to_v3(&tx)?;
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     tx.commit()?;
@@ -132,6 +135,23 @@ fn upgrade_to_v2(tx: &Transaction<'_>) -> HubResult<()> {
             action       TEXT NOT NULL
         );
         CREATE INDEX audit_by_incident ON audit(incident_id, id);
+        "#,
+    )?;
+    Ok(())
+}
+
+/// v3: UnifiedPush endpoints, one per device (see `wake::push`).
+fn upgrade_to_v3(tx: &Transaction<'_>) -> HubResult<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE push_endpoints (
+            device_id      TEXT PRIMARY KEY REFERENCES devices(device_id) ON DELETE CASCADE,
+            endpoint       TEXT NOT NULL,
+            registered_at  INTEGER NOT NULL,
+            -- Wakes in a row that failed after every retry; the endpoint is dropped
+            -- when this reaches the limit.
+            failed_wakes   INTEGER NOT NULL DEFAULT 0
+        );
         "#,
     )?;
     Ok(())

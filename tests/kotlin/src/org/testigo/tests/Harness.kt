@@ -65,6 +65,7 @@ fun main() {
             wrapperTests(),
             keyFileTests(),
             syncTests(),
+            wakeTests(),
         ),
     )
     exitProcess(if (failed == 0) 0 else 1)
