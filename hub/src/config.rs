@@ -1,7 +1,7 @@
 //! How the hub is run: flags, each also readable from the environment, so the same
 //! binary runs from a terminal, a systemd unit or a container.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 #[derive(Clone, Debug, clap::Args)]
@@ -28,6 +28,11 @@ pub struct HubConfig {
     /// Days after closing at which an incident is archived and deleted from the hub.
     #[arg(long, env = "TESTIGO_HUB_ARCHIVE_AFTER_DAYS", requires = "archive_dir")]
     pub archive_after_days: Option<u32>,
+    /// Addresses of the TLS proxies in front of the hub. Only a request from one of
+    /// them has its `X-Forwarded-For` read, for the client's address that rate limits
+    /// are kept by; from anyone else that header is ignored.
+    #[arg(long = "trusted-proxy", env = "TESTIGO_HUB_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl HubConfig {
@@ -41,6 +46,7 @@ impl HubConfig {
             retention_days: 7,
             archive_dir: None,
             archive_after_days: None,
+            trusted_proxies: Vec::new(),
         }
     }
 

@@ -104,3 +104,17 @@ pub fn count(conn: &Connection, incident: &IncidentId) -> HubResult<u64> {
         |r| r.get::<_, i64>(0),
     )? as u64)
 }
+
+/// The incidents with a change logged after `seq`: what one request changed.
+pub fn incidents_since(conn: &Connection, seq: u64) -> HubResult<Vec<IncidentId>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT DISTINCT incident_id FROM changes WHERE seq > ?1")?;
+    let rows = stmt.query_map([seq.min(i64::MAX as u64) as i64], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        if let Ok(id) = IncidentId::parse(&row?) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}

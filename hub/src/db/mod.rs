@@ -9,6 +9,7 @@ pub mod delivered;
 pub mod devices;
 pub mod incidents;
 pub mod meta;
+pub mod refusals;
 mod schema;
 
 use std::path::Path;
