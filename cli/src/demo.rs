@@ -148,7 +148,7 @@ pub fn run(out: Output) -> Result<()> {
         (&beto, Role::Volunteer, Some("south")),
         (&lead, Role::TeamLead, Some("south")),
     ] {
-        let code = admin.create_code(role, team, Some(30))?;
+        let code = admin.create_code(role, team, Some(30), None)?;
         testigo_core::sync::enroll(
             &person.store,
             &url,

@@ -34,6 +34,10 @@ pub struct HubArgs {
     /// Accept plain-http UnifiedPush endpoints (a distributor on this trusted network).
     #[arg(long, env = "TESTIGO_HUB_PUSH_ALLOW_HTTP")]
     push_allow_http: bool,
+    /// Address of a TLS proxy in front of the hub (repeatable): only its
+    /// `X-Forwarded-For` is believed, for rate limits per client.
+    #[arg(long = "trusted-proxy", env = "TESTIGO_HUB_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 pub fn run(args: HubArgs, out: Output) -> Result<()> {
@@ -58,6 +62,7 @@ pub fn run(args: HubArgs, out: Output) -> Result<()> {
         archive_after_days: args.archive_after_days,
         push_allow_http: args.push_allow_http,
         push_policy: None,
+        trusted_proxies: args.trusted_proxies,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {

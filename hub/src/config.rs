@@ -1,7 +1,7 @@
 //! How the hub is run: flags, each also readable from the environment, so the same
 //! binary runs from a terminal, a systemd unit or a container.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use crate::wake::PushPolicy;
@@ -37,6 +37,11 @@ pub struct HubConfig {
     /// Retries and limits of push wakes; `None`: [`PushPolicy::default`].
     #[arg(skip)]
     pub push_policy: Option<PushPolicy>,
+    /// Addresses of the TLS proxies in front of the hub. Only a request from one of
+    /// them has its `X-Forwarded-For` read, for the client's address that rate limits
+    /// are kept by; from anyone else that header is ignored.
+    #[arg(long = "trusted-proxy", env = "TESTIGO_HUB_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl HubConfig {
@@ -52,6 +57,7 @@ impl HubConfig {
             archive_after_days: None,
             push_allow_http: false,
             push_policy: None,
+            trusted_proxies: Vec::new(),
         }
     }
 

@@ -57,16 +57,16 @@ pub async fn bundle(
         )));
     }
     let bytes = state
-        .blocking(move |state, conn| {
+        .write(move |state, tx| {
             let now_ms = state.now_ms();
             for id in &ids {
-                if !permissions::can_see(conn, &me, id, now_ms, state.retention_ms)? {
+                if !permissions::can_see(tx, &me, id, now_ms, state.retention_ms)? {
                     return Err(HubError::not_found(format!("no incident {id}")));
                 }
             }
-            let bytes = build_bundle(conn, &state.hub_record(conn)?, &ids)?;
+            let bytes = build_bundle(tx, &state.hub_record(tx)?, &ids)?;
             for id in &ids {
-                audit::record(conn, &me, Some(id), "/v1/evidence", Action::Export, now_ms)?;
+                audit::record(tx, &me, Some(id), "/v1/evidence", Action::Export, now_ms)?;
             }
             Ok(bytes)
         })
@@ -159,7 +159,10 @@ fn change_records(conn: &Connection, id: &IncidentId) -> HubResult<ChangeRecords
     Ok((signatures, received))
 }
 
-fn device_record(conn: &Connection, device: &DeviceId) -> HubResult<Option<DeviceRecord>> {
+pub(crate) fn device_record(
+    conn: &Connection,
+    device: &DeviceId,
+) -> HubResult<Option<DeviceRecord>> {
     let row: Option<(Vec<u8>, String, i64)> = conn
         .query_row(
             "SELECT public_key, role, enrolled_at FROM devices WHERE device_id = ?1",
@@ -221,7 +224,7 @@ pub async fn audit_log(
         .map_err(|e| HubError::bad_request(e.to_string()))?;
     let limit = query.limit.unwrap_or(200).clamp(1, 5_000);
     let entries = state
-        .blocking(move |_, conn| audit::entries(conn, incident.as_ref(), limit))
+        .write(move |_, tx| audit::entries(tx, incident.as_ref(), limit))
         .await?;
     Ok(Json(entries))
 }

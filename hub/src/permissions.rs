@@ -6,8 +6,10 @@
 //!   team, or that they opened in the field;
 //! - nobody but dispatchers and coordinators sees a closed incident once the
 //!   retention window has passed (devices are told to remove it);
-//! - a device may also still *write* to an incident it was once assigned, so that a
-//!   volunteer unassigned while offline on scene loses none of their records.
+//! - a device may also still *write* to an incident it was once assigned or once
+//!   given (`delivered::ever_held`), so that a volunteer who loses sight of it while
+//!   offline on scene (unassigned, the incident moved to another team, closed past
+//!   retention) loses none of their records. It receives nothing more of it.
 
 use std::collections::BTreeSet;
 
@@ -67,7 +69,7 @@ pub fn can_write(
         [id.as_str(), device.device_id.as_str()],
         |r| r.get(0),
     )?;
-    Ok(was_assigned > 0)
+    Ok(was_assigned > 0 || crate::db::delivered::ever_held(conn, &device.device_id, id)?)
 }
 
 fn query(

@@ -9,10 +9,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction};
 use testigo_core::ids::DeviceId;
 use testigo_core::incident::{Author, Role};
-use testigo_core::sync::protocol::{ENROL_PATH, HEALTH_PATH, SYNC_PATH};
+use testigo_core::sync::protocol::{ENROL_PATH, HEALTH_PATH, HUB_PATH, SYNC_PATH};
 use testigo_core::sync::wake::{PUSH_PATH, WAKE_PATH};
 use testigo_core::time::{Clock, SystemClock};
 
@@ -37,6 +37,10 @@ pub struct AppState {
     limiter: Mutex<RateLimiter>,
     /// Whether the hub itself serves HTTPS (console cookies are then `Secure`).
     pub(crate) tls: bool,
+    /// Proxies whose `X-Forwarded-For` is believed (`auth::ClientAddress`).
+    pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
+    /// Where archived incidents went; late work on them follows them there.
+    pub(crate) archive_dir: Option<std::path::PathBuf>,
     pub(crate) console: ConsoleState,
     pub(crate) wake: WakeState,
 }
@@ -75,8 +79,26 @@ impl AppState {
         )
     }
 
+    /// The one way a request reaches the database: `f` runs off the async threads in
+    /// a transaction of its own, committed when it returns `Ok` and rolled back
+    /// otherwise. Handlers never hold a bare connection, so none can forget to make
+    /// its writes (audit row, document, change log) one unit.
+    pub(crate) async fn write<T, F>(self: &Arc<Self>, f: F) -> HubResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&AppState, &mut Transaction<'_>) -> HubResult<T> + Send + 'static,
+    {
+        self.blocking(move |state, conn| {
+            let mut tx = conn.transaction()?;
+            let value = f(state, &mut tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+        .await
+    }
+
     /// Runs database work off the async threads, on the one connection.
-    pub(crate) async fn blocking<T, F>(self: &Arc<Self>, f: F) -> HubResult<T>
+    async fn blocking<T, F>(self: &Arc<Self>, f: F) -> HubResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&AppState, &mut Connection) -> HubResult<T> + Send + 'static,
@@ -92,11 +114,14 @@ impl AppState {
             // would cause the next.
             let before = changes::current_seq(&conn).ok();
             let result = f(&state, &mut conn);
-            if changes::current_seq(&conn).ok() != before {
-                state.console.changed();
-                // And phones on duty hear of it (only if the log grew, not for a
-                // delivery stamp).
-                if let Some(before) = before {
+            if let Some(before) = before {
+                if changes::current_seq(&conn).ok() != Some(before) {
+                    match changes::incidents_since(&conn, before) {
+                        Ok(incidents) => state.console.changed(incidents),
+                        Err(e) => tracing::warn!(error = %e, "cannot tell consoles what changed"),
+                    }
+                    // And phones on duty hear of it (only if the log grew, not for a
+                    // delivery stamp).
                     state.wake.committed(&conn, before);
                 }
             }
@@ -145,6 +170,7 @@ impl Hub {
                 None,
                 expires,
                 None,
+                None,
             )?;
             Some(code)
         } else {
@@ -158,6 +184,8 @@ impl Hub {
             retention_ms: config.retention().num_milliseconds(),
             limiter: Mutex::default(),
             tls,
+            trusted_proxies: config.trusted_proxies.clone(),
+            archive_dir: config.archive_dir.clone(),
             console: ConsoleState::default(),
             wake: WakeState::new(Arc::new(InProcessBus::default()), config.push()),
         };
@@ -189,24 +217,10 @@ impl Hub {
                 HEALTH_PATH,
                 get(|| async { Json(serde_json::json!({ "ok": true })) }),
             )
+            .route(HUB_PATH, get(auth::hub_info))
             .route(ENROL_PATH, post(auth::enrol))
             .route(SYNC_PATH, post(crate::sync::sync))
-            .route("/v1/enrol-codes", post(dispatch::create_code))
-            .route("/v1/incidents", get(dispatch::list).post(dispatch::open))
-            .route("/v1/incidents/{id}", get(dispatch::get))
-            .route("/v1/incidents/{id}/report", put(dispatch::edit_report))
-            .route("/v1/incidents/{id}/assign", post(dispatch::assign))
-            .route("/v1/incidents/{id}/caller", get(dispatch::caller))
-            .route(
-                "/v1/incidents/{id}/caller-notified",
-                post(dispatch::caller_notified),
-            )
-            .route("/v1/incidents/{id}/close", post(dispatch::close))
-            .route("/v1/evidence", get(crate::evidence::bundle))
-            .route("/v1/audit", get(crate::evidence::audit_log))
-            .route("/v1/incidents/{id}/confirm", post(dispatch::confirm))
-            .route("/v1/devices", get(dispatch::devices))
-            .route("/v1/devices/{device}/revoke", post(dispatch::revoke_device))
+            .nest("/v1", dispatch::router())
             .route(WAKE_PATH, post(wake::long_poll::wait))
             .route(
                 PUSH_PATH,

@@ -62,19 +62,18 @@ impl TestHub {
         Self::start_with(|_| {})
     }
 
-    /// A hub with some settings changed from the defaults.
+    /// A hub with some settings changed (`configure` sees the defaults).
     pub fn start_with(configure: impl FnOnce(&mut HubConfig)) -> Self {
         let dir = TempDir::new().expect("temp dir");
         let db_path = dir.path().join("hub.sqlite");
         let clock = Arc::new(TestClock::default());
         let mut config = HubConfig::with_db(&db_path);
         configure(&mut config);
+        let db_path = config.db.clone();
         let hub = Hub::open_with_clock(config, clock.clone()).expect("hub opens");
         let watch = hub.watch();
-        let bootstrap_code = hub
-            .bootstrap_code()
-            .expect("a fresh hub makes a bootstrap code")
-            .to_owned();
+        // Empty for a hub opened on an existing database (a restored backup).
+        let bootstrap_code = hub.bootstrap_code().unwrap_or_default().to_owned();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -135,12 +134,18 @@ pub struct Person {
 
 impl Person {
     pub fn new(name: &'static str) -> Self {
+        Self::with_clock(name, Arc::new(testigo_core::time::SystemClock))
+    }
+
+    /// Someone whose phone keeps its own time (a wrong clock, or one a test moves).
+    pub fn with_clock(name: &'static str, clock: Arc<dyn Clock>) -> Self {
         let dir = TempDir::new().expect("temp dir");
         let mut key = [0u8; 32];
         for (i, b) in key.iter_mut().enumerate() {
             *b = (i as u8).wrapping_mul(37).wrapping_add(name.len() as u8) | 1;
         }
-        let store = Store::open(dir.path().join("device.db"), &key).expect("store opens");
+        let store = Store::open_with_clock(dir.path().join("device.db"), &key, clock)
+            .expect("store opens");
         Self {
             name,
             store,
@@ -350,7 +355,7 @@ impl World {
         Self::on(TestHub::start())
     }
 
-    /// The world around a hub started with other settings.
+    /// A world around a hub started some other way.
     pub fn on(hub: TestHub) -> Self {
         let coordinator = Person::new("coordinator");
         sync::enroll(&coordinator.store, &hub.url, &hub.bootstrap_code)
@@ -359,8 +364,13 @@ impl World {
     }
 
     pub fn enrol(&self, name: &'static str, role: Role, team: Option<&str>) -> Person {
+        self.enrol_person(Person::new(name), role, team)
+    }
+
+    /// Enrols someone already made (with their own clock, say).
+    pub fn enrol_person(&self, person: Person, role: Role, team: Option<&str>) -> Person {
+        let name = person.name;
         let code = self.coordinator.api(&self.hub).code(role, team);
-        let person = Person::new(name);
         sync::enroll(&person.store, &self.hub.url, &code)
             .unwrap_or_else(|e| panic!("{name} cannot enrol: {e}"));
         assert_eq!(person.store.identity().role, role);
@@ -372,6 +382,40 @@ impl Default for World {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The hub's device id, as `GET /v1/hub` gives it to any device about to enrol.
+pub fn hub_device_id(hub: &TestHub) -> testigo_core::ids::DeviceId {
+    let (status, body) = Api::anonymous(hub).get(testigo_core::sync::protocol::HUB_PATH);
+    assert_eq!(status, 200, "hub identity: {body}");
+    testigo_core::ids::DeviceId::parse(body["device_id"].as_str().expect("device id"))
+        .expect("a device id")
+}
+
+/// An enrolment body exactly as the device sends it: the code, `public_key`, and a
+/// proof signed by `signer` (the holder of `public_key`, unless a test forges it).
+pub fn enrol_body(
+    hub: &TestHub,
+    code: &str,
+    public_key: &[u8; 32],
+    signer: &testigo_core::store::DeviceIdentity,
+) -> Value {
+    let message =
+        testigo_core::sync::enrolment::proof_message(&hub_device_id(hub), code, public_key);
+    json!({
+        "code": code,
+        "public_key": hex::encode(public_key),
+        "proof": hex::encode(signer.sign(&message)),
+    })
+}
+
+/// `POST /v1/enrol` over raw HTTP with a correctly signed body for `person`.
+pub fn enrol_raw(hub: &TestHub, code: &str, person: &Person) -> (u16, Value) {
+    let identity = person.store.identity();
+    Api::anonymous(hub).post(
+        testigo_core::sync::protocol::ENROL_PATH,
+        enrol_body(hub, code, &identity.public_key(), &identity),
+    )
 }
 
 /// Whether `needle` occurs in `haystack`.

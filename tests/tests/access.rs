@@ -4,14 +4,8 @@
 use serde_json::{json, Value};
 use testigo_core::incident::{ObservationKind, Role};
 use testigo_core::sync::protocol::{self, SyncRequest, CONTENT_TYPE};
-use testigo_tests::{Api, Person, TestHub, World};
+use testigo_tests::{enrol_raw, Api, Person, World};
 
-fn enrol_raw(hub: &TestHub, code: &str, person: &Person) -> (u16, Value) {
-    Api::anonymous(hub).post(
-        "/v1/enrol",
-        json!({ "code": code, "public_key": hex::encode(person.store.identity().public_key()) }),
-    )
-}
 
 #[test]
 fn requests_without_a_valid_credential_are_refused() {

@@ -45,6 +45,9 @@ use crate::incident::{
 use crate::location::LocationFix;
 use crate::time::{Clock, ClockOffset, SystemClock};
 
+/// The setting that holds the hub's retention window, in hours.
+pub const RETENTION_HOURS: &str = "retention_hours";
+
 /// Documents kept decoded in memory, so a volunteer adding observations to the
 /// incident in front of them does not re-read it from disk each time.
 const CACHE_CAPACITY: usize = 32;
@@ -444,19 +447,23 @@ impl Store {
     // ----- leaving the phone -----------------------------------------------------------
 
     /// Removes closed incidents whose retention window has passed and whose changes
-    /// the hub has acknowledged. The window comes from the hub (setting
-    /// `retention_hours`), 72 hours by default. Returns what was removed.
+    /// the hub has acknowledged. The window comes from the hub with every sync
+    /// (setting `retention_hours`; 72 hours until the first sync) and counts from the
+    /// hub's closing time, compared with this device's clock corrected by the measured
+    /// offset. Returns what was removed.
     pub fn apply_retention(&self) -> Result<Vec<IncidentId>> {
         let window = self
-            .setting("retention_hours")?
+            .setting(RETENTION_HOURS)?
             .and_then(|h| h.parse::<i64>().ok())
             .filter(|h| *h >= 0)
             .map(chrono::Duration::hours)
             .unwrap_or(retention::DEFAULT_WINDOW);
-        let expired = retention::expired(&self.lock().conn, self.now(), window)?;
+        let hub_now = self.now() + chrono::Duration::milliseconds(self.clock_offset()?.millis);
+        let expired = retention::expired(&self.lock().conn, hub_now, window)?;
         for id in &expired {
             self.remove_incident(id)?;
         }
+        retention::forget_quarantine(&self.lock().conn, &expired, self.now() - window)?;
         Ok(expired)
     }
 
@@ -470,6 +477,12 @@ impl Store {
         inner.conn.execute("DELETE FROM identity", [])?;
         inner.conn.close().map_err(|(_, e)| Error::from(e))?;
         wipe::wipe_files(&path)
+    }
+
+    /// Records when the hub saw incident `id` closed (hub time, from a sync); retention
+    /// counts from it.
+    pub fn note_hub_closing(&self, id: &IncidentId, at_ms: i64) -> Result<()> {
+        retention::note_hub_closing(&self.lock().conn, id, at_ms)
     }
 
     // ----- small settings -------------------------------------------------------------

@@ -6,7 +6,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{Error, Result};
 
-pub const CURRENT_VERSION: i64 = 2;
+pub const CURRENT_VERSION: i64 = 3;
 
 pub fn init_or_upgrade(conn: &mut Connection) -> Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -21,6 +21,9 @@ pub fn init_or_upgrade(conn: &mut Connection) -> Result<()> {
     }
     if version < 2 {
         upgrade_to_v2(&tx)?;
+    }
+    if version < 3 {
+        upgrade_to_v3(&tx)?;
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     tx.commit()?;
@@ -118,6 +121,20 @@ fn upgrade_to_v2(tx: &Transaction<'_>) -> Result<()> {
         CREATE TABLE sync_removals (
             incident_id  TEXT PRIMARY KEY,
             at           INTEGER NOT NULL
+        );
+        "#,
+    )?;
+    Ok(())
+}
+
+/// v3: the hub's closing time of each closed incident held. Retention counts from
+/// it, never from the closing event's time, which is the closer's device clock.
+fn upgrade_to_v3(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE hub_closings (
+            incident_id  TEXT PRIMARY KEY REFERENCES documents(incident_id) ON DELETE CASCADE,
+            closed_at    INTEGER NOT NULL
         );
         "#,
     )?;

@@ -69,7 +69,7 @@ pub fn sync_with(
     // something cannot keep this loop going.
     let mut attempted = HashSet::new();
     loop {
-        let (uploads, uploads_left) =
+        let (uploads, uploads_left, retried) =
             build_uploads(store, &identity, &mut attempted, options.max_request_bytes)?;
         let request = SyncRequest {
             cursor: bookkeeping::cursor(store)?,
@@ -97,33 +97,44 @@ pub fn sync_with(
         report.bytes_down += bytes.len() as u64;
         let response: SyncResponse = decode(&bytes)
             .map_err(|e| Error::Sync(format!("unreadable answer from the hub: {e}")))?;
-        apply_response(store, &response, &mut report, sent, received)?;
+        apply_response(store, &response, &retried, &mut report, sent, received)?;
         if !(response.more || uploads_left) || report.requests >= options.max_requests {
             return Ok(report);
         }
     }
 }
 
-/// The changes of every incident flagged unsynced, up to the request budget.
-/// Returns whether some were left for the next request.
+/// Quarantined changes offered to the hub again in one request, by incident.
+type Retried = BTreeMap<IncidentId, Vec<(ChangeHash, Vec<u8>)>>;
+
+/// The changes of every incident flagged unsynced, and the quarantined changes that
+/// may be taken now (`bookkeeping::may_succeed_later`), up to the request budget.
+/// Returns whether some were left for the next request, and what was retried.
 fn build_uploads(
     store: &Store,
     identity: &DeviceIdentity,
     attempted: &mut HashSet<IncidentId>,
     max_bytes: usize,
-) -> Result<(Vec<Upload>, bool)> {
+) -> Result<(Vec<Upload>, bool, Retried)> {
     let actor = identity.device_id.actor_id();
     let mut uploads = Vec::new();
+    let mut retried = Retried::new();
     let mut size = 0;
-    for id in store.unsynced_incidents()? {
+    let mut candidates = store.unsynced_incidents()?;
+    for id in bookkeeping::incidents_to_retry(store)? {
+        if !candidates.contains(&id) {
+            candidates.push(id);
+        }
+    }
+    for id in candidates {
         if attempted.contains(&id) {
             continue;
         }
         if size >= max_bytes && !uploads.is_empty() {
-            return Ok((uploads, true));
+            return Ok((uploads, true, retried));
         }
         attempted.insert(id.clone());
-        let (upload, hub_heads) = store.with_document_and_connection(&id, |doc, conn| {
+        let (upload, hub_heads, retry) = store.with_document_and_connection(&id, |doc, conn| {
             let hub_heads = bookkeeping::hub_heads(conn, &id)?;
             let new_incident = hub_heads.is_none();
             let hub_heads = hub_heads.unwrap_or_default();
@@ -137,11 +148,20 @@ fn build_uploads(
                 .into_iter()
                 .filter(|c| c.actor_id() == &actor)
                 .collect();
-            let signatures = mine
+            let mut signatures: Vec<Vec<u8>> = mine
                 .iter()
                 .map(|c| crate::evidence::sign_change(identity, &c.hash()).to_vec())
                 .collect();
-            let changes = mine.iter().map(|c| c.raw_bytes().to_vec()).collect();
+            let mut changes: Vec<Vec<u8>> = mine.iter().map(|c| c.raw_bytes().to_vec()).collect();
+            // After the document's own: they build on it.
+            let retry: Vec<(ChangeHash, Vec<u8>)> = bookkeeping::retryable(conn, &id)?
+                .into_iter()
+                .filter(|(hash, _)| doc.get_change_by_hash(hash).is_none())
+                .collect();
+            for (hash, bytes) in &retry {
+                signatures.push(crate::evidence::sign_change(identity, hash).to_vec());
+                changes.push(bytes.clone());
+            }
             Ok((
                 Upload {
                     incident: id.clone(),
@@ -150,8 +170,12 @@ fn build_uploads(
                     signatures,
                 },
                 hub_heads,
+                retry,
             ))
         })?;
+        if !retry.is_empty() {
+            retried.insert(id.clone(), retry);
+        }
         if upload.changes.is_empty() {
             // Flagged, but the hub already has all of it (its ack was lost last time).
             store.refresh_unsynced(&id, &hub_heads)?;
@@ -160,7 +184,7 @@ fn build_uploads(
         size += upload.changes.iter().map(Vec::len).sum::<usize>();
         uploads.push(upload);
     }
-    Ok((uploads, false))
+    Ok((uploads, false, retried))
 }
 
 /// Stores one response. Order matters: refused changes leave the documents first, so
@@ -168,6 +192,7 @@ fn build_uploads(
 fn apply_response(
     store: &Store,
     response: &SyncResponse,
+    retried: &Retried,
     report: &mut SyncReport,
     sent: chrono::DateTime<chrono::Utc>,
     received: chrono::DateTime<chrono::Utc>,
@@ -203,6 +228,30 @@ fn apply_response(
                 .extend(quarantine_rejected(store, id, hashes, now_ms)?);
         }
     }
+    // Quarantined changes offered again: refused again, they stay with the new
+    // reason; taken (acknowledged, not refused), they rejoin the document.
+    for (id, changes) in retried {
+        let acknowledged = response.acks.iter().any(|a| a.incident == *id);
+        for (hash, bytes) in changes {
+            match rejected.get(id).and_then(|r| r.get(hash)) {
+                Some(reason) => {
+                    store.with_connection(|conn| {
+                        bookkeeping::quarantine(conn, id, hash, bytes, reason, now_ms)
+                    })?;
+                    report.rejected.push(RejectedChange {
+                        incident: id.clone(),
+                        change_hash: Some(hash.to_string()),
+                        reason: reason.clone(),
+                    });
+                }
+                None if acknowledged && holds(store, id)? => {
+                    store.merge_remote(id, bytes)?;
+                    store.with_connection(|conn| bookkeeping::release(conn, hash))?;
+                }
+                None => {}
+            }
+        }
+    }
 
     for delivered in &response.new_incidents {
         let held = holds(store, &delivered.incident)?;
@@ -227,6 +276,15 @@ fn apply_response(
     }
     for ack in &response.acks {
         record_hub_heads(store, &ack.incident, &ack.heads)?;
+    }
+    for closed in &response.closed {
+        store.note_hub_closing(&closed.incident, closed.at_ms)?;
+    }
+    if response.retention_hours > 0 {
+        store.set_setting(
+            crate::store::RETENTION_HOURS,
+            &response.retention_hours.to_string(),
+        )?;
     }
 
     for id in &response.removed {
@@ -275,38 +333,8 @@ fn holds(store: &Store, id: &IncidentId) -> Result<bool> {
     })
 }
 
-/// Enrols this device with the hub using a one-time code from a coordinator, and
-/// saves the role, team and credential the hub gives it.
-pub fn enroll(store: &Store, hub_url: &str, code: &str) -> Result<()> {
-    let identity = store.identity();
-    let client = http_client(SyncOptions::default().timeout)?;
-    let request = EnrolRequest {
-        code: code.trim().to_owned(),
-        public_key: hex::encode(identity.public_key()),
-    };
-    let response = client
-        .post(format!("{}{ENROL_PATH}", hub_url.trim_end_matches('/')))
-        .json(&request)
-        .send()
-        .map_err(|e| Error::Sync(format!("cannot reach the hub: {e}")))?;
-    let body = read_body_of(response)?;
-    let enrolled: EnrolResponse = serde_json::from_slice(&body)
-        .map_err(|e| Error::Sync(format!("unreadable enrolment answer: {e}")))?;
-    if enrolled.device_id != identity.device_id.as_str() {
-        return Err(Error::Sync(
-            "the hub enrolled another device id than this device's key gives".into(),
-        ));
-    }
-    store.save_enrolment(
-        enrolled.role,
-        enrolled.team.as_deref(),
-        hub_url,
-        &enrolled.credential,
-    )
-}
-
 /// The body of a successful response, or the hub's reason as an error a UI can act on.
-fn read_body_of(response: reqwest::blocking::Response) -> Result<Vec<u8>> {
+pub(super) fn read_body_of(response: reqwest::blocking::Response) -> Result<Vec<u8>> {
     let status = response.status();
     let body = response
         .bytes()

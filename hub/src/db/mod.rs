@@ -10,6 +10,7 @@ pub mod devices;
 pub mod incidents;
 pub mod meta;
 pub mod push;
+pub mod refusals;
 mod schema;
 
 use std::path::Path;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction};
 use testigo_core::ids::DeviceId;
 
 use super::bus::ChangedIncident;
@@ -65,13 +65,14 @@ fn concerns(
 /// It runs the sync round's own bookkeeping in a transaction that is then rolled
 /// back: the answer follows the round's rules without writing anything.
 pub fn has_work(
-    conn: &mut Connection,
+    conn: &mut Transaction<'_>,
     device: &Device,
     cursor: u64,
     now_ms: i64,
     retention_ms: i64,
 ) -> HubResult<bool> {
-    let tx = conn.transaction()?;
+    // A savepoint never released: what reconcile writes to find out is rolled back.
+    let tx = conn.savepoint()?;
     delivered::reconcile(&tx, &device.device_id, cursor)?;
     let mut changed = false;
     changes::for_device(&tx, &device.device_id, cursor, |_| {

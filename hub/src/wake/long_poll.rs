@@ -30,7 +30,7 @@ pub async fn wait(
     let cursor = request.cursor;
     let device = me.clone();
     let pending = state
-        .blocking(move |state, conn| {
+        .write(move |state, conn| {
             audience::has_work(conn, &device, cursor, state.now_ms(), state.retention_ms)
         })
         .await?;

@@ -138,7 +138,7 @@ async fn handle(state: &Arc<AppState>, signal: Signal) {
                 return;
             }
             let found = state
-                .blocking(move |state, conn| {
+                .write(move |state, conn| {
                     let (now, retention) = (state.now_ms(), state.retention_ms);
                     let wake = audience::concerned(conn, &waiting, &incidents, now, retention)?;
                     let pushed = if push {

@@ -76,7 +76,7 @@ pub async fn register(
     let endpoint = checked_endpoint(&request.endpoint, state.wake.policy.allow_http)?;
     let stored = endpoint.clone();
     state
-        .blocking(move |state, conn| {
+        .write(move |state, conn| {
             push::register(conn, &me.device_id, &stored, state.now_ms())?;
             tracing::info!(device = %me.device_id, "push endpoint registered");
             Ok(())
@@ -91,7 +91,7 @@ pub async fn unregister(
     Authed(me): Authed,
 ) -> HubResult<StatusCode> {
     state
-        .blocking(move |_, conn| push::forget(conn, &me.device_id))
+        .write(move |_, conn| push::forget(conn, &me.device_id))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -192,7 +192,7 @@ async fn deliver(state: Arc<AppState>, client: reqwest::Client, device: DeviceId
     let lookup = device.clone();
     // Looked up now, not when queued: a registration revoked or replaced meanwhile wins.
     let endpoint = match state
-        .blocking(move |_, conn| push::endpoint(conn, &lookup))
+        .write(move |_, conn| push::endpoint(conn, &lookup))
         .await
     {
         Ok(Some(endpoint)) => endpoint,
@@ -207,7 +207,7 @@ async fn deliver(state: Arc<AppState>, client: reqwest::Client, device: DeviceId
             Attempt::Delivered => {
                 let device = device.clone();
                 let _ = state
-                    .blocking(move |_, conn| push::delivered(conn, &device))
+                    .write(move |_, conn| push::delivered(conn, &device))
                     .await;
                 return;
             }
@@ -215,7 +215,7 @@ async fn deliver(state: Arc<AppState>, client: reqwest::Client, device: DeviceId
                 tracing::info!(%device, "push endpoint gone; dropped");
                 let device = device.clone();
                 let _ = state
-                    .blocking(move |_, conn| push::gone(conn, &device, &endpoint))
+                    .write(move |_, conn| push::gone(conn, &device, &endpoint))
                     .await;
                 return;
             }
@@ -232,7 +232,7 @@ async fn deliver(state: Arc<AppState>, client: reqwest::Client, device: DeviceId
     let dropped = {
         let device = device.clone();
         state
-            .blocking(move |_, conn| push::failed(conn, &device, &endpoint, limit))
+            .write(move |_, conn| push::failed(conn, &device, &endpoint, limit))
             .await
     };
     if let Ok(true) = dropped {
