@@ -25,6 +25,12 @@ class HubConsole private constructor(val url: String, private val credential: St
         }
 
         /**
+         * The coordinator console of the hub tests/kotlin/run.sh started, enrolled once
+         * for every suite (the first-start code is single-use); null without a hub.
+         */
+        val shared: HubConsole? by lazy { fromEnvironment()?.let { (url, code) -> enrol(url, code) } }
+
+        /**
          * Enrols the console as the hub's coordinator with the hub's first-start code,
          * proving it holds its key: an ed25519 signature over "testigo-enrol-v1:", the
          * hub's device id, the normalised code and the public key, zero-separated.

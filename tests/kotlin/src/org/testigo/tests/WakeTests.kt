@@ -9,8 +9,7 @@ import org.testigo.core.WaitCanceller
 
 /** Being on duty, against the real hub tests/kotlin/run.sh starts. */
 fun wakeTests() = Suite("on duty").apply {
-    val hub = HubConsole.fromEnvironment()
-    val console by lazy { hub?.let { (url, code) -> HubConsole.enrol(url, code) } ?: error("no hub: run through tests/kotlin/run.sh") }
+    val console by lazy { HubConsole.shared ?: error("no hub: run through tests/kotlin/run.sh") }
 
     test("the on-duty loop wakes on an assignment made through the hub and brings its summary") {
         withStore { f ->
