@@ -129,7 +129,11 @@ fn post(url: &str, credential: &str, body: serde_json::Value) -> serde_json::Val
         .json(&body)
         .send()
         .expect("hub answers");
-    assert!(response.status().is_success(), "{url}: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "{url}: {}",
+        response.status()
+    );
     response.json().expect("json")
 }
 
@@ -220,7 +224,10 @@ pub fn run(devices: usize) -> (Vec<Row>, Vec<String>) {
                 rss_waiting = rss;
                 break;
             }
-            assert!(Instant::now() < deadline, "only {waiting} of {devices} phones waiting");
+            assert!(
+                Instant::now() < deadline,
+                "only {waiting} of {devices} phones waiting"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         assigned = Instant::now();

@@ -41,7 +41,9 @@ impl WaitCanceller {
     }
 
     pub fn is_cancelled(&self) -> Result<bool> {
-        ffi_call("WaitCanceller.is_cancelled", || Ok(self.inner.is_cancelled()))
+        ffi_call("WaitCanceller.is_cancelled", || {
+            Ok(self.inner.is_cancelled())
+        })
     }
 }
 
@@ -83,7 +85,10 @@ impl FieldStore {
             Ok(core::PreparedWait::of(store)?)
         })?;
         let outcome = ffi_call("FieldStore.wait_for_work", || {
-            Ok(prepared.wait(Duration::from_secs(u64::from(timeout_secs)), &canceller.inner)?)
+            Ok(prepared.wait(
+                Duration::from_secs(u64::from(timeout_secs)),
+                &canceller.inner,
+            )?)
         })?;
         match outcome {
             core::WaitOutcome::Timeout => Ok(DutyWake::Timeout),

@@ -173,7 +173,10 @@ pub fn run(out: Output) -> Result<()> {
             .collect();
         let opened = Instant::now() + std::time::Duration::from_secs(10);
         while watch.waiting_phones() < on_duty.len() {
-            ensure!(Instant::now() < opened, "the volunteers' phones never started waiting");
+            ensure!(
+                Instant::now() < opened,
+                "the volunteers' phones never started waiting"
+            );
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
 

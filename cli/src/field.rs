@@ -294,22 +294,20 @@ pub fn run(args: FieldArgs, out: Output, lang: &str) -> Result<()> {
             crate::report::print_sync(out, &report)
         }
         FieldCommand::Wait { timeout, once } => wait(&store, out, timeout, once),
-        FieldCommand::Push { endpoint, off } => {
-            match endpoint.filter(|_| !off) {
-                Some(endpoint) => {
-                    testigo_core::sync::register_push(&store, &endpoint)?;
-                    out.result(&serde_json::json!({ "push": endpoint }), |_| {
-                        out.ok("push endpoint registered; the hub will send it empty wakes")
-                    })
-                }
-                None => {
-                    testigo_core::sync::unregister_push(&store)?;
-                    out.result(&serde_json::json!({ "push": null }), |_| {
-                        out.ok("push endpoint unregistered")
-                    })
-                }
+        FieldCommand::Push { endpoint, off } => match endpoint.filter(|_| !off) {
+            Some(endpoint) => {
+                testigo_core::sync::register_push(&store, &endpoint)?;
+                out.result(&serde_json::json!({ "push": endpoint }), |_| {
+                    out.ok("push endpoint registered; the hub will send it empty wakes")
+                })
             }
-        }
+            None => {
+                testigo_core::sync::unregister_push(&store)?;
+                out.result(&serde_json::json!({ "push": null }), |_| {
+                    out.ok("push endpoint unregistered")
+                })
+            }
+        },
         FieldCommand::List {
             status: wanted,
             limit,
@@ -666,7 +664,11 @@ fn wait(store: &Store, out: Output, timeout: u32, once: bool) -> Result<()> {
     use testigo_core::sync::{wait_for_work, WaitCancel, WaitOutcome};
     let cancel = WaitCancel::default();
     loop {
-        let outcome = wait_for_work(store, std::time::Duration::from_secs(timeout.into()), &cancel)?;
+        let outcome = wait_for_work(
+            store,
+            std::time::Duration::from_secs(timeout.into()),
+            &cancel,
+        )?;
         let report = match outcome {
             WaitOutcome::Work => Some(testigo_core::sync::sync(store, None)?),
             WaitOutcome::Timeout | WaitOutcome::Cancelled => None,

@@ -36,7 +36,11 @@ pub struct HubArgs {
     push_allow_http: bool,
     /// Address of a TLS proxy in front of the hub (repeatable): only its
     /// `X-Forwarded-For` is believed, for rate limits per client.
-    #[arg(long = "trusted-proxy", env = "TESTIGO_HUB_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[arg(
+        long = "trusted-proxy",
+        env = "TESTIGO_HUB_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
     trusted_proxies: Vec<std::net::IpAddr>,
 }
 

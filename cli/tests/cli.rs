@@ -167,11 +167,20 @@ fn a_field_device_scripted_against_a_running_hub() {
     // On duty: the wait returns at once (the dispatch happened before it began), then
     // syncs and prints what arrived.
     let woke = json(&[
-        "field", "--store", &volunteer, "wait", "--once", "--timeout", "30",
+        "field",
+        "--store",
+        &volunteer,
+        "wait",
+        "--once",
+        "--timeout",
+        "30",
     ]);
     assert_eq!(woke["woke"], true, "{woke}");
     assert_eq!(woke["new_incidents"][0]["id"], id.as_str());
-    assert_eq!(woke["new_incidents"][0]["place_text"], "Gravois Ave & Chippewa St");
+    assert_eq!(
+        woke["new_incidents"][0]["place_text"],
+        "Gravois Ave & Chippewa St"
+    );
     let listed = json(&["field", "--store", &volunteer, "list"]);
     assert_eq!(listed[0]["summary"]["id"], id.as_str());
     let checked_in = json(&[

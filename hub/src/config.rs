@@ -40,7 +40,11 @@ pub struct HubConfig {
     /// Addresses of the TLS proxies in front of the hub. Only a request from one of
     /// them has its `X-Forwarded-For` read, for the client's address that rate limits
     /// are kept by; from anyone else that header is ignored.
-    #[arg(long = "trusted-proxy", env = "TESTIGO_HUB_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[arg(
+        long = "trusted-proxy",
+        env = "TESTIGO_HUB_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
     pub trusted_proxies: Vec<IpAddr>,
 }
 

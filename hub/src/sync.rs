@@ -334,7 +334,14 @@ fn archive_late(
     let record = crate::evidence::device_record(tx, &device.device_id)?
         .ok_or_else(|| HubError::internal("an authenticated device has no record"))?;
     crate::retention::add_to_archive(archive_dir, id, &record, now_ms, &late)?;
-    audit::record(tx, device, Some(id), SYNC_ENDPOINT, Action::OfflineChange, now_ms)?;
+    audit::record(
+        tx,
+        device,
+        Some(id),
+        SYNC_ENDPOINT,
+        Action::OfflineChange,
+        now_ms,
+    )?;
     response.acks.push(Ack {
         incident: id.clone(),
         heads: protocol::from_change_hashes(&taken),

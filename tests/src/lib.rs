@@ -144,8 +144,8 @@ impl Person {
         for (i, b) in key.iter_mut().enumerate() {
             *b = (i as u8).wrapping_mul(37).wrapping_add(name.len() as u8) | 1;
         }
-        let store = Store::open_with_clock(dir.path().join("device.db"), &key, clock)
-            .expect("store opens");
+        let store =
+            Store::open_with_clock(dir.path().join("device.db"), &key, clock).expect("store opens");
         Self {
             name,
             store,

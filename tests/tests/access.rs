@@ -6,7 +6,6 @@ use testigo_core::incident::{ObservationKind, Role};
 use testigo_core::sync::protocol::{self, SyncRequest, CONTENT_TYPE};
 use testigo_tests::{enrol_raw, Api, Person, World};
 
-
 #[test]
 fn requests_without_a_valid_credential_are_refused() {
     let world = World::new();

@@ -586,7 +586,9 @@ fn an_open_page_hears_about_every_change() {
 #[test]
 fn a_team_leads_page_hears_only_of_incidents_they_may_see() {
     let world = World::new();
-    let desk = world.enrol("dispatcher", Role::Dispatcher, None).api(&world.hub);
+    let desk = world
+        .enrol("dispatcher", Role::Dispatcher, None)
+        .api(&world.hub);
     let lead = world.enrol("lead", Role::TeamLead, Some("south"));
     let north = desk.open_incident("North", None, Some("north"));
     let south = desk.open_incident("South", None, Some("south"));
@@ -608,7 +610,11 @@ fn a_team_leads_page_hears_only_of_incidents_they_may_see() {
         std::thread::sleep(Duration::from_millis(600));
         edit(&south, &format!("South {round}"));
         stream.expect("event: changed");
-        assert_eq!(stream.data(), round, "only the south incident's changes count");
+        assert_eq!(
+            stream.data(),
+            round,
+            "only the south incident's changes count"
+        );
     }
 }
 

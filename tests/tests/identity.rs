@@ -40,13 +40,21 @@ fn a_code_and_a_dispatchers_public_key_do_not_take_over_the_dispatcher() {
         ENROL_PATH,
         enrol_body(hub, &code, &victim.public_key(), &attacker),
     );
-    assert_eq!((status, body["error"].as_str()), (401, Some("proof_invalid")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("proof_invalid")),
+        "{body}"
+    );
     // A real proof by the victim's key, replayed for another code or another hub.
     let other_code = coordinator.code(Role::Volunteer, Some("south"));
     let mut replayed = enrol_body(hub, &other_code, &victim.public_key(), &victim);
     replayed["code"] = json!(code);
     let (status, body) = anonymous.post(ENROL_PATH, replayed);
-    assert_eq!((status, body["error"].as_str()), (401, Some("proof_invalid")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("proof_invalid")),
+        "{body}"
+    );
     let elsewhere = testigo_core::sync::enrolment::proof_message(
         &testigo_core::ids::DeviceId::from_public_key(&[5; 32]),
         &code,
@@ -57,14 +65,26 @@ fn a_code_and_a_dispatchers_public_key_do_not_take_over_the_dispatcher() {
         json!({ "code": code, "public_key": hex::encode(victim.public_key()),
                 "proof": hex::encode(victim.sign(&elsewhere)) }),
     );
-    assert_eq!((status, body["error"].as_str()), (401, Some("proof_invalid")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("proof_invalid")),
+        "{body}"
+    );
     assert_ne!(hub_device_id(hub).as_str(), "");
 
     // Even the dispatcher's own device, with a valid proof, cannot enrol over itself
     // with a new code: its role, team and credential stay.
     let (status, body) = enrol_raw(hub, &code, &dispatcher);
-    assert_eq!((status, body["error"].as_str()), (409, Some("device_enrolled")), "{body}");
-    assert_eq!(desk.get(&format!("/v1/incidents/{other_team}")).0, 200, "the dispatcher still works");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("device_enrolled")),
+        "{body}"
+    );
+    assert_eq!(
+        desk.get(&format!("/v1/incidents/{other_team}")).0,
+        200,
+        "the dispatcher still works"
+    );
     assert_eq!(
         hub.query_i64(
             "SELECT count(*) FROM devices WHERE device_id = ?1 AND role = 'dispatcher'",
@@ -96,7 +116,11 @@ fn a_revoked_device_comes_back_only_by_a_coordinators_re_enrolment_code() {
 
     let fresh = coordinator.code(Role::Volunteer, None);
     let (status, body) = enrol_raw(hub, &fresh, &lost);
-    assert_eq!((status, body["error"].as_str()), (409, Some("device_enrolled")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("device_enrolled")),
+        "{body}"
+    );
 
     // A re-enrolment code names its device; another device cannot use it.
     let (status, body) = coordinator.post(
@@ -106,12 +130,27 @@ fn a_revoked_device_comes_back_only_by_a_coordinators_re_enrolment_code() {
     assert_eq!(status, 200, "{body}");
     let again = body["code"].as_str().unwrap().to_owned();
     let (status, body) = enrol_raw(hub, &again, &Person::new("someone else"));
-    assert_eq!((status, body["error"].as_str()), (401, Some("code_invalid")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("code_invalid")),
+        "{body}"
+    );
     testigo_core::sync::enroll(&lost.store, &hub.url, &again).expect("re-enrolled");
     let identity = lost.store.identity();
-    assert_eq!((identity.role, identity.team.as_deref()), (Role::Volunteer, Some("north")));
-    assert_ne!(identity.credential.as_deref(), Some(old_credential.as_str()));
-    assert_eq!(Api::with_credential(hub, &old_credential).get("/v1/incidents").0, 401);
+    assert_eq!(
+        (identity.role, identity.team.as_deref()),
+        (Role::Volunteer, Some("north"))
+    );
+    assert_ne!(
+        identity.credential.as_deref(),
+        Some(old_credential.as_str())
+    );
+    assert_eq!(
+        Api::with_credential(hub, &old_credential)
+            .get("/v1/incidents")
+            .0,
+        401
+    );
     assert_eq!(lost.api(hub).get("/v1/incidents").0, 200);
     // And the fresh code was never spent by the refusal.
     let (status, body) = enrol_raw(hub, &fresh, &Person::new("new volunteer"));
@@ -137,10 +176,18 @@ fn unassigning_a_team_the_incident_is_not_with_changes_nothing() {
     let events_before = desk.view(&id).events.len();
 
     let (status, body) = assign("south", false);
-    assert_eq!((status, body["error"].as_str()), (409, Some("team_not_assigned")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("team_not_assigned")),
+        "{body}"
+    );
     let team = desk.get("/v1/incidents").1[0]["team"].clone();
     assert_eq!(team, "north");
-    assert_eq!(desk.view(&id).events.len(), events_before, "no event was written");
+    assert_eq!(
+        desk.view(&id).events.len(),
+        events_before,
+        "no event was written"
+    );
     let report = north.sync(hub);
     assert_eq!(report.incidents_removed, 0);
     assert!(north.holds(&id), "north's volunteers keep it");
@@ -151,7 +198,8 @@ fn unassigning_a_team_the_incident_is_not_with_changes_nothing() {
         .view(&id)
         .events
         .iter()
-        .any(|e| e.kind == EventKind::Dispatched && e.note.as_deref() == Some("team north unassigned")));
+        .any(|e| e.kind == EventKind::Dispatched
+            && e.note.as_deref() == Some("team north unassigned")));
     assert_eq!(north.sync(hub).incidents_removed, 1);
 }
 
@@ -162,7 +210,8 @@ fn raw_round(api: &Api, cursor: u64) -> SyncResponse {
         uploads: vec![],
         max_response_bytes: 1 << 20,
     };
-    let (status, body) = api.post_bytes(SYNC_PATH, CONTENT_TYPE, protocol::encode(&request).unwrap());
+    let (status, body) =
+        api.post_bytes(SYNC_PATH, CONTENT_TYPE, protocol::encode(&request).unwrap());
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     protocol::decode(&body).unwrap()
 }
@@ -193,25 +242,48 @@ fn a_client_that_lies_about_its_cursor_gets_nothing_of_an_incident_moved_away() 
     assert!(!carries(&raw_round(&api, cursor), &id));
     assert_eq!(honest.sync(hub).incidents_added, 1);
 
-    let (status, _) = desk.post(&format!("/v1/incidents/{id}/assign"), json!({ "team": "north" }));
+    let (status, _) = desk.post(
+        &format!("/v1/incidents/{id}/assign"),
+        json!({ "team": "north" }),
+    );
     assert_eq!(status, 200);
     north.sync(hub);
     north.store.check_in(&id, fix()).unwrap();
-    north.store
-        .add_observation(&id, ObservationKind::Note, "two vans on Cherokee", None, Some(fix()))
+    north
+        .store
+        .add_observation(
+            &id,
+            ObservationKind::Note,
+            "two vans on Cherokee",
+            None,
+            Some(fix()),
+        )
         .unwrap();
     north.sync(hub);
 
     let removal = raw_round(&api, cursor);
     assert_eq!(removal.removed, vec![id.clone()]);
-    assert!(!carries(&removal, &id), "the removal carries no change made since the move: {removal:?}");
+    assert!(
+        !carries(&removal, &id),
+        "the removal carries no change made since the move: {removal:?}"
+    );
     for round in 0..3 {
         // Claims it never stored the removal.
         let lie = raw_round(&api, removal.cursor - 1);
-        assert!(!carries(&lie, &id), "round {round}: the lying client received north's work");
+        assert!(
+            !carries(&lie, &id),
+            "round {round}: the lying client received north's work"
+        );
         assert!(lie.removed.contains(&id), "it is told again to remove it");
-        north.store
-            .add_observation(&id, ObservationKind::Note, &format!("still there, round {round}"), None, Some(fix()))
+        north
+            .store
+            .add_observation(
+                &id,
+                ObservationKind::Note,
+                &format!("still there, round {round}"),
+                None,
+                Some(fix()),
+            )
             .unwrap();
         north.sync(hub);
         cursor = lie.cursor;
@@ -256,17 +328,31 @@ fn offline_work_on_an_incident_moved_to_another_team_reaches_the_hub() {
 
     vol.store.check_in(&id, fix()).unwrap();
     vol.store
-        .add_observation(&id, ObservationKind::Note, "agents in vests at the corner", None, Some(fix()))
+        .add_observation(
+            &id,
+            ObservationKind::Note,
+            "agents in vests at the corner",
+            None,
+            Some(fix()),
+        )
         .unwrap();
-    let (status, _) = desk.post(&format!("/v1/incidents/{id}/assign"), json!({ "team": "north" }));
+    let (status, _) = desk.post(
+        &format!("/v1/incidents/{id}/assign"),
+        json!({ "team": "north" }),
+    );
     assert_eq!(status, 200);
 
     let report = vol.sync(hub);
     assert!(report.rejected.is_empty(), "{report:?}");
-    assert!(testigo_core::sync::quarantined(&vol.store).unwrap().is_empty());
+    assert!(testigo_core::sync::quarantined(&vol.store)
+        .unwrap()
+        .is_empty());
     let view = desk.view(&id);
     assert_eq!(view.checkpoints.len(), 1, "the check-in reached the hub");
-    assert!(view.observations.iter().any(|o| o.text == "agents in vests at the corner"));
+    assert!(view
+        .observations
+        .iter()
+        .any(|o| o.text == "agents in vests at the corner"));
     assert_eq!(
         hub.query_i64(
             "SELECT count(*) FROM audit WHERE incident_id = ?1 AND device_id = ?2 AND action = 'offline_change'",
@@ -278,8 +364,15 @@ fn offline_work_on_an_incident_moved_to_another_team_reaches_the_hub() {
     if vol.holds(&id) {
         vol.sync(hub);
     }
-    assert!(!vol.holds(&id), "it leaves the phone once its work is on the hub");
-    assert_eq!(vol.api(hub).get(&format!("/v1/incidents/{id}")).0, 404, "and it sees nothing more");
+    assert!(
+        !vol.holds(&id),
+        "it leaves the phone once its work is on the hub"
+    );
+    assert_eq!(
+        vol.api(hub).get(&format!("/v1/incidents/{id}")).0,
+        404,
+        "and it sees nothing more"
+    );
 }
 
 /// The same for an incident closed and past its retention window while a volunteer
@@ -293,9 +386,18 @@ fn offline_work_on_an_incident_closed_past_retention_reaches_the_hub() {
     let id = desk.open_incident("Gravois Ave", None, Some("south"));
     vol.sync(hub);
     vol.store
-        .add_observation(&id, ObservationKind::Note, "recorded before the close", None, None)
+        .add_observation(
+            &id,
+            ObservationKind::Note,
+            "recorded before the close",
+            None,
+            None,
+        )
         .unwrap();
-    assert_eq!(desk.post(&format!("/v1/incidents/{id}/close"), json!({})).0, 200);
+    assert_eq!(
+        desk.post(&format!("/v1/incidents/{id}/close"), json!({})).0,
+        200
+    );
     hub.clock.advance(chrono::Duration::days(8));
 
     let report = vol.sync(hub);
@@ -320,7 +422,9 @@ fn one_incident_the_hub_cannot_load_does_not_fail_the_round() {
     let fine = desk.open_incident("Fine", None, Some("south"));
     vol.sync(hub);
     for id in [&broken, &fine] {
-        vol.store.add_observation(id, ObservationKind::Note, "seen", None, None).unwrap();
+        vol.store
+            .add_observation(id, ObservationKind::Note, "seen", None, None)
+            .unwrap();
     }
     let conn = rusqlite::Connection::open(&hub.db_path).unwrap();
     conn.execute(
@@ -333,12 +437,24 @@ fn one_incident_the_hub_cannot_load_does_not_fail_the_round() {
     let report = vol.sync(hub);
     assert_eq!(report.incidents_added, 1, "new incidents still arrive");
     assert!(vol.holds(&later));
-    assert!(desk.view(&fine).observations.iter().any(|o| o.text == "seen"));
+    assert!(desk
+        .view(&fine)
+        .observations
+        .iter()
+        .any(|o| o.text == "seen"));
     assert!(
-        report.rejected.iter().any(|r| r.incident == broken && r.change_hash.is_none()),
+        report
+            .rejected
+            .iter()
+            .any(|r| r.incident == broken && r.change_hash.is_none()),
         "{report:?}"
     );
-    assert!(testigo_core::sync::quarantined(&vol.store).unwrap().is_empty(), "nothing is quarantined");
+    assert!(
+        testigo_core::sync::quarantined(&vol.store)
+            .unwrap()
+            .is_empty(),
+        "nothing is quarantined"
+    );
     let unsynced: Vec<_> = vol
         .store
         .list(&Default::default())
@@ -361,9 +477,17 @@ fn a_volunteer_holds_their_teams_incidents_until_the_hubs_window_from_the_hubs_c
     let desk = world.enrol("dispatcher", Role::Dispatcher, None).api(hub);
     let behind = Arc::new(TestClock::default());
     behind.advance(chrono::Duration::days(-5));
-    let lead = world.enrol_person(Person::with_clock("lead, clock 5 days behind", behind), Role::TeamLead, Some("south"));
+    let lead = world.enrol_person(
+        Person::with_clock("lead, clock 5 days behind", behind),
+        Role::TeamLead,
+        Some("south"),
+    );
     let phone_clock = Arc::new(TestClock::default());
-    let vol = world.enrol_person(Person::with_clock("volunteer", phone_clock.clone()), Role::Volunteer, Some("south"));
+    let vol = world.enrol_person(
+        Person::with_clock("volunteer", phone_clock.clone()),
+        Role::Volunteer,
+        Some("south"),
+    );
     let teams = desk.open_incident("Cherokee St", None, Some("south"));
     let theirs = desk.open_incident("Natural Bridge Ave", None, Some("north"));
     let personal = desk.open_incident("Gravois Ave", None, None);
@@ -373,17 +497,33 @@ fn a_volunteer_holds_their_teams_incidents_until_the_hubs_window_from_the_hubs_c
     assert!(vol.holds(&teams), "dispatched to their team");
     assert!(vol.holds(&personal), "assigned to them");
     assert!(!vol.holds(&theirs), "another team's");
-    assert_eq!(vol.store.setting("retention_hours").unwrap().as_deref(), Some("168"), "the hub's window (7 days)");
+    assert_eq!(
+        vol.store.setting("retention_hours").unwrap().as_deref(),
+        Some("168"),
+        "the hub's window (7 days)"
+    );
 
     lead.sync(hub);
-    lead.store.record_event(&teams, EventKind::Closed, None, None, None).unwrap();
+    lead.store
+        .record_event(&teams, EventKind::Closed, None, None, None)
+        .unwrap();
     lead.sync(hub);
     vol.sync(hub);
-    assert!(vol.view(&teams).events.iter().any(|e| e.kind == EventKind::Closed));
+    assert!(vol
+        .view(&teams)
+        .events
+        .iter()
+        .any(|e| e.kind == EventKind::Closed));
     // The closing event says five days ago; the hub saw it now.
-    assert!(vol.store.apply_retention().unwrap().is_empty(), "inside the hub's window");
+    assert!(
+        vol.store.apply_retention().unwrap().is_empty(),
+        "inside the hub's window"
+    );
     phone_clock.advance(chrono::Duration::days(6));
-    assert!(vol.store.apply_retention().unwrap().is_empty(), "six days after the hub's closing");
+    assert!(
+        vol.store.apply_retention().unwrap().is_empty(),
+        "six days after the hub's closing"
+    );
     phone_clock.advance(chrono::Duration::days(2));
     assert_eq!(vol.store.apply_retention().unwrap(), vec![teams.clone()]);
     assert!(vol.holds(&personal), "open incidents stay");
@@ -398,8 +538,14 @@ fn a_dispatcher_action_that_fails_half_way_leaves_nothing_behind() {
     let hub = &world.hub;
     let desk = world.enrol("dispatcher", Role::Dispatcher, None).api(hub);
     let id = desk.open_incident("Cherokee St", None, None);
-    let changes_before = hub.query_i64("SELECT count(*) FROM changes WHERE incident_id = ?1", &[&id.as_str()]);
-    let audit_before = hub.query_i64("SELECT count(*) FROM audit WHERE incident_id = ?1", &[&id.as_str()]);
+    let changes_before = hub.query_i64(
+        "SELECT count(*) FROM changes WHERE incident_id = ?1",
+        &[&id.as_str()],
+    );
+    let audit_before = hub.query_i64(
+        "SELECT count(*) FROM audit WHERE incident_id = ?1",
+        &[&id.as_str()],
+    );
     let conn = rusqlite::Connection::open(&hub.db_path).unwrap();
     conn.execute_batch(&format!(
         "CREATE TRIGGER refuse_log BEFORE INSERT ON changes WHEN NEW.incident_id = '{id}'
@@ -409,24 +555,58 @@ fn a_dispatcher_action_that_fails_half_way_leaves_nothing_behind() {
 
     for (path, body) in [
         ("close", json!({})),
-        ("report", json!({ "place_text": "Somewhere else", "urgency": "low" })),
+        (
+            "report",
+            json!({ "place_text": "Somewhere else", "urgency": "low" }),
+        ),
     ] {
         let url = format!("/v1/incidents/{id}/{path}");
-        let (status, body) = if path == "report" { desk.put(&url, body) } else { desk.post(&url, body) };
+        let (status, body) = if path == "report" {
+            desk.put(&url, body)
+        } else {
+            desk.post(&url, body)
+        };
         assert_eq!(status, 500, "{path}: {body}");
     }
     conn.execute_batch("DROP TRIGGER refuse_log;").unwrap();
-    assert_eq!(hub.query_i64("SELECT count(*) FROM changes WHERE incident_id = ?1", &[&id.as_str()]), changes_before);
-    assert_eq!(hub.query_i64("SELECT count(*) FROM audit WHERE incident_id = ?1", &[&id.as_str()]), audit_before, "no audit row of a change that did not happen");
-    assert_eq!(hub.query_i64("SELECT count(*) FROM incidents WHERE incident_id = ?1 AND closed_at IS NULL", &[&id.as_str()]), 1);
+    assert_eq!(
+        hub.query_i64(
+            "SELECT count(*) FROM changes WHERE incident_id = ?1",
+            &[&id.as_str()]
+        ),
+        changes_before
+    );
+    assert_eq!(
+        hub.query_i64(
+            "SELECT count(*) FROM audit WHERE incident_id = ?1",
+            &[&id.as_str()]
+        ),
+        audit_before,
+        "no audit row of a change that did not happen"
+    );
+    assert_eq!(
+        hub.query_i64(
+            "SELECT count(*) FROM incidents WHERE incident_id = ?1 AND closed_at IS NULL",
+            &[&id.as_str()]
+        ),
+        1
+    );
     let view = desk.view(&id);
     assert!(view.events.iter().all(|e| e.kind != EventKind::Closed));
     assert_eq!(view.report.place_text, "Cherokee St");
     // The same request goes through once the log takes rows again.
-    assert_eq!(desk.post(&format!("/v1/incidents/{id}/close"), json!({})).0, 200);
+    assert_eq!(
+        desk.post(&format!("/v1/incidents/{id}/close"), json!({})).0,
+        200
+    );
 }
 
-fn enrol_from(hub: &testigo_tests::TestHub, code: &str, person: &Person, forwarded_for: &str) -> u16 {
+fn enrol_from(
+    hub: &testigo_tests::TestHub,
+    code: &str,
+    person: &Person,
+    forwarded_for: &str,
+) -> u16 {
     let identity = person.store.identity();
     reqwest::blocking::Client::new()
         .post(format!("{}{ENROL_PATH}", hub.url))
@@ -454,7 +634,11 @@ fn behind_a_trusted_proxy_one_guesser_cannot_lock_everyone_out() {
         let statuses: Vec<u16> = (0..6)
             .map(|i| enrol_from(hub, &format!("AAAA-BBBB-{i:04}"), &guesser, &address))
             .collect();
-        assert_eq!(statuses.iter().filter(|s| **s == 429).count() >= 1, true, "{address}: {statuses:?}");
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 429).count() >= 1,
+            true,
+            "{address}: {statuses:?}"
+        );
         assert_eq!(statuses[0], 401, "{address}: {statuses:?}");
     }
     // Seven guessers past the hub-wide limit; a volunteer at another address enrols.
@@ -463,13 +647,23 @@ fn behind_a_trusted_proxy_one_guesser_cannot_lock_everyone_out() {
     assert_eq!(enrol_from(hub, &code, &volunteer, "198.51.100.7"), 200);
     // A guesser that already failed still waits.
     let code = coordinator.code(Role::Volunteer, None);
-    assert_eq!(enrol_from(hub, &code, &Person::new("late"), "203.0.113.1"), 429);
+    assert_eq!(
+        enrol_from(hub, &code, &Person::new("late"), "203.0.113.1"),
+        429
+    );
 
     // Without a trusted proxy the header is the client's word: ignored.
     let plain = World::new();
     let liar = Person::new("liar");
     let statuses: Vec<u16> = (0..6)
-        .map(|i| enrol_from(&plain.hub, &format!("AAAA-BBBB-{i:04}"), &liar, &format!("192.0.2.{i}")))
+        .map(|i| {
+            enrol_from(
+                &plain.hub,
+                &format!("AAAA-BBBB-{i:04}"),
+                &liar,
+                &format!("192.0.2.{i}"),
+            )
+        })
         .collect();
     assert_eq!(statuses, vec![401, 401, 401, 401, 401, 429]);
 }
@@ -515,7 +709,13 @@ fn observations_captured_during_a_quarantine_are_all_kept() {
                     n += 1;
                     ids.push(
                         vol.store
-                            .add_observation(&id, ObservationKind::Note, &format!("round {round} note {n}"), None, None)
+                            .add_observation(
+                                &id,
+                                ObservationKind::Note,
+                                &format!("round {round} note {n}"),
+                                None,
+                                None,
+                            )
                             .unwrap(),
                     );
                 }
@@ -527,11 +727,23 @@ fn observations_captured_during_a_quarantine_are_all_kept() {
             saved.extend(capture.join().unwrap());
         });
     }
-    let in_document: Vec<String> = vol.view(&id).observations.iter().map(|o| o.id.to_string()).collect();
+    let in_document: Vec<String> = vol
+        .view(&id)
+        .observations
+        .iter()
+        .map(|o| o.id.to_string())
+        .collect();
     let in_quarantine: String = testigo_core::sync::quarantined(&vol.store)
         .unwrap()
         .iter()
-        .map(|q| format!("{:?}", automerge::Change::from_bytes(q.bytes.clone()).unwrap().decode()))
+        .map(|q| {
+            format!(
+                "{:?}",
+                automerge::Change::from_bytes(q.bytes.clone())
+                    .unwrap()
+                    .decode()
+            )
+        })
         .collect();
     for record in &saved {
         let record = record.to_string();
@@ -561,17 +773,39 @@ fn a_refusal_that_depends_on_the_hub_is_retried_and_the_coordinator_sees_it() {
         .unwrap()
         .execute("VACUUM INTO ?1", [backup.display().to_string()])
         .unwrap();
-    vol.store.add_observation(&id, ObservationKind::Note, "first, lost with the restore", None, None).unwrap();
+    vol.store
+        .add_observation(
+            &id,
+            ObservationKind::Note,
+            "first, lost with the restore",
+            None,
+            None,
+        )
+        .unwrap();
     vol.sync(hub);
-    vol.store.add_observation(&id, ObservationKind::Note, "second, built on the first", None, None).unwrap();
+    vol.store
+        .add_observation(
+            &id,
+            ObservationKind::Note,
+            "second, built on the first",
+            None,
+            None,
+        )
+        .unwrap();
 
     let restored = testigo_tests::TestHub::start_with(|config| config.db = backup.clone());
     let refused = vol.sync(&restored);
     assert!(
-        refused.rejected.iter().any(|r| r.reason.starts_with("missing dependency")),
+        refused
+            .rejected
+            .iter()
+            .any(|r| r.reason.starts_with("missing dependency")),
         "{refused:?}"
     );
-    assert_eq!(testigo_core::sync::quarantined(&vol.store).unwrap().len(), 1);
+    assert_eq!(
+        testigo_core::sync::quarantined(&vol.store).unwrap().len(),
+        1
+    );
 
     let retried = vol.sync(&restored);
     assert!(retried.rejected.is_empty(), "{retried:?}");
@@ -584,8 +818,14 @@ fn a_refusal_that_depends_on_the_hub_is_retried_and_the_coordinator_sees_it() {
         .into_iter()
         .map(|o| o.text)
         .collect();
-    assert!(texts.contains(&"first, lost with the restore".to_owned()), "{texts:?}");
-    assert!(texts.contains(&"second, built on the first".to_owned()), "{texts:?}");
+    assert!(
+        texts.contains(&"first, lost with the restore".to_owned()),
+        "{texts:?}"
+    );
+    assert!(
+        texts.contains(&"second, built on the first".to_owned()),
+        "{texts:?}"
+    );
     assert_eq!(vol.view(&id).observations.len(), 2);
 
     let (status, refusals) = world
@@ -594,13 +834,22 @@ fn a_refusal_that_depends_on_the_hub_is_retried_and_the_coordinator_sees_it() {
         .get(&format!("/v1/devices/{}/refusals", vol.store.device_id()));
     assert_eq!(status, 200, "{refusals}");
     assert!(
-        refusals.as_array().unwrap().iter().any(|r| r["incident_id"] == id.as_str()
-            && r["reason"].as_str().unwrap().starts_with("missing dependency")
-            && r["change_hash"].is_string()),
+        refusals
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["incident_id"] == id.as_str()
+                && r["reason"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("missing dependency")
+                && r["change_hash"].is_string()),
         "{refusals}"
     );
     assert_eq!(
-        vol.api(&restored).get(&format!("/v1/devices/{}/refusals", vol.store.device_id())).0,
+        vol.api(&restored)
+            .get(&format!("/v1/devices/{}/refusals", vol.store.device_id()))
+            .0,
         403,
         "for coordinators"
     );
@@ -612,14 +861,25 @@ fn a_refusal_that_depends_on_the_hub_is_retried_and_the_coordinator_sees_it() {
 fn offline_work_on_an_archived_incident_reaches_the_archive() {
     let hub = testigo_tests::TestHub::start();
     let world = World::on(hub);
-    let desk = world.enrol("dispatcher", Role::Dispatcher, None).api(&world.hub);
+    let desk = world
+        .enrol("dispatcher", Role::Dispatcher, None)
+        .api(&world.hub);
     let vol = world.enrol("volunteer", Role::Volunteer, Some("south"));
     let id = desk.open_incident("Cherokee St", None, Some("south"));
     vol.sync(&world.hub);
     vol.store
-        .add_observation(&id, ObservationKind::Note, "written on scene, synced late", None, None)
+        .add_observation(
+            &id,
+            ObservationKind::Note,
+            "written on scene, synced late",
+            None,
+            None,
+        )
         .unwrap();
-    assert_eq!(desk.post(&format!("/v1/incidents/{id}/close"), json!({})).0, 200);
+    assert_eq!(
+        desk.post(&format!("/v1/incidents/{id}/close"), json!({})).0,
+        200
+    );
 
     // The hub restarts with an archive policy that takes every closed incident.
     let keep = tempfile::tempdir().unwrap();
@@ -628,7 +888,10 @@ fn offline_work_on_an_archived_incident_reaches_the_archive() {
         .unwrap()
         .execute("VACUUM INTO ?1", [db.display().to_string()])
         .unwrap();
-    let World { hub, coordinator: _coordinator } = world;
+    let World {
+        hub,
+        coordinator: _coordinator,
+    } = world;
     drop(hub);
     let archive = keep.path().join("archive");
     let hub = testigo_tests::TestHub::start_with(|config| {
@@ -638,8 +901,15 @@ fn offline_work_on_an_archived_incident_reaches_the_archive() {
     });
     let bundle = archive.join(format!("{id}.json"));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while hub.query_i64("SELECT count(*) FROM incidents WHERE incident_id = ?1", &[&id.as_str()]) > 0 {
-        assert!(std::time::Instant::now() < deadline, "the incident was not archived");
+    while hub.query_i64(
+        "SELECT count(*) FROM incidents WHERE incident_id = ?1",
+        &[&id.as_str()],
+    ) > 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the incident was not archived"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert!(bundle.exists());
@@ -651,21 +921,36 @@ fn offline_work_on_an_archived_incident_reaches_the_archive() {
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{id}.late-")))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{id}.late-"))
+        })
         .collect();
     assert_eq!(addenda.len(), 1, "{addenda:?}");
-    let addendum: serde_json::Value = serde_json::from_slice(&std::fs::read(&addenda[0]).unwrap()).unwrap();
-    assert_eq!(addendum["device"]["device_id"], vol.store.device_id().as_str());
+    let addendum: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&addenda[0]).unwrap()).unwrap();
+    assert_eq!(
+        addendum["device"]["device_id"],
+        vol.store.device_id().as_str()
+    );
     let decoded: String = addendum["changes"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| {
             let bytes = hex::decode(c["bytes"].as_str().unwrap()).unwrap();
-            format!("{:?}", automerge::Change::from_bytes(bytes).unwrap().decode())
+            format!(
+                "{:?}",
+                automerge::Change::from_bytes(bytes).unwrap().decode()
+            )
         })
         .collect();
-    assert!(decoded.contains("written on scene, synced late"), "{decoded}");
+    assert!(
+        decoded.contains("written on scene, synced late"),
+        "{decoded}"
+    );
     assert_eq!(
         hub.query_i64(
             "SELECT count(*) FROM audit WHERE incident_id = ?1 AND action = 'offline_change'",

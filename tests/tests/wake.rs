@@ -42,7 +42,11 @@ fn until_waiting(hub: &TestHub, n: usize) {
 }
 
 fn wait(person: &Person, secs: u64) -> testigo_core::Result<WaitOutcome> {
-    sync::wait_for_work(&person.store, Duration::from_secs(secs), &WaitCancel::default())
+    sync::wait_for_work(
+        &person.store,
+        Duration::from_secs(secs),
+        &WaitCancel::default(),
+    )
 }
 
 #[test]
@@ -98,14 +102,30 @@ fn an_assignment_wakes_the_waiting_phone_and_pushes_one_empty_wake() {
     assert_eq!(wakes.len(), 2, "one wake per assignment");
     for wake in &wakes {
         assert!(wake.body.is_empty(), "a wake carries no body");
-        for secret in [id.as_str(), second.as_str(), PLACE, "Cherokee", DESCRIPTION, "Gravois"] {
-            assert!(!contains(&wake.raw, secret.as_bytes()), "a wake contained {secret:?}");
+        for secret in [
+            id.as_str(),
+            second.as_str(),
+            PLACE,
+            "Cherokee",
+            DESCRIPTION,
+            "Gravois",
+        ] {
+            assert!(
+                !contains(&wake.raw, secret.as_bytes()),
+                "a wake contained {secret:?}"
+            );
         }
     }
 
     // Her own uploads do not wake her.
     ana.store
-        .add_observation(&id, ObservationKind::Note, "two vans, no plates", None, None)
+        .add_observation(
+            &id,
+            ObservationKind::Note,
+            "two vans, no plates",
+            None,
+            None,
+        )
         .unwrap();
     ana.sync(hub);
     assert_eq!(wait(&ana, 1).unwrap(), WaitOutcome::Timeout);
@@ -140,17 +160,21 @@ fn revoking_a_device_ends_its_wait_and_its_push_registration() {
     let outcome = std::thread::scope(|s| {
         let waiting = s.spawn(|| wait(&ana, 60));
         until_waiting(hub, 1);
-        let (status, body) = world
-            .coordinator
-            .api(hub)
-            .post(&format!("/v1/devices/{device}/revoke"), serde_json::json!({}));
+        let (status, body) = world.coordinator.api(hub).post(
+            &format!("/v1/devices/{device}/revoke"),
+            serde_json::json!({}),
+        );
         assert_eq!(status, 200, "{body}");
         waiting.join().expect("the waiting phone")
     });
     let err = outcome.expect_err("a revoked device's wait ends with a refusal");
     assert!(err.to_string().contains("revoked"), "{err}");
     assert_eq!(hub.watch.waiting_phones(), 0);
-    assert_eq!(registered(&device), 0, "the push registration went with the device");
+    assert_eq!(
+        registered(&device),
+        0,
+        "the push registration went with the device"
+    );
 }
 
 #[test]

@@ -163,7 +163,13 @@ pub(crate) fn retryable(conn: &Connection, id: &IncidentId) -> Result<Vec<(Chang
         "SELECT change_hash, bytes, reason FROM quarantine WHERE incident_id = ?1 ORDER BY at, change_hash",
     )?;
     let rows = stmt
-        .query_map([id.as_str()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?)))?
+        .query_map([id.as_str()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let quarantined: Vec<(automerge::Change, bool)> = rows
         .into_iter()

@@ -256,7 +256,10 @@ mod tests {
 
     #[test]
     fn answers_are_plain_words() {
-        assert_eq!(serde_json::to_string(&WakeAnswer::Work).unwrap(), "\"work\"");
+        assert_eq!(
+            serde_json::to_string(&WakeAnswer::Work).unwrap(),
+            "\"work\""
+        );
         assert_eq!(
             serde_json::from_str::<WakeAnswer>("\"timeout\"").unwrap(),
             WakeAnswer::Timeout

@@ -142,7 +142,11 @@ impl Watcher {
         }
         if !self.greeted {
             self.greeted = true;
-            return Some(Event::default().event("ready").data(self.number().to_string()));
+            return Some(
+                Event::default()
+                    .event("ready")
+                    .data(self.number().to_string()),
+            );
         }
         loop {
             tokio::select! {

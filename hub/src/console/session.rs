@@ -234,9 +234,7 @@ async fn authenticate(state: &Arc<AppState>, request: &mut Request) -> HubResult
         }
     }
     let id = session.device.clone();
-    let device = state
-        .write(move |_, tx| devices::by_id(tx, &id))
-        .await?;
+    let device = state.write(move |_, tx| devices::by_id(tx, &id)).await?;
     let Some(device) = device.filter(|d| admitted(d).is_ok()) else {
         state.console.sessions.end(&hash);
         return Err(signed_out());
@@ -507,7 +505,10 @@ mod tests {
         for i in 1..MAX_SESSIONS_PER_DEVICE as i64 + 1 {
             sessions.start(device(), i).unwrap();
         }
-        assert!(!sessions.is_alive(&first, 10), "the device's oldest session ended");
+        assert!(
+            !sessions.is_alive(&first, 10),
+            "the device's oldest session ended"
+        );
         assert_eq!(sessions.lock().len(), MAX_SESSIONS_PER_DEVICE);
         let mut n = 0u8;
         while sessions.lock().len() < MAX_SESSIONS {

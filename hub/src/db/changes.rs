@@ -108,9 +108,8 @@ pub fn count(conn: &Connection, incident: &IncidentId) -> HubResult<u64> {
 /// Each incident whose log grew after `seq`, with the devices whose changes those
 /// were: what a commit tells the wake channel.
 pub fn changed_since(conn: &Connection, seq: u64) -> HubResult<Vec<(IncidentId, DeviceId)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT incident_id, from_device FROM changes WHERE seq > ?1",
-    )?;
+    let mut stmt = conn
+        .prepare_cached("SELECT DISTINCT incident_id, from_device FROM changes WHERE seq > ?1")?;
     let rows = stmt
         .query_map([seq.min(i64::MAX as u64) as i64], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))

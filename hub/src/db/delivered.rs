@@ -65,8 +65,10 @@ pub fn deliver(
 
 /// Remembers that `device` was given `incident` while it could see it.
 fn note_ever_held(conn: &Connection, device: &DeviceId, incident: &IncidentId) -> HubResult<()> {
-    conn.prepare_cached("INSERT OR IGNORE INTO ever_held (device_id, incident_id) VALUES (?1, ?2)")?
-        .execute(params![device.as_str(), incident.as_str()])?;
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO ever_held (device_id, incident_id) VALUES (?1, ?2)",
+    )?
+    .execute(params![device.as_str(), incident.as_str()])?;
     Ok(())
 }
 
@@ -75,7 +77,9 @@ fn note_ever_held(conn: &Connection, device: &DeviceId, incident: &IncidentId) -
 pub fn ever_held(conn: &Connection, device: &DeviceId, incident: &IncidentId) -> HubResult<bool> {
     Ok(conn
         .prepare_cached("SELECT count(*) FROM ever_held WHERE device_id = ?1 AND incident_id = ?2")?
-        .query_row(params![device.as_str(), incident.as_str()], |r| r.get::<_, i64>(0))?
+        .query_row(params![device.as_str(), incident.as_str()], |r| {
+            r.get::<_, i64>(0)
+        })?
         > 0)
 }
 

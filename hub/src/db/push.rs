@@ -6,7 +6,12 @@ use testigo_core::ids::DeviceId;
 
 use crate::error::HubResult;
 
-pub fn register(conn: &Connection, device: &DeviceId, endpoint: &str, now_ms: i64) -> HubResult<()> {
+pub fn register(
+    conn: &Connection,
+    device: &DeviceId,
+    endpoint: &str,
+    now_ms: i64,
+) -> HubResult<()> {
     conn.execute(
         "INSERT INTO push_endpoints (device_id, endpoint, registered_at, failed_wakes) VALUES (?1, ?2, ?3, 0)
          ON CONFLICT(device_id) DO UPDATE SET endpoint = excluded.endpoint, registered_at = excluded.registered_at, failed_wakes = 0",

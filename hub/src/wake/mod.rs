@@ -33,7 +33,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 pub use bus::{ChangedIncident, InProcessBus, Signal, WakeBus};
 pub use push::PushPolicy;
-use waiters::{Wake, Waiters};
+use waiters::{Waiters, Wake};
 
 use crate::db::{changes, push as push_db};
 use crate::server::AppState;
