@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::bookkeeping;
-use super::client::{http_client, install_crypto_provider, read_body};
+use super::client::{http_client, install_crypto_provider, read_body, read_body_of};
 use crate::error::{Error, Result};
 use crate::store::Store;
 
@@ -190,11 +190,7 @@ pub fn register_push(store: &Store, endpoint: &str) -> Result<()> {
         })
         .send()
         .map_err(|e| Error::Sync(format!("cannot reach the hub: {e}")))?;
-    let status = response.status();
-    let body = response
-        .bytes()
-        .map_err(|e| Error::Sync(format!("the hub's answer was cut: {e}")))?;
-    read_body(status, body.to_vec()).map(drop)
+    read_body_of(response).map(drop)
 }
 
 /// Tells the hub to stop pushing to this device (the user went off duty, or the
@@ -207,11 +203,7 @@ pub fn unregister_push(store: &Store) -> Result<()> {
         .bearer_auth(&credential)
         .send()
         .map_err(|e| Error::Sync(format!("cannot reach the hub: {e}")))?;
-    let status = response.status();
-    let body = response
-        .bytes()
-        .map_err(|e| Error::Sync(format!("the hub's answer was cut: {e}")))?;
-    read_body(status, body.to_vec()).map(drop)
+    read_body_of(response).map(drop)
 }
 
 fn hub_and_credential(store: &Store) -> Result<(String, String)> {
