@@ -66,6 +66,7 @@ pub fn run(args: HubArgs, out: Output) -> Result<()> {
         archive_after_days: args.archive_after_days,
         push_allow_http: args.push_allow_http,
         push_policy: None,
+        wake_bus: None,
         trusted_proxies: args.trusted_proxies,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

@@ -4,7 +4,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-use crate::wake::PushPolicy;
+use std::sync::Arc;
+
+use crate::wake::{PushPolicy, WakeBus};
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct HubConfig {
@@ -37,6 +39,10 @@ pub struct HubConfig {
     /// Retries and limits of push wakes; `None`: [`PushPolicy::default`].
     #[arg(skip)]
     pub push_policy: Option<PushPolicy>,
+    /// What carries wake signals between hub instances; `None`: this process only
+    /// ([`crate::wake::InProcessBus`]).
+    #[arg(skip)]
+    pub wake_bus: Option<Arc<dyn WakeBus>>,
     /// Addresses of the TLS proxies in front of the hub. Only a request from one of
     /// them has its `X-Forwarded-For` read, for the client's address that rate limits
     /// are kept by; from anyone else that header is ignored.
@@ -61,6 +67,7 @@ impl HubConfig {
             archive_after_days: None,
             push_allow_http: false,
             push_policy: None,
+            wake_bus: None,
             trusted_proxies: Vec::new(),
         }
     }

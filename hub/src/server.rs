@@ -122,7 +122,9 @@ impl AppState {
                     }
                     // And phones on duty hear of it (only if the log grew, not for a
                     // delivery stamp).
-                    state.wake.committed(&conn, before);
+                    state
+                        .wake
+                        .committed(&conn, before, state.now_ms(), state.retention_ms);
                 }
             }
             result
@@ -187,7 +189,13 @@ impl Hub {
             trusted_proxies: config.trusted_proxies.clone(),
             archive_dir: config.archive_dir.clone(),
             console: ConsoleState::default(),
-            wake: WakeState::new(Arc::new(InProcessBus::default()), config.push()),
+            wake: WakeState::new(
+                config
+                    .wake_bus
+                    .clone()
+                    .unwrap_or_else(|| Arc::new(InProcessBus::default())),
+                config.push(),
+            ),
         };
         Ok(Self {
             state: Arc::new(state),

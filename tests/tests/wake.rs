@@ -2,11 +2,12 @@
 //! long-poll held open by a phone on duty, and UnifiedPush for phones that sleep.
 //! Nothing about an incident ever travels in a wake.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use testigo_core::incident::{ObservationKind, Role};
 use testigo_core::sync::{self, WaitCancel, WaitOutcome};
-use testigo_hub::wake::PushPolicy;
+use testigo_hub::wake::{InProcessBus, PushPolicy, Signal, WakeBus};
 use testigo_tests::distributor::Distributor;
 use testigo_tests::{contains, Person, TestHub, World};
 
@@ -139,6 +140,84 @@ fn an_assignment_wakes_the_waiting_phone_and_pushes_one_empty_wake() {
     assert_eq!(wait(&ana, 30).unwrap(), WaitOutcome::Work);
     assert_eq!(ana.sync(hub).changes_down, 1);
     assert_eq!(distributor.wait_for(&endpoint, 3).len(), 3);
+}
+
+/// A bus that holds signals back until released: the hub hears of its commits late,
+/// as a loaded instance (or another instance across the network) does.
+#[derive(Debug, Default)]
+struct LateBus {
+    inner: InProcessBus,
+    held: Mutex<Option<Vec<Signal>>>,
+}
+
+impl LateBus {
+    fn hold(&self) {
+        *self.held.lock().unwrap() = Some(Vec::new());
+    }
+
+    fn release(&self) {
+        let held = self.held.lock().unwrap().take().unwrap_or_default();
+        for signal in held {
+            self.inner.publish(signal);
+        }
+    }
+}
+
+impl WakeBus for LateBus {
+    fn publish(&self, signal: Signal) {
+        match self.held.lock().unwrap().as_mut() {
+            Some(held) => held.push(signal),
+            None => self.inner.publish(signal),
+        }
+    }
+
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Signal> {
+        self.inner.subscribe()
+    }
+}
+
+#[test]
+fn a_push_follows_the_database_its_commit_left_not_a_later_one() {
+    let bus = Arc::new(LateBus::default());
+    let world = World::on(TestHub::start_with(|config| {
+        config.push_allow_http = true;
+        config.push_policy = Some(quick_retries());
+        config.wake_bus = Some(bus.clone());
+    }));
+    let hub = &world.hub;
+    let dispatcher = world.enrol("dispatcher", Role::Dispatcher, None);
+    let ana = world.enrol("ana", Role::Volunteer, Some("south"));
+    let desk = dispatcher.api(hub);
+    let distributor = Distributor::start(201);
+    let endpoint = distributor.endpoint("ana-phone");
+    sync::register_push(&ana.store, &endpoint).unwrap();
+    ana.sync(hub);
+
+    // The open is not ana's business; the assignment right after it is. Heard late,
+    // the open's signal would find her assigned already and push her a second time.
+    bus.hold();
+    let id = desk.open_incident(PLACE, None, None);
+    desk.assign(&id, &ana, true);
+    assert_eq!(
+        distributor.wait_for(&endpoint, 1).len(),
+        1,
+        "the push does not wait for the bus"
+    );
+    bus.release();
+    // A later event she is pushed for: once its wake is in, any duplicate of the
+    // first would have been sent before it.
+    let (status, body) = desk.put(
+        &format!("/v1/incidents/{id}/report"),
+        serde_json::json!({ "place_text": PLACE, "description": "three vans now", "urgency": "critical" }),
+    );
+    assert_eq!(status, 200, "{body}");
+    let wakes = distributor.wait_for(&endpoint, 2);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        distributor.to(&endpoint).len(),
+        2,
+        "one push for the assignment, one for the edit: {wakes:?}"
+    );
 }
 
 #[test]

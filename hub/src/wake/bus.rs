@@ -25,12 +25,9 @@ const BACKLOG: usize = 1024;
 /// What happened, as far as waiting phones care.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Signal {
-    /// The change logs of these incidents grew. `origin` is the instance that made
-    /// the commit: it alone sends the push wakes, so a phone is pushed once.
-    Changed {
-        origin: u64,
-        incidents: Vec<ChangedIncident>,
-    },
+    /// The change logs of these incidents grew. (Push wakes are not a matter for the
+    /// bus: the instance that made the commit sends them, so a phone is pushed once.)
+    Changed { incidents: Vec<ChangedIncident> },
     /// The device was revoked: its waits end, on every instance.
     Revoked { device: DeviceId },
 }
@@ -43,7 +40,7 @@ pub struct ChangedIncident {
 }
 
 /// Carries signals to every hub instance.
-pub trait WakeBus: Send + Sync {
+pub trait WakeBus: Send + Sync + std::fmt::Debug {
     /// Sends `signal` to every instance, this one included. Never blocks for long:
     /// it is called right after a commit, with the database lock held.
     fn publish(&self, signal: Signal);
@@ -52,6 +49,7 @@ pub trait WakeBus: Send + Sync {
 }
 
 /// The bus of a hub that runs as one process.
+#[derive(Debug)]
 pub struct InProcessBus {
     sender: broadcast::Sender<Signal>,
 }

@@ -11,12 +11,13 @@
 //! - [`audience`]: which devices a change concerns, by the sync round's own rules
 //!
 //! The flow: every commit that grows the change log (a sync round, a dispatcher's
-//! action) publishes one [`Signal`] naming the incidents and who changed them
-//! ([`WakeState::committed`], called from the hub's one write path). Each instance
-//! hears every signal, asks the database which of its waiting phones it concerns and
-//! wakes them; the instance that made the commit also pushes to the concerned
-//! devices with an endpoint. Revoking a device ends its waits and deletes its
-//! endpoint.
+//! action) is looked at by [`WakeState::committed`], called from the hub's one write
+//! path with the database still held. It decides there and then which devices with a
+//! push endpoint the commit concerns and queues their wakes — so the answer is the
+//! database as this commit left it, not as a later commit changed it — and publishes
+//! one [`Signal`] naming the incidents and who changed them. Each instance hears
+//! every signal, asks the database which of its waiting phones it concerns and wakes
+//! them. Revoking a device ends its waits and deletes its endpoint.
 
 pub mod audience;
 pub mod bus;
@@ -40,8 +41,6 @@ use crate::server::AppState;
 
 /// What the wake channel keeps in the hub's memory.
 pub struct WakeState {
-    /// Names this instance in the signals it publishes.
-    instance: u64,
     bus: Arc<dyn WakeBus>,
     pub(crate) waiters: Waiters,
     pub(crate) pusher: push::Pusher,
@@ -50,11 +49,7 @@ pub struct WakeState {
 
 impl WakeState {
     pub fn new(bus: Arc<dyn WakeBus>, policy: PushPolicy) -> Self {
-        let mut id = [0u8; 8];
-        // A collision would only make two instances both push one wake.
-        let _ = getrandom::fill(&mut id);
         Self {
-            instance: u64::from_le_bytes(id),
             bus,
             waiters: Waiters::default(),
             pusher: push::Pusher::default(),
@@ -62,9 +57,14 @@ impl WakeState {
         }
     }
 
-    /// Called after a write that moved the change-log counter past `before`: tells
-    /// every instance which incidents changed and by whom.
-    pub(crate) fn committed(&self, conn: &Connection, before: u64) {
+    /// Called after a write that moved the change-log counter past `before`, with the
+    /// database still held: pushes a wake to every device with an endpoint that the
+    /// commit concerns, and tells every instance which incidents changed and by whom.
+    ///
+    /// The push audience is decided here, not when the signal is heard: by then a
+    /// later commit (an assignment right after an open) may have made an earlier one
+    /// look like the device's business, and it would be pushed twice for one event.
+    pub(crate) fn committed(&self, conn: &Connection, before: u64, now_ms: i64, retention_ms: i64) {
         let changed = match changes::changed_since(conn, before) {
             Ok(changed) => changed,
             Err(e) => {
@@ -81,13 +81,24 @@ impl WakeState {
             // The counter moved for a delivery stamp only: nothing new to anyone.
             return;
         }
-        self.bus.publish(Signal::Changed {
-            origin: self.instance,
-            incidents: incidents
-                .into_iter()
-                .map(|(incident, authors)| ChangedIncident { incident, authors })
-                .collect(),
+        let incidents: Vec<ChangedIncident> = incidents
+            .into_iter()
+            .map(|(incident, authors)| ChangedIncident { incident, authors })
+            .collect();
+        let pushed = push_db::registered(conn).and_then(|registered| {
+            let registered = registered.into_iter().collect();
+            audience::concerned(conn, &registered, &incidents, now_ms, retention_ms)
         });
+        match pushed {
+            Ok(pushed) => {
+                for device in pushed {
+                    self.pusher.wake(device);
+                }
+            }
+            // The phones' next wait or sync finds the work; a push is a shortcut.
+            Err(e) => tracing::error!(error = %e, "cannot decide whom to push a wake to"),
+        }
+        self.bus.publish(Signal::Changed { incidents });
     }
 
     /// The device was revoked: its waits end on every instance.
@@ -131,32 +142,19 @@ pub(crate) fn spawn(state: &Arc<AppState>) {
 async fn handle(state: &Arc<AppState>, signal: Signal) {
     match signal {
         Signal::Revoked { device } => state.wake.waiters.wake([&device], Wake::Revoked),
-        Signal::Changed { origin, incidents } => {
+        Signal::Changed { incidents } => {
             let waiting: BTreeSet<DeviceId> = state.wake.waiters.devices().into_iter().collect();
-            let push = origin == state.wake.instance;
-            if waiting.is_empty() && !push {
+            if waiting.is_empty() {
                 return;
             }
             let found = state
                 .write(move |state, conn| {
                     let (now, retention) = (state.now_ms(), state.retention_ms);
-                    let wake = audience::concerned(conn, &waiting, &incidents, now, retention)?;
-                    let pushed = if push {
-                        let registered = push_db::registered(conn)?.into_iter().collect();
-                        audience::concerned(conn, &registered, &incidents, now, retention)?
-                    } else {
-                        BTreeSet::new()
-                    };
-                    Ok((wake, pushed))
+                    audience::concerned(conn, &waiting, &incidents, now, retention)
                 })
                 .await;
             match found {
-                Ok((wake, pushed)) => {
-                    state.wake.waiters.wake(&wake, Wake::Work);
-                    for device in pushed {
-                        state.wake.pusher.wake(device);
-                    }
-                }
+                Ok(wake) => state.wake.waiters.wake(&wake, Wake::Work),
                 Err(e) => {
                     tracing::error!(error = %e, "cannot decide whom a change concerns; waking every waiting phone");
                     state.wake.waiters.wake_all(Wake::Work);
