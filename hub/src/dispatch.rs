@@ -29,10 +29,10 @@ use crate::db::callers::{self, CallerContact};
 use crate::db::devices::{self, Device};
 use crate::db::{changes, incidents};
 use crate::error::{HubError, HubResult};
-use crate::permissions::{self, require_role};
+use crate::permissions::{self, require};
 use crate::server::AppState;
+use testigo_core::rules::permissions::Act;
 
-const DISPATCHERS: &[Role] = &[Role::Dispatcher, Role::Coordinator];
 /// Longest an enrolment code may stay valid.
 const MAX_CODE_MINUTES: i64 = 30 * 24 * 60;
 
@@ -68,7 +68,7 @@ pub async fn create_code(
     Authed(me): Authed,
     body: Bytes,
 ) -> HubResult<Json<CreatedCode>> {
-    require_role(&me, &[Role::Coordinator], "create enrolment codes")?;
+    require(&me, Act::EnrolDevices)?;
     let request: NewCode = json(&body)?;
     if request.role == Role::Hub {
         return Err(HubError::bad_request(
@@ -139,7 +139,7 @@ pub async fn open(
     Authed(me): Authed,
     body: Bytes,
 ) -> HubResult<Json<OpenedIncident>> {
-    require_role(&me, DISPATCHERS, "open incidents")?;
+    require(&me, Act::OpenIncident)?;
     let request: OpenIncident = json(&body)?;
     let opened = state
         .blocking(move |state, conn| {
@@ -256,7 +256,7 @@ pub async fn edit_report(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> HubResult<Json<IncidentView>> {
-    require_role(&me, DISPATCHERS, "edit reports")?;
+    require(&me, Act::EditReport)?;
     let id = incident_id(&raw)?;
     let request: EditReport = json(&body)?;
     let view = state
@@ -299,7 +299,7 @@ pub async fn assign(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> HubResult<Json<IncidentView>> {
-    require_role(&me, DISPATCHERS, "assign incidents")?;
+    require(&me, Act::Assign)?;
     let id = incident_id(&raw)?;
     let request: Assign = json(&body)?;
     if request.device.is_none() == request.team.is_none() {
@@ -351,7 +351,7 @@ pub async fn caller(
     Authed(me): Authed,
     Path(raw): Path<String>,
 ) -> HubResult<Json<CallerContact>> {
-    require_role(&me, &[Role::Dispatcher], "see caller contacts")?;
+    require(&me, Act::SeeCallerContact)?;
     let id = incident_id(&raw)?;
     let contact = state
         .blocking(move |state, conn| {
@@ -393,7 +393,7 @@ pub async fn caller_notified(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> HubResult<Json<IncidentView>> {
-    require_role(&me, &[Role::Dispatcher], "mark the caller notified")?;
+    require(&me, Act::NotifyCaller)?;
     let id = incident_id(&raw)?;
     let Note { note } = note(&body)?;
     let view = state
@@ -418,11 +418,7 @@ pub async fn close(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> HubResult<Json<IncidentView>> {
-    require_role(
-        &me,
-        &[Role::Dispatcher, Role::Coordinator, Role::TeamLead],
-        "close incidents",
-    )?;
+    require(&me, Act::Close)?;
     let id = incident_id(&raw)?;
     let Note { note } = note(&body)?;
     let view = state
@@ -454,7 +450,7 @@ pub async fn confirm(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> HubResult<Json<IncidentView>> {
-    require_role(&me, &[Role::TeamLead], "confirm determinations")?;
+    require(&me, Act::ConfirmDetermination)?;
     let id = incident_id(&raw)?;
     let request: Confirm = json(&body)?;
     let view = state
@@ -480,7 +476,7 @@ pub async fn devices(
     State(state): State<Arc<AppState>>,
     Authed(me): Authed,
 ) -> HubResult<Json<Vec<devices::DeviceRow>>> {
-    require_role(&me, DISPATCHERS, "list devices")?;
+    require(&me, Act::ListDevices)?;
     Ok(Json(state.blocking(|_, conn| devices::list(conn)).await?))
 }
 
@@ -491,7 +487,7 @@ pub async fn revoke_device(
     Authed(me): Authed,
     Path(raw): Path<String>,
 ) -> HubResult<Json<RevokedDevice>> {
-    require_role(&me, &[Role::Coordinator], "revoke devices")?;
+    require(&me, Act::RevokeDevices)?;
     let device = DeviceId::parse(&raw).map_err(|e| HubError::bad_request(e.to_string()))?;
     if device == me.device_id {
         return Err(HubError::bad_request(

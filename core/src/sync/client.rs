@@ -12,8 +12,14 @@ use super::quarantine::quarantine_rejected;
 use super::report::{RejectedChange, SyncReport};
 use crate::error::{Error, Result};
 use crate::ids::IncidentId;
+use crate::rules::limits::{MAX_CHANGES_PER_REQUEST, MAX_CHANGE_BYTES_PER_REQUEST};
 use crate::store::{DeviceIdentity, Store};
 use crate::time::{from_millis, ClockOffset};
+
+/// Most change bytes and changes the client puts in one request: half of what the hub
+/// takes, so an honest device never meets the hub's 413.
+const MAX_UPLOAD_BYTES: usize = (MAX_CHANGE_BYTES_PER_REQUEST / 2) as usize;
+const MAX_UPLOAD_CHANGES: usize = MAX_CHANGES_PER_REQUEST / 2;
 
 /// Limits of one sync. The defaults suit a phone on a poor connection: a round is a
 /// few MiB at most, so a cut connection costs little to redo.
@@ -113,17 +119,19 @@ fn build_uploads(
     max_bytes: usize,
 ) -> Result<(Vec<Upload>, bool)> {
     let actor = identity.device_id.actor_id();
+    // Inside what the hub takes in one request, whatever the options say.
+    let max_bytes = max_bytes.min(MAX_UPLOAD_BYTES);
     let mut uploads = Vec::new();
     let mut size = 0;
+    let mut count = 0;
     for id in store.unsynced_incidents()? {
         if attempted.contains(&id) {
             continue;
         }
-        if size >= max_bytes && !uploads.is_empty() {
+        if (size >= max_bytes || count >= MAX_UPLOAD_CHANGES) && !uploads.is_empty() {
             return Ok((uploads, true));
         }
-        attempted.insert(id.clone());
-        let (upload, hub_heads) = store.with_document_and_connection(&id, |doc, conn| {
+        let upload = store.with_document_and_connection(&id, |doc, conn| {
             let hub_heads = bookkeeping::hub_heads(conn, &id)?;
             let new_incident = hub_heads.is_none();
             let hub_heads = hub_heads.unwrap_or_default();
@@ -132,11 +140,26 @@ fn build_uploads(
                 .filter(|h| doc.get_change_by_hash(h).is_some())
                 .copied()
                 .collect();
-            let mine: Vec<_> = doc
+            let mut mine: Vec<_> = doc
                 .get_changes(&known)
                 .into_iter()
                 .filter(|c| c.actor_id() == &actor)
                 .collect();
+            // A long offline stretch goes up in causal prefixes, each within the
+            // request limits; the rest follows in the next request of the same sync.
+            let mut room_bytes = max_bytes.saturating_sub(size);
+            let room_changes = MAX_UPLOAD_CHANGES.saturating_sub(count);
+            let mut keep = 0;
+            for change in &mine {
+                let len = change.raw_bytes().len();
+                if keep > 0 && (len > room_bytes || keep >= room_changes) {
+                    break;
+                }
+                room_bytes = room_bytes.saturating_sub(len);
+                keep += 1;
+            }
+            let cut = keep < mine.len();
+            mine.truncate(keep);
             let signatures = mine
                 .iter()
                 .map(|c| crate::evidence::sign_change(identity, &c.hash()).to_vec())
@@ -150,14 +173,24 @@ fn build_uploads(
                     signatures,
                 },
                 hub_heads,
+                cut,
             ))
         })?;
+        let (upload, hub_heads, cut) = (upload.0, upload.1, upload.2);
+        if cut {
+            // Not attempted yet as a whole: the next request sends the rest.
+            size += upload.changes.iter().map(Vec::len).sum::<usize>();
+            uploads.push(upload);
+            return Ok((uploads, true));
+        }
+        attempted.insert(id.clone());
         if upload.changes.is_empty() {
             // Flagged, but the hub already has all of it (its ack was lost last time).
             store.refresh_unsynced(&id, &hub_heads)?;
             continue;
         }
         size += upload.changes.iter().map(Vec::len).sum::<usize>();
+        count += upload.changes.len();
         uploads.push(upload);
     }
     Ok((uploads, false))
@@ -206,7 +239,8 @@ fn apply_response(
 
     for delivered in &response.new_incidents {
         let held = holds(store, &delivered.incident)?;
-        store.merge_remote(&delivered.incident, &delivered.document)?;
+        let received = store.merge_received(&delivered.incident, &delivered.document)?;
+        note_refused(report, &delivered.incident, received.refused);
         record_hub_heads(store, &delivered.incident, &delivered.heads)?;
         if !held {
             report.incidents_added += 1;
@@ -220,7 +254,8 @@ fn apply_response(
             continue;
         }
         let bytes: Vec<u8> = incoming.changes.concat();
-        store.merge_remote(&incoming.incident, &bytes)?;
+        let received = store.merge_received(&incoming.incident, &bytes)?;
+        note_refused(report, &incoming.incident, received.refused);
         report.changes_down += incoming.changes.len() as u32;
         record_hub_heads(store, &incoming.incident, &incoming.heads)?;
     }
@@ -250,6 +285,18 @@ fn apply_response(
     }
     // Last: only now is everything the cursor stands for on disk.
     bookkeeping::set_cursor(store, response.cursor)
+}
+
+/// Changes the hub sent that break the incident's rules were left out of the document
+/// (the hub is not trusted blindly either); the report says which and why.
+fn note_refused(report: &mut SyncReport, id: &IncidentId, refused: Vec<(ChangeHash, String)>) {
+    report
+        .rejected
+        .extend(refused.into_iter().map(|(hash, reason)| RejectedChange {
+            incident: id.clone(),
+            change_hash: Some(hash.to_string()),
+            reason: format!("received from the hub and refused: {reason}"),
+        }));
 }
 
 /// Remembers what the hub holds and clears the unsynced flag if that covers all of
