@@ -179,7 +179,6 @@ fn build_uploads(
         let (upload, hub_heads, cut) = (upload.0, upload.1, upload.2);
         if cut {
             // Not attempted yet as a whole: the next request sends the rest.
-            size += upload.changes.iter().map(Vec::len).sum::<usize>();
             uploads.push(upload);
             return Ok((uploads, true));
         }
