@@ -408,7 +408,7 @@ fn answers_belong_to_their_author() {
     let no_pred = rewritten(&beside, |e| {
         for op in &mut e.operations {
             if op.obj != automerge::legacy::ObjectId::Root && !op.pred.is_empty() {
-                op.pred = Default::default();
+                op.pred = automerge::legacy::SortedVec::new();
             }
         }
     });
