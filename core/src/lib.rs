@@ -11,6 +11,7 @@ pub mod evidence;
 pub mod ids;
 pub mod incident;
 pub mod location;
+pub mod rules;
 pub mod store;
 pub mod sync;
 pub mod time;

@@ -37,10 +37,9 @@ use crate::db::callers::{self, CallerContact};
 use crate::db::devices::{self, Device};
 use crate::db::{changes, incidents};
 use crate::error::{HubError, HubResult};
-use crate::permissions::{self, require_role};
+use crate::permissions::{self, require};
 use crate::server::AppState;
-
-const DISPATCHERS: &[Role] = &[Role::Dispatcher, Role::Coordinator];
+use testigo_core::rules::permissions::Act;
 
 /// The dispatcher API's routes, relative to where they are served: `/v1` for
 /// devices and the CLI, `/console/api` for the console (behind its session layer).
@@ -105,7 +104,7 @@ pub async fn create_code(
     Authed(me): Authed,
     body: Bytes,
 ) -> HubResult<Json<CreatedCode>> {
-    require_role(&me, &[Role::Coordinator], "create enrolment codes")?;
+    require(&me, Act::EnrolDevices)?;
     let request: NewCode = json(&body)?;
     if request.role == Role::Hub {
         return Err(HubError::bad_request(
@@ -178,7 +177,7 @@ pub async fn open(
     Authed(me): Authed,
     body: Bytes,
 ) -> HubResult<Json<OpenedIncident>> {
-    require_role(&me, DISPATCHERS, "open incidents")?;
+    require(&me, Act::OpenIncident)?;
     let request: OpenIncident = json(&body)?;
     let opened = state
         .write(move |state, tx| {
@@ -293,7 +292,7 @@ pub async fn edit_report(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> HubResult<Json<IncidentView>> {
-    require_role(&me, DISPATCHERS, "edit reports")?;
+    require(&me, Act::EditReport)?;
     let id = incident_id(&raw)?;
     let request: EditReport = json(&body)?;
     let view = state
@@ -336,7 +335,7 @@ pub async fn assign(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> HubResult<Json<IncidentView>> {
-    require_role(&me, DISPATCHERS, "assign incidents")?;
+    require(&me, Act::Assign)?;
     let id = incident_id(&raw)?;
     let request: Assign = json(&body)?;
     if request.device.is_none() == request.team.is_none() {
@@ -404,7 +403,7 @@ pub async fn caller(
     Authed(me): Authed,
     Path(raw): Path<String>,
 ) -> HubResult<Json<CallerContact>> {
-    require_role(&me, &[Role::Dispatcher], "see caller contacts")?;
+    require(&me, Act::SeeCallerContact)?;
     let id = incident_id(&raw)?;
     let contact = state
         .write(move |state, tx| {
@@ -446,7 +445,7 @@ pub async fn caller_notified(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> HubResult<Json<IncidentView>> {
-    require_role(&me, &[Role::Dispatcher], "mark the caller notified")?;
+    require(&me, Act::NotifyCaller)?;
     let id = incident_id(&raw)?;
     let Note { note } = note(&body)?;
     let view = state
@@ -469,11 +468,7 @@ pub async fn close(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> HubResult<Json<IncidentView>> {
-    require_role(
-        &me,
-        &[Role::Dispatcher, Role::Coordinator, Role::TeamLead],
-        "close incidents",
-    )?;
+    require(&me, Act::Close)?;
     let id = incident_id(&raw)?;
     let Note { note } = note(&body)?;
     let view = state
@@ -505,7 +500,7 @@ pub async fn confirm(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> HubResult<Json<IncidentView>> {
-    require_role(&me, &[Role::TeamLead], "confirm determinations")?;
+    require(&me, Act::ConfirmDetermination)?;
     let id = incident_id(&raw)?;
     let request: Confirm = json(&body)?;
     let view = state
@@ -531,7 +526,7 @@ pub async fn devices(
     State(state): State<Arc<AppState>>,
     Authed(me): Authed,
 ) -> HubResult<Json<Vec<devices::DeviceRow>>> {
-    require_role(&me, DISPATCHERS, "list devices")?;
+    require(&me, Act::ListDevices)?;
     Ok(Json(state.write(|_, tx| devices::list(tx)).await?))
 }
 
@@ -542,7 +537,7 @@ pub async fn revoke_device(
     Authed(me): Authed,
     Path(raw): Path<String>,
 ) -> HubResult<Json<RevokedDevice>> {
-    require_role(&me, &[Role::Coordinator], "revoke devices")?;
+    require(&me, Act::RevokeDevices)?;
     let device = DeviceId::parse(&raw).map_err(|e| HubError::bad_request(e.to_string()))?;
     if device == me.device_id {
         return Err(HubError::bad_request(
@@ -588,7 +583,7 @@ pub async fn refusals(
     Authed(me): Authed,
     Path(raw): Path<String>,
 ) -> HubResult<Json<Vec<crate::db::refusals::Refusal>>> {
-    require_role(&me, &[Role::Coordinator], "read what devices were refused")?;
+    require(&me, Act::ReadRefusals)?;
     let device = DeviceId::parse(&raw).map_err(|e| HubError::bad_request(e.to_string()))?;
     let rows = state
         .write(move |_, tx| crate::db::refusals::for_device(tx, &device, 1000))

@@ -24,8 +24,9 @@ use crate::auth::Authed;
 use crate::db::audit::{self, Action};
 use crate::db::incidents;
 use crate::error::{HubError, HubResult};
-use crate::permissions::{self, require_role};
+use crate::permissions::{self, require};
 use crate::server::AppState;
+use testigo_core::rules::permissions::Act;
 
 /// At most this many incidents in one bundle, so one request cannot tie the hub up.
 const MAX_INCIDENTS: usize = 200;
@@ -40,11 +41,7 @@ pub async fn bundle(
     Authed(me): Authed,
     Query(query): Query<EvidenceQuery>,
 ) -> HubResult<Response> {
-    require_role(
-        &me,
-        &[Role::Dispatcher, Role::TeamLead, Role::Coordinator],
-        "export evidence",
-    )?;
+    require(&me, Act::ExportEvidence)?;
     let ids = query
         .incidents
         .split(',')
@@ -215,7 +212,7 @@ pub async fn audit_log(
     Authed(me): Authed,
     Query(query): Query<AuditQuery>,
 ) -> HubResult<Json<Vec<audit::Entry>>> {
-    require_role(&me, &[Role::Coordinator], "read the audit log")?;
+    require(&me, Act::ReadAuditLog)?;
     let incident = query
         .incident
         .as_deref()

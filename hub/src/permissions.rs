@@ -16,6 +16,7 @@ use std::collections::BTreeSet;
 use rusqlite::{named_params, Connection};
 use testigo_core::ids::IncidentId;
 use testigo_core::incident::Role;
+use testigo_core::rules::permissions::{may, refusal, Act};
 
 use crate::db::devices::Device;
 use crate::error::{HubError, HubResult};
@@ -99,14 +100,12 @@ fn query(
     Ok(out)
 }
 
-/// Refuses (403) a device whose role is not among `allowed`.
-pub fn require_role(device: &Device, allowed: &[Role], what: &str) -> HubResult<()> {
-    if allowed.contains(&device.role) {
+/// Refuses (403) a device whose role may not do `act` (the core's one table,
+/// [`testigo_core::rules::permissions::may`]).
+pub fn require(device: &Device, act: Act) -> HubResult<()> {
+    if may(device.role, act) {
         Ok(())
     } else {
-        Err(HubError::forbidden(format!(
-            "a {} cannot {what}",
-            device.role.as_str()
-        )))
+        Err(HubError::forbidden(refusal(device.role, act)))
     }
 }

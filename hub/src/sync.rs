@@ -16,7 +16,10 @@ use axum::response::{IntoResponse, Response};
 use rusqlite::Connection;
 use testigo_core::evidence::verify_change;
 use testigo_core::ids::IncidentId;
-use testigo_core::incident::read_view;
+use testigo_core::incident::{read_view, untrusted};
+use testigo_core::rules::limits::{
+    MAX_CHANGES_PER_REQUEST, MAX_CHANGE_BYTES, MAX_CHANGE_BYTES_PER_REQUEST,
+};
 use testigo_core::sync::protocol::{
     self, Ack, Closed, DeliveredIncident, IncidentChanges, Rejection, SyncRequest, SyncResponse,
     Upload,
@@ -49,11 +52,38 @@ pub async fn sync(
 ) -> HubResult<Response> {
     let request: SyncRequest =
         protocol::decode(&body).map_err(|e| HubError::bad_request(e.to_string()))?;
+    check_request_size(&request)?;
     let response = state
         .write(move |state, tx| round(state, tx, &device, request))
         .await?;
     let bytes = protocol::encode(&response).map_err(|e| HubError::internal(e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, protocol::CONTENT_TYPE)], bytes).into_response())
+}
+
+/// Refuses (413) a request with more changes, or changes inflating to more bytes, than
+/// one request may carry. Measured by walking each change's framing and inflating into
+/// a sink, never past the limit, before anything is decoded.
+fn check_request_size(request: &SyncRequest) -> HubResult<()> {
+    let count: usize = request.uploads.iter().map(|u| u.changes.len()).sum();
+    if count > MAX_CHANGES_PER_REQUEST {
+        return Err(HubError::too_large(format!(
+            "{count} changes in one request; at most {MAX_CHANGES_PER_REQUEST}"
+        )));
+    }
+    let mut total: u64 = 0;
+    for bytes in request.uploads.iter().flat_map(|u| &u.changes) {
+        // A change past the per-change limit, or bytes that are no change at all, are
+        // refused on their own later; here they count for what was measured.
+        let size =
+            untrusted::change_size(bytes, MAX_CHANGE_BYTES as u64).unwrap_or(bytes.len() as u64);
+        total = total.saturating_add(size);
+        if total > MAX_CHANGE_BYTES_PER_REQUEST {
+            return Err(HubError::too_large(format!(
+                "the changes of one request inflate past {MAX_CHANGE_BYTES_PER_REQUEST} bytes"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn round(
@@ -162,8 +192,23 @@ fn receive(
     let mut parsed = Vec::new();
     for bytes in upload.changes {
         let signature = signatures.next();
+        // Measured before it is parsed: automerge would inflate it whole.
+        match untrusted::change_size(&bytes, MAX_CHANGE_BYTES as u64) {
+            Ok(size) if size > MAX_CHANGE_BYTES as u64 => {
+                response.rejected.push(Rejection {
+                    incident: id.clone(),
+                    change_hash: None,
+                    reason: format!(
+                        "inflates past {MAX_CHANGE_BYTES} bytes, the most one change may be"
+                    ),
+                });
+                continue;
+            }
+            // Bytes that are no change chunk are named by the parser below.
+            Ok(_) | Err(_) => {}
+        }
         // Through the core's guard: automerge's parser can panic on crafted bytes.
-        match testigo_core::incident::untrusted::parse_change(bytes) {
+        match untrusted::parse_change(bytes) {
             Ok(change) => parsed.push((change, signature)),
             Err(e) => response.rejected.push(Rejection {
                 incident: id.clone(),
@@ -244,7 +289,21 @@ fn receive(
         role: device.role,
     };
     let uploaded: Vec<ChangeHash> = signed.iter().map(Change::hash).collect();
-    let outcome = apply_upload(base, signed, &sender, &id);
+    let outcome = match apply_upload(base, signed, &sender, &id) {
+        Ok(outcome) => outcome,
+        Err(reason) => {
+            // Nothing of this upload is stored; the saved document is untouched.
+            tracing::error!(incident = %id, device = %device.device_id, %reason, "checked changes did not merge");
+            for hash in uploaded {
+                response.rejected.push(Rejection {
+                    incident: id.clone(),
+                    change_hash: Some(hash.0),
+                    reason: format!("the hub could not merge it: {reason}"),
+                });
+            }
+            return Ok(());
+        }
+    };
     for (hash, reason) in outcome.rejected {
         tracing::info!(incident = %id, device = %device.device_id, change = %hash, %reason, "change rejected");
         response.rejected.push(Rejection {

@@ -3,6 +3,7 @@
 //! the dispatcher API over real HTTP, a proxy that cuts connections at chosen bytes
 //! and one that faults at random.
 
+pub mod child_hub;
 pub mod distributor;
 pub mod faulty_proxy;
 pub mod proxy;
@@ -240,6 +241,15 @@ impl Api {
         }
     }
 
+    /// The API of a hub at `url` (a child process, say) as the holder of `credential`.
+    pub fn with_url(url: &str, credential: &str) -> Self {
+        Self {
+            base: url.to_owned(),
+            credential: Some(credential.to_owned()),
+            client: reqwest::blocking::Client::new(),
+        }
+    }
+
     pub fn with_credential(hub: &TestHub, credential: &str) -> Self {
         Self {
             base: hub.url.clone(),
@@ -415,6 +425,42 @@ pub fn enrol_raw(hub: &TestHub, code: &str, person: &Person) -> (u16, Value) {
     Api::anonymous(hub).post(
         testigo_core::sync::protocol::ENROL_PATH,
         enrol_body(hub, code, &identity.public_key(), &identity),
+    )
+}
+
+/// Sends one sync round straight to the hub at `url` as `person`'s device: the change
+/// chunks in `changes` for `incident`, each signed over the hash given with it by the
+/// device's real enrolled key, exactly as the wire carries them. Returns the HTTP
+/// status and body. This is how a tampered app talks to the hub: nothing goes through
+/// the store.
+pub fn post_signed_changes(
+    url: &str,
+    person: &Person,
+    incident: &IncidentId,
+    new_incident: bool,
+    changes: Vec<(Vec<u8>, automerge::ChangeHash)>,
+) -> (u16, Vec<u8>) {
+    use testigo_core::sync::protocol::{self, SyncRequest, Upload, CONTENT_TYPE, SYNC_PATH};
+    let identity = person.store.identity();
+    let signatures = changes
+        .iter()
+        .map(|(_, hash)| testigo_core::evidence::sign_change(&identity, hash).to_vec())
+        .collect();
+    let request = SyncRequest {
+        cursor: 0,
+        uploads: vec![Upload {
+            incident: incident.clone(),
+            changes: changes.into_iter().map(|(bytes, _)| bytes).collect(),
+            new_incident,
+            signatures,
+        }],
+        max_response_bytes: 1 << 20,
+    };
+    let api = Api::with_url(url, &identity.credential.expect("enrolled"));
+    api.post_bytes(
+        SYNC_PATH,
+        CONTENT_TYPE,
+        protocol::encode(&request).expect("encode"),
     )
 }
 

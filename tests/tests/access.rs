@@ -148,6 +148,12 @@ fn roles_are_checked_on_every_endpoint() {
         lead.api(hub).get(&format!("/v1/incidents/{id}/caller")),
         lead.api(hub)
             .post(&format!("/v1/incidents/{id}/caller-notified"), json!({})),
+        // Team leads do not assign (the one permissions table decides it for the API
+        // and the device alike).
+        lead.api(hub).post(
+            &format!("/v1/incidents/{id}/assign"),
+            json!({ "device": volunteer.store.device_id() }),
+        ),
     ] {
         assert_eq!(status, 403, "{body}");
         assert_eq!(body["error"], "forbidden");

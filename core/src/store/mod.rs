@@ -43,10 +43,19 @@ use crate::incident::{
     IncidentView, NewIncident, ObservationKind, Role,
 };
 use crate::location::LocationFix;
+use crate::rules::changes::{merge_checked, Writer};
 use crate::time::{Clock, ClockOffset, SystemClock};
 
 /// The setting that holds the hub's retention window, in hours.
 pub const RETENTION_HOURS: &str = "retention_hours";
+/// What [`Store::merge_received`] did with bytes from outside.
+#[derive(Debug, Default)]
+pub struct Received {
+    /// Something new was merged and saved.
+    pub changed: bool,
+    /// Changes left out because they break the incident's rules, with the reason.
+    pub refused: Vec<(automerge::ChangeHash, String)>,
+}
 
 /// Documents kept decoded in memory, so a volunteer adding observations to the
 /// incident in front of them does not re-read it from disk each time.
@@ -353,9 +362,21 @@ impl Store {
 
     /// Merges automerge bytes (a whole document or concatenated changes) received for
     /// incident `id`. New incidents are stored only if the bytes really are incident
-    /// `id`. Returns whether anything changed.
+    /// `id`. Returns whether anything changed; changes refused by the rules are left out
+    /// (see [`Store::merge_received`]).
     pub fn merge_remote(&self, id: &IncidentId, bytes: &[u8]) -> Result<bool> {
-        let changed = {
+        Ok(self.merge_received(id, bytes)?.changed)
+    }
+
+    /// [`Store::merge_remote`], saying which changes were refused. Every change is
+    /// checked by its ops against the document before it is merged
+    /// ([`crate::rules::changes`]), so a compromised hub or a relayed change cannot
+    /// plant what the hub itself would refuse (an op counter at the top of automerge's
+    /// range, a replaced collection, a deletion); the valid changes still land.
+    pub fn merge_received(&self, id: &IncidentId, bytes: &[u8]) -> Result<Received> {
+        let incoming = crate::incident::untrusted::changes_in(bytes)
+            .map_err(|e| Error::corrupt(format!("incoming changes for {id}"), e))?;
+        let received = {
             let mut inner = self.lock();
             let me = inner.identity.device_id.clone();
             let known = documents::exists(&inner.conn, id)?;
@@ -366,11 +387,20 @@ impl Store {
             };
             let before = doc.get_heads();
             // On error the half-merged `doc` is dropped; the next read reloads from disk.
-            crate::incident::untrusted::load_incremental(&mut doc, bytes)
-                .map_err(|e| Error::corrupt(format!("incoming changes for {id}"), e))?;
+            let merged = merge_checked(&mut doc, id, incoming, |_| Writer::Peer)
+                .map_err(|e| Error::corrupt(format!("incoming changes for {id}"), e.to_string()))?;
+            for (hash, reason) in &merged.refused {
+                tracing::warn!(incident = %id, change = %hash, %reason, "received change refused");
+            }
+            let refused = merged.refused;
             if doc.get_heads() == before {
-                inner.remember(id.clone(), doc);
-                false
+                if known {
+                    inner.remember(id.clone(), doc);
+                }
+                Received {
+                    changed: false,
+                    refused,
+                }
             } else {
                 let incoming = IncidentDoc::from_automerge(doc);
                 if incoming.id()? != *id {
@@ -390,13 +420,16 @@ impl Store {
                 index::upsert(&tx, &view, &me, false)?;
                 tx.commit()?;
                 inner.remember(id.clone(), doc);
-                true
+                Received {
+                    changed: true,
+                    refused,
+                }
             }
         };
-        if changed {
+        if received.changed {
             self.notify(std::slice::from_ref(id));
         }
-        Ok(changed)
+        Ok(received)
     }
 
     /// Runs `f` on the stored document without changing it (sync reads changes and

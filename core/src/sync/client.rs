@@ -12,8 +12,14 @@ use super::quarantine::quarantine_rejected;
 use super::report::{RejectedChange, SyncReport};
 use crate::error::{Error, Result};
 use crate::ids::IncidentId;
+use crate::rules::limits::{MAX_CHANGES_PER_REQUEST, MAX_CHANGE_BYTES_PER_REQUEST};
 use crate::store::{DeviceIdentity, Store};
 use crate::time::{from_millis, ClockOffset};
+
+/// Most change bytes and changes the client puts in one request: half of what the hub
+/// takes, so an honest device never meets the hub's 413.
+const MAX_UPLOAD_BYTES: usize = (MAX_CHANGE_BYTES_PER_REQUEST / 2) as usize;
+const MAX_UPLOAD_CHANGES: usize = MAX_CHANGES_PER_REQUEST / 2;
 
 /// Limits of one sync. The defaults suit a phone on a poor connection: a round is a
 /// few MiB at most, so a cut connection costs little to redo.
@@ -117,9 +123,12 @@ fn build_uploads(
     max_bytes: usize,
 ) -> Result<(Vec<Upload>, bool, Retried)> {
     let actor = identity.device_id.actor_id();
+    // Inside what the hub takes in one request, whatever the options say.
+    let max_bytes = max_bytes.min(MAX_UPLOAD_BYTES);
     let mut uploads = Vec::new();
     let mut retried = Retried::new();
     let mut size = 0;
+    let mut count = 0;
     let mut candidates = store.unsynced_incidents()?;
     for id in bookkeeping::incidents_to_retry(store)? {
         if !candidates.contains(&id) {
@@ -130,49 +139,76 @@ fn build_uploads(
         if attempted.contains(&id) {
             continue;
         }
-        if size >= max_bytes && !uploads.is_empty() {
+        if (size >= max_bytes || count >= MAX_UPLOAD_CHANGES) && !uploads.is_empty() {
+            return Ok((uploads, true, retried));
+        }
+        let (upload, hub_heads, retry, cut) =
+            store.with_document_and_connection(&id, |doc, conn| {
+                let hub_heads = bookkeeping::hub_heads(conn, &id)?;
+                let new_incident = hub_heads.is_none();
+                let hub_heads = hub_heads.unwrap_or_default();
+                let known: Vec<ChangeHash> = hub_heads
+                    .iter()
+                    .filter(|h| doc.get_change_by_hash(h).is_some())
+                    .copied()
+                    .collect();
+                let mut mine: Vec<_> = doc
+                    .get_changes(&known)
+                    .into_iter()
+                    .filter(|c| c.actor_id() == &actor)
+                    .collect();
+                // A long offline stretch goes up in causal prefixes, each within the
+                // request limits; the rest follows in the next request of the same sync.
+                let mut room_bytes = max_bytes.saturating_sub(size);
+                let room_changes = MAX_UPLOAD_CHANGES.saturating_sub(count);
+                let mut keep = 0;
+                for change in &mine {
+                    let len = change.raw_bytes().len();
+                    if keep > 0 && (len > room_bytes || keep >= room_changes) {
+                        break;
+                    }
+                    room_bytes = room_bytes.saturating_sub(len);
+                    keep += 1;
+                }
+                let cut = keep < mine.len();
+                mine.truncate(keep);
+                let mut signatures: Vec<Vec<u8>> = mine
+                    .iter()
+                    .map(|c| crate::evidence::sign_change(identity, &c.hash()).to_vec())
+                    .collect();
+                let mut changes: Vec<Vec<u8>> =
+                    mine.iter().map(|c| c.raw_bytes().to_vec()).collect();
+                // After the document's own, once all of them are up: they build on it.
+                let retry: Vec<(ChangeHash, Vec<u8>)> = if cut {
+                    Vec::new()
+                } else {
+                    bookkeeping::retryable(conn, &id)?
+                        .into_iter()
+                        .filter(|(hash, _)| doc.get_change_by_hash(hash).is_none())
+                        .collect()
+                };
+                for (hash, bytes) in &retry {
+                    signatures.push(crate::evidence::sign_change(identity, hash).to_vec());
+                    changes.push(bytes.clone());
+                }
+                Ok((
+                    Upload {
+                        incident: id.clone(),
+                        changes,
+                        new_incident,
+                        signatures,
+                    },
+                    hub_heads,
+                    retry,
+                    cut,
+                ))
+            })?;
+        if cut {
+            // Not attempted yet as a whole: the next request sends the rest.
+            uploads.push(upload);
             return Ok((uploads, true, retried));
         }
         attempted.insert(id.clone());
-        let (upload, hub_heads, retry) = store.with_document_and_connection(&id, |doc, conn| {
-            let hub_heads = bookkeeping::hub_heads(conn, &id)?;
-            let new_incident = hub_heads.is_none();
-            let hub_heads = hub_heads.unwrap_or_default();
-            let known: Vec<ChangeHash> = hub_heads
-                .iter()
-                .filter(|h| doc.get_change_by_hash(h).is_some())
-                .copied()
-                .collect();
-            let mine: Vec<_> = doc
-                .get_changes(&known)
-                .into_iter()
-                .filter(|c| c.actor_id() == &actor)
-                .collect();
-            let mut signatures: Vec<Vec<u8>> = mine
-                .iter()
-                .map(|c| crate::evidence::sign_change(identity, &c.hash()).to_vec())
-                .collect();
-            let mut changes: Vec<Vec<u8>> = mine.iter().map(|c| c.raw_bytes().to_vec()).collect();
-            // After the document's own: they build on it.
-            let retry: Vec<(ChangeHash, Vec<u8>)> = bookkeeping::retryable(conn, &id)?
-                .into_iter()
-                .filter(|(hash, _)| doc.get_change_by_hash(hash).is_none())
-                .collect();
-            for (hash, bytes) in &retry {
-                signatures.push(crate::evidence::sign_change(identity, hash).to_vec());
-                changes.push(bytes.clone());
-            }
-            Ok((
-                Upload {
-                    incident: id.clone(),
-                    changes,
-                    new_incident,
-                    signatures,
-                },
-                hub_heads,
-                retry,
-            ))
-        })?;
         if !retry.is_empty() {
             retried.insert(id.clone(), retry);
         }
@@ -182,6 +218,7 @@ fn build_uploads(
             continue;
         }
         size += upload.changes.iter().map(Vec::len).sum::<usize>();
+        count += upload.changes.len();
         uploads.push(upload);
     }
     Ok((uploads, false, retried))
@@ -255,7 +292,8 @@ fn apply_response(
 
     for delivered in &response.new_incidents {
         let held = holds(store, &delivered.incident)?;
-        store.merge_remote(&delivered.incident, &delivered.document)?;
+        let received = store.merge_received(&delivered.incident, &delivered.document)?;
+        note_refused(report, &delivered.incident, received.refused);
         record_hub_heads(store, &delivered.incident, &delivered.heads)?;
         if !held {
             report.incidents_added += 1;
@@ -270,7 +308,8 @@ fn apply_response(
             continue;
         }
         let bytes: Vec<u8> = incoming.changes.concat();
-        store.merge_remote(&incoming.incident, &bytes)?;
+        let received = store.merge_received(&incoming.incident, &bytes)?;
+        note_refused(report, &incoming.incident, received.refused);
         report.changes_down += incoming.changes.len() as u32;
         record_hub_heads(store, &incoming.incident, &incoming.heads)?;
     }
@@ -309,6 +348,18 @@ fn apply_response(
     }
     // Last: only now is everything the cursor stands for on disk.
     bookkeeping::set_cursor(store, response.cursor)
+}
+
+/// Changes the hub sent that break the incident's rules were left out of the document
+/// (the hub is not trusted blindly either); the report says which and why.
+fn note_refused(report: &mut SyncReport, id: &IncidentId, refused: Vec<(ChangeHash, String)>) {
+    report
+        .rejected
+        .extend(refused.into_iter().map(|(hash, reason)| RejectedChange {
+            incident: id.clone(),
+            change_hash: Some(hash.to_string()),
+            reason: format!("received from the hub and refused: {reason}"),
+        }));
 }
 
 /// Remembers what the hub holds and clears the unsynced flag if that covers all of
