@@ -43,7 +43,10 @@ pub fn run(quick: bool) -> Vec<Row> {
 
 /// The "Targets" lines for S9.
 pub fn targets(rows: &[Row], line: &mut dyn FnMut(bool, String)) {
-    let find = |system: &str| rows.iter().find(|r| r.scenario.starts_with("S9") && r.system == system);
+    let find = |system: &str| {
+        rows.iter()
+            .find(|r| r.scenario.starts_with("S9") && r.system == system)
+    };
     if let (Some(t), Some(r)) = (find("testigo-resume"), find("restart-from-zero")) {
         let ratio = t.bytes_up as f64 / (20 * MB) as f64;
         line(
@@ -55,10 +58,14 @@ pub fn targets(rows: &[Row], line: &mut dyn FnMut(bool, String)) {
         );
     }
     for side in ["phone", "hub"] {
-        let small = rows.iter().find(|r| r.scenario == "S9 memory 20 MB" && r.system == side);
-        let large = rows
+        let small = rows
             .iter()
-            .find(|r| r.scenario.starts_with("S9 memory") && r.scenario != "S9 memory 20 MB" && r.system == side);
+            .find(|r| r.scenario == "S9 memory 20 MB" && r.system == side);
+        let large = rows.iter().find(|r| {
+            r.scenario.starts_with("S9 memory")
+                && r.scenario != "S9 memory 20 MB"
+                && r.system == side
+        });
         if let (Some(s), Some(l)) = (small, large) {
             let ratio = l.peak_rss_kb as f64 / s.peak_rss_kb.max(1) as f64;
             line(
@@ -124,7 +131,14 @@ fn phone_with_video(hub_url: &str, coordinator: &Device, len: u64) -> Device {
     write_video(&path, len);
     device
         .store
-        .add_observation_with_media(&id, ObservationKind::Note, "", None, None, &[input(path, "video/mp4")])
+        .add_observation_with_media(
+            &id,
+            ObservationKind::Note,
+            "",
+            None,
+            None,
+            &[input(path, "video/mp4")],
+        )
         .unwrap();
     std::fs::remove_file(device.dir.path().join("VID.mp4")).unwrap();
     testigo_core::sync::sync(&device.store, Some(hub_url)).expect("sync");
@@ -160,7 +174,14 @@ fn bytes_moved(len: u64, cut_every: u64) -> Vec<Row> {
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match media::upload_media(&phone.store, Some(&link.url), Network::Unmetered, &urgent(), &UploadOptions::default(), None) {
+        match media::upload_media(
+            &phone.store,
+            Some(&link.url),
+            Network::Unmetered,
+            &urgent(),
+            &UploadOptions::default(),
+            None,
+        ) {
             Ok(report) if report.completed == 1 => break,
             Ok(report) => panic!("nothing uploaded: {report:?}"),
             Err(testigo_core::Error::Sync(_)) if attempts < 1000 => continue,
@@ -175,7 +196,10 @@ fn bytes_moved(len: u64, cut_every: u64) -> Vec<Row> {
     testigo.bytes_down = stats.down;
     testigo.requests = stats.requests;
     testigo.wall_ms = ms;
-    testigo.notes = format!("{} cuts, {attempts} upload runs, 256 KiB chunks", stats.cuts);
+    testigo.notes = format!(
+        "{} cuts, {attempts} upload runs, 256 KiB chunks",
+        stats.cuts
+    );
 
     // Restart from zero on the same schedule: one request for the whole file, begun
     // again after each cut. A cut every ~2 MB never lets a 20 MB request through; it
@@ -205,7 +229,10 @@ fn bytes_moved(len: u64, cut_every: u64) -> Vec<Row> {
     naive.notes = if completed {
         "completed".into()
     } else {
-        format!("never completed in {} tries ({} cuts)", stats.requests, stats.cuts)
+        format!(
+            "never completed in {} tries ({} cuts)",
+            stats.requests, stats.cuts
+        )
     };
     vec![testigo, naive]
 }
@@ -232,7 +259,11 @@ fn peak_memory(small: u64, large: u64) -> Vec<Row> {
             .arg(&hub.url)
             .output()
             .expect("phone child");
-        assert!(out.status.success(), "phone child: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "phone child: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8_lossy(&out.stdout);
         let mut parts = text.split_whitespace();
         let ms: f64 = parts.next().unwrap().parse().unwrap();
@@ -270,12 +301,26 @@ pub fn phone_child(args: &[String]) {
     let store = Store::open(db, &key).expect("open");
     let id = store.create_incident(field_incident()).unwrap();
     store
-        .add_observation_with_media(&id, ObservationKind::Note, "", None, None, &[input(video.clone(), "video/mp4")])
+        .add_observation_with_media(
+            &id,
+            ObservationKind::Note,
+            "",
+            None,
+            None,
+            &[input(video.clone(), "video/mp4")],
+        )
         .unwrap();
     std::fs::remove_file(&video).unwrap();
     testigo_core::sync::sync(&store, Some(url)).expect("sync");
-    let report = media::upload_media(&store, Some(url), Network::Unmetered, &urgent(), &UploadOptions::default(), None)
-        .expect("upload");
+    let report = media::upload_media(
+        &store,
+        Some(url),
+        Network::Unmetered,
+        &urgent(),
+        &UploadOptions::default(),
+        None,
+    )
+    .expect("upload");
     assert_eq!(report.completed, 1);
     println!("{} {}", t.elapsed().as_secs_f64() * 1e3, peak_rss_kb());
 }
@@ -314,11 +359,30 @@ fn first_preview() -> Vec<Row> {
             link: &counter,
             at_first: Mutex::new(None),
         };
-        media::upload_media(&phone.store, Some(&counter.url), Network::Metered, &urgent(), &UploadOptions::default(), Some(&watch))
-            .expect("upload");
-        let stats = watch.at_first.into_inner().unwrap().expect("the first file completed");
-        let seconds = stats.requests as f64 * G2_RTT_S + (stats.bytes_up + stats.bytes_down) as f64 * 8.0 / G2_BITS_PER_S;
-        let mut row = Row::new("S9 first picture, 2G model", if preview_first { "preview-first" } else { "full-photo-first" });
+        media::upload_media(
+            &phone.store,
+            Some(&counter.url),
+            Network::Metered,
+            &urgent(),
+            &UploadOptions::default(),
+            Some(&watch),
+        )
+        .expect("upload");
+        let stats = watch
+            .at_first
+            .into_inner()
+            .unwrap()
+            .expect("the first file completed");
+        let seconds = stats.requests as f64 * G2_RTT_S
+            + (stats.bytes_up + stats.bytes_down) as f64 * 8.0 / G2_BITS_PER_S;
+        let mut row = Row::new(
+            "S9 first picture, 2G model",
+            if preview_first {
+                "preview-first"
+            } else {
+                "full-photo-first"
+            },
+        );
         row.bytes_up = stats.bytes_up;
         row.bytes_down = stats.bytes_down;
         row.requests = stats.requests;
@@ -379,14 +443,17 @@ impl CutLink {
             let (stats, stop) = (stats.clone(), stop.clone());
             std::thread::spawn(move || {
                 let mut rng = Rng::new(seed);
-                let next_cut = |rng: &mut Rng| every * 3 / 4 + (rng.f() * (every / 2) as f64) as u64;
+                let next_cut =
+                    |rng: &mut Rng| every * 3 / 4 + (rng.f() * (every / 2) as f64) as u64;
                 let mut budget = next_cut(&mut rng);
                 for client in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
                     let Ok(mut client) = client else { continue };
-                    let Some(request) = read_message(&mut client) else { continue };
+                    let Some(request) = read_message(&mut client) else {
+                        continue;
+                    };
                     let head = head_end(&request).unwrap_or(request.len());
                     let body = (request.len() - head) as u64;
                     let mut s = stats.lock().unwrap();
@@ -411,7 +478,8 @@ impl CutLink {
                         let _ = client.shutdown(Shutdown::Both);
                         continue;
                     };
-                    stats.lock().unwrap().down += (response.len() - head_end(&response).unwrap_or(0)) as u64;
+                    stats.lock().unwrap().down +=
+                        (response.len() - head_end(&response).unwrap_or(0)) as u64;
                     let out = closing(&response).unwrap_or(response);
                     let _ = client.write_all(&out);
                     let _ = client.shutdown(Shutdown::Both);

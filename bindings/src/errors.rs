@@ -59,7 +59,10 @@ pub enum TestigoError {
     /// A photo, video or audio file that cannot be taken as evidence; nothing of the
     /// observation was saved. `problem` says which rule it broke.
     #[error("media: {reason}")]
-    Media { problem: MediaProblem, reason: String },
+    Media {
+        problem: MediaProblem,
+        reason: String,
+    },
 
     /// The store was wiped; open a new one to go on.
     #[error("{reason}")]

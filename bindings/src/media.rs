@@ -163,7 +163,14 @@ impl FieldStore {
                 })
                 .collect::<Result<Vec<_>>>()?;
             Ok(store
-                .add_observation_with_media(&parse_incident_id(&incident_id)?, kind, &text, count, fix, &inputs)?
+                .add_observation_with_media(
+                    &parse_incident_id(&incident_id)?,
+                    kind,
+                    &text,
+                    count,
+                    fix,
+                    &inputs,
+                )?
                 .to_string())
         })
     }
@@ -186,7 +193,11 @@ impl FieldStore {
     /// Blocking: call off the main thread.
     pub fn pending_uploads(&self) -> Result<Vec<MediaUpload>> {
         self.call("FieldStore.pending_uploads", |store| {
-            Ok(store.pending_uploads()?.into_iter().map(MediaUpload::from).collect())
+            Ok(store
+                .pending_uploads()?
+                .into_iter()
+                .map(MediaUpload::from)
+                .collect())
         })
     }
 

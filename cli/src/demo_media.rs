@@ -55,16 +55,32 @@ impl UploadProgress for Watch<'_> {
         }
         let on_hub = self.desk.media(self.incident, &file.sha256).ok().flatten();
         if file.is_preview && on_hub.is_some() {
-            let full_there = self.desk.media(self.incident, &self.full).ok().flatten().is_some();
+            let full_there = self
+                .desk
+                .media(self.incident, &self.full)
+                .ok()
+                .flatten()
+                .is_some();
             *self.preview_first.lock().unwrap_or_else(|p| p.into_inner()) = !full_there;
         }
-        let what = if file.is_preview { "preview" } else { "full photo" };
-        self.seen.lock().unwrap_or_else(|p| p.into_inner()).push(format!(
-            "{what} ({} bytes) on the dispatcher's screen {} ms after Ana's upload began{}",
-            file.size,
-            self.started.elapsed().as_millis(),
-            if on_hub.is_some() { "" } else { " (NOT on the hub!)" }
-        ));
+        let what = if file.is_preview {
+            "preview"
+        } else {
+            "full photo"
+        };
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(format!(
+                "{what} ({} bytes) on the dispatcher's screen {} ms after Ana's upload began{}",
+                file.size,
+                self.started.elapsed().as_millis(),
+                if on_hub.is_some() {
+                    ""
+                } else {
+                    " (NOT on the hub!)"
+                }
+            ));
     }
 }
 
@@ -94,7 +110,14 @@ pub fn upload_showing_preview_first(
         chunk_bytes: 16 * 1024,
         ..Default::default()
     };
-    let report = media::upload_media(store, None, Network::Metered, &UploadPolicy::default(), &options, Some(&watch))?;
+    let report = media::upload_media(
+        store,
+        None,
+        Network::Metered,
+        &UploadPolicy::default(),
+        &options,
+        Some(&watch),
+    )?;
     for line in std::mem::take(&mut *watch.seen.lock().unwrap_or_else(|p| p.into_inner())) {
         out.ok(line);
     }
@@ -106,5 +129,8 @@ pub fn upload_showing_preview_first(
         "the hub's photo should match the recorded hash"
     );
     out.ok("the hub's copy of the photo matches the hash in Ana's signed record");
-    Ok(watch.preview_first.into_inner().unwrap_or_else(|p| p.into_inner()))
+    Ok(watch
+        .preview_first
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner()))
 }

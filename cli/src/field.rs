@@ -48,6 +48,24 @@ enum FieldCommand {
         #[arg(long)]
         hub: Option<String>,
     },
+    /// Stay on duty: wait for the hub to say there is work, sync, print what
+    /// arrived, and wait again (Ctrl-C stops). The same wake channel a phone holds.
+    Wait {
+        /// Seconds each wait stays open before the hub answers "nothing yet" (1–120).
+        #[arg(long, default_value_t = 60)]
+        timeout: u32,
+        /// Stop after the first wait that brought work (or timed out).
+        #[arg(long)]
+        once: bool,
+    },
+    /// Register a UnifiedPush endpoint with the hub (`--off` unregisters): the hub
+    /// then POSTs an empty wake to it when there is work for this device.
+    Push {
+        #[arg(required_unless_present = "off")]
+        endpoint: Option<String>,
+        #[arg(long, conflicts_with = "endpoint")]
+        off: bool,
+    },
     /// List incidents on this device (from the index; no document is opened).
     List {
         #[arg(long)]
@@ -303,6 +321,21 @@ pub fn run(args: FieldArgs, out: Output, lang: &str) -> Result<()> {
             })?;
             crate::report::print_sync(out, &report)
         }
+        FieldCommand::Wait { timeout, once } => wait(&store, out, timeout, once),
+        FieldCommand::Push { endpoint, off } => match endpoint.filter(|_| !off) {
+            Some(endpoint) => {
+                testigo_core::sync::register_push(&store, &endpoint)?;
+                out.result(&serde_json::json!({ "push": endpoint }), |_| {
+                    out.ok("push endpoint registered; the hub will send it empty wakes")
+                })
+            }
+            None => {
+                testigo_core::sync::unregister_push(&store)?;
+                out.result(&serde_json::json!({ "push": null }), |_| {
+                    out.ok("push endpoint unregistered")
+                })
+            }
+        },
         FieldCommand::List {
             status: wanted,
             limit,
@@ -432,7 +465,14 @@ pub fn run(args: FieldArgs, out: Output, lang: &str) -> Result<()> {
                 store.add_observation(&incident, kind, &text, count, fix.fix())?
             } else {
                 let media = media_inputs(attach, preview, fix.fix())?;
-                store.add_observation_with_media(&incident, kind, &text, count, fix.fix(), &media)?
+                store.add_observation_with_media(
+                    &incident,
+                    kind,
+                    &text,
+                    count,
+                    fix.fix(),
+                    &media,
+                )?
             };
             let attached = store
                 .attachments(&incident)?
@@ -440,12 +480,18 @@ pub fn run(args: FieldArgs, out: Output, lang: &str) -> Result<()> {
                 .filter(|m| m.record == id && !m.is_preview)
                 .map(|m| serde_json::json!({ "sha256": m.sha256, "mime": m.mime, "size": m.size }))
                 .collect::<Vec<_>>();
-            out.result(&serde_json::json!({ "observation": id, "attachments": attached }), |v| {
-                out.ok(format!("observation {id} saved"));
-                for a in v["attachments"].as_array().into_iter().flatten() {
-                    out.line(format!("  attached {} ({} bytes, sha256 {})", a["mime"], a["size"], a["sha256"]));
-                }
-            })
+            out.result(
+                &serde_json::json!({ "observation": id, "attachments": attached }),
+                |v| {
+                    out.ok(format!("observation {id} saved"));
+                    for a in v["attachments"].as_array().into_iter().flatten() {
+                        out.line(format!(
+                            "  attached {} ({} bytes, sha256 {})",
+                            a["mime"], a["size"], a["sha256"]
+                        ));
+                    }
+                },
+            )
         }
         FieldCommand::Uploads {
             send,
@@ -463,7 +509,14 @@ pub fn run(args: FieldArgs, out: Output, lang: &str) -> Result<()> {
                     ..Default::default()
                 };
                 Some(crate::progress::spinner(out, "uploading media", || {
-                    media::upload_media(&store, hub.as_deref(), network, &policy, &Default::default(), None)
+                    media::upload_media(
+                        &store,
+                        hub.as_deref(),
+                        network,
+                        &policy,
+                        &Default::default(),
+                        None,
+                    )
                 })?)
             } else {
                 None
@@ -471,10 +524,12 @@ pub fn run(args: FieldArgs, out: Output, lang: &str) -> Result<()> {
             let pending: Vec<_> = store
                 .pending_uploads()?
                 .into_iter()
-                .map(|m| serde_json::json!({
-                    "incident": m.incident, "sha256": m.sha256, "mime": m.mime,
-                    "preview": m.is_preview, "size": m.size, "acked_bytes": m.acked_bytes,
-                }))
+                .map(|m| {
+                    serde_json::json!({
+                        "incident": m.incident, "sha256": m.sha256, "mime": m.mime,
+                        "preview": m.is_preview, "size": m.size, "acked_bytes": m.acked_bytes,
+                    })
+                })
                 .collect();
             let value = serde_json::json!({
                 "sent": report.as_ref().map(|r| serde_json::json!({
@@ -485,7 +540,10 @@ pub fn run(args: FieldArgs, out: Output, lang: &str) -> Result<()> {
             });
             out.result(&value, |v| {
                 if let Some(r) = report.as_ref() {
-                    out.ok(format!("{} files sent ({} bytes)", r.completed, r.bytes_sent));
+                    out.ok(format!(
+                        "{} files sent ({} bytes)",
+                        r.completed, r.bytes_sent
+                    ));
                 }
                 let pending = v["pending"].as_array().map(Vec::len).unwrap_or(0);
                 if pending == 0 {
@@ -496,7 +554,11 @@ pub fn run(args: FieldArgs, out: Output, lang: &str) -> Result<()> {
                         "  {} {}{}: {}/{} bytes",
                         p["incident"].as_str().unwrap_or_default(),
                         p["mime"].as_str().unwrap_or_default(),
-                        if p["preview"] == true { " (preview)" } else { "" },
+                        if p["preview"] == true {
+                            " (preview)"
+                        } else {
+                            ""
+                        },
                         p["acked_bytes"],
                         p["size"]
                     ));
@@ -748,4 +810,58 @@ fn media_inputs(
             })
         })
         .collect()
+}
+
+/// `field wait`: the on-duty loop of a phone, printing each wake's news.
+fn wait(store: &Store, out: Output, timeout: u32, once: bool) -> Result<()> {
+    use testigo_core::sync::{wait_for_work, WaitCancel, WaitOutcome};
+    let cancel = WaitCancel::default();
+    loop {
+        let outcome = wait_for_work(
+            store,
+            std::time::Duration::from_secs(timeout.into()),
+            &cancel,
+        )?;
+        let report = match outcome {
+            WaitOutcome::Work => Some(testigo_core::sync::sync(store, None)?),
+            WaitOutcome::Timeout | WaitOutcome::Cancelled => None,
+        };
+        let arrived: Vec<_> = match &report {
+            Some(report) => report
+                .new_incidents
+                .iter()
+                .filter_map(|id| store.summary(id).transpose())
+                .collect::<testigo_core::Result<_>>()?,
+            None => Vec::new(),
+        };
+        let value = serde_json::json!({
+            "woke": report.is_some(),
+            "new_incidents": arrived.iter().map(|r| &r.summary).collect::<Vec<_>>(),
+            "changes_down": report.as_ref().map_or(0, |r| r.changes_down),
+            "incidents_removed": report.as_ref().map_or(0, |r| r.incidents_removed),
+        });
+        out.result(&value, |_| match &report {
+            None => out.line(dim("nothing yet")),
+            Some(report) => {
+                out.ok(format!(
+                    "woken: {} new, {} changes, {} removed",
+                    arrived.len(),
+                    report.changes_down,
+                    report.incidents_removed
+                ));
+                for row in &arrived {
+                    let s = &row.summary;
+                    out.line(format!(
+                        "  {}  {:<9} {}",
+                        dim(&s.id),
+                        format!("{:?}", s.urgency).to_lowercase(),
+                        s.place_text
+                    ));
+                }
+            }
+        })?;
+        if once {
+            return Ok(());
+        }
+    }
 }

@@ -78,16 +78,21 @@ impl HubClient {
         }
     }
 
+    /// A one-time enrolment code; with `device`, a code that re-enrols that one
+    /// device (new credential, this role and team, revocation lifted).
     pub fn create_code(
         &self,
         role: Role,
         team: Option<&str>,
         expires_in_minutes: Option<i64>,
+        device: Option<&DeviceId>,
     ) -> Result<Value> {
         self.call(
             reqwest::Method::POST,
             "/v1/enrol-codes",
-            Some(json!({ "role": role, "team": team, "expires_in_minutes": expires_in_minutes })),
+            Some(
+                json!({ "role": role, "team": team, "expires_in_minutes": expires_in_minutes, "device": device }),
+            ),
         )
     }
 

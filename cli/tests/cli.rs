@@ -42,6 +42,7 @@ fn the_demo_tells_the_whole_story_and_checks_it() {
     assert_eq!(summary["status"], "caller_notified");
     assert_eq!(summary["determination"], "verified");
     assert_eq!(summary["proposals"], 2);
+    assert_eq!(summary["phones_woken_by_dispatch"], 2);
     assert_eq!(summary["replicas_identical"], true);
     assert_eq!(summary["caller_phone_on_devices"], false);
     assert_eq!(summary["bundle_verified"], true);
@@ -164,8 +165,23 @@ fn a_field_device_scripted_against_a_running_hub() {
     ]);
     let id = opened["incident"].as_str().unwrap().to_owned();
 
-    let synced = json(&["field", "--store", &volunteer, "sync"]);
-    assert_eq!(synced["incidents_added"], 1);
+    // On duty: the wait returns at once (the dispatch happened before it began), then
+    // syncs and prints what arrived.
+    let woke = json(&[
+        "field",
+        "--store",
+        &volunteer,
+        "wait",
+        "--once",
+        "--timeout",
+        "30",
+    ]);
+    assert_eq!(woke["woke"], true, "{woke}");
+    assert_eq!(woke["new_incidents"][0]["id"], id.as_str());
+    assert_eq!(
+        woke["new_incidents"][0]["place_text"],
+        "Gravois Ave & Chippewa St"
+    );
     let listed = json(&["field", "--store", &volunteer, "list"]);
     assert_eq!(listed[0]["summary"]["id"], id.as_str());
     let checked_in = json(&[
@@ -230,7 +246,11 @@ fn a_field_device_scripted_against_a_running_hub() {
     ]);
     // A photo of the plate, attached on scene: sealed in the store, queued for the hub.
     let photo = dir.path().join("plate.jpg");
-    std::fs::write(&photo, [&[0xFF, 0xD8, 0xFF, 0xE0][..], &[7u8; 40_000]].concat()).unwrap();
+    std::fs::write(
+        &photo,
+        [&[0xFF, 0xD8, 0xFF, 0xE0][..], &[7u8; 40_000]].concat(),
+    )
+    .unwrap();
     let observed = json(&[
         "field",
         "--store",
@@ -311,11 +331,29 @@ fn a_field_device_scripted_against_a_running_hub() {
         .arg(&media_dir)
         .output()
         .unwrap();
-    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
-    let verified = json(&["verify", bundle.to_str().unwrap(), "--media", media_dir.to_str().unwrap()]);
-    assert_eq!(verified["findings"].as_array().unwrap().len(), 0, "{verified}");
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let verified = json(&[
+        "verify",
+        bundle.to_str().unwrap(),
+        "--media",
+        media_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        verified["findings"].as_array().unwrap().len(),
+        0,
+        "{verified}"
+    );
     // One byte changed in the photo is named.
-    let photo_copy = std::fs::read_dir(&media_dir).unwrap().next().unwrap().unwrap().path();
+    let photo_copy = std::fs::read_dir(&media_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let mut bytes = std::fs::read(&photo_copy).unwrap();
     bytes[100] ^= 1;
     std::fs::write(&photo_copy, bytes).unwrap();
@@ -329,7 +367,11 @@ fn a_field_device_scripted_against_a_running_hub() {
     assert_eq!(altered.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&altered.stdout).unwrap();
     let named = photo_copy.file_name().unwrap().to_str().unwrap();
-    assert_eq!(report["findings"][0]["field"], format!("media/{named}"), "{report}");
+    assert_eq!(
+        report["findings"][0]["field"],
+        format!("media/{named}"),
+        "{report}"
+    );
     let verified = json(&["verify", bundle.to_str().unwrap()]);
     assert_eq!(verified["findings"].as_array().unwrap().len(), 0);
     let mut tampered = std::fs::read_to_string(&bundle).unwrap();

@@ -62,7 +62,9 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn on_scene(store: &Store) -> testigo_core::ids::IncidentId {
-    store.create_incident(report("Laundromat, 5th and Main")).unwrap()
+    store
+        .create_incident(report("Laundromat, 5th and Main"))
+        .unwrap()
 }
 
 #[test]
@@ -95,19 +97,27 @@ fn a_photo_and_its_preview_are_sealed_hashed_and_recorded_in_the_signed_observat
     assert_eq!(recorded_preview.sha256, sha256(&preview));
     assert_eq!(recorded_preview.mime, "image/jpeg");
     // One action, one signed change: the record never exists without its observation.
-    assert_eq!(store.change_signatures(&id).unwrap().len(), signatures_before + 1);
+    assert_eq!(
+        store.change_signatures(&id).unwrap().len(),
+        signatures_before + 1
+    );
 
     // Nothing on disk holds the plaintext; the camera's own file is untouched.
     let sealed = files_in(&attachments_dir(store.path()));
     assert_eq!(sealed.len(), 2, "{sealed:?}");
     for file in &sealed {
         let bytes = std::fs::read(file).unwrap();
-        assert!(!bytes.windows(16).any(|w| w == b"PLAINTEXT-PHOTO-"), "{file:?} is plaintext");
+        assert!(
+            !bytes.windows(16).any(|w| w == b"PLAINTEXT-PHOTO-"),
+            "{file:?} is plaintext"
+        );
     }
     assert_eq!(std::fs::read(tmp.path().join("cam.jpg")).unwrap(), photo);
 
     let mut out = Vec::new();
-    store.export_attachment(&id, &attachment.sha256, &mut out).unwrap();
+    store
+        .export_attachment(&id, &attachment.sha256, &mut out)
+        .unwrap();
     assert_eq!(out, photo);
     let stored = store.attachments(&id).unwrap();
     assert_eq!(stored.len(), 2);
@@ -127,7 +137,14 @@ fn a_video_reads_back_from_any_offset_and_a_file_of_whole_segments_round_trips()
         input(write_file(tmp.path(), "exact.mp4", &exact), "video/mp4"),
     ];
     store
-        .add_observation_with_media(&id, ObservationKind::Note, "agents at the door", None, None, &inputs)
+        .add_observation_with_media(
+            &id,
+            ObservationKind::Note,
+            "agents at the door",
+            None,
+            None,
+            &inputs,
+        )
         .unwrap();
 
     let mut reader = store.open_attachment(&id, &sha256(&video)).unwrap();
@@ -139,7 +156,9 @@ fn a_video_reads_back_from_any_offset_and_a_file_of_whole_segments_round_trips()
     assert_eq!(rest, video[offset as usize..]);
 
     let mut out = Vec::new();
-    store.export_attachment(&id, &sha256(&exact), &mut out).unwrap();
+    store
+        .export_attachment(&id, &sha256(&exact), &mut out)
+        .unwrap();
     assert_eq!(out, exact);
 }
 
@@ -169,13 +188,23 @@ fn a_sealed_file_changed_by_one_byte_or_cut_short_is_named_damaged() {
     let mut flipped = original.clone();
     flipped[SEGMENT + 100] ^= 1;
     std::fs::write(sealed, &flipped).unwrap();
-    let err = store.export_attachment(&id, &hash, &mut Vec::new()).unwrap_err();
-    assert!(matches!(err, Error::Media(MediaError::Damaged { ref sha256, .. }) if *sha256 == hash), "{err:?}");
+    let err = store
+        .export_attachment(&id, &hash, &mut Vec::new())
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Media(MediaError::Damaged { ref sha256, .. }) if *sha256 == hash),
+        "{err:?}"
+    );
 
     // Dropping the last segment must not pass as a shorter file.
     std::fs::write(sealed, &original[..original.len() - 26]).unwrap();
-    let err = store.export_attachment(&id, &hash, &mut Vec::new()).unwrap_err();
-    assert!(matches!(err, Error::Media(MediaError::Damaged { .. })), "{err:?}");
+    let err = store
+        .export_attachment(&id, &hash, &mut Vec::new())
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Media(MediaError::Damaged { .. })),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -187,21 +216,42 @@ fn a_bad_file_is_refused_with_its_reason_and_nothing_is_saved() {
     let png_bytes = b"\x89PNG\r\n\x1a\n0000000000000000".to_vec();
     store.set_setting("max_attachment_bytes", "100000").unwrap();
     let cases: Vec<(&str, MediaInput, fn(&Error) -> bool)> = vec![
-        ("vanished", input(tmp.path().join("never-written.jpg"), "image/jpeg"), |e| {
-            matches!(e, Error::Media(MediaError::Vanished { .. }))
-        }),
-        ("empty", input(write_file(tmp.path(), "empty.jpg", b""), "image/jpeg"), |e| {
-            matches!(e, Error::Media(MediaError::Empty { .. }))
-        }),
-        ("unknown type", input(good.clone(), "application/pdf"), |e| {
-            matches!(e, Error::Media(MediaError::UnknownType { .. }))
-        }),
-        ("bytes of another type", input(write_file(tmp.path(), "x.jpg", &png_bytes), "image/jpeg"), |e| {
-            matches!(e, Error::Media(MediaError::UnknownType { .. }))
-        }),
-        ("too large", input(write_file(tmp.path(), "big.mp4", &mp4_like(100_001)), "video/mp4"), |e| {
-            matches!(e, Error::Media(MediaError::TooLarge { size: 100_001, max: 100_000 }))
-        }),
+        (
+            "vanished",
+            input(tmp.path().join("never-written.jpg"), "image/jpeg"),
+            |e| matches!(e, Error::Media(MediaError::Vanished { .. })),
+        ),
+        (
+            "empty",
+            input(write_file(tmp.path(), "empty.jpg", b""), "image/jpeg"),
+            |e| matches!(e, Error::Media(MediaError::Empty { .. })),
+        ),
+        (
+            "unknown type",
+            input(good.clone(), "application/pdf"),
+            |e| matches!(e, Error::Media(MediaError::UnknownType { .. })),
+        ),
+        (
+            "bytes of another type",
+            input(write_file(tmp.path(), "x.jpg", &png_bytes), "image/jpeg"),
+            |e| matches!(e, Error::Media(MediaError::UnknownType { .. })),
+        ),
+        (
+            "too large",
+            input(
+                write_file(tmp.path(), "big.mp4", &mp4_like(100_001)),
+                "video/mp4",
+            ),
+            |e| {
+                matches!(
+                    e,
+                    Error::Media(MediaError::TooLarge {
+                        size: 100_001,
+                        max: 100_000
+                    })
+                )
+            },
+        ),
     ];
     let observations_before = store.view(&id).unwrap().observations.len();
     for (case, bad, expected) in cases {
@@ -217,8 +267,15 @@ fn a_bad_file_is_refused_with_its_reason_and_nothing_is_saved() {
             )
             .unwrap_err();
         assert!(expected(&err), "{case}: {err:?}");
-        assert_eq!(store.view(&id).unwrap().observations.len(), observations_before, "{case}");
-        assert!(files_in(&attachments_dir(store.path())).is_empty(), "{case}: a file was left");
+        assert_eq!(
+            store.view(&id).unwrap().observations.len(),
+            observations_before,
+            "{case}"
+        );
+        assert!(
+            files_in(&attachments_dir(store.path())).is_empty(),
+            "{case}: a file was left"
+        );
         assert!(store.attachments(&id).unwrap().is_empty(), "{case}");
     }
 }
@@ -267,7 +324,14 @@ fn the_same_photo_attached_twice_is_kept_once() {
     let photo = write_file(tmp.path(), "p.jpg", &jpeg_like(10_000));
     for text in ["first", "again"] {
         store
-            .add_observation_with_media(&id, ObservationKind::Note, text, None, None, &[input(photo.clone(), "image/jpeg")])
+            .add_observation_with_media(
+                &id,
+                ObservationKind::Note,
+                text,
+                None,
+                None,
+                &[input(photo.clone(), "image/jpeg")],
+            )
             .unwrap();
     }
     assert_eq!(store.attachments(&id).unwrap().len(), 1);
@@ -283,7 +347,14 @@ fn removing_an_incident_or_wiping_the_store_deletes_its_files_and_a_crash_leaves
     for (id, len) in [(&first, 1_000), (&second, 2_000)] {
         let path = write_file(tmp.path(), &format!("{len}.jpg"), &jpeg_like(len));
         store
-            .add_observation_with_media(id, ObservationKind::Note, "", None, None, &[input(path, "image/jpeg")])
+            .add_observation_with_media(
+                id,
+                ObservationKind::Note,
+                "",
+                None,
+                None,
+                &[input(path, "image/jpeg")],
+            )
             .unwrap();
     }
     let dir = attachments_dir(&db);
@@ -301,7 +372,10 @@ fn removing_an_incident_or_wiping_the_store_deletes_its_files_and_a_crash_leaves
         file.write_all(bytes).unwrap();
         file.set_modified(an_hour_ago).unwrap();
     }
-    std::fs::File::create(dir.join("89ab.part")).unwrap().write_all(b"being sealed now").unwrap();
+    std::fs::File::create(dir.join("89ab.part"))
+        .unwrap()
+        .write_all(b"being sealed now")
+        .unwrap();
     let store = open(&db);
     let mut left: Vec<String> = files_in(&dir)
         .iter()
@@ -313,7 +387,9 @@ fn removing_an_incident_or_wiping_the_store_deletes_its_files_and_a_crash_leaves
     assert_eq!(files_in(&dir).len(), 2);
     std::fs::remove_file(dir.join("89ab.part")).unwrap();
     let hash = store.attachments(&second).unwrap()[0].sha256.clone();
-    store.export_attachment(&second, &hash, &mut Vec::new()).unwrap();
+    store
+        .export_attachment(&second, &hash, &mut Vec::new())
+        .unwrap();
 
     store.wipe().unwrap();
     assert!(!dir.exists());

@@ -10,6 +10,8 @@
 //! - [`evidence`]: evidence bundles and the audit log; [`retention`]: archive-then-delete
 //! - [`media`]: chunked, resumable media uploads and downloads
 //! - [`console`]: the dispatcher console, a web page served at `/console/`
+//! - [`wake`]: the wake channel (long-poll and UnifiedPush) that tells a phone on duty
+//!   to sync now, carrying no content
 //! - [`db`]: the store
 
 pub mod auth;
@@ -25,7 +27,8 @@ pub mod retention;
 pub mod server;
 pub mod sync;
 pub mod validate;
+pub mod wake;
 
 pub use config::HubConfig;
 pub use error::{HubError, HubResult};
-pub use server::{serve, Hub};
+pub use server::{serve, Hub, HubWatch};

@@ -97,14 +97,69 @@ fn archive_media(
 
 /// Writes through a temporary file and renames it, after an fsync: a crash leaves
 /// either no archive file or a whole one, never a torn one the deletion relied on.
-fn write_durably(path: &Path, bytes: &[u8]) -> HubResult<()> {
+pub(crate) fn write_durably(path: &Path, bytes: &[u8]) -> HubResult<()> {
     let fail = |e: std::io::Error| {
         HubError::internal(format!("cannot write the archive {}: {e}", path.display()))
     };
-    let temporary = path.with_extension("json.partial");
+    let temporary = path.with_extension("partial");
     let mut file = std::fs::File::create(&temporary).map_err(fail)?;
     file.write_all(bytes).map_err(fail)?;
     file.sync_all().map_err(fail)?;
     std::fs::rename(&temporary, path).map_err(fail)?;
     Ok(())
+}
+
+/// Whether the incident left the hub for the archive.
+pub(crate) fn was_archived(conn: &Connection, id: &IncidentId) -> HubResult<bool> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM audit WHERE incident_id = ?1 AND action = 'archive'",
+        [id.as_str()],
+        |r| r.get::<_, i64>(0),
+    )? > 0)
+}
+
+/// One signed change that reached the hub after its incident was archived.
+#[derive(serde::Serialize)]
+pub(crate) struct LateChange {
+    pub hash: String,
+    /// Hex of the automerge change bytes.
+    pub bytes: String,
+    /// Hex of the author's ed25519 signature over the change hash.
+    pub signature: String,
+}
+
+/// Adds work a device recorded while it held an incident, received after the
+/// incident was archived, beside its bundle: `<id>.late-<digest>.json`, named by the
+/// changes it holds so that a retried upload writes the same file again. The changes
+/// are as the device signed them; with the incident gone from the hub they were not
+/// checked against its document, which the file says.
+pub(crate) fn add_to_archive(
+    archive_dir: &Path,
+    id: &IncidentId,
+    device: &DeviceRecord,
+    received_at_ms: i64,
+    changes: &[LateChange],
+) -> HubResult<()> {
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    for change in changes {
+        digest.update(change.hash.as_bytes());
+    }
+    let name = format!("{id}.late-{}.json", &hex::encode(digest.finalize())[..16]);
+    let body = serde_json::json!({
+        "incident": id,
+        "received_at_ms": received_at_ms,
+        "device": device,
+        "validated_against_document": false,
+        "changes": changes,
+    });
+    let bytes = serde_json::to_vec_pretty(&body)
+        .map_err(|e| HubError::internal(format!("cannot write the archive addendum: {e}")))?;
+    std::fs::create_dir_all(archive_dir).map_err(|e| {
+        HubError::internal(format!(
+            "cannot create the archive folder {}: {e}",
+            archive_dir.display()
+        ))
+    })?;
+    write_durably(&archive_dir.join(name), &bytes)
 }

@@ -15,7 +15,11 @@ pub fn jpeg_with_gps(width: u16, height: u16) -> Vec<u8> {
     let pixels: Vec<u8> = (0..u32::from(width) * u32::from(height))
         .flat_map(|i| {
             let (x, y) = (i % u32::from(width), i / u32::from(width));
-            [(x * 7 % 256) as u8, (y * 5 % 256) as u8, ((x + y) % 256) as u8]
+            [
+                (x * 7 % 256) as u8,
+                (y * 5 % 256) as u8,
+                ((x + y) % 256) as u8,
+            ]
         })
         .collect();
     let mut out = Vec::new();
@@ -96,7 +100,13 @@ fn tiff_with_gps() -> Vec<u8> {
     let mut out = b"II\x2A\0".to_vec();
     out.extend_from_slice(&ifd0.to_le_bytes());
     out.extend_from_slice(&2u16.to_le_bytes());
-    entry(&mut out, 0x010F, ASCII, make.len() as u32, make_at.to_le_bytes());
+    entry(
+        &mut out,
+        0x010F,
+        ASCII,
+        make.len() as u32,
+        make_at.to_le_bytes(),
+    );
     entry(&mut out, 0x8825, LONG, 1, gps_at.to_le_bytes());
     out.extend_from_slice(&0u32.to_le_bytes());
     out.extend_from_slice(make);

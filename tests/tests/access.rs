@@ -4,14 +4,7 @@
 use serde_json::{json, Value};
 use testigo_core::incident::{ObservationKind, Role};
 use testigo_core::sync::protocol::{self, SyncRequest, CONTENT_TYPE};
-use testigo_tests::{Api, Person, TestHub, World};
-
-fn enrol_raw(hub: &TestHub, code: &str, person: &Person) -> (u16, Value) {
-    Api::anonymous(hub).post(
-        "/v1/enrol",
-        json!({ "code": code, "public_key": hex::encode(person.store.identity().public_key()) }),
-    )
-}
+use testigo_tests::{enrol_raw, Api, Person, World};
 
 #[test]
 fn requests_without_a_valid_credential_are_refused() {
@@ -155,6 +148,12 @@ fn roles_are_checked_on_every_endpoint() {
         lead.api(hub).get(&format!("/v1/incidents/{id}/caller")),
         lead.api(hub)
             .post(&format!("/v1/incidents/{id}/caller-notified"), json!({})),
+        // Team leads do not assign (the one permissions table decides it for the API
+        // and the device alike).
+        lead.api(hub).post(
+            &format!("/v1/incidents/{id}/assign"),
+            json!({ "device": volunteer.store.device_id() }),
+        ),
     ] {
         assert_eq!(status, 403, "{body}");
         assert_eq!(body["error"], "forbidden");

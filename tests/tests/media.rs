@@ -67,7 +67,14 @@ fn small_chunks() -> UploadOptions {
 fn upload_until_done(store: &Store, url: &str, network: Network) -> UploadReport {
     let mut total = UploadReport::default();
     for _ in 0..400 {
-        match upload_media(store, Some(url), network, &UploadPolicy::default(), &small_chunks(), None) {
+        match upload_media(
+            store,
+            Some(url),
+            network,
+            &UploadPolicy::default(),
+            &small_chunks(),
+            None,
+        ) {
             Ok(report) => {
                 total.completed += report.completed;
                 total.bytes_sent += report.bytes_sent;
@@ -100,21 +107,38 @@ fn download(person: &Person, hub: &TestHub, id: &IncidentId, hash: &str) -> (u16
         .bearer_auth(api.credential.as_deref().unwrap())
         .send()
         .unwrap();
-    (response.status().as_u16(), response.bytes().unwrap().to_vec())
+    (
+        response.status().as_u16(),
+        response.bytes().unwrap().to_vec(),
+    )
 }
 
 /// A PUT crafted by hand, as an attacker (or a broken app) would send it.
-fn put_chunk(person: &Person, hub: &TestHub, id: &IncidentId, hash: &str, offset: u64, bytes: &[u8]) -> (u16, serde_json::Value) {
+fn put_chunk(
+    person: &Person,
+    hub: &TestHub,
+    id: &IncidentId,
+    hash: &str,
+    offset: u64,
+    bytes: &[u8],
+) -> (u16, serde_json::Value) {
     let api = person.api(hub);
     let response = api
         .client
-        .put(format!("{}{}?offset={offset}", hub.url, media_path(id.as_str(), hash)))
+        .put(format!(
+            "{}{}?offset={offset}",
+            hub.url,
+            media_path(id.as_str(), hash)
+        ))
         .bearer_auth(api.credential.as_deref().unwrap())
         .body(bytes.to_vec())
         .send()
         .unwrap();
     let status = response.status().as_u16();
-    (status, serde_json::from_slice(&response.bytes().unwrap()).unwrap_or_default())
+    (
+        status,
+        serde_json::from_slice(&response.bytes().unwrap()).unwrap_or_default(),
+    )
 }
 
 fn hub_media_files(hub: &TestHub) -> Vec<PathBuf> {
@@ -129,7 +153,10 @@ fn hub_media_files(hub: &TestHub) -> Vec<PathBuf> {
         }
     }
     let mut out = Vec::new();
-    walk(Path::new(&format!("{}.media", hub.db_path.display())), &mut out);
+    walk(
+        Path::new(&format!("{}.media", hub.db_path.display())),
+        &mut out,
+    );
     out
 }
 
@@ -155,7 +182,10 @@ fn a_photo_and_a_video_reach_the_dispatcher_through_a_network_that_cuts_mid_chun
     assert!(has_gps(&photo), "the fixture carries GPS tags");
     let preview = thumbnail();
     let video = mp4(3 * 1024 * 1024 + 517);
-    let id = vol.store.create_incident(field_report("Laundromat, 5th and Main")).unwrap();
+    let id = vol
+        .store
+        .create_incident(field_report("Laundromat, 5th and Main"))
+        .unwrap();
     vol.store
         .add_observation_with_media(
             &id,
@@ -164,7 +194,11 @@ fn a_photo_and_a_video_reach_the_dispatcher_through_a_network_that_cuts_mid_chun
             None,
             None,
             &[
-                capture(write(vol.dir(), "IMG_0001.jpg", &photo), "image/jpeg", Some(write(vol.dir(), "thumb.jpg", &preview))),
+                capture(
+                    write(vol.dir(), "IMG_0001.jpg", &photo),
+                    "image/jpeg",
+                    Some(write(vol.dir(), "thumb.jpg", &preview)),
+                ),
                 capture(write(vol.dir(), "VID_0001.mp4", &video), "video/mp4", None),
             ],
         )
@@ -174,20 +208,40 @@ fn a_photo_and_a_video_reach_the_dispatcher_through_a_network_that_cuts_mid_chun
     let proxy = FaultyProxy::start(hub.addr, rng::seed("MEDIA_FAULT_SEED"), 30);
     sync_until_done(&vol, &proxy.url);
     let first = upload_until_done(&vol.store, &proxy.url, Network::Metered);
-    assert_eq!(first.waiting_for_network, 1, "the video waits for Wi-Fi: {first:?}");
-    let waiting: Vec<String> = vol.store.pending_uploads().unwrap().into_iter().map(|m| m.sha256).collect();
-    assert_eq!(waiting, [sha256(&video)], "the preview and the photo went on mobile data");
+    assert_eq!(
+        first.waiting_for_network, 1,
+        "the video waits for Wi-Fi: {first:?}"
+    );
+    let waiting: Vec<String> = vol
+        .store
+        .pending_uploads()
+        .unwrap()
+        .into_iter()
+        .map(|m| m.sha256)
+        .collect();
+    assert_eq!(
+        waiting,
+        [sha256(&video)],
+        "the preview and the photo went on mobile data"
+    );
 
     // The dispatcher sees the preview and the photo before the video arrives.
     desk.sync(hub);
     let (status, got) = download(&desk, hub, &id, &sha256(&preview));
     assert_eq!((status, sha256(&got)), (200, sha256(&preview)));
-    assert_eq!(download(&desk, hub, &id, &sha256(&video)).0, 404, "not there yet");
+    assert_eq!(
+        download(&desk, hub, &id, &sha256(&video)).0,
+        404,
+        "not there yet"
+    );
 
     upload_until_done(&vol.store, &proxy.url, Network::Unmetered);
     let counts = proxy.counts();
     eprintln!("faults met: {counts}");
-    assert!(counts.faults.values().sum::<usize>() > 0, "the network did cut: {counts}");
+    assert!(
+        counts.faults.values().sum::<usize>() > 0,
+        "the network did cut: {counts}"
+    );
 
     // The hub's copies are the originals, byte for byte, stored once each.
     for original in [&photo, &preview, &video] {
@@ -198,16 +252,33 @@ fn a_photo_and_a_video_reach_the_dispatcher_through_a_network_that_cuts_mid_chun
     assert_eq!(hub_media_files(hub).len(), 3, "{:?}", hub_media_files(hub));
     assert!(vol.store.pending_uploads().unwrap().is_empty());
     let view = desk.view(&id);
-    let recorded: Vec<&str> = view.observations[0].attachments.iter().map(|a| a.sha256.as_str()).collect();
+    let recorded: Vec<&str> = view.observations[0]
+        .attachments
+        .iter()
+        .map(|a| a.sha256.as_str())
+        .collect();
     assert_eq!(recorded, [sha256(&photo), sha256(&video)]);
 
     // A copy for the press carries no GPS tags; the evidence copy keeps them.
     let mut shared = Vec::new();
-    vol.store.export_for_sharing(&id, &sha256(&photo), &mut shared).unwrap();
+    vol.store
+        .export_for_sharing(&id, &sha256(&photo), &mut shared)
+        .unwrap();
     assert!(!has_gps(&shared), "the sharing copy still has GPS tags");
-    assert!(exif::Reader::new().read_from_container(&mut Cursor::new(&shared)).is_err(), "no EXIF at all");
-    assert!(!testigo_tests::contains(&shared, b"GPSLatitude"), "XMP location left");
-    assert!(!testigo_tests::contains(&shared, b"St. Louis"), "IPTC city left");
+    assert!(
+        exif::Reader::new()
+            .read_from_container(&mut Cursor::new(&shared))
+            .is_err(),
+        "no EXIF at all"
+    );
+    assert!(
+        !testigo_tests::contains(&shared, b"GPSLatitude"),
+        "XMP location left"
+    );
+    assert!(
+        !testigo_tests::contains(&shared, b"St. Louis"),
+        "IPTC city left"
+    );
     assert!(shared.starts_with(&[0xFF, 0xD8]) && shared.ends_with(&[0xFF, 0xD9]));
     let (_, from_hub) = download(&desk, hub, &id, &sha256(&photo));
     assert!(has_gps(&from_hub), "the hub keeps the original");
@@ -217,7 +288,11 @@ fn a_photo_and_a_video_reach_the_dispatcher_through_a_network_that_cuts_mid_chun
     assert_eq!(status, 200);
     let bundle = serde_json::to_vec(&bundle).unwrap();
     let listed = testigo_core::evidence::bundle_media(&bundle);
-    assert_eq!(listed.len(), 3, "photo, its preview and the video: {listed:?}");
+    assert_eq!(
+        listed.len(),
+        3,
+        "photo, its preview and the video: {listed:?}"
+    );
     let media_dir = tempfile::tempdir().unwrap();
     for file in &listed {
         let (_, bytes) = download(&desk, hub, &id, &file.sha256);
@@ -226,25 +301,49 @@ fn a_photo_and_a_video_reach_the_dispatcher_through_a_network_that_cuts_mid_chun
     assert!(testigo_core::evidence::verify(&bundle).is_valid());
     let (checked, findings) = testigo_core::evidence::verify_media(&bundle, media_dir.path());
     assert_eq!((checked, findings.len()), (3, 0), "{findings:?}");
-    let video_file = media_dir.path().join(testigo_core::evidence::media_file_name(&sha256(&video), "video/mp4"));
+    let video_file = media_dir
+        .path()
+        .join(testigo_core::evidence::media_file_name(
+            &sha256(&video),
+            "video/mp4",
+        ));
     let mut altered = std::fs::read(&video_file).unwrap();
     altered[2_000_000] ^= 1;
     std::fs::write(&video_file, altered).unwrap();
     let photo_name = testigo_core::evidence::media_file_name(&sha256(&photo), "image/jpeg");
     std::fs::remove_file(media_dir.path().join(&photo_name)).unwrap();
     let (_, findings) = testigo_core::evidence::verify_media(&bundle, media_dir.path());
-    let named: Vec<(&str, &str)> = findings.iter().map(|f| (f.field.as_str(), f.detail.split(':').next().unwrap())).collect();
+    let named: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f.field.as_str(), f.detail.split(':').next().unwrap()))
+        .collect();
     assert_eq!(
         named,
-        [(format!("media/{photo_name}").as_str(), "missing"), (format!("media/{}", video_file.file_name().unwrap().to_str().unwrap()).as_str(), "altered")],
+        [
+            (format!("media/{photo_name}").as_str(), "missing"),
+            (
+                format!(
+                    "media/{}",
+                    video_file.file_name().unwrap().to_str().unwrap()
+                )
+                .as_str(),
+                "altered"
+            )
+        ],
         "{findings:?}"
     );
 
     let mut refused = Vec::new();
-    assert!(matches!(
-        vol.store.export_for_sharing(&id, &sha256(&video), &mut refused),
-        Err(testigo_core::Error::Media(media::MediaError::UnknownType { .. }))
-    ), "video metadata cannot be stripped: refused, not shared with it");
+    assert!(
+        matches!(
+            vol.store
+                .export_for_sharing(&id, &sha256(&video), &mut refused),
+            Err(testigo_core::Error::Media(
+                media::MediaError::UnknownType { .. }
+            ))
+        ),
+        "video metadata cannot be stripped: refused, not shared with it"
+    );
 }
 
 /// Counts acknowledgements and "kills the app" (panics) after a number of them.
@@ -269,15 +368,43 @@ fn a_device_killed_mid_upload_resumes_without_resending_acknowledged_chunks() {
     let hub = &world.hub;
     let vol = world.enrol("volunteer", Role::Volunteer, None);
     let video = mp4(2 * 1024 * 1024);
-    let id = vol.store.create_incident(field_report("Bus stop, Grand Ave")).unwrap();
+    let id = vol
+        .store
+        .create_incident(field_report("Bus stop, Grand Ave"))
+        .unwrap();
     vol.store
-        .add_observation_with_media(&id, ObservationKind::Note, "", None, None, &[capture(write(vol.dir(), "v.mp4", &video), "video/mp4", None)])
+        .add_observation_with_media(
+            &id,
+            ObservationKind::Note,
+            "",
+            None,
+            None,
+            &[capture(
+                write(vol.dir(), "v.mp4", &video),
+                "video/mp4",
+                None,
+            )],
+        )
         .unwrap();
     vol.sync(hub);
-    let killer = Arc::new(KillAfter { acks: AtomicU64::new(0), kill_at: 10, last_acked: AtomicU64::new(0) });
-    let policy = UploadPolicy { urgent: true, ..Default::default() };
+    let killer = Arc::new(KillAfter {
+        acks: AtomicU64::new(0),
+        kill_at: 10,
+        last_acked: AtomicU64::new(0),
+    });
+    let policy = UploadPolicy {
+        urgent: true,
+        ..Default::default()
+    };
     let killed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        upload_media(&vol.store, Some(&hub.url), Network::Metered, &policy, &small_chunks(), Some(killer.as_ref()))
+        upload_media(
+            &vol.store,
+            Some(&hub.url),
+            Network::Metered,
+            &policy,
+            &small_chunks(),
+            Some(killer.as_ref()),
+        )
     }));
     assert!(killed.is_err(), "the upload was killed");
     let acked = killer.last_acked.load(Ordering::SeqCst);
@@ -289,11 +416,28 @@ fn a_device_killed_mid_upload_resumes_without_resending_acknowledged_chunks() {
     drop(store);
     let store = Store::open(&path, &key).unwrap();
     let pending = store.pending_uploads().unwrap();
-    let [pending] = pending.as_slice() else { panic!("one file pending") };
-    assert!(pending.acked_bytes >= acked - 64 * 1024, "progress survived: {pending:?}");
-    let resumed = upload_media(&store, Some(&hub.url), Network::Metered, &policy, &small_chunks(), None).unwrap();
+    let [pending] = pending.as_slice() else {
+        panic!("one file pending")
+    };
+    assert!(
+        pending.acked_bytes >= acked - 64 * 1024,
+        "progress survived: {pending:?}"
+    );
+    let resumed = upload_media(
+        &store,
+        Some(&hub.url),
+        Network::Metered,
+        &policy,
+        &small_chunks(),
+        None,
+    )
+    .unwrap();
     assert_eq!(resumed.completed, 1);
-    assert_eq!(resumed.bytes_sent, video.len() as u64 - acked, "only the unacknowledged bytes went again");
+    assert_eq!(
+        resumed.bytes_sent,
+        video.len() as u64 - acked,
+        "only the unacknowledged bytes went again"
+    );
     assert!(store.attachments(&id).unwrap()[0].uploaded);
 }
 
@@ -306,7 +450,10 @@ fn bad_chunks_are_refused_with_a_clear_error_and_nothing_is_stored_half() {
     let stranger = world.enrol("stranger", Role::Volunteer, None);
     let photo = jpeg_with_gps(320, 240);
     let big = mp4(1024 * 1024 + 1);
-    let id = vol.store.create_incident(field_report("Corner store")).unwrap();
+    let id = vol
+        .store
+        .create_incident(field_report("Corner store"))
+        .unwrap();
     vol.store
         .add_observation_with_media(
             &id,
@@ -334,24 +481,55 @@ fn bad_chunks_are_refused_with_a_clear_error_and_nothing_is_stored_half() {
     // A chunk past the recorded size.
     let (status, body) = put_chunk(&vol, hub, &id, &hash, 0, &[photo.clone(), vec![0]].concat());
     assert_eq!(status, 400, "{body}");
-    assert!(body["reason"].as_str().unwrap().contains("past the recorded size"), "{body}");
+    assert!(
+        body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("past the recorded size"),
+        "{body}"
+    );
     // A chunk that leaves a hole.
     let (status, body) = put_chunk(&vol, hub, &id, &hash, 10, &photo[10..100]);
-    assert_eq!((status, body["error"].as_str()), (409, Some("out_of_order")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("out_of_order")),
+        "{body}"
+    );
     // A file over the hub's maximum.
     let (status, body) = put_chunk(&vol, hub, &id, &sha256(&big), 0, &big[..1000]);
-    assert_eq!((status, body["error"].as_str()), (413, Some("too_large")), "{body}");
-    assert!(hub_media_files(hub).is_empty(), "nothing was stored: {:?}", hub_media_files(hub));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (413, Some("too_large")),
+        "{body}"
+    );
+    assert!(
+        hub_media_files(hub).is_empty(),
+        "nothing was stored: {:?}",
+        hub_media_files(hub)
+    );
 
     // The right bytes, half of them twice: the duplicate is harmless.
-    assert_eq!(put_chunk(&vol, hub, &id, &hash, 0, &photo[..half]).1["received"], half);
-    assert_eq!(put_chunk(&vol, hub, &id, &hash, 0, &photo[..half]).1["received"], half);
+    assert_eq!(
+        put_chunk(&vol, hub, &id, &hash, 0, &photo[..half]).1["received"],
+        half
+    );
+    assert_eq!(
+        put_chunk(&vol, hub, &id, &hash, 0, &photo[..half]).1["received"],
+        half
+    );
     // Then a wrong second half: the whole file's hash fails and the upload is discarded.
     let mut wrong = photo[half..].to_vec();
     wrong[7] ^= 0xFF;
     let (status, body) = put_chunk(&vol, hub, &id, &hash, half as u64, &wrong);
-    assert_eq!((status, body["error"].as_str()), (422, Some("hash_mismatch")), "{body}");
-    assert!(hub_media_files(hub).is_empty(), "the wrong bytes were not kept");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("hash_mismatch")),
+        "{body}"
+    );
+    assert!(
+        hub_media_files(hub).is_empty(),
+        "the wrong bytes were not kept"
+    );
     assert_eq!(download(&vol, hub, &id, &hash).0, 404);
     let api = vol.api(hub);
     let (_, status) = api.get(&upload_path(id.as_str(), &hash));
@@ -360,9 +538,17 @@ fn bad_chunks_are_refused_with_a_clear_error_and_nothing_is_stored_half() {
     // The right file counts; sent again it is not stored twice.
     put_chunk(&vol, hub, &id, &hash, 0, &photo[..half]);
     let (status, body) = put_chunk(&vol, hub, &id, &hash, half as u64, &photo[half..]);
-    assert_eq!((status, body["complete"].as_bool()), (200, Some(true)), "{body}");
+    assert_eq!(
+        (status, body["complete"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
     let (status, body) = put_chunk(&vol, hub, &id, &hash, 0, &photo);
-    assert_eq!((status, body["complete"].as_bool()), (200, Some(true)), "{body}");
+    assert_eq!(
+        (status, body["complete"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
     assert_eq!(hub_media_files(hub).len(), 1);
     assert_eq!(sha256(&download(&vol, hub, &id, &hash).1), hash);
     // The stranger may not fetch it either.
@@ -376,24 +562,51 @@ fn an_archived_incident_takes_its_media_along_and_the_hub_keeps_none() {
     let desk = world.enrol("dispatcher", Role::Dispatcher, None);
     let vol = world.enrol("volunteer", Role::Volunteer, None);
     let photo = jpeg_with_gps(320, 240);
-    let id = vol.store.create_incident(field_report("Gravois Ave")).unwrap();
+    let id = vol
+        .store
+        .create_incident(field_report("Gravois Ave"))
+        .unwrap();
     vol.store
-        .add_observation_with_media(&id, ObservationKind::Note, "", None, None, &[capture(write(vol.dir(), "p.jpg", &photo), "image/jpeg", None)])
+        .add_observation_with_media(
+            &id,
+            ObservationKind::Note,
+            "",
+            None,
+            None,
+            &[capture(
+                write(vol.dir(), "p.jpg", &photo),
+                "image/jpeg",
+                None,
+            )],
+        )
         .unwrap();
     vol.sync(hub);
     upload_until_done(&vol.store, &hub.url, Network::Metered);
     assert_eq!(hub_media_files(hub).len(), 1);
-    let (status, _) = desk.api(hub).post(&format!("/v1/incidents/{id}/close"), serde_json::json!({}));
+    let (status, _) = desk
+        .api(hub)
+        .post(&format!("/v1/incidents/{id}/close"), serde_json::json!({}));
     assert_eq!(status, 200);
 
     let archive = tempfile::tempdir().unwrap();
     let mut config = testigo_hub::HubConfig::with_db(&hub.db_path);
     config.archive_dir = Some(archive.path().to_path_buf());
     config.archive_after_days = Some(0);
-    assert_eq!(testigo_hub::Hub::open(config).unwrap().archive_now().unwrap(), [id.clone()]);
+    assert_eq!(
+        testigo_hub::Hub::open(config)
+            .unwrap()
+            .archive_now()
+            .unwrap(),
+        [id.clone()]
+    );
 
     let bundle = std::fs::read(archive.path().join(format!("{id}.json"))).unwrap();
-    let (checked, findings) = testigo_core::evidence::verify_media(&bundle, &archive.path().join(format!("{id}.media")));
+    let (checked, findings) =
+        testigo_core::evidence::verify_media(&bundle, &archive.path().join(format!("{id}.media")));
     assert_eq!((checked, findings.len()), (1, 0), "{findings:?}");
-    assert!(hub_media_files(hub).is_empty(), "{:?}", hub_media_files(hub));
+    assert!(
+        hub_media_files(hub).is_empty(),
+        "{:?}",
+        hub_media_files(hub)
+    );
 }

@@ -27,10 +27,7 @@ pub fn check_type(mime: &str) -> Result<MediaKind, MediaError> {
         .map(|(_, kind)| *kind)
         .ok_or_else(|| MediaError::UnknownType {
             mime: mime.to_owned(),
-            reason: format!(
-                "not one of {}",
-                ALLOWED_TYPES.map(|(m, _)| m).join(", ")
-            ),
+            reason: format!("not one of {}", ALLOWED_TYPES.map(|(m, _)| m).join(", ")),
         })
 }
 
@@ -42,14 +39,13 @@ pub fn sniff_matches(mime: &str, head: &[u8]) -> bool {
     match mime {
         "image/jpeg" => head.starts_with(&[0xFF, 0xD8, 0xFF]),
         "image/png" => head.starts_with(b"\x89PNG\r\n\x1a\n"),
-        "image/heic" | "video/mp4" | "video/quicktime" | "video/3gpp" | "audio/mp4" => {
-            iso_bmff
-        }
+        "image/heic" | "video/mp4" | "video/quicktime" | "video/3gpp" | "audio/mp4" => iso_bmff,
         // ADTS frames start with a 12-bit sync word.
         "audio/aac" => head.len() >= 2 && head[0] == 0xFF && head[1] & 0xF0 == 0xF0,
         "audio/ogg" => head.starts_with(b"OggS"),
         "audio/mpeg" => {
-            head.starts_with(b"ID3") || (head.len() >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0)
+            head.starts_with(b"ID3")
+                || (head.len() >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0)
         }
         _ => false,
     }

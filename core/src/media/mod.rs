@@ -13,8 +13,8 @@
 pub(crate) mod capture;
 mod error;
 mod kind;
-mod record;
 pub mod protocol;
+mod record;
 pub mod sealed;
 mod share;
 mod upload;
@@ -25,4 +25,6 @@ pub use kind::{check_type, extension_for, mime_for_extension, sniff_matches, ALL
 pub use record::validate_record;
 pub use sealed::SEGMENT;
 pub use share::{can_strip, check_strippable, strip_metadata};
-pub use upload::{upload_media, Network, UploadOptions, UploadPolicy, UploadProgress, UploadReport, When};
+pub use upload::{
+    upload_media, Network, UploadOptions, UploadPolicy, UploadProgress, UploadReport, When,
+};

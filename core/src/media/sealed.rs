@@ -109,7 +109,8 @@ impl SealedReader {
         let mut file = File::open(path)?;
         let len = file.metadata()?.len();
         let mut header = [0u8; HEADER as usize];
-        file.read_exact(&mut header).map_err(|_| damaged("is too short"))?;
+        file.read_exact(&mut header)
+            .map_err(|_| damaged("is too short"))?;
         if &header[..MAGIC.len()] != MAGIC {
             return Err(damaged("has no Testigo header"));
         }

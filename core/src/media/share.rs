@@ -63,7 +63,10 @@ pub fn strip_metadata(src: &mut impl Read, mime: &str, dst: &mut impl Write) -> 
             reason: format!("the file does not parse: {e}"),
         })
     };
-    let mut counted = Counted { inner: dst, bytes: 0 };
+    let mut counted = Counted {
+        inner: dst,
+        bytes: 0,
+    };
     let written = if mime == "image/jpeg" {
         let mut jpeg = Jpeg::from_bytes(bytes).map_err(damaged)?;
         jpeg.segments_mut().retain(|segment| {

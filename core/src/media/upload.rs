@@ -177,12 +177,19 @@ pub fn upload_media(
                     .status(&file)?
                     .ok_or_else(|| Error::Sync("the hub no longer takes this file".into()))?,
             };
-            store.set_upload_progress(&file.incident, &file.sha256, status.received, status.complete)?;
+            store.set_upload_progress(
+                &file.incident,
+                &file.sha256,
+                status.received,
+                status.complete,
+            )?;
             if let Some(progress) = progress {
                 progress.progress(&file, status.received);
             }
             if n == 0 && !status.complete {
-                return Err(Error::Sync("the hub did not take the file's last bytes".into()));
+                return Err(Error::Sync(
+                    "the hub did not take the file's last bytes".into(),
+                ));
             }
         }
         store.set_upload_progress(&file.incident, &file.sha256, file.size, true)?;
@@ -219,7 +226,11 @@ enum Put {
 impl Hub<'_> {
     /// Where the hub stands on a file; `None` while it has no record of it.
     fn status(&self, file: &StoredMedia) -> Result<Option<UploadStatus>> {
-        let url = format!("{}{}", self.base, upload_path(file.incident.as_str(), &file.sha256));
+        let url = format!(
+            "{}{}",
+            self.base,
+            upload_path(file.incident.as_str(), &file.sha256)
+        );
         let response = self
             .client
             .get(url)
@@ -272,7 +283,10 @@ fn json<T: serde::de::DeserializeOwned>(response: reqwest::blocking::Response) -
         .unwrap_or_else(|_| String::from_utf8_lossy(&body).chars().take(200).collect());
     Err(match status.as_u16() {
         401 | 403 => Error::not_permitted(reason),
-        400..=499 => Error::invalid("media upload", format!("the hub refused it ({status}): {reason}")),
+        400..=499 => Error::invalid(
+            "media upload",
+            format!("the hub refused it ({status}): {reason}"),
+        ),
         _ => Error::Sync(format!("the hub failed ({status}): {reason}")),
     })
 }

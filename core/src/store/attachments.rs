@@ -67,10 +67,12 @@ fn stored(row: &Row<'_>) -> rusqlite::Result<StoredMedia> {
     let incident: String = row.get(0)?;
     let record: String = row.get(1)?;
     Ok(StoredMedia {
-        incident: IncidentId::parse(&incident)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))?,
-        record: RecordId::parse(&record)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))?,
+        incident: IncidentId::parse(&incident).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+        record: RecordId::parse(&record).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })?,
         sha256: row.get(2)?,
         kind: parse_kind(&row.get::<_, String>(3)?),
         mime: row.get(4)?,
@@ -164,7 +166,9 @@ pub fn delete_files(dir: &Path, files: &[String]) {
         match std::fs::remove_file(dir.join(file)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => tracing::warn!(target: "testigo_core", "could not delete attachment {file}: {e}"),
+            Err(e) => {
+                tracing::warn!(target: "testigo_core", "could not delete attachment {file}: {e}")
+            }
         }
     }
 }

@@ -39,18 +39,31 @@ pub use wipe::{attachments_dir, store_files, wipe_files};
 use crate::checklist::{validate_answer, AnswerValue, CheckedTemplate, Registry};
 use crate::error::{Error, Result};
 use crate::ids::{DeviceId, IncidentId, RecordId};
+use crate::incident::{AttachmentRecord, PreviewRecord};
 use crate::incident::{
     Author, Checkpoint, CheckpointKind, Confidence, Determination, EventKind, IncidentDoc,
     IncidentView, NewIncident, ObservationKind, Role,
 };
-use crate::incident::{AttachmentRecord, PreviewRecord};
 use crate::location::LocationFix;
 use crate::media::{self, sealed::SealedReader, CapturedFile, MediaError, MediaInput, StoredMedia};
+use crate::rules::changes::{merge_checked, Writer};
 use crate::time::{Clock, ClockOffset, SystemClock};
+
+/// The setting that holds the hub's retention window, in hours.
+pub const RETENTION_HOURS: &str = "retention_hours";
 
 /// The largest attachment a device takes unless the hub says otherwise: 2 GiB, about
 /// half an hour of phone video.
 pub const DEFAULT_MAX_ATTACHMENT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// What [`Store::merge_received`] did with bytes from outside.
+#[derive(Debug, Default)]
+pub struct Received {
+    /// Something new was merged and saved.
+    pub changed: bool,
+    /// Changes left out because they break the incident's rules, with the reason.
+    pub refused: Vec<(automerge::ChangeHash, String)>,
+}
 
 /// Documents kept decoded in memory, so a volunteer adding observations to the
 /// incident in front of them does not re-read it from disk each time.
@@ -194,6 +207,11 @@ impl Store {
 
     pub fn list(&self, query: &ListQuery) -> Result<Vec<IndexedIncident>> {
         index::list(&self.lock().conn, query)
+    }
+
+    /// One incident's list row (no document is opened), if this device holds it.
+    pub fn summary(&self, id: &IncidentId) -> Result<Option<IndexedIncident>> {
+        index::one(&self.lock().conn, id)
     }
 
     pub fn incident_count(&self) -> Result<u64> {
@@ -453,7 +471,8 @@ impl Store {
     ) -> Result<u64> {
         let file = attachments::file_ref(&self.lock().conn, id, sha256)?;
         let path = wipe::attachments_dir(&self.path).join(&file.file);
-        let sealed = media::sealed::unseal(&path, &file.key, dst).map_err(|e| damaged(sha256, e))?;
+        let sealed =
+            media::sealed::unseal(&path, &file.key, dst).map_err(|e| damaged(sha256, e))?;
         if sealed.sha256 != sha256 {
             return Err(MediaError::Damaged {
                 sha256: sha256.to_owned(),
@@ -541,9 +560,21 @@ impl Store {
 
     /// Merges automerge bytes (a whole document or concatenated changes) received for
     /// incident `id`. New incidents are stored only if the bytes really are incident
-    /// `id`. Returns whether anything changed.
+    /// `id`. Returns whether anything changed; changes refused by the rules are left out
+    /// (see [`Store::merge_received`]).
     pub fn merge_remote(&self, id: &IncidentId, bytes: &[u8]) -> Result<bool> {
-        let changed = {
+        Ok(self.merge_received(id, bytes)?.changed)
+    }
+
+    /// [`Store::merge_remote`], saying which changes were refused. Every change is
+    /// checked by its ops against the document before it is merged
+    /// ([`crate::rules::changes`]), so a compromised hub or a relayed change cannot
+    /// plant what the hub itself would refuse (an op counter at the top of automerge's
+    /// range, a replaced collection, a deletion); the valid changes still land.
+    pub fn merge_received(&self, id: &IncidentId, bytes: &[u8]) -> Result<Received> {
+        let incoming = crate::incident::untrusted::changes_in(bytes)
+            .map_err(|e| Error::corrupt(format!("incoming changes for {id}"), e))?;
+        let received = {
             let mut inner = self.lock();
             let me = inner.identity.device_id.clone();
             let known = documents::exists(&inner.conn, id)?;
@@ -554,11 +585,20 @@ impl Store {
             };
             let before = doc.get_heads();
             // On error the half-merged `doc` is dropped; the next read reloads from disk.
-            crate::incident::untrusted::load_incremental(&mut doc, bytes)
-                .map_err(|e| Error::corrupt(format!("incoming changes for {id}"), e))?;
+            let merged = merge_checked(&mut doc, id, incoming, |_| Writer::Peer)
+                .map_err(|e| Error::corrupt(format!("incoming changes for {id}"), e.to_string()))?;
+            for (hash, reason) in &merged.refused {
+                tracing::warn!(incident = %id, change = %hash, %reason, "received change refused");
+            }
+            let refused = merged.refused;
             if doc.get_heads() == before {
-                inner.remember(id.clone(), doc);
-                false
+                if known {
+                    inner.remember(id.clone(), doc);
+                }
+                Received {
+                    changed: false,
+                    refused,
+                }
             } else {
                 let incoming = IncidentDoc::from_automerge(doc);
                 if incoming.id()? != *id {
@@ -578,13 +618,16 @@ impl Store {
                 index::upsert(&tx, &view, &me, false)?;
                 tx.commit()?;
                 inner.remember(id.clone(), doc);
-                true
+                Received {
+                    changed: true,
+                    refused,
+                }
             }
         };
-        if changed {
+        if received.changed {
             self.notify(std::slice::from_ref(id));
         }
-        Ok(changed)
+        Ok(received)
     }
 
     /// Runs `f` on the stored document without changing it (sync reads changes and
@@ -640,19 +683,23 @@ impl Store {
     // ----- leaving the phone -----------------------------------------------------------
 
     /// Removes closed incidents whose retention window has passed and whose changes
-    /// the hub has acknowledged. The window comes from the hub (setting
-    /// `retention_hours`), 72 hours by default. Returns what was removed.
+    /// the hub has acknowledged. The window comes from the hub with every sync
+    /// (setting `retention_hours`; 72 hours until the first sync) and counts from the
+    /// hub's closing time, compared with this device's clock corrected by the measured
+    /// offset. Returns what was removed.
     pub fn apply_retention(&self) -> Result<Vec<IncidentId>> {
         let window = self
-            .setting("retention_hours")?
+            .setting(RETENTION_HOURS)?
             .and_then(|h| h.parse::<i64>().ok())
             .filter(|h| *h >= 0)
             .map(chrono::Duration::hours)
             .unwrap_or(retention::DEFAULT_WINDOW);
-        let expired = retention::expired(&self.lock().conn, self.now(), window)?;
+        let hub_now = self.now() + chrono::Duration::milliseconds(self.clock_offset()?.millis);
+        let expired = retention::expired(&self.lock().conn, hub_now, window)?;
         for id in &expired {
             self.remove_incident(id)?;
         }
+        retention::forget_quarantine(&self.lock().conn, &expired, self.now() - window)?;
         Ok(expired)
     }
 
@@ -666,6 +713,12 @@ impl Store {
         inner.conn.execute("DELETE FROM identity", [])?;
         inner.conn.close().map_err(|(_, e)| Error::from(e))?;
         wipe::wipe_files(&path)
+    }
+
+    /// Records when the hub saw incident `id` closed (hub time, from a sync); retention
+    /// counts from it.
+    pub fn note_hub_closing(&self, id: &IncidentId, at_ms: i64) -> Result<()> {
+        retention::note_hub_closing(&self.lock().conn, id, at_ms)
     }
 
     // ----- small settings -------------------------------------------------------------

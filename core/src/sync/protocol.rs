@@ -22,6 +22,8 @@ use crate::ids::IncidentId;
 pub const CONTENT_TYPE: &str = "application/x-testigo-sync";
 pub const SYNC_PATH: &str = "/v1/sync";
 pub const ENROL_PATH: &str = "/v1/enrol";
+/// Who the hub is ([`HubInfo`]), asked before enrolling.
+pub const HUB_PATH: &str = "/v1/hub";
 pub const HEALTH_PATH: &str = "/health";
 
 /// Largest body either side accepts once decompressed. It bounds what a hostile
@@ -70,6 +72,19 @@ pub struct SyncResponse {
     pub removed: Vec<IncidentId>,
     /// The response was cut to its budget: ask again straight away.
     pub more: bool,
+    /// How long a closed incident stays on a device, in hours from the hub's closing
+    /// time: the hub decides retention for every device.
+    pub retention_hours: u32,
+    /// When the hub saw each closed incident of this response closed (hub time), so
+    /// that retention on the phone never counts from a closer's device clock.
+    pub closed: Vec<Closed>,
+}
+
+/// The hub's closing time of an incident.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Closed {
+    pub incident: IncidentId,
+    pub at_ms: i64,
 }
 
 /// The hub holds the incident at `heads`, which include every accepted upload.
@@ -105,12 +120,25 @@ pub struct DeliveredIncident {
     pub heads: Vec<Hash>,
 }
 
-/// Enrolment: a one-time code and the device's public key, as JSON.
+/// The hub's identity, public: its device id names the actor of every change it
+/// writes, and enrolment proofs are bound to it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HubInfo {
+    pub device_id: String,
+    /// Hex of the hub's 32-byte ed25519 public key.
+    pub public_key: String,
+}
+
+/// Enrolment: a one-time code, the device's public key and proof that the device
+/// holds the matching secret key, as JSON.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnrolRequest {
     pub code: String,
     /// Hex of the 32-byte ed25519 public key.
     pub public_key: String,
+    /// Hex of the 64-byte ed25519 signature, by that key, over
+    /// `sync::enrolment::proof_message(hub, code, public_key)`.
+    pub proof: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

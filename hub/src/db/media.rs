@@ -6,7 +6,14 @@ use testigo_core::ids::IncidentId;
 
 use crate::error::HubResult;
 
-pub fn link(conn: &Connection, incident: &IncidentId, sha256: &str, size: u64, mime: &str, now_ms: i64) -> HubResult<()> {
+pub fn link(
+    conn: &Connection,
+    incident: &IncidentId,
+    sha256: &str,
+    size: u64,
+    mime: &str,
+    now_ms: i64,
+) -> HubResult<()> {
     conn.execute(
         "INSERT OR IGNORE INTO media_links (incident_id, sha256, size, mime, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![incident.as_str(), sha256, size as i64, mime, now_ms],
@@ -39,7 +46,11 @@ pub fn for_incident(conn: &Connection, incident: &IncidentId) -> HubResult<Vec<(
 /// Whether any incident still holds the file.
 pub fn linked_anywhere(conn: &Connection, sha256: &str) -> HubResult<bool> {
     Ok(conn
-        .query_row("SELECT 1 FROM media_links WHERE sha256 = ?1 LIMIT 1", [sha256], |_| Ok(()))
+        .query_row(
+            "SELECT 1 FROM media_links WHERE sha256 = ?1 LIMIT 1",
+            [sha256],
+            |_| Ok(()),
+        )
         .optional()?
         .is_some())
 }

@@ -10,6 +10,8 @@ pub mod devices;
 pub mod incidents;
 pub mod media;
 pub mod meta;
+pub mod push;
+pub mod refusals;
 mod schema;
 
 use std::path::Path;

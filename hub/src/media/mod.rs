@@ -29,6 +29,17 @@ use crate::server::AppState;
 
 pub use storage::MediaStorage;
 
+/// The media routes devices use, relative to `/v1`.
+pub fn router() -> axum::Router<Arc<AppState>> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route(
+            "/incidents/{id}/media/{sha256}",
+            get(download).put(put_chunk),
+        )
+        .route("/incidents/{id}/media/{sha256}/upload", get(upload_status))
+}
+
 /// The same words whether the incident exists or not (see `sync`).
 const NOT_YOURS: &str = "no such incident for this device";
 /// How media reads and writes appear in the audit log.
@@ -47,8 +58,14 @@ struct Recorded {
 
 fn parse(id: &str, sha256: &str) -> HubResult<IncidentId> {
     let id = IncidentId::parse(id).map_err(|_| HubError::not_found(NOT_YOURS))?;
-    if sha256.len() != 64 || !sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return Err(HubError::bad_request("the file is named by its lower-case hex SHA-256"));
+    if sha256.len() != 64
+        || !sha256
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err(HubError::bad_request(
+            "the file is named by its lower-case hex SHA-256",
+        ));
     }
     Ok(id)
 }
@@ -62,16 +79,24 @@ fn recorded(conn: &rusqlite::Connection, id: &IncidentId, sha256: &str) -> HubRe
         .flat_map(|o| &o.attachments)
         .find_map(|a| {
             if a.sha256 == sha256 {
-                Some(Recorded { size: a.size, mime: a.mime.clone() })
-            } else {
-                a.preview.as_ref().filter(|p| p.sha256 == sha256).map(|p| Recorded {
-                    size: p.size,
-                    mime: p.mime.clone(),
+                Some(Recorded {
+                    size: a.size,
+                    mime: a.mime.clone(),
                 })
+            } else {
+                a.preview
+                    .as_ref()
+                    .filter(|p| p.sha256 == sha256)
+                    .map(|p| Recorded {
+                        size: p.size,
+                        mime: p.mime.clone(),
+                    })
             }
         })
         .ok_or_else(|| {
-            HubError::not_found("the incident records no file with this hash; sync the observation first")
+            HubError::not_found(
+                "the incident records no file with this hash; sync the observation first",
+            )
         })
 }
 
@@ -80,7 +105,13 @@ fn io(e: std::io::Error) -> HubError {
     HubError::internal("the hub could not store the file; nothing of this chunk was kept")
 }
 
-fn status(state: &AppState, conn: &rusqlite::Connection, device: &Device, id: &IncidentId, sha256: &str) -> HubResult<(Recorded, UploadStatus)> {
+fn status(
+    state: &AppState,
+    conn: &rusqlite::Connection,
+    device: &Device,
+    id: &IncidentId,
+    sha256: &str,
+) -> HubResult<(Recorded, UploadStatus)> {
     if !permissions::can_write(conn, device, id, state.now_ms(), state.retention_ms)? {
         return Err(HubError::not_found(NOT_YOURS));
     }
@@ -89,13 +120,22 @@ fn status(state: &AppState, conn: &rusqlite::Connection, device: &Device, id: &I
         return Err(HubError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
-            format!("the file is {} bytes; this hub takes at most {}", recorded.size, state.media_max_bytes),
+            format!(
+                "the file is {} bytes; this hub takes at most {}",
+                recorded.size, state.media_max_bytes
+            ),
         ));
     }
     let status = if links::linked(conn, id, sha256)?.is_some() {
-        UploadStatus { received: recorded.size, complete: true }
+        UploadStatus {
+            received: recorded.size,
+            complete: true,
+        }
     } else {
-        UploadStatus { received: state.media.received(id.as_str(), sha256).map_err(io)?, complete: false }
+        UploadStatus {
+            received: state.media.received(id.as_str(), sha256).map_err(io)?,
+            complete: false,
+        }
     };
     Ok((recorded, status))
 }
@@ -108,7 +148,7 @@ pub async fn upload_status(
 ) -> HubResult<Json<UploadStatus>> {
     let id = parse(&id, &sha256)?;
     state
-        .blocking(move |state, conn| Ok(Json(status(state, conn, &device, &id, &sha256)?.1)))
+        .write(move |state, conn| Ok(Json(status(state, conn, &device, &id, &sha256)?.1)))
         .await
 }
 
@@ -129,7 +169,7 @@ pub async fn put_chunk(
         ));
     }
     state
-        .blocking(move |state, conn| {
+        .write(move |state, conn| {
             let (recorded, status) = status(state, conn, &device, &id, &sha256)?;
             if status.complete {
                 return Ok(Json(status));
@@ -184,18 +224,27 @@ pub async fn download(
     let id = parse(&id, &sha256)?;
     let storage = state.media.clone();
     let mime = state
-        .blocking(move |state, conn| {
+        .write(move |state, conn| {
             if !permissions::can_see(conn, &device, &id, state.now_ms(), state.retention_ms)? {
                 return Err(HubError::not_found(NOT_YOURS));
             }
             let mime = links::linked(conn, &id, &sha256)?
                 .ok_or_else(|| HubError::not_found("the hub does not hold this file (yet)"))?;
-            audit::record(conn, &device, Some(&id), MEDIA_ENDPOINT, Action::Read, state.now_ms())?;
+            audit::record(
+                conn,
+                &device,
+                Some(&id),
+                MEDIA_ENDPOINT,
+                Action::Read,
+                state.now_ms(),
+            )?;
             Ok((mime, sha256))
         })
         .await?;
     let (mime, sha256) = mime;
-    let file = tokio::fs::File::open(storage.path(&sha256)).await.map_err(io)?;
+    let file = tokio::fs::File::open(storage.path(&sha256))
+        .await
+        .map_err(io)?;
     let len = file.metadata().await.map_err(io)?.len();
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
     Ok((

@@ -30,7 +30,9 @@ impl MediaStorage {
     }
 
     fn staging(&self, incident: &str, sha256: &str) -> PathBuf {
-        self.root.join("staging").join(format!("{incident}-{sha256}.part"))
+        self.root
+            .join("staging")
+            .join(format!("{incident}-{sha256}.part"))
     }
 
     /// The stored file of `sha256` (which must already be checked as hex).

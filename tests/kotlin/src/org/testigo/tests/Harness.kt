@@ -66,6 +66,7 @@ fun main() {
             keyFileTests(),
             syncTests(),
             mediaTests(),
+            wakeTests(),
         ),
     )
     exitProcess(if (failed == 0) 0 else 1)
