@@ -18,6 +18,10 @@ pub struct VerifyArgs {
     /// A file holding the hub's public key in hex.
     #[arg(long)]
     pub hub_key_file: Option<PathBuf>,
+    /// The folder `testigo export bundle --with-media` wrote the files to: every
+    /// photo, video and audio file is checked against its signed record.
+    #[arg(long, value_name = "DIR")]
+    pub media: Option<PathBuf>,
 }
 
 fn pinned_key(args: &VerifyArgs) -> Result<Option<[u8; 32]>> {
@@ -40,7 +44,16 @@ pub fn verify(args: VerifyArgs, out: Output) -> Result<bool> {
     let path = &args.bundle;
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let pinned = pinned_key(&args)?;
-    let report = verify_with(&bytes, pinned.as_ref());
+    let mut report = verify_with(&bytes, pinned.as_ref());
+    let recorded = testigo_core::evidence::bundle_media(&bytes).len();
+    if let Some(dir) = &args.media {
+        let (_, findings) = testigo_core::evidence::verify_media(&bytes, dir);
+        report.findings.extend(findings);
+    } else if recorded > 0 && !out.json {
+        out.line(format!(
+            "{recorded} media file(s) recorded; pass --media DIR to check them against their records"
+        ));
+    }
     out.result(&report, |r| {
         match &r.anchor {
             Anchor::Pinned(key) => out.ok(format!("anchored: signed by the pinned hub key {key}")),

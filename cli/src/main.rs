@@ -9,6 +9,7 @@
 //! Errors are one clear line on stderr and a non-zero exit code, never a backtrace.
 
 mod demo;
+mod demo_media;
 mod dispatch;
 mod evidence;
 mod export;
@@ -20,7 +21,6 @@ mod output;
 mod progress;
 mod report;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

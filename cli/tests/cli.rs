@@ -42,10 +42,12 @@ fn the_demo_tells_the_whole_story_and_checks_it() {
     assert_eq!(summary["status"], "caller_notified");
     assert_eq!(summary["determination"], "verified");
     assert_eq!(summary["proposals"], 2);
+    assert_eq!(summary["phones_woken_by_dispatch"], 2);
     assert_eq!(summary["replicas_identical"], true);
     assert_eq!(summary["caller_phone_on_devices"], false);
     assert_eq!(summary["bundle_verified"], true);
     assert_eq!(summary["tampering_detected"], true);
+    assert_eq!(summary["preview_before_full_photo"], true);
     assert!(summary["observations"].as_u64().unwrap() >= 3);
     assert!(
         summary["seconds"].as_f64().unwrap() < 60.0,
@@ -163,8 +165,23 @@ fn a_field_device_scripted_against_a_running_hub() {
     ]);
     let id = opened["incident"].as_str().unwrap().to_owned();
 
-    let synced = json(&["field", "--store", &volunteer, "sync"]);
-    assert_eq!(synced["incidents_added"], 1);
+    // On duty: the wait returns at once (the dispatch happened before it began), then
+    // syncs and prints what arrived.
+    let woke = json(&[
+        "field",
+        "--store",
+        &volunteer,
+        "wait",
+        "--once",
+        "--timeout",
+        "30",
+    ]);
+    assert_eq!(woke["woke"], true, "{woke}");
+    assert_eq!(woke["new_incidents"][0]["id"], id.as_str());
+    assert_eq!(
+        woke["new_incidents"][0]["place_text"],
+        "Gravois Ave & Chippewa St"
+    );
     let listed = json(&["field", "--store", &volunteer, "list"]);
     assert_eq!(listed[0]["summary"]["id"], id.as_str());
     let checked_in = json(&[
@@ -227,6 +244,27 @@ fn a_field_device_scripted_against_a_running_hub() {
         "--lon",
         "-90.2550",
     ]);
+    // A photo of the plate, attached on scene: sealed in the store, queued for the hub.
+    let photo = dir.path().join("plate.jpg");
+    std::fs::write(
+        &photo,
+        [&[0xFF, 0xD8, 0xFF, 0xE0][..], &[7u8; 40_000]].concat(),
+    )
+    .unwrap();
+    let observed = json(&[
+        "field",
+        "--store",
+        &volunteer,
+        "observe",
+        &id,
+        "Plate of the grey SUV",
+        "--attach",
+        photo.to_str().unwrap(),
+    ]);
+    assert_eq!(observed["attachments"][0]["mime"], "image/jpeg");
+    assert_eq!(observed["attachments"][0]["size"], 40_004);
+    let queued = json(&["field", "--store", &volunteer, "uploads"]);
+    assert_eq!(queued["pending"].as_array().unwrap().len(), 1, "{queued}");
     json(&[
         "field",
         "--store",
@@ -250,6 +288,10 @@ fn a_field_device_scripted_against_a_running_hub() {
     let synced = json(&["field", "--store", &volunteer, "sync"]);
     assert!(synced["changes_up"].as_u64().unwrap() >= 5);
     assert_eq!(synced["rejected"].as_array().unwrap().len(), 0);
+
+    let sent = json(&["field", "--store", &volunteer, "uploads", "--send"]);
+    assert_eq!(sent["sent"]["completed"], 1, "{sent}");
+    assert_eq!(sent["pending"].as_array().unwrap().len(), 0, "{sent}");
 
     let on_hub = json(&["dispatch", "--store", &dispatcher, "show", &id]);
     assert_eq!(on_hub["status"]["status"], "proposed");
@@ -280,6 +322,55 @@ fn a_field_device_scripted_against_a_running_hub() {
         exported.status.success(),
         "{}",
         String::from_utf8_lossy(&exported.stderr)
+    );
+    let media_dir = dir.path().join("media");
+    let exported = testigo()
+        .args(["export", "--store", &dispatcher, "-o"])
+        .arg(&bundle)
+        .args(["bundle", &id, "--with-media"])
+        .arg(&media_dir)
+        .output()
+        .unwrap();
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let verified = json(&[
+        "verify",
+        bundle.to_str().unwrap(),
+        "--media",
+        media_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        verified["findings"].as_array().unwrap().len(),
+        0,
+        "{verified}"
+    );
+    // One byte changed in the photo is named.
+    let photo_copy = std::fs::read_dir(&media_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&photo_copy).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&photo_copy, bytes).unwrap();
+    let altered = testigo()
+        .args(["--json", "verify"])
+        .arg(&bundle)
+        .arg("--media")
+        .arg(&media_dir)
+        .output()
+        .unwrap();
+    assert_eq!(altered.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&altered.stdout).unwrap();
+    let named = photo_copy.file_name().unwrap().to_str().unwrap();
+    assert_eq!(
+        report["findings"][0]["field"],
+        format!("media/{named}"),
+        "{report}"
     );
     let verified = json(&["verify", bundle.to_str().unwrap()]);
     assert_eq!(verified["findings"].as_array().unwrap().len(), 0);

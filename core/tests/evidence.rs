@@ -300,9 +300,13 @@ fn retention_removes_closed_synced_incidents_and_never_unsynced_ones() {
     let id = lead.create_incident(report("Grand Blvd")).unwrap();
     lead.record_event(&id, EventKind::Closed, None, None, None)
         .unwrap();
-    // The volunteer's copy came from elsewhere and holds nothing of its own.
+    // The volunteer's copy came from elsewhere and holds nothing of its own; the hub
+    // said when it saw the incident closed.
     received
         .merge_remote(&id, &lead.with_document(&id, |d| Ok(d.save())).unwrap())
+        .unwrap();
+    received
+        .note_hub_closing(&id, t0().timestamp_millis())
         .unwrap();
 
     clock.advance(Duration::hours(71));

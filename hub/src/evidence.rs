@@ -26,8 +26,9 @@ use crate::auth::Authed;
 use crate::db::audit::{self, Action};
 use crate::db::incidents;
 use crate::error::{HubError, HubResult};
-use crate::permissions::{self, require_role};
+use crate::permissions::{self, require};
 use crate::server::AppState;
+use testigo_core::rules::permissions::Act;
 
 /// At most this many incidents in one bundle, so one request cannot tie the hub up.
 const MAX_INCIDENTS: usize = 200;
@@ -42,11 +43,7 @@ pub async fn bundle(
     Authed(me): Authed,
     Query(query): Query<EvidenceQuery>,
 ) -> HubResult<Response> {
-    require_role(
-        &me,
-        &[Role::Dispatcher, Role::TeamLead, Role::Coordinator],
-        "export evidence",
-    )?;
+    require(&me, Act::ExportEvidence)?;
     let ids = query
         .incidents
         .split(',')
@@ -59,16 +56,16 @@ pub async fn bundle(
         )));
     }
     let bytes = state
-        .blocking(move |state, conn| {
+        .write(move |state, tx| {
             let now_ms = state.now_ms();
             for id in &ids {
-                if !permissions::can_see(conn, &me, id, now_ms, state.retention_ms)? {
+                if !permissions::can_see(tx, &me, id, now_ms, state.retention_ms)? {
                     return Err(HubError::not_found(format!("no incident {id}")));
                 }
             }
-            let bytes = build_bundle(conn, &state.hub_record(conn)?, &state.hub.signing_key, &ids)?;
+            let bytes = build_bundle(tx, &state.hub_record(tx)?, &state.hub.signing_key, &ids)?;
             for id in &ids {
-                audit::record(conn, &me, Some(id), "/v1/evidence", Action::Export, now_ms)?;
+                audit::record(tx, &me, Some(id), "/v1/evidence", Action::Export, now_ms)?;
             }
             Ok(bytes)
         })
@@ -186,7 +183,10 @@ fn change_records(conn: &Connection, id: &IncidentId) -> HubResult<ChangeRecords
     Ok((signatures, received))
 }
 
-fn device_record(conn: &Connection, device: &DeviceId) -> HubResult<Option<DeviceRecord>> {
+pub(crate) fn device_record(
+    conn: &Connection,
+    device: &DeviceId,
+) -> HubResult<Option<DeviceRecord>> {
     let row: Option<(Vec<u8>, String, i64)> = conn
         .query_row(
             "SELECT public_key, role, enrolled_at FROM devices WHERE device_id = ?1",
@@ -241,7 +241,7 @@ pub async fn audit_log(
     Authed(me): Authed,
     Query(query): Query<AuditQuery>,
 ) -> HubResult<Json<Vec<audit::Entry>>> {
-    require_role(&me, &[Role::Coordinator], "read the audit log")?;
+    require(&me, Act::ReadAuditLog)?;
     let incident = query
         .incident
         .as_deref()
@@ -250,7 +250,7 @@ pub async fn audit_log(
         .map_err(|e| HubError::bad_request(e.to_string()))?;
     let limit = query.limit.unwrap_or(200).clamp(1, 5_000);
     let entries = state
-        .blocking(move |_, conn| audit::entries(conn, incident.as_ref(), limit))
+        .write(move |_, tx| audit::entries(tx, incident.as_ref(), limit))
         .await?;
     Ok(Json(entries))
 }

@@ -14,7 +14,6 @@ use automerge::{Change, ChangeHash};
 use rusqlite::{params, Connection};
 use testigo_core::evidence::HistoryStatement;
 use testigo_core::ids::{DeviceId, IncidentId};
-use testigo_core::sync::protocol::HubInfo;
 
 use crate::db::devices::Device;
 use crate::error::HubResult;
@@ -25,17 +24,6 @@ static CHECKS: AtomicU64 = AtomicU64::new(0);
 /// How many history signatures this process has verified so far.
 pub fn signature_checks() -> u64 {
     CHECKS.load(Ordering::Relaxed)
-}
-
-/// `GET /v1/hub`: who this hub is. Public: devices bind its id into every history
-/// signature, and organisations publish its key for `testigo verify --hub-key`.
-pub async fn hub_info(
-    axum::extract::State(state): axum::extract::State<std::sync::Arc<crate::server::AppState>>,
-) -> axum::Json<HubInfo> {
-    axum::Json(HubInfo {
-        device_id: state.hub.device_id.to_string(),
-        public_key: hex::encode(state.hub.signing_key.verifying_key().to_bytes()),
-    })
 }
 
 /// What the signature check leaves of an upload.

@@ -9,7 +9,10 @@
 //! - [`permissions`]: who sees and writes what
 //! - [`dispatch`]: the dispatcher API
 //! - [`evidence`]: evidence bundles and the audit log; [`retention`]: archive-then-delete
+//! - [`media`]: chunked, resumable media uploads and downloads
 //! - [`console`]: the dispatcher console, a web page served at `/console/`
+//! - [`wake`]: the wake channel (long-poll and UnifiedPush) that tells a phone on duty
+//!   to sync now, carrying no content
 //! - [`db`]: the store
 
 pub mod auth;
@@ -20,12 +23,14 @@ pub mod dispatch;
 pub mod error;
 pub mod evidence;
 pub mod history;
+pub mod media;
 pub mod permissions;
 pub mod retention;
 pub mod server;
 pub mod sync;
 pub mod validate;
+pub mod wake;
 
 pub use config::HubConfig;
 pub use error::{HubError, HubResult};
-pub use server::{serve, Hub};
+pub use server::{serve, Hub, HubWatch};

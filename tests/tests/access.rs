@@ -4,14 +4,7 @@
 use serde_json::{json, Value};
 use testigo_core::incident::{ObservationKind, Role};
 use testigo_core::sync::protocol::{self, SyncRequest, CONTENT_TYPE};
-use testigo_tests::{Api, Person, TestHub, World};
-
-fn enrol_raw(hub: &TestHub, code: &str, person: &Person) -> (u16, Value) {
-    Api::anonymous(hub).post(
-        "/v1/enrol",
-        json!({ "code": code, "public_key": hex::encode(person.store.identity().public_key()) }),
-    )
-}
+use testigo_tests::{enrol_raw, Api, Person, World};
 
 #[test]
 fn requests_without_a_valid_credential_are_refused() {
@@ -155,6 +148,12 @@ fn roles_are_checked_on_every_endpoint() {
         lead.api(hub).get(&format!("/v1/incidents/{id}/caller")),
         lead.api(hub)
             .post(&format!("/v1/incidents/{id}/caller-notified"), json!({})),
+        // Team leads do not assign (the one permissions table decides it for the API
+        // and the device alike).
+        lead.api(hub).post(
+            &format!("/v1/incidents/{id}/assign"),
+            json!({ "device": volunteer.store.device_id() }),
+        ),
     ] {
         assert_eq!(status, 403, "{body}");
         assert_eq!(body["error"], "forbidden");
@@ -204,6 +203,7 @@ fn garbage_gets_a_400_with_a_reason_and_the_hub_keeps_serving() {
             changes: vec![vec![1, 2, 3]],
             new_incident: true,
             signature: vec![],
+            retries: Vec::new(),
         }],
         max_response_bytes: 1 << 20,
     };
@@ -316,6 +316,7 @@ fn unsigned_and_forged_changes_are_refused_and_signed_ones_land() {
                 changes: vec![change.raw_bytes().to_vec()],
                 new_incident: false,
                 signature,
+                retries: Vec::new(),
             },
         );
         assert_eq!(response.rejected.len(), 1);
@@ -334,6 +335,7 @@ fn unsigned_and_forged_changes_are_refused_and_signed_ones_land() {
             changes: vec![change.raw_bytes().to_vec()],
             new_incident: false,
             signature: sign(&vol, &statement),
+            retries: Vec::new(),
         },
     );
     assert!(response.rejected.is_empty(), "{:?}", response.rejected);
@@ -380,6 +382,7 @@ fn a_change_the_history_signature_does_not_cover_is_refused_and_the_rest_lands()
             changes: vec![newer.raw_bytes().to_vec(), signed.raw_bytes().to_vec()],
             new_incident: false,
             signature: statement.sign(&vol.store.identity()).to_vec(),
+            retries: Vec::new(),
         },
     );
     assert_eq!(response.rejected.len(), 1, "{:?}", response.rejected);

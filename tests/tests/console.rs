@@ -581,6 +581,43 @@ fn an_open_page_hears_about_every_change() {
     assert_eq!(fresh.data(), revision + 1, "the reads moved nothing");
 }
 
+/// A team lead's page must not tick when incidents they cannot see are busy (that
+/// alone tells when another team is out), nor carry the hub-wide revision.
+#[test]
+fn a_team_leads_page_hears_only_of_incidents_they_may_see() {
+    let world = World::new();
+    let desk = world
+        .enrol("dispatcher", Role::Dispatcher, None)
+        .api(&world.hub);
+    let lead = world.enrol("lead", Role::TeamLead, Some("south"));
+    let north = desk.open_incident("North", None, Some("north"));
+    let south = desk.open_incident("South", None, Some("south"));
+    let edit = |id: &testigo_core::ids::IncidentId, text: &str| {
+        let (status, body) = desk.put(
+            &format!("/v1/incidents/{id}/report"),
+            json!({ "place_text": text, "urgency": "high" }),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    let console = signed_in(&world, &lead);
+    let mut stream = console.get_stream("/console/api/events");
+    stream.expect("event: ready");
+    assert_eq!(stream.data(), 0, "no hub-wide count");
+    for round in 1..=2u64 {
+        for i in 0..3 {
+            edit(&north, &format!("North {round}.{i}"));
+        }
+        std::thread::sleep(Duration::from_millis(600));
+        edit(&south, &format!("South {round}"));
+        stream.expect("event: changed");
+        assert_eq!(
+            stream.data(),
+            round,
+            "only the south incident's changes count"
+        );
+    }
+}
+
 /// Reading server-sent events off a live response.
 struct Stream {
     response: Response,

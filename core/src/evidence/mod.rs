@@ -5,6 +5,7 @@ mod attestation;
 mod bundle;
 mod geojson;
 mod history;
+mod media;
 mod signing;
 mod verify;
 
@@ -14,5 +15,6 @@ pub use bundle::{
 };
 pub use geojson::incident_features;
 pub use history::HistoryStatement;
+pub use media::{bundle_media, media_file_name, verify_media, BundledMedia};
 pub use signing::{sign_change, sign_change_with_key, verify_change, SignatureError};
 pub use verify::{verify, verify_with, Anchor, Finding, VerificationReport};

@@ -22,9 +22,9 @@ use crate::ids::IncidentId;
 pub const CONTENT_TYPE: &str = "application/x-testigo-sync";
 pub const SYNC_PATH: &str = "/v1/sync";
 pub const ENROL_PATH: &str = "/v1/enrol";
-pub const HEALTH_PATH: &str = "/health";
-/// `GET`: the hub's identity ([`HubInfo`]), public.
+/// Who the hub is ([`HubInfo`]), asked before enrolling.
 pub const HUB_PATH: &str = "/v1/hub";
+pub const HEALTH_PATH: &str = "/health";
 
 /// Largest body either side accepts once decompressed. It bounds what a hostile
 /// peer can make us allocate with a tiny compressed body.
@@ -57,6 +57,19 @@ pub struct Upload {
     /// the hash nor the seq travels: the hub computes both from the change bytes, so
     /// the signature can only be checked against the change it arrived with, and every
     /// other change of the device in the upload must be in that change's history.
+    /// Empty when `changes` is.
+    pub signature: Vec<u8>,
+    /// The device's own changes that the hub refused before for a reason that may
+    /// pass now (a dependency it lacked), offered again. They left the document when
+    /// they were quarantined, so no signed history covers them: each carries its own
+    /// signature over its hash (`evidence::sign_change`).
+    pub retries: Vec<SignedChange>,
+}
+
+/// One change with the device's ed25519 signature (64 bytes) over its hash.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignedChange {
+    pub change: Vec<u8>,
     pub signature: Vec<u8>,
 }
 
@@ -74,6 +87,19 @@ pub struct SyncResponse {
     pub removed: Vec<IncidentId>,
     /// The response was cut to its budget: ask again straight away.
     pub more: bool,
+    /// How long a closed incident stays on a device, in hours from the hub's closing
+    /// time: the hub decides retention for every device.
+    pub retention_hours: u32,
+    /// When the hub saw each closed incident of this response closed (hub time), so
+    /// that retention on the phone never counts from a closer's device clock.
+    pub closed: Vec<Closed>,
+}
+
+/// The hub's closing time of an incident.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Closed {
+    pub incident: IncidentId,
+    pub at_ms: i64,
 }
 
 /// The hub holds the incident at `heads`, which include every accepted upload.
@@ -111,12 +137,26 @@ pub struct DeliveredIncident {
     pub heads: Vec<Hash>,
 }
 
-/// Enrolment: a one-time code and the device's public key, as JSON.
+/// The hub's identity, public: its device id names the actor of every change it
+/// writes, and enrolment proofs and history signatures are bound to it; evidence
+/// bundles are pinned to its key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HubInfo {
+    pub device_id: String,
+    /// Hex of the hub's 32-byte ed25519 public key.
+    pub public_key: String,
+}
+
+/// Enrolment: a one-time code, the device's public key and proof that the device
+/// holds the matching secret key, as JSON.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnrolRequest {
     pub code: String,
     /// Hex of the 32-byte ed25519 public key.
     pub public_key: String,
+    /// Hex of the 64-byte ed25519 signature, by that key, over
+    /// `sync::enrolment::proof_message(hub, code, public_key)`.
+    pub proof: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -126,19 +166,6 @@ pub struct EnrolResponse {
     pub team: Option<String>,
     /// Bearer credential: 32 random bytes in hex. The hub keeps only its hash.
     pub credential: String,
-    /// The hub's own device id, which history signatures bind. Absent from hubs that
-    /// predate them; a device then asks `GET /v1/hub`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hub_device_id: Option<String>,
-}
-
-/// Who the hub is: the key it signs with and the device id derived from it. History
-/// signatures bind the device id; evidence bundles are pinned to the key.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct HubInfo {
-    pub device_id: String,
-    /// Hex of the 32-byte ed25519 public key.
-    pub public_key: String,
 }
 
 /// The JSON body of every error the hub returns.
