@@ -112,6 +112,8 @@ dependencies {
     api("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.9.0")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
     implementation("androidx.work:work-runtime-ktx:2.10.0")
+    // UnifiedPush receiver (platform/TestigoPushService.kt).
+    implementation("org.unifiedpush.android:connector:3.0.10")
     implementation("com.google.android.gms:play-services-location:21.3.0")
     implementation("rustls:rustls-platform-verifier:$rustlsPlatformVerifierVersion")
 }

@@ -8,6 +8,8 @@
 
 mod data;
 mod infra;
+mod s10_wake;
+mod s9_media;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -72,8 +74,14 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("__cold-start") {
         return infra::cold_start_child(&args[2]);
     }
+    if args.get(1).map(String::as_str) == Some("__s9-phone") {
+        return s9_media::phone_child(&args);
+    }
     if args.get(1).map(String::as_str) == Some("__hub") {
         return infra::hub_child(&args[2]);
+    }
+    if args.get(1).map(String::as_str) == Some("__wake-hub") {
+        return s10_wake::hub_child(&args[2]);
     }
     let quick = args.iter().any(|a| a == "--quick");
     let only: Option<String> = args
@@ -130,13 +138,22 @@ fn main() {
     if want("S8") {
         rows.extend(s8_hub_load(&scale));
     }
+    if want("S9") {
+        rows.extend(s9_media::run(quick));
+    }
+    let mut more_targets = Vec::new();
+    if want("S10") {
+        let (s10, s10_targets) = s10_wake::run(if quick { 20 } else { 200 });
+        rows.extend(s10);
+        more_targets.extend(s10_targets);
+    }
     let (size_row, cdylib_bytes) = binary_size();
     rows.push(size_row);
     let load_after = loadavg();
 
     print_table(&rows);
     println!();
-    for line in targets(&rows, cdylib_bytes) {
+    for line in targets(&rows, cdylib_bytes).iter().chain(&more_targets) {
         println!("{line}");
     }
     println!();
@@ -246,7 +263,7 @@ fn seed_via_memory(store: &Store, rng: &mut Rng, n: usize, edits: usize) -> Vec<
             );
         }
         store
-            .merge_remote(&id, &doc.automerge().save())
+            .adopt_own_document(&id, doc.automerge())
             .expect("merge");
         ids.push(id);
     }
@@ -497,6 +514,116 @@ fn bound_rows(
     rows
 }
 
+/// The cold upload's bytes under other encodings of the same changes, so the wire
+/// format is chosen by figures: each incident's changes as separate chunks (what the
+/// hub validates one by one) or as one automerge document (`save()`, columnar), with a
+/// 64-byte signature per incident, postcard-framed like a request, at several zstd
+/// levels, and with a zstd dictionary trained on a tenth of the incidents.
+fn encoding_rows(scenario: &str, docs: &[Automerge]) -> Vec<Row> {
+    // Signatures are random bytes to a compressor; these stand in for them.
+    let signature = |i: usize| -> Vec<u8> {
+        (0..64u64)
+            .map(|j| ((i as u64 * 64 + j).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8)
+            .collect()
+    };
+    let request = |chunks: Vec<Vec<Vec<u8>>>| -> Vec<u8> {
+        let uploads: Vec<sync::protocol::Upload> = chunks
+            .into_iter()
+            .enumerate()
+            .map(|(i, changes)| sync::protocol::Upload {
+                incident: IncidentId::generate(),
+                changes,
+                new_incident: true,
+                signature: signature(i),
+                retries: Vec::new(),
+            })
+            .collect();
+        postcard::to_stdvec(&sync::protocol::SyncRequest {
+            cursor: 0,
+            uploads,
+            max_response_bytes: 4 << 20,
+        })
+        .expect("postcard")
+    };
+    let as_changes = request(
+        docs.iter()
+            .map(|d| {
+                d.get_changes(&[])
+                    .iter()
+                    .map(|c| c.raw_bytes().to_vec())
+                    .collect()
+            })
+            .collect(),
+    );
+    let as_documents = request(docs.iter().map(|d| vec![d.save()]).collect());
+    let mut rows = Vec::new();
+    let mut push = |system: String, bytes: u64, ms: f64, notes: String| {
+        let mut row = Row::new(scenario, &system);
+        row.bytes_up = bytes;
+        row.wall_ms = ms;
+        row.notes = notes;
+        rows.push(row);
+    };
+    for (label, plain) in [("changes", &as_changes), ("document", &as_documents)] {
+        for level in [3, 9, 15, 19] {
+            let t = Instant::now();
+            let size = zstd::bulk::compress(plain, level).expect("zstd").len() as u64;
+            push(
+                format!("enc: {label} zstd-{level}"),
+                size,
+                t.elapsed().as_secs_f64() * 1e3,
+                format!(
+                    "{} B before compression; wall_ms = compression time",
+                    plain.len()
+                ),
+            );
+        }
+    }
+    // A dictionary trained on the first tenth of the incidents' changes, applied to
+    // the other nine tenths (both sides would ship it).
+    let train = docs.len() / 10;
+    if train >= 8 {
+        let samples: Vec<Vec<u8>> = docs[..train]
+            .iter()
+            .flat_map(|d| {
+                d.get_changes(&[])
+                    .into_iter()
+                    .map(|c| c.raw_bytes().to_vec())
+            })
+            .collect();
+        if let Ok(dict) = zstd::dict::from_samples(&samples, 32 * 1024) {
+            let rest = request(
+                docs[train..]
+                    .iter()
+                    .map(|d| {
+                        d.get_changes(&[])
+                            .iter()
+                            .map(|c| c.raw_bytes().to_vec())
+                            .collect()
+                    })
+                    .collect(),
+            );
+            let plain_rest = zstd::bulk::compress(&rest, 19).expect("zstd").len() as u64;
+            for level in [3, 19] {
+                let t = Instant::now();
+                let mut compressor =
+                    zstd::bulk::Compressor::with_dictionary(level, &dict).expect("dictionary");
+                let size = compressor.compress(&rest).expect("zstd").len() as u64;
+                push(
+                    format!("enc: changes zstd-{level} + 32 KiB dictionary"),
+                    size,
+                    t.elapsed().as_secs_f64() * 1e3,
+                    format!(
+                        "the other {} incidents only (zstd-19 without dictionary: {plain_rest} B)",
+                        docs.len() - train
+                    ),
+                );
+            }
+        }
+    }
+    rows
+}
+
 fn testigo_row(scenario: &str, r: &SyncReport, wall_ms: f64, notes: String) -> Row {
     let mut row = Row::new(scenario, "testigo");
     row.bytes_up = r.bytes_up;
@@ -529,9 +656,16 @@ fn s1_cold_upload(scale: &Scale, flaky: bool) -> Vec<Row> {
     eprintln!("[{name}] setup {setup_s:.1} s ({changes} changes); syncing");
     let mut rows = Vec::new();
     if !flaky {
+        let checks_before = testigo_hub::history::signature_checks();
         let t = Instant::now();
+        // The hub runs in this process on its own threads; the device syncs on this
+        // one. What the process spends beyond this thread is the hub's (plus the HTTP
+        // client's I/O thread, which is small).
+        let (process_cpu, thread_cpu) = (infra::cpu_ms(false), infra::cpu_ms(true));
         let r = sync::sync(&volunteer.store, Some(&hub.url)).expect("sync");
         let wall = t.elapsed().as_secs_f64() * 1e3;
+        let checks = testigo_hub::history::signature_checks() - checks_before;
+        let hub_cpu_ms = (infra::cpu_ms(false) - process_cpu) - (infra::cpu_ms(true) - thread_cpu);
         let rest = volunteer
             .store
             .list(&ListQuery {
@@ -545,10 +679,16 @@ fn s1_cold_upload(scale: &Scale, flaky: bool) -> Vec<Row> {
             name,
             &r,
             wall,
-            format!("{} incidents, {changes} changes, one Store call per user action (setup {setup_s:.0} s); {} changes up", scale.s1, r.changes_up),
+            format!(
+                "{} incidents, {changes} changes, one Store call per user action (setup {setup_s:.0} s); {} changes up; {checks} hub signature checks; hub CPU {hub_cpu_ms:.0} ms = {:.0} µs per accepted change",
+                scale.s1,
+                r.changes_up,
+                hub_cpu_ms * 1e3 / f64::from(r.changes_up.max(1))
+            ),
         ));
         let empty: Vec<Automerge> = docs.iter().map(|_| Automerge::new()).collect();
         rows.extend(automerge_rows(name, &docs, &empty, None));
+        rows.extend(encoding_rows(name, &docs));
         let changed: Vec<(Option<Automerge>, Automerge)> =
             docs.iter().map(|d| (None, d.clone())).collect();
         rows.extend(bound_rows(name, &changed, &docs));
@@ -778,7 +918,7 @@ fn s6_cold_start(scale: &Scale) -> Vec<Row> {
         }
         device
             .store
-            .merge_remote(&id, &doc.automerge().save())
+            .adopt_own_document(&id, doc.automerge())
             .expect("merge");
     }
     let setup_s = setup.elapsed().as_secs_f64();
@@ -996,9 +1136,9 @@ fn targets(rows: &[Row], cdylib_bytes: Option<u64>) -> Vec<String> {
     };
     if let Some(t) = find(rows, "S3", "testigo") {
         line(
-            t.requests == 1 && total(t) <= 512,
+            t.requests == 1 && total(t) <= 64,
             format!(
-                "S3: 1 request and ≤ 512 B — got {} request(s), {} B",
+                "S3: 1 request and ≤ 64 B of bodies — got {} request(s), {} B",
                 t.requests,
                 total(t)
             ),
@@ -1016,11 +1156,11 @@ fn targets(rows: &[Row], cdylib_bytes: Option<u64>) -> Vec<String> {
         }
     }
     if let (Some(t), Some(lb)) = (find(rows, "S2", "testigo"), find(rows, "S2", "lower-bound")) {
-        let limit = lb.bytes_up as f64 * 1.5 + 1024.0;
+        let limit = lb.bytes_up as f64 * 1.2 + 1024.0;
         line(
             total(t) as f64 <= limit,
             format!(
-                "S2: ≤ 1.5 × lower bound + 1 KiB = {limit:.0} B — got {} B ({:.2}× lower bound)",
+                "S2: ≤ 1.2 × lower bound + 1 KiB = {limit:.0} B — got {} B ({:.2}× lower bound)",
                 total(t),
                 total(t) as f64 / lb.bytes_up.max(1) as f64
             ),
@@ -1038,15 +1178,26 @@ fn targets(rows: &[Row], cdylib_bytes: Option<u64>) -> Vec<String> {
         }
     }
     if let (Some(t), Some(lb)) = (find(rows, "S1", "testigo"), find(rows, "S1", "lower-bound")) {
-        let limit = lb.bytes_up as f64 * 1.3;
+        let limit = lb.bytes_up as f64 * 1.1;
         line(
             total(t) as f64 <= limit,
             format!(
-                "S1: ≤ 1.3 × lower bound = {limit:.0} B — got {} B ({:.2}×)",
+                "S1: ≤ 1.1 × lower bound = {limit:.0} B — got {} B ({:.2}×)",
                 total(t),
                 total(t) as f64 / lb.bytes_up.max(1) as f64
             ),
         );
+        if let Some(a) = find(rows, "S1", "automerge-sync") {
+            line(
+                total(t) as f64 <= total(a) as f64 * 0.6,
+                format!(
+                    "S1: ≤ 0.6 × automerge-sync — {} vs {} B ({:.3}×)",
+                    total(t),
+                    total(a),
+                    total(t) as f64 / total(a).max(1) as f64
+                ),
+            );
+        }
     }
     for s in ["S1", "S2", "S3", "S4"] {
         if let Some(t) = find(rows, s, "testigo") {
@@ -1072,6 +1223,7 @@ fn targets(rows: &[Row], cdylib_bytes: Option<u64>) -> Vec<String> {
             format!("S7: p99 ≤ 2 ms — got {:.2} ms", t.wall_ms),
         );
     }
+    s9_media::targets(rows, &mut line);
     match cdylib_bytes {
         Some(size) => line(
             size <= 6_000_000,

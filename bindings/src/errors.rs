@@ -56,6 +56,14 @@ pub enum TestigoError {
     #[error("sync failed: {reason}")]
     Sync { reason: String },
 
+    /// A photo, video or audio file that cannot be taken as evidence; nothing of the
+    /// observation was saved. `problem` says which rule it broke.
+    #[error("media: {reason}")]
+    Media {
+        problem: MediaProblem,
+        reason: String,
+    },
+
     /// The store was wiped; open a new one to go on.
     #[error("{reason}")]
     Closed { reason: String },
@@ -64,6 +72,21 @@ pub enum TestigoError {
     /// can go on, and should report it.
     #[error("internal error: {reason}")]
     Internal { reason: String },
+}
+
+/// Why a captured file was refused, for the app to say so on screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum MediaProblem {
+    /// The file the app named is not there.
+    Vanished,
+    /// The file holds nothing.
+    Empty,
+    /// A type Testigo does not keep, or bytes that are not of that type.
+    UnknownType,
+    /// Larger than the hub's maximum.
+    TooLarge,
+    /// A stored file that does not decrypt or match its hash.
+    Damaged,
 }
 
 impl TestigoError {
@@ -93,6 +116,17 @@ impl From<CoreError> for TestigoError {
             CoreError::Storage(reason) => TestigoError::Storage { reason },
             CoreError::InvalidTemplate(problems) => TestigoError::InvalidTemplate { problems },
             CoreError::Sync(reason) => TestigoError::Sync { reason },
+            CoreError::Media(media) => {
+                use testigo_core::media::MediaError;
+                let problem = match media {
+                    MediaError::Vanished { .. } => MediaProblem::Vanished,
+                    MediaError::Empty { .. } => MediaProblem::Empty,
+                    MediaError::UnknownType { .. } => MediaProblem::UnknownType,
+                    MediaError::TooLarge { .. } => MediaProblem::TooLarge,
+                    MediaError::Damaged { .. } => MediaProblem::Damaged,
+                };
+                TestigoError::Media { problem, reason }
+            }
         }
     }
 }

@@ -17,18 +17,25 @@ mod errors;
 mod incidents;
 mod location;
 mod logging;
+mod media;
 mod observer;
 mod store;
 mod sync;
 mod time;
+mod wake;
 
 pub use checklist::AnswerValue;
-pub use errors::{debug_panic_probe, TestigoError};
+pub use errors::{debug_panic_probe, MediaProblem, TestigoError};
 pub use incidents::{IncidentSummary, IncidentView, ListQuery, NewFieldIncident, TemplateRef};
 pub use location::{assess_fix, distance_m, GeoPoint, LocationFix};
 pub use logging::{set_logger, LogLevel, LogRecord, Logger};
+pub use media::{
+    default_upload_policy, MediaCapture, MediaUpload, MediaUploadReport, Network, UploadPolicy,
+    UploadProgressListener,
+};
 pub use observer::{IncidentObserver, ObserverRegistration};
 pub use store::{ClockStatus, DeviceInfo, FieldStore};
 pub use sync::{QuarantinedChange, RejectedChange, SyncReport};
+pub use wake::{DutyWake, WaitCanceller};
 
 uniffi::setup_scaffolding!();

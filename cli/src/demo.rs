@@ -1,7 +1,8 @@
 //! `testigo demo`: the whole story of DESIGN.md in one process tree, over real HTTP on
 //! loopback, with temporary stores that vanish at the end.
 //!
-//! A dispatcher opens an incident from a call; two volunteers sync and lose signal;
+//! Two volunteers go on duty; a dispatcher opens an incident from a call and the wake
+//! channel brings it to their phones at once; they lose signal;
 //! both verify on scene and disagree; the dispatcher corrects the report meanwhile;
 //! everyone syncs in a different order and the incident is disputed; a team lead syncs
 //! later, sees the disagreement and confirms; the caller is told; the incident is
@@ -60,6 +61,30 @@ impl Person {
     }
 }
 
+impl Person {
+    /// A phone on duty: waits on the hub's wake channel and syncs when told to, until
+    /// an incident arrives. Returns that sync and when it finished.
+    fn on_duty(&self) -> Result<(SyncReport, Instant)> {
+        use testigo_core::sync::{wait_for_work, WaitCancel, WaitOutcome};
+        let cancel = WaitCancel::default();
+        for _ in 0..3 {
+            match wait_for_work(&self.store, std::time::Duration::from_secs(30), &cancel)
+                .with_context(|| format!("{}'s phone could not wait", self.name))?
+            {
+                WaitOutcome::Work => {
+                    let report = testigo_core::sync::sync(&self.store, None)
+                        .with_context(|| format!("{} could not sync", self.name))?;
+                    if report.incidents_added > 0 {
+                        return Ok((report, Instant::now()));
+                    }
+                }
+                WaitOutcome::Timeout | WaitOutcome::Cancelled => {}
+            }
+        }
+        anyhow::bail!("{}'s phone was never woken", self.name)
+    }
+}
+
 #[derive(Default)]
 struct Totals {
     syncs: u32,
@@ -100,6 +125,7 @@ pub fn run(out: Output) -> Result<()> {
         .bootstrap_code()
         .context("a new hub makes a coordinator code")?
         .to_owned();
+    let watch = hub.watch();
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let url = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -122,7 +148,7 @@ pub fn run(out: Output) -> Result<()> {
         (&beto, Role::Volunteer, Some("south")),
         (&lead, Role::TeamLead, Some("south")),
     ] {
-        let code = admin.create_code(role, team, Some(30))?;
+        let code = admin.create_code(role, team, Some(30), None)?;
         testigo_core::sync::enroll(
             &person.store,
             &url,
@@ -137,25 +163,57 @@ pub fn run(out: Output) -> Result<()> {
     }
     let desk = HubClient::for_store(&dispatcher.store)?;
 
-    out.step(
-        "A call: \"ICE agents are at Cherokee and Jefferson\" — the dispatcher opens an incident",
-    );
-    let id = desk.open_incident(json!({
-        "place_text": "Cherokee St & Jefferson Ave, St. Louis",
-        "point": { "lat": CORNER.0, "lon": CORNER.1 },
-        "description": "Caller saw two unmarked SUVs and agents in vests outside the laundromat",
-        "urgency": "critical",
-        "team": "south",
-        "template": { "id": testigo_core::checklist::DEFAULT_TEMPLATE_ID, "version": 1 },
-        "caller_name": "María (caller)",
-        "caller_phone": CALLER_PHONE,
-    }))?;
-    desk.assign(&id, Some(&ana.store.device_id()), None, true)?;
-    desk.assign(&id, Some(&beto.store.device_id()), None, true)?;
-    out.ok(format!("incident {} opened for team south; Ana and Beto assigned; the caller's number stays in the hub's private table", dim(&id)));
-
     let mut totals = Totals::default();
-    out.step("Ana and Beto sync, then lose signal on the way");
+    out.step("Ana and Beto go on duty: each phone holds the hub's wake channel open");
+    let mut woken = 0;
+    let id = std::thread::scope(|scope| -> Result<testigo_core::ids::IncidentId> {
+        let on_duty: Vec<_> = [&ana, &beto]
+            .into_iter()
+            .map(|person| scope.spawn(move || person.on_duty()))
+            .collect();
+        let opened = Instant::now() + std::time::Duration::from_secs(10);
+        while watch.waiting_phones() < on_duty.len() {
+            ensure!(
+                Instant::now() < opened,
+                "the volunteers' phones never started waiting"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+
+        out.step(
+            "A call: \"ICE agents are at Cherokee and Jefferson\" — the dispatcher opens an incident",
+        );
+        let dispatched = Instant::now();
+        let id = desk.open_incident(json!({
+            "place_text": "Cherokee St & Jefferson Ave, St. Louis",
+            "point": { "lat": CORNER.0, "lon": CORNER.1 },
+            "description": "Caller saw two unmarked SUVs and agents in vests outside the laundromat",
+            "urgency": "critical",
+            "team": "south",
+            "template": { "id": testigo_core::checklist::DEFAULT_TEMPLATE_ID, "version": 1 },
+            "caller_name": "María (caller)",
+            "caller_phone": CALLER_PHONE,
+        }))?;
+        desk.assign(&id, Some(&ana.store.device_id()), None, true)?;
+        desk.assign(&id, Some(&beto.store.device_id()), None, true)?;
+        out.ok(format!("incident {} opened for team south; Ana and Beto assigned; the caller's number stays in the hub's private table", dim(&id)));
+        for (person, duty) in [&ana, &beto].into_iter().zip(on_duty) {
+            let (report, woke_at) = duty
+                .join()
+                .map_err(|_| anyhow::anyhow!("{}'s phone stopped", person.name))??;
+            totals.add(&report);
+            woken += 1;
+            out.ok(format!(
+                "{}'s phone woke and stored the incident {} ms after the dispatch {}",
+                bold(person.name),
+                woke_at.duration_since(dispatched).as_millis(),
+                dim("(the wake said only \"sync now\")")
+            ));
+        }
+        Ok(id)
+    })?;
+
+    out.step("Ana and Beto sync the assignments, then lose signal on the way");
     ana.sync(out, &mut totals)?;
     beto.sync(out, &mut totals)?;
 
@@ -255,9 +313,42 @@ pub fn run(out: Output) -> Result<()> {
     )?;
     out.ok("report corrected on the hub; the previous text is kept in the incident's events");
 
+    out.step("Ana photographs the SUV's plate; the phone makes a thumbnail");
+    let photo = crate::demo_media::photo(dir.path(), "IMG_0412.jpg", 1600, 1200)?;
+    let preview = crate::demo_media::photo(dir.path(), "IMG_0412-thumb.jpg", 160, 120)?;
+    ana.store.add_observation_with_media(
+        &id,
+        ObservationKind::Note,
+        "Plate of the grey SUV",
+        None,
+        Some(fix_near(22.0, 5.0)),
+        &[testigo_core::media::MediaInput {
+            path: photo.clone(),
+            mime: "image/jpeg".into(),
+            captured_at: Utc::now(),
+            fix: Some(fix_near(22.0, 5.0)),
+            preview: Some(preview.clone()),
+        }],
+    )?;
+    // The camera's files are the app's to delete once the store took them.
+    std::fs::remove_file(&photo)?;
+    std::fs::remove_file(&preview)?;
+    let stored = ana.store.attachments(&id)?;
+    let original = stored
+        .iter()
+        .find(|m| !m.is_preview)
+        .context("the photo was kept")?;
+    out.ok(format!(
+        "photo sealed in Ana's store: {} bytes, sha256 {}…, recorded in her signed observation",
+        original.size,
+        &original.sha256[..12]
+    ));
+
     out.step("Signal returns; they sync in a different order");
     beto.sync(out, &mut totals)?;
     ana.sync(out, &mut totals)?;
+    let preview_first =
+        crate::demo_media::upload_showing_preview_first(out, &ana.store, &desk, &id)?;
     beto.sync(out, &mut totals)?;
     let on_hub = desk.incident(&id)?;
     out.ok(format!(
@@ -374,12 +465,14 @@ pub fn run(out: Output) -> Result<()> {
         "status": hub_view.status.status,
         "determination": hub_view.status.determination,
         "proposals": hub_view.status.proposals.len(),
+        "phones_woken_by_dispatch": woken,
         "disputed_before_review": true,
         "observations": hub_view.observations.len(),
         "replicas_identical": identical,
         "caller_phone_on_devices": phone_on_devices,
         "bundle_verified": verification.is_valid(),
         "tampering_detected": !caught.is_valid(),
+        "preview_before_full_photo": preview_first,
         "sync_bytes_up": totals.bytes_up,
         "sync_bytes_down": totals.bytes_down,
         "syncs": totals.syncs,

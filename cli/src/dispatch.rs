@@ -45,18 +45,33 @@ pub struct EnrollArgs {
     /// Minutes the code stays valid.
     #[arg(long, default_value_t = 60)]
     expires_in: i64,
+    /// Re-enrol this device (already known to the hub, or revoked): the code enrols
+    /// it and no other, with a new credential and this role and team.
+    #[arg(long)]
+    device: Option<String>,
 }
 
 pub fn enroll(args: EnrollArgs, out: Output) -> Result<()> {
+    let device = args
+        .device
+        .as_deref()
+        .map(DeviceId::parse)
+        .transpose()
+        .map_err(|e| anyhow!("{e}"))?;
     let hub = HubClient::for_store(&open_store(args.store)?)?;
     let created = hub.create_code(
         args.role.into(),
         args.team.as_deref(),
         Some(args.expires_in),
+        device.as_ref(),
     )?;
     out.result(&created, |c| {
+        let whom = match &device {
+            Some(d) => format!("re-enrolling {d} as a"),
+            None => "a".to_owned(),
+        };
         out.ok(format!(
-            "one-time code {} for a {} ({} min)",
+            "one-time code {} for {whom} {} ({} min)",
             bold(c["code"].as_str().unwrap_or("")),
             c["role"].as_str().unwrap_or(""),
             args.expires_in
@@ -171,7 +186,10 @@ pub fn run(args: DispatchArgs, out: Output) -> Result<()> {
             let point = lat
                 .zip(lon)
                 .map(|(lat, lon)| json!({ "lat": lat, "lon": lon }));
-            let template = template.as_deref().map(crate::template::parse_ref).transpose()?;
+            let template = template
+                .as_deref()
+                .map(crate::template::parse_ref)
+                .transpose()?;
             let id = hub.open_incident(json!({
                 "place_text": place, "description": description, "urgency": urgency, "point": point, "template": template,
                 "team": team, "caller_name": caller_name, "caller_phone": caller_phone,

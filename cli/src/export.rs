@@ -31,6 +31,10 @@ enum ExportCommand {
     Bundle {
         #[arg(required = true)]
         incidents: Vec<String>,
+        /// Also write every photo, video and audio file the incidents record (the
+        /// originals, from the hub) into this folder, named by their hash.
+        #[arg(long, value_name = "DIR")]
+        with_media: Option<PathBuf>,
     },
     /// Every observation on this device, one row each.
     Csv,
@@ -41,14 +45,20 @@ enum ExportCommand {
 pub fn run(args: ExportArgs, out: Output) -> Result<()> {
     let store = open_store(args.store)?;
     let bytes = match args.command {
-        ExportCommand::Bundle { incidents } => {
+        ExportCommand::Bundle {
+            incidents,
+            with_media,
+        } => {
             let ids = incidents
                 .iter()
                 .map(|s| IncidentId::parse(s).map_err(|e| anyhow!("{e}")))
                 .collect::<Result<Vec<_>>>()?;
-            crate::progress::spinner(out, "exporting", || {
-                HubClient::for_store(&store)?.evidence(&ids)
-            })?
+            let hub = HubClient::for_store(&store)?;
+            let bundle = crate::progress::spinner(out, "exporting", || hub.evidence(&ids))?;
+            if let Some(dir) = with_media {
+                write_media(&hub, &bundle, &dir, out)?;
+            }
+            bundle
         }
         ExportCommand::Csv => csv(&store)?.into_bytes(),
         ExportCommand::Geojson => serde_json::to_vec_pretty(&geojson(&store)?)?,
@@ -61,6 +71,28 @@ pub fn run(args: ExportArgs, out: Output) -> Result<()> {
             }
         }
         None => std::io::stdout().write_all(&bytes)?,
+    }
+    Ok(())
+}
+
+/// Downloads every file the bundle records into `dir`. A file the hub does not hold
+/// yet is named, and the export goes on (verify will name it as missing).
+fn write_media(hub: &HubClient, bundle: &[u8], dir: &std::path::Path, out: Output) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for media in testigo_core::evidence::bundle_media(bundle) {
+        let id = IncidentId::parse(&media.incident).map_err(|e| anyhow!("{e}"))?;
+        match hub.media(&id, &media.sha256)? {
+            Some(bytes) => {
+                let path = dir.join(&media.file_name);
+                std::fs::write(&path, &bytes)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            None if !media.is_preview => out.warn(format!(
+                "the hub does not hold {} yet ({} of incident {})",
+                media.file_name, media.mime, media.incident
+            )),
+            None => {}
+        }
     }
     Ok(())
 }

@@ -8,15 +8,14 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::Utc;
 use clap::{Args, Subcommand, ValueEnum};
-use testigo_core::checklist::{
-    evaluate, AnswerValue, QuestionState, QuestionType, YesNo,
-};
+use testigo_core::checklist::{evaluate, AnswerValue, QuestionState, QuestionType, YesNo};
 use testigo_core::ids::{IncidentId, RecordId};
 use testigo_core::incident::{
     Confidence, Determination, EventKind, GeoPoint, NewIncident, ObservationKind, Report,
     ReportSource, Urgency,
 };
 use testigo_core::location::{LocationFix, LocationProvider};
+use testigo_core::media::{self, MediaInput};
 use testigo_core::store::{ListQuery, Store};
 
 use crate::keyfile;
@@ -46,6 +45,24 @@ enum FieldCommand {
     Sync {
         #[arg(long)]
         hub: Option<String>,
+    },
+    /// Stay on duty: wait for the hub to say there is work, sync, print what
+    /// arrived, and wait again (Ctrl-C stops). The same wake channel a phone holds.
+    Wait {
+        /// Seconds each wait stays open before the hub answers "nothing yet" (1–120).
+        #[arg(long, default_value_t = 60)]
+        timeout: u32,
+        /// Stop after the first wait that brought work (or timed out).
+        #[arg(long)]
+        once: bool,
+    },
+    /// Register a UnifiedPush endpoint with the hub (`--off` unregisters): the hub
+    /// then POSTs an empty wake to it when there is work for this device.
+    Push {
+        #[arg(required_unless_present = "off")]
+        endpoint: Option<String>,
+        #[arg(long, conflicts_with = "endpoint")]
+        off: bool,
     },
     /// List incidents on this device (from the index; no document is opened).
     List {
@@ -89,14 +106,35 @@ enum FieldCommand {
     },
     /// Show the checklist: visible questions, progress, suggested determination.
     Checklist { incident: String },
-    /// Record an observation (a note, or a count with --count).
+    /// Record an observation (a note, or a count with --count), optionally with
+    /// photos, video or audio (--attach, repeatable; the type comes from the extension).
     Observe {
         incident: String,
+        #[arg(default_value = "")]
         text: String,
         #[arg(long)]
         count: Option<i64>,
         #[command(flatten)]
         fix: OptionalFixArgs,
+        /// A photo, video or audio file to attach; the original is kept unchanged.
+        #[arg(long = "attach", value_name = "FILE")]
+        attach: Vec<PathBuf>,
+        /// A small JPEG/PNG preview of the first attached file, sent before it.
+        #[arg(long, value_name = "FILE", requires = "attach")]
+        preview: Option<PathBuf>,
+    },
+    /// Media waiting for the hub, and how far each got; --send uploads them.
+    Uploads {
+        #[arg(long)]
+        send: bool,
+        #[arg(long)]
+        hub: Option<String>,
+        /// The network the device is on: video waits for an unmetered one.
+        #[arg(long, value_enum, default_value_t = NetworkArg::Unmetered)]
+        network: NetworkArg,
+        /// Send everything now, whatever the network.
+        #[arg(long)]
+        urgent: bool,
     },
     /// Correct an earlier observation; the original is kept.
     Amend {
@@ -120,6 +158,12 @@ enum FieldCommand {
     },
     /// Changes the hub refused, kept here for review.
     Quarantine,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum NetworkArg {
+    Metered,
+    Unmetered,
 }
 
 #[derive(Args, Clone)]
@@ -275,6 +319,21 @@ pub fn run(args: FieldArgs, out: Output, lang: &str) -> Result<()> {
             })?;
             crate::report::print_sync(out, &report)
         }
+        FieldCommand::Wait { timeout, once } => wait(&store, out, timeout, once),
+        FieldCommand::Push { endpoint, off } => match endpoint.filter(|_| !off) {
+            Some(endpoint) => {
+                testigo_core::sync::register_push(&store, &endpoint)?;
+                out.result(&serde_json::json!({ "push": endpoint }), |_| {
+                    out.ok("push endpoint registered; the hub will send it empty wakes")
+                })
+            }
+            None => {
+                testigo_core::sync::unregister_push(&store)?;
+                out.result(&serde_json::json!({ "push": null }), |_| {
+                    out.ok("push endpoint unregistered")
+                })
+            }
+        },
         FieldCommand::List {
             status: wanted,
             limit,
@@ -390,16 +449,117 @@ pub fn run(args: FieldArgs, out: Output, lang: &str) -> Result<()> {
             text,
             count,
             fix,
+            attach,
+            preview,
         } => {
             let kind = if count.is_some() {
                 ObservationKind::Count
             } else {
                 ObservationKind::Note
             };
-            let id =
-                store.add_observation(&incident_id(&incident)?, kind, &text, count, fix.fix())?;
-            out.result(&serde_json::json!({ "observation": id }), |_| {
-                out.ok(format!("observation {id} saved"))
+            let incident = incident_id(&incident)?;
+            let id = if attach.is_empty() {
+                store.add_observation(&incident, kind, &text, count, fix.fix())?
+            } else {
+                let media = media_inputs(attach, preview, fix.fix())?;
+                store.add_observation_with_media(
+                    &incident,
+                    kind,
+                    &text,
+                    count,
+                    fix.fix(),
+                    &media,
+                )?
+            };
+            let attached = store
+                .attachments(&incident)?
+                .into_iter()
+                .filter(|m| m.record == id && !m.is_preview)
+                .map(|m| serde_json::json!({ "sha256": m.sha256, "mime": m.mime, "size": m.size }))
+                .collect::<Vec<_>>();
+            out.result(
+                &serde_json::json!({ "observation": id, "attachments": attached }),
+                |v| {
+                    out.ok(format!("observation {id} saved"));
+                    for a in v["attachments"].as_array().into_iter().flatten() {
+                        out.line(format!(
+                            "  attached {} ({} bytes, sha256 {})",
+                            a["mime"], a["size"], a["sha256"]
+                        ));
+                    }
+                },
+            )
+        }
+        FieldCommand::Uploads {
+            send,
+            hub,
+            network,
+            urgent,
+        } => {
+            let report = if send {
+                let network = match network {
+                    NetworkArg::Metered => media::Network::Metered,
+                    NetworkArg::Unmetered => media::Network::Unmetered,
+                };
+                let policy = media::UploadPolicy {
+                    urgent,
+                    ..Default::default()
+                };
+                Some(crate::progress::spinner(out, "uploading media", || {
+                    media::upload_media(
+                        &store,
+                        hub.as_deref(),
+                        network,
+                        &policy,
+                        &Default::default(),
+                        None,
+                    )
+                })?)
+            } else {
+                None
+            };
+            let pending: Vec<_> = store
+                .pending_uploads()?
+                .into_iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "incident": m.incident, "sha256": m.sha256, "mime": m.mime,
+                        "preview": m.is_preview, "size": m.size, "acked_bytes": m.acked_bytes,
+                    })
+                })
+                .collect();
+            let value = serde_json::json!({
+                "sent": report.as_ref().map(|r| serde_json::json!({
+                    "completed": r.completed, "bytes_sent": r.bytes_sent,
+                    "waiting_for_network": r.waiting_for_network, "waiting_for_sync": r.waiting_for_sync,
+                })),
+                "pending": pending,
+            });
+            out.result(&value, |v| {
+                if let Some(r) = report.as_ref() {
+                    out.ok(format!(
+                        "{} files sent ({} bytes)",
+                        r.completed, r.bytes_sent
+                    ));
+                }
+                let pending = v["pending"].as_array().map(Vec::len).unwrap_or(0);
+                if pending == 0 {
+                    out.line("nothing waiting for the hub".to_owned());
+                }
+                for p in v["pending"].as_array().into_iter().flatten() {
+                    out.line(format!(
+                        "  {} {}{}: {}/{} bytes",
+                        p["incident"].as_str().unwrap_or_default(),
+                        p["mime"].as_str().unwrap_or_default(),
+                        if p["preview"] == true {
+                            " (preview)"
+                        } else {
+                            ""
+                        },
+                        p["acked_bytes"],
+                        p["size"]
+                    ));
+                }
             })
         }
         FieldCommand::Amend {
@@ -623,6 +783,84 @@ fn interactive_checklist(store: &Store, id: &IncidentId, lang: &str, out: Output
         {
             Ok(()) => {}
             Err(e) => println!("  {}", console::style(e).red()),
+        }
+    }
+}
+
+/// The files of `--attach`, typed by extension; the preview goes with the first.
+fn media_inputs(
+    files: Vec<PathBuf>,
+    preview: Option<PathBuf>,
+    fix: Option<LocationFix>,
+) -> Result<Vec<MediaInput>> {
+    let mut preview = preview;
+    files
+        .into_iter()
+        .map(|path| {
+            let mime = media::mime_for_extension(&path).ok_or_else(|| {
+                anyhow!("{}: unknown media type (use .jpg, .png, .heic, .mp4, .mov, .3gp, .m4a, .aac, .ogg, .mp3)", path.display())
+            })?;
+            Ok(MediaInput {
+                path,
+                mime: mime.to_owned(),
+                captured_at: Utc::now(),
+                fix: fix.clone(),
+                preview: preview.take(),
+            })
+        })
+        .collect()
+}
+
+/// `field wait`: the on-duty loop of a phone, printing each wake's news.
+fn wait(store: &Store, out: Output, timeout: u32, once: bool) -> Result<()> {
+    use testigo_core::sync::{wait_for_work, WaitCancel, WaitOutcome};
+    let cancel = WaitCancel::default();
+    loop {
+        let outcome = wait_for_work(
+            store,
+            std::time::Duration::from_secs(timeout.into()),
+            &cancel,
+        )?;
+        let report = match outcome {
+            WaitOutcome::Work => Some(testigo_core::sync::sync(store, None)?),
+            WaitOutcome::Timeout | WaitOutcome::Cancelled => None,
+        };
+        let arrived: Vec<_> = match &report {
+            Some(report) => report
+                .new_incidents
+                .iter()
+                .filter_map(|id| store.summary(id).transpose())
+                .collect::<testigo_core::Result<_>>()?,
+            None => Vec::new(),
+        };
+        let value = serde_json::json!({
+            "woke": report.is_some(),
+            "new_incidents": arrived.iter().map(|r| &r.summary).collect::<Vec<_>>(),
+            "changes_down": report.as_ref().map_or(0, |r| r.changes_down),
+            "incidents_removed": report.as_ref().map_or(0, |r| r.incidents_removed),
+        });
+        out.result(&value, |_| match &report {
+            None => out.line(dim("nothing yet")),
+            Some(report) => {
+                out.ok(format!(
+                    "woken: {} new, {} changes, {} removed",
+                    arrived.len(),
+                    report.changes_down,
+                    report.incidents_removed
+                ));
+                for row in &arrived {
+                    let s = &row.summary;
+                    out.line(format!(
+                        "  {}  {:<9} {}",
+                        dim(&s.id),
+                        format!("{:?}", s.urgency).to_lowercase(),
+                        s.place_text
+                    ));
+                }
+            }
+        })?;
+        if once {
+            return Ok(());
         }
     }
 }

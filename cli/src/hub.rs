@@ -31,6 +31,17 @@ pub struct HubArgs {
     /// Days after closing at which an incident is archived.
     #[arg(long, env = "TESTIGO_HUB_ARCHIVE_AFTER_DAYS", requires = "archive_dir")]
     archive_after_days: Option<u32>,
+    /// Accept plain-http UnifiedPush endpoints (a distributor on this trusted network).
+    #[arg(long, env = "TESTIGO_HUB_PUSH_ALLOW_HTTP")]
+    push_allow_http: bool,
+    /// Address of a TLS proxy in front of the hub (repeatable): only its
+    /// `X-Forwarded-For` is believed, for rate limits per client.
+    #[arg(
+        long = "trusted-proxy",
+        env = "TESTIGO_HUB_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 pub fn run(args: HubArgs, out: Output) -> Result<()> {
@@ -53,6 +64,12 @@ pub fn run(args: HubArgs, out: Output) -> Result<()> {
         retention_days: args.retention_days,
         archive_dir: args.archive_dir,
         archive_after_days: args.archive_after_days,
+        media_dir: None,
+        max_media_mb: 2048,
+        push_allow_http: args.push_allow_http,
+        push_policy: None,
+        wake_bus: None,
+        trusted_proxies: args.trusted_proxies,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {

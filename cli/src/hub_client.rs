@@ -107,16 +107,37 @@ impl HubClient {
         self.call(reqwest::Method::GET, "/v1/templates", None)
     }
 
+    /// A media file of an incident, if the hub holds it (`None`: not yet).
+    pub fn media(&self, incident: &IncidentId, sha256: &str) -> Result<Option<Vec<u8>>> {
+        let path = testigo_core::media::protocol::media_path(incident.as_str(), sha256);
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.credential)
+            .send()
+            .with_context(|| format!("cannot reach the hub at {}", self.base))?;
+        match response.status().as_u16() {
+            200 => Ok(Some(response.bytes().context("reading the file")?.to_vec())),
+            404 => Ok(None),
+            status => bail!("the hub refused the download ({status})"),
+        }
+    }
+
+    /// A one-time enrolment code; with `device`, a code that re-enrols that one
+    /// device (new credential, this role and team, revocation lifted).
     pub fn create_code(
         &self,
         role: Role,
         team: Option<&str>,
         expires_in_minutes: Option<i64>,
+        device: Option<&DeviceId>,
     ) -> Result<Value> {
         self.call(
             reqwest::Method::POST,
             "/v1/enrol-codes",
-            Some(json!({ "role": role, "team": team, "expires_in_minutes": expires_in_minutes })),
+            Some(
+                json!({ "role": role, "team": team, "expires_in_minutes": expires_in_minutes, "device": device }),
+            ),
         )
     }
 

@@ -10,6 +10,7 @@
 //! Errors are one clear line on stderr and a non-zero exit code, never a backtrace.
 
 mod demo;
+mod demo_media;
 mod dispatch;
 mod evidence;
 mod export;
@@ -22,7 +23,6 @@ mod progress;
 mod report;
 mod template;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -64,8 +64,9 @@ enum Command {
     Template(template::TemplateArgs),
     /// Evidence bundles from the hub; CSV and GeoJSON of this device's incidents.
     Export(export::ExportArgs),
-    /// Check an evidence bundle: every hash, signature and rendering.
-    Verify { bundle: PathBuf },
+    /// Check an evidence bundle: every hash, signature and rendering, and, against a
+    /// pinned hub key, what the hub signed (heads, authors, receipt times).
+    Verify(evidence::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,7 +81,7 @@ fn main() -> ExitCode {
         Command::Field(args) => field::run(args, out, &cli.lang).map(|()| true),
         Command::Template(args) => template::run(args, out).map(|()| true),
         Command::Export(args) => export::run(args, out).map(|()| true),
-        Command::Verify { bundle } => evidence::verify(bundle, out),
+        Command::Verify(args) => evidence::verify(args, out),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

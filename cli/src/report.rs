@@ -34,7 +34,11 @@ pub fn print_sync(out: Output, report: &SyncReport) -> anyhow::Result<()> {
             out.ok(format!(
                 "{} new checklist version{} from the hub",
                 report.templates_received,
-                if report.templates_received == 1 { "" } else { "s" }
+                if report.templates_received == 1 {
+                    ""
+                } else {
+                    "s"
+                }
             ));
         }
         for refused in &report.templates_refused {

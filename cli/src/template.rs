@@ -64,8 +64,11 @@ pub fn run(args: TemplateArgs, out: Output) -> Result<()> {
     match args.command {
         TemplateCommand::Export { out: path, from } => export(&path, from, out),
         TemplateCommand::Import { file } => {
-            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let is_json = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let is_json = file
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"));
             let hub = HubClient::for_store(&open_store(args.store)?)?;
             let imported = hub.import_template(bytes, is_json)?;
             out.result(&imported, |i| {
@@ -75,14 +78,21 @@ pub fn run(args: TemplateArgs, out: Output) -> Result<()> {
                     i["version"],
                     i["title"].as_str().unwrap_or(""),
                     i["questions"],
-                    if i["new"] == false { " (already imported)" } else { "" }
+                    if i["new"] == false {
+                        " (already imported)"
+                    } else {
+                        ""
+                    }
                 ));
                 for warning in i["warnings"].as_array().into_iter().flatten() {
                     out.warn(format!(
                         "{} row {}{}: {}",
                         warning["sheet"].as_str().unwrap_or(""),
                         warning["row"],
-                        warning["column"].as_str().map(|c| format!(" ({c})")).unwrap_or_default(),
+                        warning["column"]
+                            .as_str()
+                            .map(|c| format!(" ({c})"))
+                            .unwrap_or_default(),
                         warning["message"].as_str().unwrap_or("")
                     ));
                 }
@@ -112,7 +122,9 @@ pub fn run(args: TemplateArgs, out: Output) -> Result<()> {
             out.result(&list, |rows| {
                 let rows = rows.as_array().cloned().unwrap_or_default();
                 if rows.is_empty() {
-                    out.line(dim("no checklist imported; devices run the one that ships with Testigo"));
+                    out.line(dim(
+                        "no checklist imported; devices run the one that ships with Testigo",
+                    ));
                 }
                 for row in rows {
                     out.line(format!(
@@ -121,7 +133,11 @@ pub fn run(args: TemplateArgs, out: Output) -> Result<()> {
                         row["version"],
                         row["title"].as_str().unwrap_or(""),
                         row["questions"],
-                        if row["published_at_ms"].is_null() { dim("draft") } else { "published".to_owned() }
+                        if row["published_at_ms"].is_null() {
+                            dim("draft")
+                        } else {
+                            "published".to_owned()
+                        }
                     ));
                 }
             })
@@ -133,11 +149,14 @@ fn export(path: &Path, from: Option<PathBuf>, out: Output) -> Result<()> {
     let template = match from {
         None => default_template()?,
         Some(file) => {
-            let json = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let json = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
             CheckedTemplate::from_json(&json)?
         }
     };
-    let xlsx = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    let xlsx = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
     let bytes = if xlsx {
         xlsform::export_xlsx(template.template())?
     } else {
@@ -148,7 +167,15 @@ fn export(path: &Path, from: Option<PathBuf>, out: Output) -> Result<()> {
     }
     std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
     let reference = template.template_ref();
-    out.result(&serde_json::json!({ "id": reference.id, "version": reference.version, "file": path }), |_| {
-        out.ok(format!("wrote {}@{} to {}", reference.id, reference.version, path.display()))
-    })
+    out.result(
+        &serde_json::json!({ "id": reference.id, "version": reference.version, "file": path }),
+        |_| {
+            out.ok(format!(
+                "wrote {}@{} to {}",
+                reference.id,
+                reference.version,
+                path.display()
+            ))
+        },
+    )
 }

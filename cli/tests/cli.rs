@@ -42,10 +42,12 @@ fn the_demo_tells_the_whole_story_and_checks_it() {
     assert_eq!(summary["status"], "caller_notified");
     assert_eq!(summary["determination"], "verified");
     assert_eq!(summary["proposals"], 2);
+    assert_eq!(summary["phones_woken_by_dispatch"], 2);
     assert_eq!(summary["replicas_identical"], true);
     assert_eq!(summary["caller_phone_on_devices"], false);
     assert_eq!(summary["bundle_verified"], true);
     assert_eq!(summary["tampering_detected"], true);
+    assert_eq!(summary["preview_before_full_photo"], true);
     assert!(summary["observations"].as_u64().unwrap() >= 3);
     assert!(
         summary["seconds"].as_f64().unwrap() < 60.0,
@@ -163,8 +165,23 @@ fn a_field_device_scripted_against_a_running_hub() {
     ]);
     let id = opened["incident"].as_str().unwrap().to_owned();
 
-    let synced = json(&["field", "--store", &volunteer, "sync"]);
-    assert_eq!(synced["incidents_added"], 1);
+    // On duty: the wait returns at once (the dispatch happened before it began), then
+    // syncs and prints what arrived.
+    let woke = json(&[
+        "field",
+        "--store",
+        &volunteer,
+        "wait",
+        "--once",
+        "--timeout",
+        "30",
+    ]);
+    assert_eq!(woke["woke"], true, "{woke}");
+    assert_eq!(woke["new_incidents"][0]["id"], id.as_str());
+    assert_eq!(
+        woke["new_incidents"][0]["place_text"],
+        "Gravois Ave & Chippewa St"
+    );
     let listed = json(&["field", "--store", &volunteer, "list"]);
     assert_eq!(listed[0]["summary"]["id"], id.as_str());
     let checked_in = json(&[
@@ -227,6 +244,27 @@ fn a_field_device_scripted_against_a_running_hub() {
         "--lon",
         "-90.2550",
     ]);
+    // A photo of the plate, attached on scene: sealed in the store, queued for the hub.
+    let photo = dir.path().join("plate.jpg");
+    std::fs::write(
+        &photo,
+        [&[0xFF, 0xD8, 0xFF, 0xE0][..], &[7u8; 40_000]].concat(),
+    )
+    .unwrap();
+    let observed = json(&[
+        "field",
+        "--store",
+        &volunteer,
+        "observe",
+        &id,
+        "Plate of the grey SUV",
+        "--attach",
+        photo.to_str().unwrap(),
+    ]);
+    assert_eq!(observed["attachments"][0]["mime"], "image/jpeg");
+    assert_eq!(observed["attachments"][0]["size"], 40_004);
+    let queued = json(&["field", "--store", &volunteer, "uploads"]);
+    assert_eq!(queued["pending"].as_array().unwrap().len(), 1, "{queued}");
     json(&[
         "field",
         "--store",
@@ -250,6 +288,10 @@ fn a_field_device_scripted_against_a_running_hub() {
     let synced = json(&["field", "--store", &volunteer, "sync"]);
     assert!(synced["changes_up"].as_u64().unwrap() >= 5);
     assert_eq!(synced["rejected"].as_array().unwrap().len(), 0);
+
+    let sent = json(&["field", "--store", &volunteer, "uploads", "--send"]);
+    assert_eq!(sent["sent"]["completed"], 1, "{sent}");
+    assert_eq!(sent["pending"].as_array().unwrap().len(), 0, "{sent}");
 
     let on_hub = json(&["dispatch", "--store", &dispatcher, "show", &id]);
     assert_eq!(on_hub["status"]["status"], "proposed");
@@ -282,8 +324,87 @@ fn a_field_device_scripted_against_a_running_hub() {
         "{}",
         String::from_utf8_lossy(&exported.stderr)
     );
+    let media_dir = dir.path().join("media");
+    let exported = testigo()
+        .args(["export", "--store", &dispatcher, "-o"])
+        .arg(&bundle)
+        .args(["bundle", &id, "--with-media"])
+        .arg(&media_dir)
+        .output()
+        .unwrap();
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let verified = json(&[
+        "verify",
+        bundle.to_str().unwrap(),
+        "--media",
+        media_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        verified["findings"].as_array().unwrap().len(),
+        0,
+        "{verified}"
+    );
+    // One byte changed in the photo is named.
+    let photo_copy = std::fs::read_dir(&media_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&photo_copy).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&photo_copy, bytes).unwrap();
+    let altered = testigo()
+        .args(["--json", "verify"])
+        .arg(&bundle)
+        .arg("--media")
+        .arg(&media_dir)
+        .output()
+        .unwrap();
+    assert_eq!(altered.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&altered.stdout).unwrap();
+    let named = photo_copy.file_name().unwrap().to_str().unwrap();
+    assert_eq!(
+        report["findings"][0]["field"],
+        format!("media/{named}"),
+        "{report}"
+    );
     let verified = json(&["verify", bundle.to_str().unwrap()]);
     assert_eq!(verified["findings"].as_array().unwrap().len(), 0);
+    assert_eq!(verified["anchor"], "not_given");
+    let plain = testigo().args(["verify"]).arg(&bundle).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&plain.stdout).contains("NOT ANCHORED"),
+        "without a hub key, verify says the bundle is not anchored"
+    );
+    // Pinned to the hub's key (here read from the hub itself, as an organisation
+    // would publish it), and to another key, given inline and in a file.
+    let hub_key = serde_json::from_slice::<Value>(&std::fs::read(&bundle).unwrap()).unwrap()["hub"]
+        ["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let anchored = json(&["verify", "--hub-key", &hub_key, bundle.to_str().unwrap()]);
+    assert_eq!(anchored["anchor"]["pinned"], hub_key.as_str());
+    assert_eq!(anchored["findings"].as_array().unwrap().len(), 0);
+    let key_file = dir.path().join("other-hub.key");
+    std::fs::write(&key_file, "11".repeat(32)).unwrap();
+    let wrong = testigo()
+        .args(["verify", "--hub-key-file"])
+        .arg(&key_file)
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&wrong.stdout).contains("not by the pinned hub key"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stdout)
+    );
     let mut tampered = std::fs::read_to_string(&bundle).unwrap();
     tampered = tampered.replacen(
         "Three agents at the tire shop",
@@ -334,15 +455,37 @@ fn a_volunteer_checks_in_answers_everything_and_checks_out_at_full_progress() {
     let dir = tempfile::tempdir().unwrap();
     let (_hub, url, bootstrap) = start_hub(dir.path());
     let store = |name: &str| dir.path().join(format!("{name}.db")).display().to_string();
-    let (coordinator, dispatcher, volunteer) =
-        (store("coordinator"), store("dispatcher"), store("volunteer"));
-    json(&["field", "--store", &coordinator, "enroll", "--hub", &url, "--code", &bootstrap]);
+    let (coordinator, dispatcher, volunteer) = (
+        store("coordinator"),
+        store("dispatcher"),
+        store("volunteer"),
+    );
+    json(&[
+        "field",
+        "--store",
+        &coordinator,
+        "enroll",
+        "--hub",
+        &url,
+        "--code",
+        &bootstrap,
+    ]);
     for (who, role) in [(&dispatcher, "dispatcher"), (&volunteer, "volunteer")] {
-        let code = json(&["enroll", "--store", coordinator.as_str(), "--role", role, "--team", "east"])["code"]
+        let code = json(&[
+            "enroll",
+            "--store",
+            coordinator.as_str(),
+            "--role",
+            role,
+            "--team",
+            "east",
+        ])["code"]
             .as_str()
             .unwrap()
             .to_owned();
-        json(&["field", "--store", who, "enroll", "--hub", &url, "--code", &code]);
+        json(&[
+            "field", "--store", who, "enroll", "--hub", &url, "--code", &code,
+        ]);
     }
 
     // The shipped checklist as an XLSForm; version 2 with one label changed.
@@ -354,7 +497,11 @@ fn a_volunteer_checks_in_answers_everything_and_checks_out_at_full_progress() {
     let text = std::fs::read_to_string(&form).unwrap();
     let edited = text
         .replacen(",field-verification,1,", ",field-verification,2,", 1)
-        .replacen("About how many agents are there?", "How many agents do you count?", 1);
+        .replacen(
+            "About how many agents are there?",
+            "How many agents do you count?",
+            1,
+        );
     assert_ne!(edited, text);
     std::fs::write(&form, edited).unwrap();
     let refused = testigo()
@@ -362,30 +509,86 @@ fn a_volunteer_checks_in_answers_everything_and_checks_out_at_full_progress() {
         .arg(&form)
         .output()
         .unwrap();
-    assert!(!refused.status.success(), "a volunteer cannot import checklists");
-    let imported = json(&["template", "--store", &coordinator, "import", form.to_str().unwrap()]);
-    assert_eq!((imported["id"].as_str(), imported["version"].as_u64()), (Some("field-verification"), Some(2)));
-    json(&["template", "--store", &coordinator, "publish", "field-verification", "--version", "2"]);
+    assert!(
+        !refused.status.success(),
+        "a volunteer cannot import checklists"
+    );
+    let imported = json(&[
+        "template",
+        "--store",
+        &coordinator,
+        "import",
+        form.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        (imported["id"].as_str(), imported["version"].as_u64()),
+        (Some("field-verification"), Some(2))
+    );
+    json(&[
+        "template",
+        "--store",
+        &coordinator,
+        "publish",
+        "field-verification",
+        "--version",
+        "2",
+    ]);
     let listed = json(&["template", "--store", &dispatcher, "list"]);
     assert!(listed[0]["published_at_ms"].is_i64(), "{listed}");
 
     let opened = json(&[
-        "dispatch", "--store", &dispatcher, "open", "--place", "Cherokee St", "--lat", "38.5930", "--lon", "-90.2300", "--team", "east",
+        "dispatch",
+        "--store",
+        &dispatcher,
+        "open",
+        "--place",
+        "Cherokee St",
+        "--lat",
+        "38.5930",
+        "--lon",
+        "-90.2300",
+        "--team",
+        "east",
     ]);
     let id = opened["incident"].as_str().unwrap().to_owned();
     let synced = json(&["field", "--store", &volunteer, "sync"]);
     assert_eq!(synced["templates_received"], 1, "{synced}");
 
-    let checklist = || json(&["--lang", "es", "field", "--store", &volunteer, "checklist", &id]);
+    let checklist = || {
+        json(&[
+            "--lang",
+            "es",
+            "field",
+            "--store",
+            &volunteer,
+            "checklist",
+            &id,
+        ])
+    };
     let first = checklist();
     assert_eq!(first["template"]["version"], 2);
     assert_eq!(first["next"], "arrival");
-    json(&["field", "--store", &volunteer, "check-in", &id, "--lat", "38.5931", "--lon", "-90.2301", "--accuracy", "6"]);
+    json(&[
+        "field",
+        "--store",
+        &volunteer,
+        "check-in",
+        &id,
+        "--lat",
+        "38.5931",
+        "--lon",
+        "-90.2301",
+        "--accuracy",
+        "6",
+    ]);
     // Answer whatever the checklist asks next until only the departure is left.
     let mut asked = Vec::new();
     loop {
         let state = checklist();
-        let next = state["next"].as_str().expect("something is still asked").to_owned();
+        let next = state["next"]
+            .as_str()
+            .expect("something is still asked")
+            .to_owned();
         assert_ne!(next, "arrival", "checking in answered the arrival");
         if next == "departure" {
             break;
@@ -411,15 +614,32 @@ fn a_volunteer_checks_in_answers_everything_and_checks_out_at_full_progress() {
             "location" => "38.5931,-90.2301",
             other => panic!("{other} question {next}"),
         };
-        json(&["--lang", "es", "field", "--store", &volunteer, "answer", &id, &next, value]);
+        json(&[
+            "--lang", "es", "field", "--store", &volunteer, "answer", &id, &next, value,
+        ]);
         asked.push(next);
     }
     assert!(asked.len() >= 5, "{asked:?}");
-    json(&["field", "--store", &volunteer, "check-out", &id, "--lat", "38.5940", "--lon", "-90.2310", "--accuracy", "9"]);
+    json(&[
+        "field",
+        "--store",
+        &volunteer,
+        "check-out",
+        &id,
+        "--lat",
+        "38.5940",
+        "--lon",
+        "-90.2310",
+        "--accuracy",
+        "9",
+    ]);
     let done = checklist();
     assert_eq!(done["complete"], true, "{done}");
     assert_eq!(done["next"], Value::Null);
-    assert_eq!(done["progress"]["answered"], done["progress"]["required"], "{done}");
+    assert_eq!(
+        done["progress"]["answered"], done["progress"]["required"],
+        "{done}"
+    );
     let synced = json(&["field", "--store", &volunteer, "sync"]);
     assert_eq!(synced["rejected"].as_array().unwrap().len(), 0);
 }

@@ -44,6 +44,11 @@ pub enum Error {
     /// Network or hub failure during sync; nothing local was lost.
     #[error("sync failed: {0}")]
     Sync(String),
+
+    /// A photo, video or audio file that cannot be taken as evidence (gone, empty, of
+    /// an unknown type, too large, damaged). Nothing of the action was saved.
+    #[error(transparent)]
+    Media(#[from] crate::media::MediaError),
 }
 
 impl Error {

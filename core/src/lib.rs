@@ -11,6 +11,8 @@ pub mod evidence;
 pub mod ids;
 pub mod incident;
 pub mod location;
+pub mod media;
+pub mod rules;
 pub mod store;
 pub mod sync;
 pub mod time;

@@ -1,14 +1,16 @@
-//! Convergence under partitions. Three to five replicas of one incident (the hub that
-//! created it, a volunteer, a team lead, then a dispatcher and a second team lead) do
+//! Convergence under partitions. Three to five replicas of one incident (the
+//! dispatcher who opened it, a volunteer, a team lead, then a dispatcher and a second team lead) do
 //! random sequences of every user action while cut off from each other, exchange
 //! changes in random pairs and directions (some twice), then all sync. At the end:
 //! every replica shows the identical view; every acknowledged observation, checkpoint
 //! and event is present exactly once; every person's last answer to each question is
 //! there; and the incident is `disputed` exactly when determinations conflict.
 //!
-//! Changes travel the way sync carries them: the changes one side lacks, as the
-//! concatenated change chunks the device merges with `load_incremental`. 1,000 cases
-//! by default; `TESTIGO_PROPTEST_CASES` raises it.
+//! Changes travel the way sync carries them: the changes one side lacks, in causal
+//! order, and every exchange goes through the hub's op-level validator, each change
+//! checked as sent by the enrolled device (and role) that made it — so every action of
+//! every role, assignments, closing and report edits included, is shown to pass it.
+//! 1,000 cases by default; `TESTIGO_PROPTEST_CASES` raises it.
 
 mod common;
 
@@ -22,10 +24,11 @@ use testigo_core::incident::{
     Author, CheckpointKind, Determination, EventKind, IncidentDoc, IncidentStatus, ObservationKind,
     Role,
 };
+use testigo_core::rules::changes::{merge_checked, Writer};
 
 /// Replica `i` acts as `ROLES[i]`; cases use the first 3 to 5.
 const ROLES: [Role; 5] = [
-    Role::Hub,
+    Role::Dispatcher,
     Role::Volunteer,
     Role::TeamLead,
     Role::Dispatcher,
@@ -117,23 +120,40 @@ fn people(replicas: usize) -> Vec<Author> {
 }
 
 /// Delivers what `from` has and `to` lacks, as sync does: the missing changes in
-/// causal order, concatenated, merged with `load_incremental`.
-fn send(docs: &mut [IncidentDoc], from: usize, to: usize, twice: bool) {
+/// causal order, each checked by the hub's validator as sent by the enrolled device
+/// that made it (its role included) before it is merged. Every change the people make
+/// through the app must pass.
+fn send(
+    docs: &mut [IncidentDoc],
+    people: &[Author],
+    id: &IncidentId,
+    from: usize,
+    to: usize,
+    twice: bool,
+) {
     if from == to {
         return;
     }
     let missing = docs[to]
         .automerge()
         .get_changes_added(docs[from].automerge());
-    let bytes: Vec<u8> = missing
-        .iter()
-        .flat_map(|c| c.raw_bytes().to_vec())
-        .collect();
     for _ in 0..if twice { 2 } else { 1 } {
-        docs[to]
-            .automerge_mut()
-            .load_incremental(&bytes)
-            .expect("changes from a replica load");
+        let merged = merge_checked(docs[to].automerge_mut(), id, missing.clone(), |change| {
+            let author = people
+                .iter()
+                .find(|p| &p.device.actor_id() == change.actor_id())
+                .expect("every change is someone's");
+            Writer::Enrolled {
+                device: &author.device,
+                role: author.role,
+            }
+        })
+        .expect("checked changes merge");
+        assert!(
+            merged.refused.is_empty(),
+            "the validator refused the app's own changes: {:?}",
+            merged.refused
+        );
     }
 }
 
@@ -260,7 +280,8 @@ proptest! {
     #[test]
     fn replicas_converge_whatever_the_partitions((replicas, steps, final_order) in scenario()) {
         let people = people(replicas);
-        let origin = IncidentDoc::create(&IncidentId::generate(), &people[0], report("Cherokee St & Jefferson Ave"), at(0)).unwrap();
+        let id = IncidentId::generate();
+        let origin = IncidentDoc::create(&id, &people[0], report("Cherokee St & Jefferson Ave"), at(0)).unwrap();
         let saved = origin.automerge().save();
         // Everyone starts from the one created document, never creating it again.
         let mut docs: Vec<IncidentDoc> = (0..replicas).map(|_| IncidentDoc::load(&saved).unwrap()).collect();
@@ -269,15 +290,15 @@ proptest! {
         for (n, step) in steps.iter().enumerate() {
             match step {
                 Step::Act(who, action) => act(&mut docs[*who], &people[*who], &people, action, *who, n as i64 + 1, &mut acked),
-                Step::Send { from, to, twice } => send(&mut docs, *from, *to, *twice),
+                Step::Send { from, to, twice } => send(&mut docs, &people, &id, *from, *to, *twice),
             }
         }
         // Connectivity returns: everyone syncs with the hub (replica 0) in a random
         // order, then once more so the early ones get what the late ones brought.
         for _ in 0..2 {
             for &r in &final_order {
-                send(&mut docs, r, 0, false);
-                send(&mut docs, 0, r, false);
+                send(&mut docs, &people, &id, r, 0, false);
+                send(&mut docs, &people, &id, 0, r, false);
             }
         }
 

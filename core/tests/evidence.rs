@@ -86,6 +86,7 @@ fn device_record(store: &Store, role: Role) -> DeviceRecord {
         public_key: hex::encode(identity.public_key()),
         role,
         enrolled_at: t0(),
+        hub_signature: None,
     }
 }
 
@@ -105,8 +106,10 @@ fn export(scene: &Scene) -> Vec<u8> {
                     document: doc,
                     signatures: &signatures,
                     received_at: &received,
+                    history: &[],
                 }],
                 &devices,
+                None,
             )
         })
         .unwrap()
@@ -297,9 +300,13 @@ fn retention_removes_closed_synced_incidents_and_never_unsynced_ones() {
     let id = lead.create_incident(report("Grand Blvd")).unwrap();
     lead.record_event(&id, EventKind::Closed, None, None, None)
         .unwrap();
-    // The volunteer's copy came from elsewhere and holds nothing of its own.
+    // The volunteer's copy came from elsewhere and holds nothing of its own; the hub
+    // said when it saw the incident closed.
     received
         .merge_remote(&id, &lead.with_document(&id, |d| Ok(d.save())).unwrap())
+        .unwrap();
+    received
+        .note_hub_closing(&id, t0().timestamp_millis())
         .unwrap();
 
     clock.advance(Duration::hours(71));
@@ -348,11 +355,257 @@ fn every_distance_survives_the_round_trip_through_the_bundle() {
                     document: doc,
                     signatures: &signatures,
                     received_at: &HashMap::new(),
+                    history: &[],
                 }],
                 &devices,
+                None,
             )
         })
         .unwrap();
     let report = evidence::verify(&bundle);
     assert!(report.is_valid(), "{:#?}", report.findings);
+}
+
+// ----- the hub's signatures: the trust anchor ---------------------------------------
+
+fn hub_key(seed: u8) -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
+}
+
+fn hub_public(seed: u8) -> [u8; 32] {
+    hub_key(seed).verifying_key().to_bytes()
+}
+
+/// The scene's bundle as a hub with key `seed` would sign it, with receipt times.
+fn export_signed(scene: &Scene, seed: u8) -> Vec<u8> {
+    let mut signatures = scene.volunteer.change_signatures(&scene.id).unwrap();
+    signatures.extend(scene.lead.change_signatures(&scene.id).unwrap());
+    let devices = [
+        device_record(&scene.volunteer, Role::Volunteer),
+        device_record(&scene.lead, Role::TeamLead),
+    ];
+    scene
+        .lead
+        .with_document(&scene.id, |doc| {
+            let received: HashMap<_, _> = doc
+                .get_changes(&[])
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.hash(), at(30 + i as i64)))
+                .collect();
+            evidence::export(
+                &[IncidentEvidence {
+                    document: doc,
+                    signatures: &signatures,
+                    received_at: &received,
+                    history: &[],
+                }],
+                &devices,
+                Some(&hub_key(seed)),
+            )
+        })
+        .unwrap()
+}
+
+fn pinned_findings(bundle: &[u8], seed: u8) -> Vec<(Option<String>, String, String)> {
+    evidence::verify_with(bundle, Some(&hub_public(seed)))
+        .findings
+        .into_iter()
+        .map(|f| (f.change, f.field, f.detail))
+        .collect()
+}
+
+#[test]
+fn a_hub_signed_bundle_verifies_against_its_pinned_key_and_says_when_no_anchor_was_given() {
+    let scene = scene();
+    let bundle = export_signed(&scene, 7);
+    let pinned = evidence::verify_with(&bundle, Some(&hub_public(7)));
+    assert!(pinned.is_valid(), "{:#?}", pinned.findings);
+    assert_eq!(
+        pinned.anchor,
+        evidence::Anchor::Pinned(hex::encode(hub_public(7)))
+    );
+    let loose = evidence::verify(&bundle);
+    assert!(loose.is_valid(), "{:#?}", loose.findings);
+    assert_eq!(loose.anchor, evidence::Anchor::NotGiven);
+}
+
+#[test]
+fn a_bundle_re_signed_by_another_hub_key_fails_naming_both_keys() {
+    let scene = scene();
+    let forged = export_signed(&scene, 8);
+    let found = pinned_findings(&forged, 7);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let (_, field, detail) = &found[0];
+    assert_eq!(field, "hub");
+    assert!(
+        detail.contains(&hex::encode(hub_public(8)))
+            && detail.contains(&hex::encode(hub_public(7))),
+        "{detail}"
+    );
+    // Stripping the hub's signatures does not get around the pin either.
+    let mut stripped: serde_json::Value = serde_json::from_slice(&forged).unwrap();
+    stripped.as_object_mut().unwrap().remove("hub");
+    let found = pinned_findings(&serde_json::to_vec(&stripped).unwrap(), 7);
+    assert!(
+        found
+            .iter()
+            .any(|(_, f, d)| f == "hub" && d.contains("no valid hub signature")),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn a_changed_role_or_receipt_time_fails_naming_it() {
+    let scene = scene();
+    let bundle = export_signed(&scene, 7);
+    let parsed: evidence::Bundle = serde_json::from_slice(&bundle).unwrap();
+
+    let volunteer = scene.volunteer.device_id();
+    let promoted = tamper(
+        &bundle,
+        &format!("\"device_id\": \"{volunteer}\""),
+        "\"role\": \"volunteer\"",
+        "\"role\": \"team_lead\"",
+    );
+    let found = pinned_findings(&promoted, 7);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].1, format!("devices/{volunteer}/hub_signature"));
+    assert!(found[0].2.contains("role"), "{}", found[0].2);
+
+    let change = &parsed.incidents[0].changes[1];
+    let when = serde_json::to_string(&change.received_at.unwrap()).unwrap();
+    let later =
+        serde_json::to_string(&(change.received_at.unwrap() + chrono::Duration::hours(5))).unwrap();
+    let moved = tamper(
+        &bundle,
+        &format!("\"hash\": \"{}\"", change.hash),
+        &when,
+        &later,
+    );
+    let found = pinned_findings(&moved, 7);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(
+        (found[0].0.as_deref(), found[0].1.as_str()),
+        (Some(change.hash.as_str()), "received_at")
+    );
+    assert!(found[0].2.contains("receipt time"), "{}", found[0].2);
+}
+
+#[test]
+fn a_bundle_with_its_newest_change_dropped_fails_naming_the_heads() {
+    use base64::Engine;
+
+    let scene = scene();
+    let bundle = export_signed(&scene, 7);
+    let mut value: serde_json::Value = serde_json::from_slice(&bundle).unwrap();
+    // The forger rebuilds the document without its newest change, and makes every
+    // readable part agree with the shorter document: only the hub's heads remain.
+    let full = scene
+        .lead
+        .with_document(&scene.id, |d| Ok(d.clone()))
+        .unwrap();
+    let newest = full.get_heads()[0];
+    let mut shorter = automerge::Automerge::new();
+    shorter
+        .apply_changes(
+            full.get_changes(&[])
+                .into_iter()
+                .filter(|c| c.hash() != newest),
+        )
+        .unwrap();
+    let incident = &mut value["incidents"][0];
+    incident["document"] = base64::engine::general_purpose::STANDARD
+        .encode(shorter.save())
+        .into();
+    incident["rendering"] = testigo_core::incident::render_json(&shorter);
+    incident["geojson"] =
+        evidence::incident_features(&testigo_core::incident::read_view(&shorter).unwrap());
+    incident["changes"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| c["hash"] != newest.to_string());
+    let found = pinned_findings(&serde_json::to_vec(&value).unwrap(), 7);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].1, "heads");
+    assert!(found[0].2.contains("dropped"), "{}", found[0].2);
+}
+
+#[test]
+fn a_record_whose_by_names_someone_other_than_its_signer_fails_naming_it() {
+    use testigo_core::incident::{Author, IncidentDoc};
+
+    let dir = tempfile::tempdir().unwrap();
+    let ana = Store::open(dir.path().join("ana.db"), &store_key(1)).unwrap();
+    let ben = person(9, Role::Volunteer);
+    // Ana's device writes an observation claiming to be Ben's, and signs it.
+    let me = Author::new(ana.device_id(), Role::Volunteer);
+    let id = testigo_core::ids::IncidentId::generate();
+    let mut doc = IncidentDoc::create(&id, &me, report("Olive St"), at(0)).unwrap();
+    let as_ben = Author::via(ben.device.clone(), Role::Volunteer, ana.device_id());
+    let note = doc
+        .add_observation(
+            &as_ben,
+            ObservationKind::Note,
+            "ben saw it",
+            None,
+            None,
+            at(1),
+        )
+        .unwrap();
+    let signatures: HashMap<_, _> = doc
+        .automerge()
+        .get_changes(&[])
+        .iter()
+        .map(|c| (c.hash(), evidence::sign_change(&ana.identity(), &c.hash())))
+        .collect();
+    let devices = [device_record(&ana, Role::Volunteer)];
+    let bundle = evidence::export(
+        &[IncidentEvidence {
+            document: doc.automerge(),
+            signatures: &signatures,
+            received_at: &HashMap::new(),
+            history: &[],
+        }],
+        &devices,
+        Some(&hub_key(7)),
+    )
+    .unwrap();
+    let found = pinned_findings(&bundle, 7);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].1, format!("records/observations/{note}/by"));
+    assert!(
+        found[0].2.contains(ben.device.as_str()) && found[0].2.contains(ana.device_id().as_str()),
+        "{}",
+        found[0].2
+    );
+}
+
+/// A bundle the hub exported before history signatures (every change signed on its
+/// own, no hub signatures), kept as it was written.
+#[test]
+fn a_bundle_in_the_previous_format_still_verifies() {
+    let old = include_bytes!("fixtures/evidence-v1.json");
+    let report = evidence::verify(old);
+    assert!(report.is_valid(), "{:#?}", report.findings);
+    assert_eq!(report.format, evidence::FORMAT_V1);
+    assert_eq!(report.anchor, evidence::Anchor::None);
+    assert_eq!(report.signatures_checked, report.changes_checked);
+    assert!(
+        !report.on_behalf.is_empty(),
+        "the dispatcher's records were written by the hub"
+    );
+    // It is still tamper-evident, and it cannot pretend to be anchored.
+    let text = String::from_utf8(old.to_vec()).unwrap();
+    let tampered = text.replacen("four agents, one man detained", "nobody detained", 1);
+    assert!(!evidence::verify(tampered.as_bytes()).is_valid());
+    let pinned = evidence::verify_with(old, Some(&hub_public(7)));
+    assert!(
+        pinned
+            .findings
+            .iter()
+            .any(|f| f.field == "hub" && f.detail.contains("no hub signature")),
+        "{:#?}",
+        pinned.findings
+    );
 }

@@ -159,3 +159,17 @@ fn sync_bodies_from_the_fuzz_corpus_decode_or_fail_cleanly() {
         "{decoded} decoded, {refused} refused"
     );
 }
+
+/// Change chunks and change recipes against a real incident, through the op-level
+/// validator as the hub and a device run it (`fuzz/fuzz_targets/change_rules.rs`):
+/// every input gets a verdict, an accepted change leaves the incident readable and
+/// able to take more changes.
+#[test]
+fn changes_from_the_fuzz_corpus_are_judged_by_the_rules_without_a_panic() {
+    for (path, bytes) in corpus("change_rules") {
+        let result = std::panic::catch_unwind(|| {
+            testigo_core::rules::changes::fuzzing::run(&bytes);
+        });
+        assert!(result.is_ok(), "{}: the validator panicked", path.display());
+    }
+}

@@ -257,3 +257,84 @@ fn single_field_reads_agree_with_the_whole_view() {
         IncidentDoc::create(&IncidentId::generate(), &dispatcher, bare, at(0)).unwrap();
     assert_eq!(without_template.template().unwrap(), None);
 }
+
+/// Anyone can write any actor id into a change. A peer that forges one in this
+/// device's name (here: a copy of the incident edited with the device's actor, exactly
+/// as automerge lets anyone do) is refused, so the device's next history signature —
+/// which vouches for every change of its actor in the history — never covers it.
+#[test]
+fn a_forged_change_in_the_devices_own_name_is_refused_and_never_signed_over() {
+    use testigo_core::incident::Author;
+    use testigo_core::store::Store;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ana = Store::open(dir.path().join("ana.db"), &store_key(1)).unwrap();
+    let id = ana.create_incident(report("Cherokee St")).unwrap();
+    ana.add_observation(&id, ObservationKind::Note, "what ana saw", None, None)
+        .unwrap();
+    let before = ana.with_document(&id, |d| Ok(d.get_heads())).unwrap();
+
+    // The forger's copy, edited as ana: IncidentDoc writes with the author's actor.
+    let ana_author = Author::new(ana.device_id(), Role::Volunteer);
+    let mut forged_doc =
+        IncidentDoc::load(&ana.with_document(&id, |d| Ok(d.save())).unwrap()).unwrap();
+    forged_doc
+        .add_observation(
+            &ana_author,
+            ObservationKind::Note,
+            "words ana never wrote",
+            None,
+            None,
+            at(5),
+        )
+        .unwrap();
+    let forgery = forged_doc.automerge().save_after(&before);
+    let forged_hash = forged_doc.automerge().get_heads()[0];
+
+    let refused = ana.merge_remote(&id, &forgery);
+    assert!(
+        matches!(&refused, Err(testigo_core::Error::CorruptDocument { reason, .. }) if reason.contains("not made on this device")),
+        "{refused:?}"
+    );
+    // Nothing of it was kept: not in the document, not in what a signature covers.
+    let (heads, texts) = ana
+        .with_document(&id, |d| {
+            let view = testigo_core::incident::read_view(d)?;
+            Ok((
+                d.get_heads(),
+                view.observations
+                    .iter()
+                    .map(|o| o.text.clone())
+                    .collect::<Vec<_>>(),
+            ))
+        })
+        .unwrap();
+    assert_eq!(heads, before);
+    assert_eq!(texts, vec!["what ana saw".to_owned()]);
+    ana.with_document(&id, |d| {
+        use automerge::ReadDoc;
+        assert!(d.get_change_by_hash(&forged_hash).is_none());
+        Ok(())
+    })
+    .unwrap();
+    assert!(!ana
+        .change_signatures(&id)
+        .unwrap()
+        .contains_key(&forged_hash));
+
+    // The same change made by ana herself, and a peer's change in its own name, merge.
+    let lead = person(9, Role::TeamLead);
+    let mut peer = IncidentDoc::load(&ana.with_document(&id, |d| Ok(d.save())).unwrap()).unwrap();
+    peer.add_observation(
+        &lead,
+        ObservationKind::Note,
+        "lead's note",
+        None,
+        None,
+        at(6),
+    )
+    .unwrap();
+    assert!(ana
+        .merge_remote(&id, &peer.automerge().save_after(&before))
+        .unwrap());
+}

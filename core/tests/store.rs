@@ -348,18 +348,24 @@ fn checking_in_and_out_answers_the_checklists_arrival_and_departure() {
 
     let first = store.check_in(&id, fix_near(0.0)).unwrap();
     let (arrival, at) = mine("arrival").expect("checking in answers the arrival question");
-    assert_eq!(at, first.at);
+    // Records keep milliseconds.
+    assert_eq!(at.timestamp_millis(), first.at.timestamp_millis());
     assert!(matches!(arrival, AnswerValue::Checkpoint { fix: Some(fix), .. } if fix == first.fix));
     assert_eq!(mine("departure"), None, "a check-in is not a departure");
 
     // Back on scene after a break: another checkpoint record, the same arrival.
     let again = store.check_in(&id, fix_near(0.001)).unwrap();
     assert_ne!(again.id, first.id);
-    assert_eq!(mine("arrival").unwrap().1, first.at);
+    assert_eq!(
+        mine("arrival").unwrap().1.timestamp_millis(),
+        first.at.timestamp_millis()
+    );
     assert_eq!(store.view(&id).unwrap().checkpoints.len(), 2);
 
     let out = store.check_out(&id, fix_near(0.002)).unwrap();
-    assert!(matches!(mine("departure"), Some((AnswerValue::Checkpoint { fix: Some(fix), .. }, _)) if fix == out.fix));
+    assert!(
+        matches!(mine("departure"), Some((AnswerValue::Checkpoint { fix: Some(fix), .. }, _)) if fix == out.fix)
+    );
     // One action each: the check-in's record and answer are one transaction, so a
     // refused fix leaves neither.
     let mut bad = fix_near(0.0);
@@ -379,15 +385,22 @@ fn published_checklists_survive_a_restart_and_new_incidents_open_with_the_newest
     {
         let store = Store::open(&path, &key(8)).unwrap();
         assert_eq!(store.current_template().unwrap().version, 1);
-        store.publish_template(CheckedTemplate::new(v2.clone()).unwrap()).unwrap();
+        store
+            .publish_template(CheckedTemplate::new(v2.clone()).unwrap())
+            .unwrap();
         // Other content under a version already known is refused, and not kept.
         let mut other = v2.clone();
         other.title = Text::new([("en", "Other"), ("es", "Otra")]);
-        assert!(store.publish_template(CheckedTemplate::new(other).unwrap()).is_err());
+        assert!(store
+            .publish_template(CheckedTemplate::new(other).unwrap())
+            .is_err());
     }
     let store = Store::open(&path, &key(8)).unwrap();
     let current = store.current_template().unwrap();
-    assert_eq!((current.id.as_str(), current.version), ("field-verification", 2));
+    assert_eq!(
+        (current.id.as_str(), current.version),
+        ("field-verification", 2)
+    );
     store.with_templates(|r| {
         assert_eq!(r.versions("field-verification"), [1, 2]);
         assert_eq!(r.resolve(&current).unwrap().template(), &v2);

@@ -333,7 +333,7 @@ export function renderIncident(container, ctx, id) {
     }
     for (const o of view.observations) {
       const head = o.kind === 'count' ? t('timeline.obs.count', { n: o.count }) : t(`timeline.obs.${o.kind}`);
-      items.push({ at: o.at, by: o.by, kind: `obs-${o.kind}`, text: head, quote: o.text });
+      items.push({ at: o.at, by: o.by, kind: `obs-${o.kind}`, text: head, quote: o.text, media: o.attachments || [] });
     }
     for (const e of view.events) {
       const d = e.determination ? t(`det.${e.determination}`) : '';
@@ -364,6 +364,31 @@ export function renderIncident(container, ctx, id) {
       .filter((c) => c.from !== c.to);
   }
 
+  /**
+   * One attachment in the timeline: the preview first (it arrives within seconds),
+   * the full photo a click away, a player for video and audio, and a download of the
+   * original. A file the hub does not hold yet says so instead of a broken picture.
+   */
+  function mediaFigure(a) {
+    const url = (sha) => `/console/api/incidents/${encodeURIComponent(view.id)}/media/${sha}`;
+    const original = url(a.sha256);
+    const waiting = h('span', { class: 'muted', hidden: true }, t('media.waiting'));
+    const missing = () => { waiting.hidden = false; };
+    let shown;
+    if (a.kind === 'photo') {
+      const picture = h('img', { class: 'tl-photo', src: a.preview ? url(a.preview.sha256) : original, alt: t('media.photo'), loading: 'lazy', onerror: missing });
+      shown = h('a', { href: original, target: '_blank', rel: 'noopener', title: t('media.full') }, picture);
+    } else if (a.kind === 'video') {
+      shown = h('video', { class: 'tl-video', controls: true, preload: 'metadata', src: original, poster: a.preview ? url(a.preview.sha256) : null, onerror: missing });
+    } else {
+      shown = h('audio', { controls: true, preload: 'none', src: original, onerror: missing });
+    }
+    const size = a.size >= 1048576 ? `${(a.size / 1048576).toFixed(1)} MB` : `${Math.ceil(a.size / 1024)} KB`;
+    return h('figure', { class: 'tl-media', dataset: { sha256: a.sha256 } }, shown,
+      h('figcaption', {}, `${t(`media.${a.kind}`)} · ${size} · `,
+        h('a', { href: original, download: a.sha256 }, t('media.download')), ' ', waiting));
+  }
+
   function drawTimeline() {
     const items = timelineItems();
     fill(timeline, items.map((item) => h('li', { class: `tl tl-${item.kind}` },
@@ -374,6 +399,7 @@ export function renderIncident(container, ctx, id) {
           h('span', { class: 'tl-text' }, item.text)),
         item.details ? h('div', { class: item.warn ? 'tl-details warn-text' : 'tl-details' }, item.details) : null,
         item.quote ? h('blockquote', { class: 'tl-quote' }, item.quote) : null,
+        item.media && item.media.length ? h('div', { class: 'tl-media-list' }, item.media.map(mediaFigure)) : null,
         item.corrections ? h('dl', { class: 'tl-corrections' }, item.corrections.map((c) => [
           h('dt', {}, c.label),
           h('dd', {}, h('del', {}, c.from), h('span', { class: 'arrow', 'aria-hidden': 'true' }, ' → '), h('ins', {}, c.to)),

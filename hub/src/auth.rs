@@ -1,6 +1,9 @@
-//! Enrolment and authentication. A device enrols once with a one-time code and its
-//! public key and receives a bearer credential; every later request carries it.
-//! Codes are single-use and expire; failed guesses are rate-limited per address and
+//! Enrolment and authentication. A device enrols once with a one-time code, its
+//! public key and a signature by that key proving it holds it
+//! (`testigo_core::sync::enrolment`), and receives a bearer credential; every later
+//! request carries it. An enrolment never replaces a device the hub knows (enrolled
+//! or revoked): only a re-enrolment code a coordinator makes for that device does.
+//! Codes are single-use and expire; failed attempts are rate-limited per address and
 //! for the hub as a whole, so a 60-bit code cannot be found by trying.
 
 use std::collections::{HashMap, VecDeque};
@@ -11,12 +14,13 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha256};
 use testigo_core::ids::DeviceId;
-use testigo_core::sync::protocol::{EnrolRequest, EnrolResponse};
+use testigo_core::sync::enrolment::{normalise_code, verify_proof};
+use testigo_core::sync::protocol::{EnrolRequest, EnrolResponse, HubInfo};
 
 use crate::db::devices::{self, CodeUse, Device};
 use crate::error::{HubError, HubResult};
@@ -51,12 +55,7 @@ pub fn new_code() -> HubResult<String> {
 /// The stored form of a code: hash of its normalised text (case, dashes and spaces
 /// do not matter when typed).
 pub fn hash_code(code: &str) -> [u8; 32] {
-    let normalised: String = code
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    Sha256::digest(normalised.as_bytes()).into()
+    Sha256::digest(normalise_code(code).as_bytes()).into()
 }
 
 pub(crate) fn hash_credential(credential: &[u8]) -> [u8; 32] {
@@ -80,13 +79,14 @@ impl RateLimiter {
         });
     }
 
+    /// Whether `address` may try now. An address that failed too often waits. When
+    /// the whole hub has seen too many failures, only addresses that have not failed
+    /// lately may try, so that one attacker (or a handful) cannot lock everyone else
+    /// out of enrolment and sign-in, while a crowd still gets one guess a minute each.
     pub fn allows(&mut self, address: IpAddr, now: Instant) -> bool {
         self.prune(now);
-        self.global.len() < FAILURES_GLOBAL
-            && self
-                .per_address
-                .get(&address)
-                .is_none_or(|t| t.len() < FAILURES_PER_ADDRESS)
+        let failures = self.per_address.get(&address).map_or(0, VecDeque::len);
+        failures < FAILURES_PER_ADDRESS && (self.global.len() < FAILURES_GLOBAL || failures == 0)
     }
 
     pub fn record_failure(&mut self, address: IpAddr, now: Instant) {
@@ -95,13 +95,121 @@ impl RateLimiter {
     }
 }
 
-/// `POST /v1/enrol`: a code and a public key in, a credential out.
+/// `GET /v1/hub`: who this hub is, for the device to bind its enrolment proof to.
+pub async fn hub_info(State(state): State<Arc<AppState>>) -> Json<HubInfo> {
+    Json(HubInfo {
+        device_id: state.hub.device_id.to_string(),
+        public_key: hex::encode(state.hub.signing_key.verifying_key().to_bytes()),
+    })
+}
+
+/// Why an enrolment was refused after the code was looked up. The request's
+/// transaction is rolled back with it, so a refused enrolment spends no code.
+fn refusal(outcome: &CodeUse) -> HubError {
+    match outcome {
+        CodeUse::Expired => HubError::new(
+            StatusCode::GONE,
+            "code_expired",
+            "this enrolment code has expired; ask a coordinator for a new one",
+        ),
+        CodeUse::AlreadyUsed => HubError::new(
+            StatusCode::CONFLICT,
+            "code_used",
+            "this enrolment code was already used",
+        ),
+        _ => HubError::new(
+            StatusCode::UNAUTHORIZED,
+            "code_invalid",
+            "this enrolment code is not valid",
+        ),
+    }
+}
+
+fn already_enrolled() -> HubError {
+    HubError::new(
+        StatusCode::CONFLICT,
+        "device_enrolled",
+        "this device is already known to the hub; a coordinator can make a re-enrolment code for it",
+    )
+}
+
+/// Where a request comes from, as rate limits count it: the peer's address, or, when
+/// the peer is one of the configured trusted proxies, the nearest address in
+/// `X-Forwarded-For` that is not one of them. Anyone else's `X-Forwarded-For` is
+/// ignored: a client could write anything there.
+pub struct ClientAddress(pub IpAddr);
+
+impl FromRequestParts<Arc<AppState>> for ClientAddress {
+    type Rejection = HubError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let ConnectInfo(peer) = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .copied()
+            .ok_or_else(|| HubError::internal("the connection has no peer address"))?;
+        Ok(Self(client_address(
+            peer.ip(),
+            &parts.headers,
+            &state.trusted_proxies,
+        )))
+    }
+}
+
+/// See [`ClientAddress`]. IPv6 addresses count by their /64, which one subscriber
+/// usually holds whole; IPv4-mapped IPv6 addresses count as the IPv4 address.
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    let mut address = normalise(peer);
+    if trusted.iter().any(|t| normalise(*t) == address) {
+        let forwarded: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        // The proxy appends the address it saw: read from the right, past proxies.
+        for entry in forwarded.iter().rev() {
+            match entry.parse::<IpAddr>().map(normalise) {
+                Ok(ip) if trusted.iter().any(|t| normalise(*t) == ip) => continue,
+                Ok(ip) => {
+                    address = ip;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+    }
+    limit_key(address)
+}
+
+fn normalise(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+fn limit_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}
+
+/// `POST /v1/enrol`: a code, a public key and proof of holding its secret key in, a
+/// credential out.
 pub async fn enrol(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(address): ClientAddress,
     body: Bytes,
 ) -> HubResult<Json<EnrolResponse>> {
-    let address = peer.ip();
     if !state.limiter().allows(address, Instant::now()) {
         return Err(HubError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -117,6 +225,20 @@ pub async fn enrol(
         .ok_or_else(|| HubError::bad_request("public_key must be 64 hex digits"))?;
     VerifyingKey::from_bytes(&public_key)
         .map_err(|_| HubError::bad_request("public_key is not an ed25519 public key"))?;
+    let proof: [u8; 64] = hex::decode(request.proof.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| HubError::bad_request("proof must be 128 hex digits"))?;
+    // Before the code is even looked up: a proof that fails spends nothing and tells
+    // nothing about the code.
+    if verify_proof(&state.hub.device_id, &request.code, &public_key, &proof).is_err() {
+        state.limiter().record_failure(address, Instant::now());
+        return Err(HubError::new(
+            StatusCode::UNAUTHORIZED,
+            "proof_invalid",
+            "the proof is not this key's signature over this code and this hub",
+        ));
+    }
     let mut credential = [0u8; 32];
     getrandom::fill(&mut credential)
         .map_err(|e| HubError::internal(format!("no randomness: {e}")))?;
@@ -125,25 +247,33 @@ pub async fn enrol(
     let device_id = DeviceId::from_public_key(&public_key);
     let enrolled_id = device_id.clone();
     let outcome = state
-        .blocking(move |state, conn| {
+        .write(move |state, tx| {
             let now = state.now_ms();
-            let tx = conn.transaction()?;
-            let used = devices::take_code(&tx, &code_hash, now)?;
-            if let CodeUse::Taken { role, team } = &used {
-                let device = Device {
-                    device_id: enrolled_id,
-                    public_key,
-                    role: *role,
-                    team: team.clone(),
-                };
-                devices::enrol(&tx, &device, &credential_hash, now)?;
+            let used = devices::take_code(tx, &code_hash, now)?;
+            let CodeUse::Taken { role, team, device } = used else {
+                return Err(refusal(&used));
+            };
+            let enrolling = Device {
+                device_id: enrolled_id.clone(),
+                public_key,
+                role,
+                team: team.clone(),
+            };
+            match device {
+                // A re-enrolment code enrols its one device and no other.
+                Some(meant) if meant != enrolled_id => return Err(refusal(&CodeUse::Unknown)),
+                Some(_) => devices::re_enrol(tx, &enrolling, &credential_hash, now)?,
+                None => {
+                    if !devices::enrol_new(tx, &enrolling, &credential_hash, now)? {
+                        return Err(already_enrolled());
+                    }
+                }
             }
-            tx.commit()?;
-            Ok(used)
+            Ok((role, team))
         })
-        .await?;
+        .await;
     match outcome {
-        CodeUse::Taken { role, team } => {
+        Ok((role, team)) => {
             tracing::info!(device = %device_id, role = role.as_str(), "device enrolled");
             Ok(Json(EnrolResponse {
                 device_id: device_id.to_string(),
@@ -152,25 +282,11 @@ pub async fn enrol(
                 credential: hex::encode(credential),
             }))
         }
-        refused => {
-            state.limiter().record_failure(address, Instant::now());
-            Err(match refused {
-                CodeUse::Expired => HubError::new(
-                    StatusCode::GONE,
-                    "code_expired",
-                    "this enrolment code has expired; ask a coordinator for a new one",
-                ),
-                CodeUse::AlreadyUsed => HubError::new(
-                    StatusCode::CONFLICT,
-                    "code_used",
-                    "this enrolment code was already used",
-                ),
-                _ => HubError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "code_invalid",
-                    "this enrolment code is not valid",
-                ),
-            })
+        Err(refused) => {
+            if refused.status != StatusCode::INTERNAL_SERVER_ERROR {
+                state.limiter().record_failure(address, Instant::now());
+            }
+            Err(refused)
         }
     }
 }
@@ -213,7 +329,7 @@ impl FromRequestParts<Arc<AppState>> for Authed {
             .ok_or_else(|| HubError::unauthenticated("malformed credential"))?;
         let hash = hash_credential(&credential);
         let device = state
-            .blocking(move |_, conn| devices::by_credential(conn, &hash))
+            .write(move |_, tx| devices::by_credential(tx, &hash))
             .await?;
         device
             .map(Authed)
@@ -250,7 +366,43 @@ mod tests {
         for i in 0..FAILURES_GLOBAL {
             limiter.record_failure([10, 1, 0, i as u8].into(), now);
         }
-        assert!(!limiter.allows([10, 0, 0, 3].into(), now));
+        let failed_once: IpAddr = [10, 0, 0, 4].into();
+        limiter.record_failure(failed_once, now);
+        assert!(
+            !limiter.allows(failed_once, now),
+            "past the global limit, an address that failed waits"
+        );
+        assert!(
+            limiter.allows([10, 0, 0, 3].into(), now),
+            "but one that has not may still try: nobody locks out everyone"
+        );
         assert!(limiter.allows(a, now + WINDOW));
+    }
+
+    #[test]
+    fn forwarded_addresses_are_read_only_from_trusted_proxies() {
+        let proxy: IpAddr = [10, 9, 9, 9].into();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "198.51.100.1, 203.0.113.7".parse().unwrap(),
+        );
+        assert_eq!(
+            client_address(proxy, &headers, &[proxy]),
+            IpAddr::from([203, 0, 113, 7]),
+            "the address the proxy appended, not what the client wrote before it"
+        );
+        assert_eq!(
+            client_address(proxy, &headers, &[]),
+            proxy,
+            "no trusted proxy: the header is ignored"
+        );
+        let stranger: IpAddr = [192, 0, 2, 1].into();
+        assert_eq!(client_address(stranger, &headers, &[proxy]), stranger);
+        let v6: IpAddr = "2001:db8:1:2:3:4:5:6".parse().unwrap();
+        assert_eq!(
+            client_address(v6, &HeaderMap::new(), &[]),
+            "2001:db8:1:2::".parse::<IpAddr>().unwrap()
+        );
     }
 }

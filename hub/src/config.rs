@@ -1,8 +1,12 @@
 //! How the hub is run: flags, each also readable from the environment, so the same
 //! binary runs from a terminal, a systemd unit or a container.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+
+use std::sync::Arc;
+
+use crate::wake::{PushPolicy, WakeBus};
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct HubConfig {
@@ -28,6 +32,32 @@ pub struct HubConfig {
     /// Days after closing at which an incident is archived and deleted from the hub.
     #[arg(long, env = "TESTIGO_HUB_ARCHIVE_AFTER_DAYS", requires = "archive_dir")]
     pub archive_after_days: Option<u32>,
+    /// Where media files are kept. Default: the folder `<db>.media` beside the database.
+    #[arg(long, env = "TESTIGO_HUB_MEDIA_DIR")]
+    pub media_dir: Option<PathBuf>,
+    /// Largest media file (photo, video, audio) the hub takes, in MiB.
+    #[arg(long, env = "TESTIGO_HUB_MAX_MEDIA_MB", default_value_t = 2048)]
+    pub max_media_mb: u64,
+    /// Accept plain-http UnifiedPush endpoints (a distributor on the hub's own trusted
+    /// network). Without it devices may register only https endpoints.
+    #[arg(long, env = "TESTIGO_HUB_PUSH_ALLOW_HTTP")]
+    pub push_allow_http: bool,
+    /// Retries and limits of push wakes; `None`: [`PushPolicy::default`].
+    #[arg(skip)]
+    pub push_policy: Option<PushPolicy>,
+    /// What carries wake signals between hub instances; `None`: this process only
+    /// ([`crate::wake::InProcessBus`]).
+    #[arg(skip)]
+    pub wake_bus: Option<Arc<dyn WakeBus>>,
+    /// Addresses of the TLS proxies in front of the hub. Only a request from one of
+    /// them has its `X-Forwarded-For` read, for the client's address that rate limits
+    /// are kept by; from anyone else that header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "TESTIGO_HUB_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl HubConfig {
@@ -41,7 +71,24 @@ impl HubConfig {
             retention_days: 7,
             archive_dir: None,
             archive_after_days: None,
+            media_dir: None,
+            max_media_mb: 2048,
+            push_allow_http: false,
+            push_policy: None,
+            wake_bus: None,
+            trusted_proxies: Vec::new(),
         }
+    }
+
+    /// How push wakes are sent, with `--push-allow-http` applied.
+    pub fn push(&self) -> PushPolicy {
+        let mut policy = self.push_policy.clone().unwrap_or_default();
+        policy.allow_http |= self.push_allow_http;
+        policy
+    }
+
+    pub fn max_media_bytes(&self) -> u64 {
+        self.max_media_mb.saturating_mul(1024 * 1024)
     }
 
     pub fn retention(&self) -> chrono::Duration {

@@ -5,15 +5,23 @@
 //! The hub writes documents itself here, with its own actor and key, on the
 //! dispatcher's behalf (`Author::via`), and logs and signs those changes like any
 //! device's so that they reach devices through sync.
+//!
+//! Every request is one database transaction ([`AppState::write`]): the helpers that
+//! change an incident take a `Transaction`, never a bare connection, so a handler
+//! cannot write the audit row, the document and the change log as separate commits.
+//! [`router`] is the one list of these routes, served under `/v1` and, behind the
+//! console's session layer, under `/console/api`.
 
 use std::sync::Arc;
 
 use automerge::{Automerge, ChangeHash};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::Json;
+use axum::http::StatusCode;
+use axum::routing::{self, post, put};
+use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
+use rusqlite::Transaction;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use testigo_core::evidence::sign_change_with_key;
@@ -29,10 +37,29 @@ use crate::db::callers::{self, CallerContact};
 use crate::db::devices::{self, Device};
 use crate::db::{changes, incidents};
 use crate::error::{HubError, HubResult};
-use crate::permissions::{self, require_role};
+use crate::permissions::{self, require};
 use crate::server::AppState;
+use testigo_core::rules::permissions::Act;
 
-const DISPATCHERS: &[Role] = &[Role::Dispatcher, Role::Coordinator];
+/// The dispatcher API's routes, relative to where they are served: `/v1` for
+/// devices and the CLI, `/console/api` for the console (behind its session layer).
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/enrol-codes", post(create_code))
+        .route("/incidents", routing::get(list).post(open))
+        .route("/incidents/{id}", routing::get(get))
+        .route("/incidents/{id}/report", put(edit_report))
+        .route("/incidents/{id}/assign", post(assign))
+        .route("/incidents/{id}/caller", routing::get(caller))
+        .route("/incidents/{id}/caller-notified", post(caller_notified))
+        .route("/incidents/{id}/close", post(close))
+        .route("/incidents/{id}/confirm", post(confirm))
+        .route("/evidence", routing::get(crate::evidence::bundle))
+        .route("/audit", routing::get(crate::evidence::audit_log))
+        .route("/devices", routing::get(devices))
+        .route("/devices/{device}/revoke", post(revoke_device))
+        .route("/devices/{device}/refusals", routing::get(refusals))
+}
 /// Longest an enrolment code may stay valid.
 const MAX_CODE_MINUTES: i64 = 30 * 24 * 60;
 
@@ -52,6 +79,11 @@ pub struct NewCode {
     pub team: Option<String>,
     #[serde(default)]
     pub expires_in_minutes: Option<i64>,
+    /// Makes a re-enrolment code: it enrols this one device again (new credential,
+    /// this role and team, revocation lifted) and no other. Without it the code
+    /// enrols only a device the hub has never seen.
+    #[serde(default)]
+    pub device: Option<DeviceId>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -60,15 +92,19 @@ pub struct CreatedCode {
     pub role: Role,
     pub team: Option<String>,
     pub expires_at_ms: i64,
+    /// The one device a re-enrolment code enrols.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceId>,
 }
 
-/// `POST /v1/enrol-codes` (coordinator).
+/// `POST /v1/enrol-codes` (coordinator): a code for a new device, or with `device`
+/// a re-enrolment code for one the hub knows.
 pub async fn create_code(
     State(state): State<Arc<AppState>>,
     Authed(me): Authed,
     body: Bytes,
 ) -> HubResult<Json<CreatedCode>> {
-    require_role(&me, &[Role::Coordinator], "create enrolment codes")?;
+    require(&me, Act::EnrolDevices)?;
     let request: NewCode = json(&body)?;
     if request.role == Role::Hub {
         return Err(HubError::bad_request(
@@ -84,21 +120,23 @@ pub async fn create_code(
     let code = new_code()?;
     let hash = hash_code(&code);
     let created = state
-        .blocking(move |state, conn| {
+        .write(move |state, tx| {
             let expires_at_ms = state.now_ms() + minutes * 60_000;
             devices::create_code(
-                conn,
+                tx,
                 &hash,
                 request.role,
                 request.team.as_deref(),
                 expires_at_ms,
                 Some(&me.device_id),
+                request.device.as_ref(),
             )?;
             Ok(CreatedCode {
                 code,
                 role: request.role,
                 team: request.team,
                 expires_at_ms,
+                device: request.device,
             })
         })
         .await?;
@@ -139,10 +177,10 @@ pub async fn open(
     Authed(me): Authed,
     body: Bytes,
 ) -> HubResult<Json<OpenedIncident>> {
-    require_role(&me, DISPATCHERS, "open incidents")?;
+    require(&me, Act::OpenIncident)?;
     let request: OpenIncident = json(&body)?;
     let opened = state
-        .blocking(move |state, conn| {
+        .write(move |state, tx| {
             let now = state.now();
             let reported_at = match request.reported_at_ms {
                 Some(ms) => testigo_core::time::from_millis(ms)
@@ -158,7 +196,7 @@ pub async fn open(
                 source: ReportSource::Call,
             };
             let id = IncidentId::generate();
-            let template = crate::templates::for_new_incident(conn, request.template)?;
+            let template = crate::templates::for_new_incident(tx, request.template)?;
             let doc = IncidentDoc::create(
                 &id,
                 &state.author_for(&me),
@@ -168,16 +206,15 @@ pub async fn open(
                 },
                 now,
             )?;
-            let tx = conn.transaction()?;
-            let view = commit(state, &tx, &id, doc.automerge(), &[], now)?;
+            let view = commit(state, tx, &id, doc.automerge(), &[], now)?;
             callers::put(
-                &tx,
+                tx,
                 &id,
                 request.caller_name.as_deref(),
                 request.caller_phone.as_deref(),
             )?;
             audit::record(
-                &tx,
+                tx,
                 &me,
                 Some(&id),
                 "/v1/incidents",
@@ -185,9 +222,8 @@ pub async fn open(
                 now.timestamp_millis(),
             )?;
             if let Some(team) = request.team.as_deref().filter(|t| !t.trim().is_empty()) {
-                incidents::set_team(&tx, &id, Some(team))?;
+                incidents::set_team(tx, &id, Some(team))?;
             }
-            tx.commit()?;
             tracing::info!(incident = %id, dispatcher = %me.device_id, "incident opened");
             Ok(OpenedIncident { id, view })
         })
@@ -201,12 +237,12 @@ pub async fn list(
     Authed(me): Authed,
 ) -> HubResult<Json<Vec<incidents::IncidentRow>>> {
     let rows = state
-        .blocking(move |state, conn| {
-            let rows = incidents::list(conn)?;
+        .write(move |state, tx| {
+            let rows = incidents::list(tx)?;
             if permissions::sees_all(me.role) {
                 return Ok(rows);
             }
-            let visible = permissions::visible(conn, &me, state.now_ms(), state.retention_ms)?;
+            let visible = permissions::visible(tx, &me, state.now_ms(), state.retention_ms)?;
             Ok(rows
                 .into_iter()
                 .filter(|r| visible.contains(&r.id))
@@ -224,10 +260,10 @@ pub async fn get(
 ) -> HubResult<Json<IncidentView>> {
     let id = incident_id(&raw)?;
     let view = state
-        .blocking(move |state, conn| {
-            let stored = visible_incident(state, conn, &me, &id)?;
+        .write(move |state, tx| {
+            let stored = visible_incident(state, tx, &me, &id)?;
             audit::record(
-                conn,
+                tx,
                 &me,
                 Some(&id),
                 "/v1/incidents/{id}",
@@ -257,12 +293,12 @@ pub async fn edit_report(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> HubResult<Json<IncidentView>> {
-    require_role(&me, DISPATCHERS, "edit reports")?;
+    require(&me, Act::EditReport)?;
     let id = incident_id(&raw)?;
     let request: EditReport = json(&body)?;
     let view = state
-        .blocking(move |state, conn| {
-            write(state, conn, &me, &id, |doc, author, now| {
+        .write(move |state, tx| {
+            write(state, tx, &me, &id, |doc, author, now| {
                 let current = doc.view()?.report;
                 let report = Report {
                     place_text: request.place_text,
@@ -300,22 +336,21 @@ pub async fn assign(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> HubResult<Json<IncidentView>> {
-    require_role(&me, DISPATCHERS, "assign incidents")?;
+    require(&me, Act::Assign)?;
     let id = incident_id(&raw)?;
     let request: Assign = json(&body)?;
     if request.device.is_none() == request.team.is_none() {
         return Err(HubError::bad_request("give either a device or a team"));
     }
     let view = state
-        .blocking(move |state, conn| {
-            let tx = conn.transaction()?;
+        .write(move |state, tx| {
             let view = if let Some(device) = &request.device {
-                if !devices::is_enrolled(&tx, device)? {
+                if !devices::is_enrolled(tx, device)? {
                     return Err(HubError::bad_request(format!(
                         "{device} is not an enrolled device"
                     )));
                 }
-                write(state, &tx, &me, &id, |doc, author, now| {
+                write(state, tx, &me, &id, |doc, author, now| {
                     doc.assign(author, device, request.active, now)
                 })?
             } else {
@@ -324,7 +359,25 @@ pub async fn assign(
                     .as_deref()
                     .filter(|t| !t.trim().is_empty())
                     .ok_or_else(|| HubError::bad_request("team cannot be empty"))?;
-                let view = write(state, &tx, &me, &id, |doc, author, now| {
+                visible_incident(state, tx, &me, &id)?;
+                // Unassigning names the team it takes the incident from; any other
+                // team's would leave the incident with nobody.
+                let current = incidents::team(tx, &id)?;
+                if !request.active && current.as_deref() != Some(team) {
+                    return Err(HubError::new(
+                        StatusCode::CONFLICT,
+                        "team_not_assigned",
+                        match current {
+                            Some(current) => format!(
+                                "the incident is with team {current}, not {team}; nothing was changed"
+                            ),
+                            None => format!(
+                                "the incident is with no team, not {team}; nothing was changed"
+                            ),
+                        },
+                    ));
+                }
+                let view = write(state, tx, &me, &id, |doc, author, now| {
                     let note = format!(
                         "team {team} {}",
                         if request.active {
@@ -336,10 +389,9 @@ pub async fn assign(
                     doc.add_event(author, EventKind::Dispatched, None, None, Some(note), now)
                         .map(|_| ())
                 })?;
-                incidents::set_team(&tx, &id, request.active.then_some(team))?;
+                incidents::set_team(tx, &id, request.active.then_some(team))?;
                 view
             };
-            tx.commit()?;
             Ok(view)
         })
         .await?;
@@ -352,13 +404,13 @@ pub async fn caller(
     Authed(me): Authed,
     Path(raw): Path<String>,
 ) -> HubResult<Json<CallerContact>> {
-    require_role(&me, &[Role::Dispatcher], "see caller contacts")?;
+    require(&me, Act::SeeCallerContact)?;
     let id = incident_id(&raw)?;
     let contact = state
-        .blocking(move |state, conn| {
-            visible_incident(state, conn, &me, &id)?;
+        .write(move |state, tx| {
+            visible_incident(state, tx, &me, &id)?;
             audit::record(
-                conn,
+                tx,
                 &me,
                 Some(&id),
                 "/v1/incidents/{id}/caller",
@@ -366,7 +418,7 @@ pub async fn caller(
                 state.now_ms(),
             )?;
             tracing::info!(incident = %id, dispatcher = %me.device_id, "caller contact read");
-            callers::get(conn, &id)?
+            callers::get(tx, &id)?
                 .ok_or_else(|| HubError::not_found("no caller contact was recorded"))
         })
         .await?;
@@ -394,18 +446,16 @@ pub async fn caller_notified(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> HubResult<Json<IncidentView>> {
-    require_role(&me, &[Role::Dispatcher], "mark the caller notified")?;
+    require(&me, Act::NotifyCaller)?;
     let id = incident_id(&raw)?;
     let Note { note } = note(&body)?;
     let view = state
-        .blocking(move |state, conn| {
-            let tx = conn.transaction()?;
-            let view = write(state, &tx, &me, &id, |doc, author, now| {
+        .write(move |state, tx| {
+            let view = write(state, tx, &me, &id, |doc, author, now| {
                 doc.add_event(author, EventKind::CallerNotified, None, None, note, now)
                     .map(|_| ())
             })?;
-            callers::mark_notified(&tx, &id, state.now_ms())?;
-            tx.commit()?;
+            callers::mark_notified(tx, &id, state.now_ms())?;
             Ok(view)
         })
         .await?;
@@ -419,16 +469,12 @@ pub async fn close(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> HubResult<Json<IncidentView>> {
-    require_role(
-        &me,
-        &[Role::Dispatcher, Role::Coordinator, Role::TeamLead],
-        "close incidents",
-    )?;
+    require(&me, Act::Close)?;
     let id = incident_id(&raw)?;
     let Note { note } = note(&body)?;
     let view = state
-        .blocking(move |state, conn| {
-            write(state, conn, &me, &id, |doc, author, now| {
+        .write(move |state, tx| {
+            write(state, tx, &me, &id, |doc, author, now| {
                 doc.add_event(author, EventKind::Closed, None, None, note, now)
                     .map(|_| ())
             })
@@ -455,12 +501,12 @@ pub async fn confirm(
     Path(raw): Path<String>,
     body: Bytes,
 ) -> HubResult<Json<IncidentView>> {
-    require_role(&me, &[Role::TeamLead], "confirm determinations")?;
+    require(&me, Act::ConfirmDetermination)?;
     let id = incident_id(&raw)?;
     let request: Confirm = json(&body)?;
     let view = state
-        .blocking(move |state, conn| {
-            write(state, conn, &me, &id, |doc, author, now| {
+        .write(move |state, tx| {
+            write(state, tx, &me, &id, |doc, author, now| {
                 doc.add_event(
                     author,
                     EventKind::DeterminationConfirmed,
@@ -481,8 +527,8 @@ pub async fn devices(
     State(state): State<Arc<AppState>>,
     Authed(me): Authed,
 ) -> HubResult<Json<Vec<devices::DeviceRow>>> {
-    require_role(&me, DISPATCHERS, "list devices")?;
-    Ok(Json(state.blocking(|_, conn| devices::list(conn)).await?))
+    require(&me, Act::ListDevices)?;
+    Ok(Json(state.write(|_, tx| devices::list(tx)).await?))
 }
 
 /// `POST /v1/devices/{device}/revoke` (coordinator): a lost or seized phone loses
@@ -492,41 +538,58 @@ pub async fn revoke_device(
     Authed(me): Authed,
     Path(raw): Path<String>,
 ) -> HubResult<Json<RevokedDevice>> {
-    require_role(&me, &[Role::Coordinator], "revoke devices")?;
+    require(&me, Act::RevokeDevices)?;
     let device = DeviceId::parse(&raw).map_err(|e| HubError::bad_request(e.to_string()))?;
     if device == me.device_id {
         return Err(HubError::bad_request(
             "a coordinator cannot revoke the device they are using; ask another coordinator",
         ));
     }
-    state
-        .blocking(move |state, conn| {
-            let tx = conn.transaction()?;
-            let target = devices::by_id(&tx, &device)?
+    let revoked = device.clone();
+    let answer = state
+        .write(move |state, tx| {
+            let target = devices::by_id(tx, &device)?
                 .ok_or_else(|| HubError::not_found(format!("no enrolled device {device}")))?;
             if target.role == Role::Hub {
                 return Err(HubError::bad_request(
                     "the hub's own device cannot be revoked",
                 ));
             }
-            devices::revoke(&tx, &device)?;
+            devices::revoke(tx, &device)?;
+            crate::db::push::forget(tx, &device)?;
             audit::record(
-                &tx,
+                tx,
                 &me,
                 None,
                 &format!("/v1/devices/{device}/revoke"),
                 Action::Revoke,
                 state.now_ms(),
             )?;
-            tx.commit()?;
             Ok(RevokedDevice {
                 device_id: device,
                 role: target.role,
                 team: target.team,
             })
         })
-        .await
-        .map(Json)
+        .await?;
+    // Only once the revocation is committed: its wait ends and it cannot start another.
+    state.wake.revoked(&revoked);
+    Ok(Json(answer))
+}
+
+/// `GET /v1/devices/{device}/refusals` (coordinator): what the hub refused that
+/// device and why, newest first (the device keeps those changes in quarantine).
+pub async fn refusals(
+    State(state): State<Arc<AppState>>,
+    Authed(me): Authed,
+    Path(raw): Path<String>,
+) -> HubResult<Json<Vec<crate::db::refusals::Refusal>>> {
+    require(&me, Act::ReadRefusals)?;
+    let device = DeviceId::parse(&raw).map_err(|e| HubError::bad_request(e.to_string()))?;
+    let rows = state
+        .write(move |_, tx| crate::db::refusals::for_device(tx, &device, 1000))
+        .await?;
+    Ok(Json(rows))
 }
 
 /// The answer to a revocation: which device lost access.
@@ -540,44 +603,48 @@ pub struct RevokedDevice {
 /// The document of an incident `me` may see; 404 otherwise.
 fn visible_incident(
     state: &AppState,
-    conn: &Connection,
+    tx: &Transaction<'_>,
     me: &Device,
     id: &IncidentId,
 ) -> HubResult<Automerge> {
     let not_found = || HubError::not_found(format!("no incident {id}"));
-    if !permissions::can_see(conn, me, id, state.now_ms(), state.retention_ms)? {
+    if !permissions::can_see(tx, me, id, state.now_ms(), state.retention_ms)? {
         return Err(not_found());
     }
-    Ok(incidents::load(conn, id)?.ok_or_else(not_found)?.doc)
+    Ok(incidents::load(tx, id)?.ok_or_else(not_found)?.doc)
 }
 
-/// Runs one hub-side action on an incident `me` may see, and commits its changes.
+/// Runs one hub-side action on an incident `me` may see, in the request's
+/// transaction: the document, its change log and the audit row are written together
+/// or not at all.
 fn write(
     state: &AppState,
-    conn: &Connection,
+    tx: &Transaction<'_>,
     me: &Device,
     id: &IncidentId,
     action: impl FnOnce(&mut IncidentDoc, &Author, DateTime<Utc>) -> testigo_core::Result<()>,
 ) -> HubResult<IncidentView> {
-    let mut doc = IncidentDoc::from_automerge(visible_incident(state, conn, me, id)?);
+    let mut doc = IncidentDoc::from_automerge(visible_incident(state, tx, me, id)?);
     let before = doc.automerge().get_heads();
     let now = state.now();
     action(&mut doc, &state.author_for(me), now)?;
     audit::record(
-        conn,
+        tx,
         me,
         Some(id),
         "/v1/incidents/{id}/*",
         Action::Change,
         now.timestamp_millis(),
     )?;
-    commit(state, conn, id, doc.automerge(), &before, now)
+    commit(state, tx, id, doc.automerge(), &before, now)
 }
 
-/// Logs and signs the hub's new changes since `before` and saves the document.
+/// Logs and signs the hub's new changes since `before` and saves the document, in
+/// the request's transaction (taking one is what makes it impossible to call with a
+/// connection that would commit each statement on its own).
 fn commit(
     state: &AppState,
-    conn: &Connection,
+    tx: &Transaction<'_>,
     id: &IncidentId,
     doc: &Automerge,
     before: &[ChangeHash],
@@ -585,11 +652,11 @@ fn commit(
 ) -> HubResult<IncidentView> {
     let view = read_view(doc)?;
     let now_ms = now.timestamp_millis();
-    incidents::save(conn, id, doc, &view, None, now_ms)?;
+    incidents::save(tx, id, doc, &view, None, now_ms)?;
     for change in doc.get_changes(before) {
         let signature = sign_change_with_key(&state.hub.signing_key, &change.hash());
         changes::append(
-            conn,
+            tx,
             id,
             &change,
             &state.hub.device_id,

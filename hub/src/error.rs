@@ -50,6 +50,11 @@ impl HubError {
         Self::new(StatusCode::CONFLICT, "conflict", reason)
     }
 
+    /// A request past the size limits of one request (413).
+    pub fn too_large(reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", reason)
+    }
+
     pub fn internal(reason: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", reason)
     }

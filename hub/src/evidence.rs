@@ -13,10 +13,12 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use base64::Engine;
 use chrono::{DateTime, Utc};
+use ed25519_dalek::SigningKey;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Deserialize;
-use testigo_core::evidence::{export, DeviceRecord, IncidentEvidence};
+use testigo_core::evidence::{export, DeviceRecord, HistoryEntry, IncidentEvidence};
 use testigo_core::ids::{DeviceId, IncidentId};
 use testigo_core::incident::Role;
 
@@ -24,8 +26,9 @@ use crate::auth::Authed;
 use crate::db::audit::{self, Action};
 use crate::db::incidents;
 use crate::error::{HubError, HubResult};
-use crate::permissions::{self, require_role};
+use crate::permissions::{self, require};
 use crate::server::AppState;
+use testigo_core::rules::permissions::Act;
 
 /// At most this many incidents in one bundle, so one request cannot tie the hub up.
 const MAX_INCIDENTS: usize = 200;
@@ -40,11 +43,7 @@ pub async fn bundle(
     Authed(me): Authed,
     Query(query): Query<EvidenceQuery>,
 ) -> HubResult<Response> {
-    require_role(
-        &me,
-        &[Role::Dispatcher, Role::TeamLead, Role::Coordinator],
-        "export evidence",
-    )?;
+    require(&me, Act::ExportEvidence)?;
     let ids = query
         .incidents
         .split(',')
@@ -57,16 +56,16 @@ pub async fn bundle(
         )));
     }
     let bytes = state
-        .blocking(move |state, conn| {
+        .write(move |state, tx| {
             let now_ms = state.now_ms();
             for id in &ids {
-                if !permissions::can_see(conn, &me, id, now_ms, state.retention_ms)? {
+                if !permissions::can_see(tx, &me, id, now_ms, state.retention_ms)? {
                     return Err(HubError::not_found(format!("no incident {id}")));
                 }
             }
-            let bytes = build_bundle(conn, &state.hub_record(conn)?, &ids)?;
+            let bytes = build_bundle(tx, &state.hub_record(tx)?, &state.hub.signing_key, &ids)?;
             for id in &ids {
-                audit::record(conn, &me, Some(id), "/v1/evidence", Action::Export, now_ms)?;
+                audit::record(tx, &me, Some(id), "/v1/evidence", Action::Export, now_ms)?;
             }
             Ok(bytes)
         })
@@ -85,14 +84,18 @@ pub async fn bundle(
 }
 
 /// The bundle of `ids`, with `hub` as the author record of the hub's own changes.
+/// The hub signs it with `hub_key`: its trust anchor (see
+/// `testigo_core::evidence::attestation`).
 pub fn build_bundle(
     conn: &Connection,
     hub: &DeviceRecord,
+    hub_key: &SigningKey,
     ids: &[IncidentId],
 ) -> HubResult<Vec<u8>> {
     let mut documents = Vec::with_capacity(ids.len());
     let mut signatures = Vec::with_capacity(ids.len());
     let mut receipts = Vec::with_capacity(ids.len());
+    let mut histories = Vec::with_capacity(ids.len());
     let mut authors = std::collections::BTreeSet::new();
     for id in ids {
         let doc = incidents::load(conn, id)?
@@ -107,6 +110,7 @@ pub fn build_bundle(
         documents.push(doc);
         signatures.push(sigs);
         receipts.push(received);
+        histories.push(history_entries(conn, id)?);
     }
     let mut devices = vec![hub.clone()];
     for device in authors.iter().filter(|d| **d != hub.device_id) {
@@ -118,13 +122,33 @@ pub fn build_bundle(
         .iter()
         .zip(&signatures)
         .zip(&receipts)
-        .map(|((document, signatures), received_at)| IncidentEvidence {
-            document,
-            signatures,
-            received_at,
-        })
+        .zip(&histories)
+        .map(
+            |(((document, signatures), received_at), history)| IncidentEvidence {
+                document,
+                signatures,
+                received_at,
+                history,
+            },
+        )
         .collect();
-    Ok(export(&evidence, &devices)?)
+    Ok(export(&evidence, &devices, Some(hub_key))?)
+}
+
+/// The history signatures the hub kept for `id`, as a bundle carries them.
+fn history_entries(conn: &Connection, id: &IncidentId) -> HubResult<Vec<HistoryEntry>> {
+    Ok(crate::history::for_incident(conn, id)?
+        .into_iter()
+        .map(|stored| HistoryEntry {
+            device_id: stored.device,
+            seq: stored.seq,
+            head: stored.head.to_string(),
+            signature: hex::encode(stored.signature),
+            head_change: stored
+                .head_bytes
+                .map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
+        })
+        .collect())
 }
 
 type ChangeRecords = (
@@ -159,7 +183,10 @@ fn change_records(conn: &Connection, id: &IncidentId) -> HubResult<ChangeRecords
     Ok((signatures, received))
 }
 
-fn device_record(conn: &Connection, device: &DeviceId) -> HubResult<Option<DeviceRecord>> {
+pub(crate) fn device_record(
+    conn: &Connection,
+    device: &DeviceId,
+) -> HubResult<Option<DeviceRecord>> {
     let row: Option<(Vec<u8>, String, i64)> = conn
         .query_row(
             "SELECT public_key, role, enrolled_at FROM devices WHERE device_id = ?1",
@@ -173,6 +200,7 @@ fn device_record(conn: &Connection, device: &DeviceId) -> HubResult<Option<Devic
             public_key: hex::encode(key),
             role: Role::parse(&role)?,
             enrolled_at: testigo_core::time::from_millis(enrolled_at)?,
+            hub_signature: None,
         })
     }))
 }
@@ -195,6 +223,7 @@ pub fn hub_record(
         enrolled_at: first
             .and_then(testigo_core::time::from_millis)
             .unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+        hub_signature: None,
     })
 }
 
@@ -212,7 +241,7 @@ pub async fn audit_log(
     Authed(me): Authed,
     Query(query): Query<AuditQuery>,
 ) -> HubResult<Json<Vec<audit::Entry>>> {
-    require_role(&me, &[Role::Coordinator], "read the audit log")?;
+    require(&me, Act::ReadAuditLog)?;
     let incident = query
         .incident
         .as_deref()
@@ -221,7 +250,7 @@ pub async fn audit_log(
         .map_err(|e| HubError::bad_request(e.to_string()))?;
     let limit = query.limit.unwrap_or(200).clamp(1, 5_000);
     let entries = state
-        .blocking(move |_, conn| audit::entries(conn, incident.as_ref(), limit))
+        .write(move |_, tx| audit::entries(tx, incident.as_ref(), limit))
         .await?;
     Ok(Json(entries))
 }

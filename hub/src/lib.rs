@@ -4,11 +4,15 @@
 //!
 //! - [`server`]: state, routes, serving (HTTP, or HTTPS given a certificate)
 //! - [`auth`]: enrolment codes, credentials, rate limiting
-//! - [`sync`]: the sync endpoint; [`validate`] checks every incoming change
+//! - [`sync`]: the sync endpoint; [`history`] checks each upload's signature, [`validate`]
+//!   every incoming change
 //! - [`permissions`]: who sees and writes what
 //! - [`dispatch`]: the dispatcher API; [`templates`]: checklists imported and published
 //! - [`evidence`]: evidence bundles and the audit log; [`retention`]: archive-then-delete
+//! - [`media`]: chunked, resumable media uploads and downloads
 //! - [`console`]: the dispatcher console, a web page served at `/console/`
+//! - [`wake`]: the wake channel (long-poll and UnifiedPush) that tells a phone on duty
+//!   to sync now, carrying no content
 //! - [`db`]: the store
 
 pub mod auth;
@@ -18,13 +22,16 @@ pub mod db;
 pub mod dispatch;
 pub mod error;
 pub mod evidence;
+pub mod history;
+pub mod media;
 pub mod permissions;
 pub mod retention;
 pub mod server;
 pub mod sync;
 pub mod templates;
 pub mod validate;
+pub mod wake;
 
 pub use config::HubConfig;
 pub use error::{HubError, HubResult};
-pub use server::{serve, Hub};
+pub use server::{serve, Hub, HubWatch};

@@ -6,14 +6,17 @@
 //!   team, or that they opened in the field;
 //! - nobody but dispatchers and coordinators sees a closed incident once the
 //!   retention window has passed (devices are told to remove it);
-//! - a device may also still *write* to an incident it was once assigned, so that a
-//!   volunteer unassigned while offline on scene loses none of their records.
+//! - a device may also still *write* to an incident it was once assigned or once
+//!   given (`delivered::ever_held`), so that a volunteer who loses sight of it while
+//!   offline on scene (unassigned, the incident moved to another team, closed past
+//!   retention) loses none of their records. It receives nothing more of it.
 
 use std::collections::BTreeSet;
 
 use rusqlite::{named_params, Connection};
 use testigo_core::ids::IncidentId;
 use testigo_core::incident::Role;
+use testigo_core::rules::permissions::{may, refusal, Act};
 
 use crate::db::devices::Device;
 use crate::error::{HubError, HubResult};
@@ -67,7 +70,7 @@ pub fn can_write(
         [id.as_str(), device.device_id.as_str()],
         |r| r.get(0),
     )?;
-    Ok(was_assigned > 0)
+    Ok(was_assigned > 0 || crate::db::delivered::ever_held(conn, &device.device_id, id)?)
 }
 
 fn query(
@@ -97,14 +100,12 @@ fn query(
     Ok(out)
 }
 
-/// Refuses (403) a device whose role is not among `allowed`.
-pub fn require_role(device: &Device, allowed: &[Role], what: &str) -> HubResult<()> {
-    if allowed.contains(&device.role) {
+/// Refuses (403) a device whose role may not do `act` (the core's one table,
+/// [`testigo_core::rules::permissions::may`]).
+pub fn require(device: &Device, act: Act) -> HubResult<()> {
+    if may(device.role, act) {
         Ok(())
     } else {
-        Err(HubError::forbidden(format!(
-            "a {} cannot {what}",
-            device.role.as_str()
-        )))
+        Err(HubError::forbidden(refusal(device.role, act)))
     }
 }

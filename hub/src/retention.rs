@@ -1,7 +1,9 @@
 //! The hub's archive-then-delete policy: closed incidents older than the configured
 //! age are written to the archive folder as evidence bundles, and only once that file
 //! is safely on disk are they deleted from the hub, with their change log, deliveries,
-//! assignments and caller contact.
+//! assignments and caller contact. Their media files are copied beside the bundle
+//! (`<incident>.media/`, named as `testigo verify --media` expects) before that, and
+//! leave the hub's media storage once no other incident records them.
 
 use std::io::Write;
 use std::path::Path;
@@ -16,6 +18,8 @@ use crate::error::{HubError, HubResult};
 pub fn archive_closed(
     conn: &mut Connection,
     hub: &DeviceRecord,
+    hub_key: &ed25519_dalek::SigningKey,
+    media: &crate::media::MediaStorage,
     archive_dir: &Path,
     cutoff_ms: i64,
 ) -> HubResult<Vec<IncidentId>> {
@@ -36,11 +40,15 @@ pub fn archive_closed(
         ))
     })?;
     for id in &ids {
-        let bundle = crate::evidence::build_bundle(conn, hub, std::slice::from_ref(id))?;
+        let bundle = crate::evidence::build_bundle(conn, hub, hub_key, std::slice::from_ref(id))?;
         write_durably(&archive_dir.join(format!("{id}.json")), &bundle)?;
+        let files = crate::db::media::for_incident(conn, id)?;
+        archive_media(media, &archive_dir.join(format!("{id}.media")), &files)?;
         let tx = conn.transaction()?;
         for table in [
+            "media_links",
             "changes",
+            "history_signatures",
             "delivered",
             "assignments",
             "caller_contacts",
@@ -56,20 +64,116 @@ pub fn archive_closed(
             params![chrono::Utc::now().timestamp_millis(), hub.device_id.as_str(), id.as_str()],
         )?;
         tx.commit()?;
+        for (sha256, _) in &files {
+            if !crate::db::media::linked_anywhere(conn, sha256)? {
+                media.remove(sha256);
+            }
+        }
     }
     Ok(ids)
 }
 
+/// Copies an incident's media files into `dir`, each flushed to disk before the
+/// incident may be deleted.
+fn archive_media(
+    media: &crate::media::MediaStorage,
+    dir: &Path,
+    files: &[(String, String)],
+) -> HubResult<()> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let fail = |e: std::io::Error| {
+        HubError::internal(format!("cannot archive media into {}: {e}", dir.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    for (sha256, mime) in files {
+        let target = dir.join(testigo_core::evidence::media_file_name(sha256, mime));
+        std::fs::copy(media.path(sha256), &target).map_err(fail)?;
+        std::fs::File::open(&target)
+            .and_then(|f| f.sync_all())
+            .map_err(fail)?;
+    }
+    Ok(())
+}
+
 /// Writes through a temporary file and renames it, after an fsync: a crash leaves
 /// either no archive file or a whole one, never a torn one the deletion relied on.
-fn write_durably(path: &Path, bytes: &[u8]) -> HubResult<()> {
+pub(crate) fn write_durably(path: &Path, bytes: &[u8]) -> HubResult<()> {
     let fail = |e: std::io::Error| {
         HubError::internal(format!("cannot write the archive {}: {e}", path.display()))
     };
-    let temporary = path.with_extension("json.partial");
+    let temporary = path.with_extension("partial");
     let mut file = std::fs::File::create(&temporary).map_err(fail)?;
     file.write_all(bytes).map_err(fail)?;
     file.sync_all().map_err(fail)?;
     std::fs::rename(&temporary, path).map_err(fail)?;
     Ok(())
+}
+
+/// Whether the incident left the hub for the archive.
+pub(crate) fn was_archived(conn: &Connection, id: &IncidentId) -> HubResult<bool> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM audit WHERE incident_id = ?1 AND action = 'archive'",
+        [id.as_str()],
+        |r| r.get::<_, i64>(0),
+    )? > 0)
+}
+
+/// One signed change that reached the hub after its incident was archived.
+#[derive(serde::Serialize)]
+pub(crate) struct LateChange {
+    pub hash: String,
+    /// Hex of the automerge change bytes.
+    pub bytes: String,
+    /// Hex of the author's ed25519 signature over the change hash, for a change
+    /// offered again from quarantine; the others are covered by the file's
+    /// `history_signature`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+/// Adds work a device recorded while it held an incident, received after the
+/// incident was archived, beside its bundle: `<id>.late-<digest>.json`, named by the
+/// changes it holds so that a retried upload writes the same file again. The changes
+/// are as the device signed them; with the incident gone from the hub they were not
+/// checked against its document, which the file says.
+pub(crate) fn add_to_archive(
+    archive_dir: &Path,
+    id: &IncidentId,
+    device: &DeviceRecord,
+    received_at_ms: i64,
+    changes: &[LateChange],
+    history: Option<&crate::history::Signed>,
+) -> HubResult<()> {
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    for change in changes {
+        digest.update(change.hash.as_bytes());
+    }
+    let name = format!("{id}.late-{}.json", &hex::encode(digest.finalize())[..16]);
+    let body = serde_json::json!({
+        "incident": id,
+        "received_at_ms": received_at_ms,
+        "device": device,
+        "validated_against_document": false,
+        "changes": changes,
+        // The device's signature over its newest change here, which vouches for
+        // every earlier one of its own (`evidence::HistoryStatement`).
+        "history_signature": history.map(|h| serde_json::json!({
+            "seq": h.statement.seq,
+            "head": h.statement.head.to_string(),
+            "hub": h.statement.hub,
+            "signature": hex::encode(h.signature),
+        })),
+    });
+    let bytes = serde_json::to_vec_pretty(&body)
+        .map_err(|e| HubError::internal(format!("cannot write the archive addendum: {e}")))?;
+    std::fs::create_dir_all(archive_dir).map_err(|e| {
+        HubError::internal(format!(
+            "cannot create the archive folder {}: {e}",
+            archive_dir.display()
+        ))
+    })?;
+    write_durably(&archive_dir.join(name), &bytes)
 }

@@ -9,10 +9,11 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction};
 use testigo_core::ids::DeviceId;
 use testigo_core::incident::{Author, Role};
-use testigo_core::sync::protocol::{ENROL_PATH, HEALTH_PATH, SYNC_PATH};
+use testigo_core::sync::protocol::{ENROL_PATH, HEALTH_PATH, HUB_PATH, SYNC_PATH};
+use testigo_core::sync::wake::{PUSH_PATH, WAKE_PATH};
 use testigo_core::time::{Clock, SystemClock};
 
 use crate::auth::{self, RateLimiter};
@@ -21,6 +22,7 @@ use crate::console::{self, ConsoleState};
 use crate::db::{self, changes, devices, meta::HubIdentity};
 use crate::dispatch;
 use crate::error::{HubError, HubResult};
+use crate::wake::{self, InProcessBus, WakeState};
 
 /// Largest request body accepted (compressed sync bodies; JSON).
 const MAX_BODY: usize = 32 * 1024 * 1024;
@@ -35,7 +37,15 @@ pub struct AppState {
     limiter: Mutex<RateLimiter>,
     /// Whether the hub itself serves HTTPS (console cookies are then `Secure`).
     pub(crate) tls: bool,
+    /// Proxies whose `X-Forwarded-For` is believed (`auth::ClientAddress`).
+    pub(crate) trusted_proxies: Vec<std::net::IpAddr>,
+    /// Where archived incidents went; late work on them follows them there.
+    pub(crate) archive_dir: Option<std::path::PathBuf>,
     pub(crate) console: ConsoleState,
+    /// Where media files are kept, and the largest taken.
+    pub(crate) media: crate::media::MediaStorage,
+    pub(crate) media_max_bytes: u64,
+    pub(crate) wake: WakeState,
 }
 
 impl AppState {
@@ -72,8 +82,26 @@ impl AppState {
         )
     }
 
+    /// The one way a request reaches the database: `f` runs off the async threads in
+    /// a transaction of its own, committed when it returns `Ok` and rolled back
+    /// otherwise. Handlers never hold a bare connection, so none can forget to make
+    /// its writes (audit row, document, change log) one unit.
+    pub(crate) async fn write<T, F>(self: &Arc<Self>, f: F) -> HubResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&AppState, &mut Transaction<'_>) -> HubResult<T> + Send + 'static,
+    {
+        self.blocking(move |state, conn| {
+            let mut tx = conn.transaction()?;
+            let value = f(state, &mut tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+        .await
+    }
+
     /// Runs database work off the async threads, on the one connection.
-    pub(crate) async fn blocking<T, F>(self: &Arc<Self>, f: F) -> HubResult<T>
+    async fn blocking<T, F>(self: &Arc<Self>, f: F) -> HubResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&AppState, &mut Connection) -> HubResult<T> + Send + 'static,
@@ -89,13 +117,34 @@ impl AppState {
             // would cause the next.
             let before = changes::current_seq(&conn).ok();
             let result = f(&state, &mut conn);
-            if changes::current_seq(&conn).ok() != before {
-                state.console.changed();
+            if let Some(before) = before {
+                if changes::current_seq(&conn).ok() != Some(before) {
+                    match changes::incidents_since(&conn, before) {
+                        Ok(incidents) => state.console.changed(incidents),
+                        Err(e) => tracing::warn!(error = %e, "cannot tell consoles what changed"),
+                    }
+                    // And phones on duty hear of it (only if the log grew, not for a
+                    // delivery stamp).
+                    state
+                        .wake
+                        .committed(&conn, before, state.now_ms(), state.retention_ms);
+                }
             }
             result
         })
         .await
         .map_err(|e| HubError::internal(format!("the request failed: {e}")))?
+    }
+}
+
+/// A look at a running hub's memory, for tests and figures.
+#[derive(Clone)]
+pub struct HubWatch(Arc<AppState>);
+
+impl HubWatch {
+    /// Phones holding a wake long-poll open on this instance.
+    pub fn waiting_phones(&self) -> usize {
+        self.0.wake.waiting()
     }
 }
 
@@ -126,6 +175,7 @@ impl Hub {
                 None,
                 expires,
                 None,
+                None,
             )?;
             Some(code)
         } else {
@@ -139,7 +189,21 @@ impl Hub {
             retention_ms: config.retention().num_milliseconds(),
             limiter: Mutex::default(),
             tls,
+            trusted_proxies: config.trusted_proxies.clone(),
+            archive_dir: config.archive_dir.clone(),
             console: ConsoleState::default(),
+            media: match &config.media_dir {
+                Some(dir) => crate::media::MediaStorage::new(dir),
+                None => crate::media::MediaStorage::beside(&config.db),
+            },
+            media_max_bytes: config.max_media_bytes(),
+            wake: WakeState::new(
+                config
+                    .wake_bus
+                    .clone()
+                    .unwrap_or_else(|| Arc::new(InProcessBus::default())),
+                config.push(),
+            ),
         };
         Ok(Self {
             state: Arc::new(state),
@@ -153,6 +217,11 @@ impl Hub {
         self.bootstrap_code.as_deref()
     }
 
+    /// A handle on what the hub holds in memory, usable while it serves.
+    pub fn watch(&self) -> HubWatch {
+        HubWatch(Arc::clone(&self.state))
+    }
+
     /// The hub's own device id: the actor of every change it writes.
     pub fn device_id(&self) -> &DeviceId {
         &self.state.hub.device_id
@@ -164,29 +233,20 @@ impl Hub {
                 HEALTH_PATH,
                 get(|| async { Json(serde_json::json!({ "ok": true })) }),
             )
+            .route(HUB_PATH, get(auth::hub_info))
             .route(ENROL_PATH, post(auth::enrol))
             .route(SYNC_PATH, post(crate::sync::sync))
-            .route("/v1/enrol-codes", post(dispatch::create_code))
-            .route("/v1/incidents", get(dispatch::list).post(dispatch::open))
-            .route("/v1/incidents/{id}", get(dispatch::get))
-            .route("/v1/incidents/{id}/report", put(dispatch::edit_report))
-            .route("/v1/incidents/{id}/assign", post(dispatch::assign))
-            .route("/v1/incidents/{id}/caller", get(dispatch::caller))
-            .route(
-                "/v1/incidents/{id}/caller-notified",
-                post(dispatch::caller_notified),
+            .nest(
+                "/v1",
+                dispatch::router()
+                    .merge(crate::media::router())
+                    .merge(crate::templates::router()),
             )
-            .route("/v1/incidents/{id}/close", post(dispatch::close))
-            .route("/v1/evidence", get(crate::evidence::bundle))
-            .route("/v1/audit", get(crate::evidence::audit_log))
-            .route("/v1/incidents/{id}/confirm", post(dispatch::confirm))
-            .route("/v1/devices", get(dispatch::devices))
+            .route(WAKE_PATH, post(wake::long_poll::wait))
             .route(
-                "/v1/templates",
-                get(crate::templates::list).post(crate::templates::import),
+                PUSH_PATH,
+                put(wake::push::register).delete(wake::push::unregister),
             )
-            .route("/v1/templates/publish", post(crate::templates::publish))
-            .route("/v1/devices/{device}/revoke", post(dispatch::revoke_device))
             .merge(console::router(&self.state))
             .fallback(|| async { HubError::not_found("no such route") })
             .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -203,7 +263,14 @@ impl Hub {
         let cutoff = self.state.now_ms() - i64::from(days) * 86_400_000;
         let mut conn = self.state.db.lock().unwrap_or_else(|p| p.into_inner());
         let hub = self.state.hub_record(&conn)?;
-        crate::retention::archive_closed(&mut conn, &hub, dir, cutoff)
+        crate::retention::archive_closed(
+            &mut conn,
+            &hub,
+            &self.state.hub.signing_key,
+            &self.state.media,
+            dir,
+            cutoff,
+        )
     }
 
     /// Runs the archive policy now and then every hour, in the background.
@@ -243,6 +310,7 @@ impl Hub {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         self.spawn_archiver();
+        wake::spawn(&self.state);
         let app = self
             .router()
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -252,6 +320,7 @@ impl Hub {
         let shutdown = async move {
             shutdown.await;
             state.console.shut_down();
+            state.wake.shut_down();
         };
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
@@ -268,6 +337,7 @@ impl Hub {
                 let _ = rustls::crypto::ring::default_provider().install_default();
                 let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
                 self.spawn_archiver();
+                wake::spawn(&self.state);
                 tracing::info!(%addr, "hub listening (HTTPS)");
                 axum_server::bind_rustls(addr, tls)
                     .serve(

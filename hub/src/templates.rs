@@ -10,6 +10,9 @@
 
 use std::sync::Arc;
 
+use axum::routing::{get, post};
+use axum::Router;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
@@ -17,19 +20,22 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use testigo_core::checklist::xlsform::{self, ImportError, Problem};
 use testigo_core::checklist::{default_template, CheckedTemplate};
-use testigo_core::incident::{Role, TemplateRef};
+use testigo_core::incident::TemplateRef;
+use testigo_core::rules::permissions::Act;
 
 use crate::auth::Authed;
 use crate::db::audit::{self, Action};
 use crate::db::templates::{self, TemplateRow};
 use crate::error::{HubError, HubResult};
-use crate::permissions::require_role;
+use crate::permissions::require;
 use crate::server::AppState;
 
-/// Who may put a checklist in front of every volunteer.
-const PUBLISHERS: &[Role] = &[Role::Coordinator];
-/// Who may see which checklists exist (a dispatcher picks one for an incident).
-const READERS: &[Role] = &[Role::Dispatcher, Role::Coordinator];
+/// The checklist routes, relative to `/v1` (and the console's `/console/api`).
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/templates", get(list).post(import))
+        .route("/templates/publish", post(publish))
+}
 
 #[derive(Debug, Serialize)]
 pub struct ImportedTemplate {
@@ -52,7 +58,7 @@ pub async fn import(
     headers: HeaderMap,
     body: Bytes,
 ) -> HubResult<Json<ImportedTemplate>> {
-    require_role(&me, PUBLISHERS, "import checklists")?;
+    require(&me, Act::ManageChecklists)?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -63,12 +69,10 @@ pub async fn import(
         .await
         .map_err(|e| HubError::internal(format!("the import stopped: {e}")))??;
     let imported = state
-        .blocking(move |state, conn| {
+        .write(move |state, tx| {
             let now_ms = state.now_ms();
-            let tx = conn.transaction()?;
-            let new = templates::put_draft(&tx, &template, &me.device_id.to_string(), now_ms)?;
-            audit::record(&tx, &me, None, "/v1/templates", Action::Change, now_ms)?;
-            tx.commit()?;
+            let new = templates::put_draft(tx, &template, &me.device_id.to_string(), now_ms)?;
+            audit::record(tx, &me, None, "/v1/templates", Action::Change, now_ms)?;
             let t = template.template();
             tracing::info!(template = %t.id, version = t.version, new, "checklist imported");
             Ok(ImportedTemplate {
@@ -95,9 +99,9 @@ fn checked(body: &[u8], is_json: bool) -> HubResult<(CheckedTemplate, Vec<Proble
     }
     match xlsform::import_file(body) {
         Ok(imported) => Ok((imported.template, imported.warnings)),
-        Err(error @ (ImportError::Form(_) | ImportError::Template(_) | ImportError::Unreadable(_))) => {
-            Err(HubError::bad_request(error.to_string()))
-        }
+        Err(
+            error @ (ImportError::Form(_) | ImportError::Template(_) | ImportError::Unreadable(_)),
+        ) => Err(HubError::bad_request(error.to_string())),
     }
 }
 
@@ -119,7 +123,7 @@ pub async fn publish(
     Authed(me): Authed,
     body: Bytes,
 ) -> HubResult<Json<Published>> {
-    require_role(&me, PUBLISHERS, "publish checklists")?;
+    require(&me, Act::ManageChecklists)?;
     let request: PublishRequest = serde_json::from_slice(&body)
         .map_err(|e| HubError::bad_request(format!("invalid JSON body: {e}")))?;
     let reference = TemplateRef {
@@ -127,12 +131,10 @@ pub async fn publish(
         version: request.version,
     };
     let published = state
-        .blocking(move |state, conn| {
+        .write(move |state, tx| {
             let now_ms = state.now_ms();
-            let tx = conn.transaction()?;
-            templates::publish(&tx, &reference, &me.device_id.to_string(), now_ms)?;
-            audit::record(&tx, &me, None, "/v1/templates/publish", Action::Change, now_ms)?;
-            tx.commit()?;
+            templates::publish(tx, &reference, &me.device_id.to_string(), now_ms)?;
+            audit::record(tx, &me, None, "/v1/templates/publish", Action::Change, now_ms)?;
             tracing::info!(template = %reference.id, version = reference.version, "checklist published");
             Ok(Published {
                 id: reference.id,
@@ -148,10 +150,8 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     Authed(me): Authed,
 ) -> HubResult<Json<Vec<TemplateRow>>> {
-    require_role(&me, READERS, "list checklists")?;
-    let rows = state
-        .blocking(move |_, conn| templates::list(conn))
-        .await?;
+    require(&me, Act::ListChecklists)?;
+    let rows = state.write(move |_, conn| templates::list(conn)).await?;
     Ok(Json(rows))
 }
 

@@ -102,6 +102,36 @@ def checklist_in_spanish(tmp):
 
 
 @test
+def photo_is_attached_and_queued_preview_first(tmp):
+    store = t.FieldStore.open(os.path.join(tmp, "field.db"), secrets.token_bytes(32))
+    incident_id = store.create_incident(new_incident())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    photo = os.path.join(tmp, "IMG.jpg")
+    thumb = os.path.join(tmp, "thumb.jpg")
+    with open(photo, "wb") as f:
+        f.write(b"\xff\xd8\xff\xe0" + os.urandom(50_000))
+    with open(thumb, "wb") as f:
+        f.write(b"\xff\xd8\xff\xe0" + os.urandom(2_000))
+    observation = store.add_observation_with_media(
+        incident_id, t.ObservationKind.NOTE, "", None, fix(),
+        [t.MediaCapture(path=photo, mime="image/jpeg", captured_at=now, fix=fix(), preview_path=thumb)],
+    )
+    uploads = store.pending_uploads()
+    assert [u.is_preview for u in uploads] == [True, False], uploads
+    assert all(u.observation_id == observation and not u.uploaded for u in uploads)
+    assert uploads[1].size == 50_004 and uploads[1].kind == t.MediaKind.PHOTO
+    try:
+        store.add_observation_with_media(
+            incident_id, t.ObservationKind.NOTE, "", None, None,
+            [t.MediaCapture(path=photo, mime="application/pdf", captured_at=now, fix=None, preview_path=None)],
+        )
+    except t.TestigoError.Media as e:
+        assert e.problem == t.MediaProblem.UNKNOWN_TYPE, e.problem
+        return
+    raise AssertionError("a PDF was taken as media")
+
+
+@test
 def panic_becomes_internal(tmp):
     try:
         t.debug_panic_probe()

@@ -3,7 +3,10 @@
 //! the dispatcher API over real HTTP, a proxy that cuts connections at chosen bytes
 //! and one that faults at random.
 
+pub mod child_hub;
+pub mod distributor;
 pub mod faulty_proxy;
+pub mod media;
 pub mod proxy;
 pub mod rng;
 
@@ -21,7 +24,7 @@ use testigo_core::incident::{IncidentView, Role};
 use testigo_core::store::Store;
 use testigo_core::sync::{self, SyncReport};
 use testigo_core::time::Clock;
-use testigo_hub::{Hub, HubConfig};
+use testigo_hub::{Hub, HubConfig, HubWatch};
 
 /// Real time plus an offset the test can move forward (code expiry, retention).
 #[derive(Default)]
@@ -46,6 +49,8 @@ impl Clock for TestClock {
 pub struct TestHub {
     pub url: String,
     pub addr: std::net::SocketAddr,
+    /// What the running hub holds in memory (open waits).
+    pub watch: HubWatch,
     pub bootstrap_code: String,
     pub db_path: PathBuf,
     pub clock: Arc<TestClock>,
@@ -56,15 +61,21 @@ pub struct TestHub {
 
 impl TestHub {
     pub fn start() -> Self {
+        Self::start_with(|_| {})
+    }
+
+    /// A hub with some settings changed (`configure` sees the defaults).
+    pub fn start_with(configure: impl FnOnce(&mut HubConfig)) -> Self {
         let dir = TempDir::new().expect("temp dir");
         let db_path = dir.path().join("hub.sqlite");
         let clock = Arc::new(TestClock::default());
-        let hub =
-            Hub::open_with_clock(HubConfig::with_db(&db_path), clock.clone()).expect("hub opens");
-        let bootstrap_code = hub
-            .bootstrap_code()
-            .expect("a fresh hub makes a bootstrap code")
-            .to_owned();
+        let mut config = HubConfig::with_db(&db_path);
+        configure(&mut config);
+        let db_path = config.db.clone();
+        let hub = Hub::open_with_clock(config, clock.clone()).expect("hub opens");
+        let watch = hub.watch();
+        // Empty for a hub opened on an existing database (a restored backup).
+        let bootstrap_code = hub.bootstrap_code().unwrap_or_default().to_owned();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -87,6 +98,7 @@ impl TestHub {
         Self {
             url: format!("http://{addr}"),
             addr,
+            watch,
             bootstrap_code,
             db_path,
             clock,
@@ -124,12 +136,18 @@ pub struct Person {
 
 impl Person {
     pub fn new(name: &'static str) -> Self {
+        Self::with_clock(name, Arc::new(testigo_core::time::SystemClock))
+    }
+
+    /// Someone whose phone keeps its own time (a wrong clock, or one a test moves).
+    pub fn with_clock(name: &'static str, clock: Arc<dyn Clock>) -> Self {
         let dir = TempDir::new().expect("temp dir");
         let mut key = [0u8; 32];
         for (i, b) in key.iter_mut().enumerate() {
             *b = (i as u8).wrapping_mul(37).wrapping_add(name.len() as u8) | 1;
         }
-        let store = Store::open(dir.path().join("device.db"), &key).expect("store opens");
+        let store =
+            Store::open_with_clock(dir.path().join("device.db"), &key, clock).expect("store opens");
         Self {
             name,
             store,
@@ -220,6 +238,15 @@ impl Api {
         Self {
             base: hub.url.clone(),
             credential: None,
+            client: reqwest::blocking::Client::new(),
+        }
+    }
+
+    /// The API of a hub at `url` (a child process, say) as the holder of `credential`.
+    pub fn with_url(url: &str, credential: &str) -> Self {
+        Self {
+            base: url.to_owned(),
+            credential: Some(credential.to_owned()),
             client: reqwest::blocking::Client::new(),
         }
     }
@@ -336,7 +363,11 @@ pub struct World {
 
 impl World {
     pub fn new() -> Self {
-        let hub = TestHub::start();
+        Self::on(TestHub::start())
+    }
+
+    /// A world around a hub started some other way.
+    pub fn on(hub: TestHub) -> Self {
         let coordinator = Person::new("coordinator");
         sync::enroll(&coordinator.store, &hub.url, &hub.bootstrap_code)
             .expect("coordinator enrols");
@@ -344,8 +375,13 @@ impl World {
     }
 
     pub fn enrol(&self, name: &'static str, role: Role, team: Option<&str>) -> Person {
+        self.enrol_person(Person::new(name), role, team)
+    }
+
+    /// Enrols someone already made (with their own clock, say).
+    pub fn enrol_person(&self, person: Person, role: Role, team: Option<&str>) -> Person {
+        let name = person.name;
         let code = self.coordinator.api(&self.hub).code(role, team);
-        let person = Person::new(name);
         sync::enroll(&person.store, &self.hub.url, &code)
             .unwrap_or_else(|e| panic!("{name} cannot enrol: {e}"));
         assert_eq!(person.store.identity().role, role);
@@ -357,6 +393,94 @@ impl Default for World {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The hub's device id, as `GET /v1/hub` gives it to any device about to enrol.
+pub fn hub_device_id(hub: &TestHub) -> testigo_core::ids::DeviceId {
+    let (status, body) = Api::anonymous(hub).get(testigo_core::sync::protocol::HUB_PATH);
+    assert_eq!(status, 200, "hub identity: {body}");
+    testigo_core::ids::DeviceId::parse(body["device_id"].as_str().expect("device id"))
+        .expect("a device id")
+}
+
+/// An enrolment body exactly as the device sends it: the code, `public_key`, and a
+/// proof signed by `signer` (the holder of `public_key`, unless a test forges it).
+pub fn enrol_body(
+    hub: &TestHub,
+    code: &str,
+    public_key: &[u8; 32],
+    signer: &testigo_core::store::DeviceIdentity,
+) -> Value {
+    let message =
+        testigo_core::sync::enrolment::proof_message(&hub_device_id(hub), code, public_key);
+    json!({
+        "code": code,
+        "public_key": hex::encode(public_key),
+        "proof": hex::encode(signer.sign(&message)),
+    })
+}
+
+/// `POST /v1/enrol` over raw HTTP with a correctly signed body for `person`.
+pub fn enrol_raw(hub: &TestHub, code: &str, person: &Person) -> (u16, Value) {
+    let identity = person.store.identity();
+    Api::anonymous(hub).post(
+        testigo_core::sync::protocol::ENROL_PATH,
+        enrol_body(hub, code, &identity.public_key(), &identity),
+    )
+}
+
+/// Sends one sync round straight to the hub at `url` as `person`'s device: the change
+/// chunks in `changes` for `incident`, under one history signature by the device's
+/// real enrolled key over the last of them (its hash as given, its seq as the bytes
+/// say), exactly as the wire carries them. Returns the HTTP
+/// status and body. This is how a tampered app talks to the hub: nothing goes through
+/// the store.
+pub fn post_signed_changes(
+    url: &str,
+    person: &Person,
+    incident: &IncidentId,
+    new_incident: bool,
+    changes: Vec<(Vec<u8>, automerge::ChangeHash)>,
+) -> (u16, Vec<u8>) {
+    use testigo_core::sync::protocol::{self, SyncRequest, Upload, CONTENT_TYPE, SYNC_PATH};
+    let identity = person.store.identity();
+    let api = Api::with_url(url, identity.credential.as_deref().expect("enrolled"));
+    let (status, hub) = api.get(protocol::HUB_PATH);
+    assert_eq!(status, 200, "hub identity: {hub}");
+    let hub = testigo_core::ids::DeviceId::parse(hub["device_id"].as_str().expect("device id"))
+        .expect("a device id");
+    let signature = changes
+        .last()
+        .map(|(bytes, hash)| {
+            let seq = testigo_core::incident::untrusted::parse_change(bytes.clone())
+                .map(|c| c.seq())
+                .unwrap_or(0);
+            testigo_core::evidence::HistoryStatement {
+                incident: incident.clone(),
+                hub,
+                seq,
+                head: *hash,
+            }
+            .sign(&identity)
+            .to_vec()
+        })
+        .unwrap_or_default();
+    let request = SyncRequest {
+        cursor: 0,
+        uploads: vec![Upload {
+            incident: incident.clone(),
+            changes: changes.into_iter().map(|(bytes, _)| bytes).collect(),
+            new_incident,
+            signature,
+            retries: Vec::new(),
+        }],
+        max_response_bytes: 1 << 20,
+    };
+    api.post_bytes(
+        SYNC_PATH,
+        CONTENT_TYPE,
+        protocol::encode(&request).expect("encode"),
+    )
 }
 
 /// Whether `needle` occurs in `haystack`.

@@ -4,14 +4,7 @@
 use serde_json::{json, Value};
 use testigo_core::incident::{ObservationKind, Role};
 use testigo_core::sync::protocol::{self, SyncRequest, CONTENT_TYPE};
-use testigo_tests::{Api, Person, TestHub, World};
-
-fn enrol_raw(hub: &TestHub, code: &str, person: &Person) -> (u16, Value) {
-    Api::anonymous(hub).post(
-        "/v1/enrol",
-        json!({ "code": code, "public_key": hex::encode(person.store.identity().public_key()) }),
-    )
-}
+use testigo_tests::{enrol_raw, Api, Person, World};
 
 #[test]
 fn requests_without_a_valid_credential_are_refused() {
@@ -155,6 +148,12 @@ fn roles_are_checked_on_every_endpoint() {
         lead.api(hub).get(&format!("/v1/incidents/{id}/caller")),
         lead.api(hub)
             .post(&format!("/v1/incidents/{id}/caller-notified"), json!({})),
+        // Team leads do not assign (the one permissions table decides it for the API
+        // and the device alike).
+        lead.api(hub).post(
+            &format!("/v1/incidents/{id}/assign"),
+            json!({ "device": volunteer.store.device_id() }),
+        ),
     ] {
         assert_eq!(status, 403, "{body}");
         assert_eq!(body["error"], "forbidden");
@@ -203,7 +202,8 @@ fn garbage_gets_a_400_with_a_reason_and_the_hub_keeps_serving() {
             incident: testigo_core::ids::IncidentId::generate(),
             changes: vec![vec![1, 2, 3]],
             new_incident: true,
-            signatures: vec![],
+            signature: vec![],
+            retries: Vec::new(),
         }],
         max_response_bytes: 1 << 20,
     };
@@ -218,10 +218,53 @@ fn garbage_gets_a_400_with_a_reason_and_the_hub_keeps_serving() {
     dispatcher.sync(hub);
 }
 
+/// The volunteer's own changes to `id`, oldest first.
+fn own_changes(person: &Person, id: &testigo_core::ids::IncidentId) -> Vec<automerge::Change> {
+    let actor = person.store.device_id().actor_id();
+    person
+        .store
+        .with_document(id, |doc| {
+            Ok(doc
+                .get_changes(&[])
+                .into_iter()
+                .filter(|c| c.actor_id() == &actor)
+                .collect())
+        })
+        .unwrap()
+}
+
+/// The hub's id as it publishes it (`GET /v1/hub`), which history signatures bind.
+fn hub_device_id(hub: &testigo_tests::TestHub) -> testigo_core::ids::DeviceId {
+    let (status, info) = testigo_tests::Api::anonymous(hub).get("/v1/hub");
+    assert_eq!(status, 200, "{info}");
+    testigo_core::ids::DeviceId::parse(info["device_id"].as_str().unwrap()).unwrap()
+}
+
+/// Posts one crafted upload as `person` and returns the hub's answer.
+fn post_upload(
+    hub: &testigo_tests::TestHub,
+    person: &Person,
+    upload: testigo_core::sync::protocol::Upload,
+) -> testigo_core::sync::protocol::SyncResponse {
+    let request = SyncRequest {
+        cursor: 0,
+        uploads: vec![upload],
+        max_response_bytes: 1 << 20,
+    };
+    let (status, body) = person.api(hub).post_bytes(
+        "/v1/sync",
+        CONTENT_TYPE,
+        protocol::encode(&request).unwrap(),
+    );
+    assert_eq!(status, 200);
+    protocol::decode(&body).unwrap()
+}
+
 #[test]
 fn unsigned_and_forged_changes_are_refused_and_signed_ones_land() {
+    use testigo_core::evidence::HistoryStatement;
     use testigo_core::incident::ObservationKind;
-    use testigo_core::sync::protocol::{SyncResponse, Upload};
+    use testigo_core::sync::protocol::Upload;
 
     let world = World::new();
     let hub = &world.hub;
@@ -233,70 +276,131 @@ fn unsigned_and_forged_changes_are_refused_and_signed_ones_land() {
     vol.store
         .add_observation(&id, ObservationKind::Note, "signed or not", None, None)
         .unwrap();
-    let actor = vol.store.device_id().actor_id();
-    let change = vol
-        .store
-        .with_document(&id, |doc| {
-            Ok(doc
-                .get_changes(&[])
-                .into_iter()
-                .filter(|c| c.actor_id() == &actor)
-                .last()
-                .unwrap())
-        })
-        .unwrap();
-    let hash = change.hash();
+    let change = own_changes(&vol, &id).pop().unwrap();
+    let hub_id = hub_device_id(hub);
+    let statement = HistoryStatement {
+        incident: id.clone(),
+        hub: hub_id.clone(),
+        seq: change.seq(),
+        head: change.hash(),
+    };
     let impostor = Person::new("impostor");
+    let sign =
+        |who: &Person, statement: &HistoryStatement| statement.sign(&who.store.identity()).to_vec();
 
+    let mut other_head = statement.clone();
+    other_head.head = automerge::ChangeHash([9; 32]);
+    let mut other_hub = statement.clone();
+    other_hub.hub = impostor.store.device_id();
+    let mut other_incident = statement.clone();
+    other_incident.incident = testigo_core::ids::IncidentId::generate();
+    let mut other_seq = statement.clone();
+    other_seq.seq += 1;
     let attempts = [
         (vec![], "unsigned"),
-        (vec![vec![7; 64]], "bad signature"),
-        (
-            vec![testigo_core::evidence::sign_change(&impostor.store.identity(), &hash).to_vec()],
-            "bad signature",
-        ),
-        (vec![vec![1; 10]], "64 bytes"),
-        // The device's own valid signature, but of another change.
-        (
-            vec![testigo_core::evidence::sign_change(
-                &vol.store.identity(),
-                &automerge::ChangeHash([9; 32]),
-            )
-            .to_vec()],
-            "bad signature",
-        ),
+        (vec![7; 64], "bad history signature"),
+        (sign(&impostor, &statement), "bad history signature"),
+        (vec![1; 10], "64-byte"),
+        // The device's own valid signatures, but of other statements.
+        (sign(&vol, &other_head), "bad history signature"),
+        (sign(&vol, &other_hub), "bad history signature"),
+        (sign(&vol, &other_incident), "bad history signature"),
+        (sign(&vol, &other_seq), "bad history signature"),
     ];
-    let api = vol.api(hub);
-    for (signatures, expected) in attempts {
-        let upload = Upload {
-            incident: id.clone(),
-            changes: vec![change.raw_bytes().to_vec()],
-            new_incident: false,
-            signatures,
-        };
-        let request = SyncRequest {
-            cursor: 0,
-            uploads: vec![upload],
-            max_response_bytes: 1 << 20,
-        };
-        let (status, body) = api.post_bytes(
-            "/v1/sync",
-            CONTENT_TYPE,
-            protocol::encode(&request).unwrap(),
+    for (signature, expected) in attempts {
+        let response = post_upload(
+            hub,
+            &vol,
+            Upload {
+                incident: id.clone(),
+                changes: vec![change.raw_bytes().to_vec()],
+                new_incident: false,
+                signature,
+                retries: Vec::new(),
+            },
         );
-        assert_eq!(status, 200);
-        let response: SyncResponse = protocol::decode(&body).unwrap();
         assert_eq!(response.rejected.len(), 1);
         assert!(
             response.rejected[0].reason.contains(expected),
-            "{:?}",
+            "{expected}: {:?}",
             response.rejected
         );
         assert!(desk.view(&id).observations.is_empty());
     }
+    let response = post_upload(
+        hub,
+        &vol,
+        Upload {
+            incident: id.clone(),
+            changes: vec![change.raw_bytes().to_vec()],
+            new_incident: false,
+            signature: sign(&vol, &statement),
+            retries: Vec::new(),
+        },
+    );
+    assert!(response.rejected.is_empty(), "{:?}", response.rejected);
+    assert_eq!(desk.view(&id).observations.len(), 1);
     let report = vol.sync(hub);
     assert!(report.rejected.is_empty());
-    assert_eq!(desk.view(&id).observations.len(), 1);
+}
+
+#[test]
+fn a_change_the_history_signature_does_not_cover_is_refused_and_the_rest_lands() {
+    use testigo_core::evidence::HistoryStatement;
+    use testigo_core::incident::ObservationKind;
+    use testigo_core::sync::protocol::Upload;
+
+    let world = World::new();
+    let hub = &world.hub;
+    let desk = world.enrol("dispatcher", Role::Dispatcher, None).api(hub);
+    let vol = world.enrol("vol", Role::Volunteer, None);
+    let id = desk.open_incident("Place", None, None);
+    desk.assign(&id, &vol, true);
+    vol.sync(hub);
+    for text in ["signed", "sneaked in after the signed change"] {
+        vol.store
+            .add_observation(&id, ObservationKind::Note, text, None, None)
+            .unwrap();
+    }
+    let mut mine = own_changes(&vol, &id);
+    let newer = mine.pop().unwrap();
+    let signed = mine.pop().unwrap();
+    assert!(newer.deps().contains(&signed.hash()));
+    // A really signed upload whose signature covers the older change only: the newer
+    // one is the device's own too, but no signature vouches for it.
+    let statement = HistoryStatement {
+        incident: id.clone(),
+        hub: hub_device_id(hub),
+        seq: signed.seq(),
+        head: signed.hash(),
+    };
+    let response = post_upload(
+        hub,
+        &vol,
+        Upload {
+            incident: id.clone(),
+            changes: vec![newer.raw_bytes().to_vec(), signed.raw_bytes().to_vec()],
+            new_incident: false,
+            signature: statement.sign(&vol.store.identity()).to_vec(),
+            retries: Vec::new(),
+        },
+    );
+    assert_eq!(response.rejected.len(), 1, "{:?}", response.rejected);
+    assert_eq!(response.rejected[0].change_hash, Some(newer.hash().0));
+    assert!(
+        response.rejected[0]
+            .reason
+            .contains("not covered by the history signature"),
+        "{:?}",
+        response.rejected
+    );
+    let texts: Vec<String> = desk
+        .view(&id)
+        .observations
+        .iter()
+        .map(|o| o.text.clone())
+        .collect();
+    assert_eq!(texts, vec!["signed".to_owned()]);
 }
 
 /// A phone is lost or seized: a coordinator revokes it, and from that moment its

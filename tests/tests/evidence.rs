@@ -74,12 +74,60 @@ fn a_bundle_from_the_hub_verifies_and_tampering_is_named() {
 
     let report = evidence::verify(&bundle);
     assert!(report.is_valid(), "{:#?}", report.findings);
-    assert!(
-        report.signatures_checked >= 5,
-        "hub and device changes are all signed: {}",
-        report.signatures_checked
+    assert_eq!(report.anchor, evidence::Anchor::NotGiven);
+    // Pinned to the key the hub publishes, the bundle is anchored.
+    let (status, info) = testigo_tests::Api::anonymous(hub).get("/v1/hub");
+    assert_eq!(status, 200);
+    let hub_key: [u8; 32] = hex::decode(info["public_key"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let pinned = evidence::verify_with(&bundle, Some(&hub_key));
+    assert!(pinned.is_valid(), "{:#?}", pinned.findings);
+    assert_eq!(
+        pinned.anchor,
+        evidence::Anchor::Pinned(hex::encode(hub_key))
     );
     let parsed: evidence::Bundle = serde_json::from_slice(&bundle).unwrap();
+    // The hub's own changes are signed one by one; Ana's by the one history signature
+    // of her upload, which covers every change she made before it.
+    let ana_changes = parsed.incidents[0]
+        .changes
+        .iter()
+        .filter(|c| c.device_id.as_ref() == Some(&ana.store.device_id()))
+        .count();
+    assert!(ana_changes >= 3, "{ana_changes}");
+    assert_eq!(
+        parsed.incidents[0].history.len(),
+        1,
+        "one upload, one signature"
+    );
+    assert!(
+        report.signatures_checked
+            >= 1 + parsed.incidents[0]
+                .changes
+                .iter()
+                .filter(|c| c.signature.is_some())
+                .count(),
+        "{}",
+        report.signatures_checked
+    );
+    assert!(
+        report
+            .on_behalf
+            .iter()
+            .any(|(_, path, _)| path.starts_with("assignments/")),
+        "the dispatcher's assignment is the hub writing on their behalf: {:?}",
+        report.on_behalf
+    );
+    // Without her history signature nothing vouches for Ana's changes: each is named.
+    let mut unsigned: Value = serde_json::from_slice(&bundle).unwrap();
+    unsigned["incidents"][0]["history"] = Value::Array(vec![]);
+    let findings = evidence::verify(&serde_json::to_vec(&unsigned).unwrap()).findings;
+    assert_eq!(findings.len(), ana_changes, "{findings:#?}");
+    assert!(findings
+        .iter()
+        .all(|f| f.field == "signature" && f.detail.contains("no signature")));
     let roles: Vec<Role> = parsed.devices.iter().map(|d| d.role).collect();
     assert!(
         roles.contains(&Role::Hub) && roles.contains(&Role::Volunteer),

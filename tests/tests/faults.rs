@@ -27,7 +27,7 @@ use testigo_tests::rng::{pick, seed, RngExt, SeedableRng, SmallRng};
 use testigo_tests::{Api, Person, World};
 
 const TEAM: &str = "north";
-const QUESTIONS: [&str; 3] = ["enforcement_present", "vehicles_seen", "witnesses_present"];
+const QUESTIONS: [&str; 3] = ["enforcement_present", "safety_threat", "witnesses_present"];
 const DEVICE_EVENTS: [EventKind; 3] = [
     EventKind::DeterminationProposed,
     EventKind::DeterminationConfirmed,

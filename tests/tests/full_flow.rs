@@ -69,7 +69,7 @@ fn volunteers_offline_dispatcher_meanwhile_team_lead_later_all_converge() {
     let check_in = ana.store.check_in(&id, fix(38.6271, -90.1990)).unwrap();
     assert!(check_in.distance_m.unwrap() < 100.0);
     ana.store
-        .answer(&id, "agents_present", AnswerValue::YesNo(YesNo::Yes))
+        .answer(&id, "agents_identifiable", AnswerValue::YesNo(YesNo::Yes))
         .unwrap();
     ana.store
         .add_observation(
@@ -90,7 +90,7 @@ fn volunteers_offline_dispatcher_meanwhile_team_lead_later_all_converge() {
         )
         .unwrap();
     ben.store
-        .answer(&id, "agents_present", AnswerValue::YesNo(YesNo::No))
+        .answer(&id, "agents_identifiable", AnswerValue::YesNo(YesNo::No))
         .unwrap();
     ben.store
         .add_observation(
@@ -160,7 +160,7 @@ fn volunteers_offline_dispatcher_meanwhile_team_lead_later_all_converge() {
             .contains("Cherokee St & S Jefferson Ave")));
     assert_eq!(v.checkpoints.len(), 1);
     assert_eq!(v.observations.len(), 2);
-    let answers = v.answers_to("agents_present").unwrap();
+    let answers = v.answers_to("agents_identifiable").unwrap();
     assert_eq!(answers.by_author.len(), 2);
     assert!(!answers.agree());
     assert_eq!(v.status.proposals.len(), 2);

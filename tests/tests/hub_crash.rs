@@ -183,7 +183,7 @@ impl Recorded {
     }
 }
 
-const QUESTIONS: [&str; 2] = ["enforcement_present", "vehicles_seen"];
+const QUESTIONS: [&str; 2] = ["enforcement_present", "safety_threat"];
 
 /// What the devices' loop is doing, as the parent sees it when choosing a moment.
 #[derive(Default)]

@@ -71,22 +71,33 @@ fn a_published_xlsform_reaches_the_phone_which_keeps_it_and_answers_in_spanish()
     let mut ana = world.enrol("ana", Role::Volunteer, Some("norte"));
 
     // An incident already in progress on the shipped checklist.
-    let earlier = dispatcher.api(&world.hub).open_incident("Calle 1", None, Some("norte"));
+    let earlier = dispatcher
+        .api(&world.hub)
+        .open_incident("Calle 1", None, Some("norte"));
     ana.sync(&world.hub);
     let quiet = ana.sync(&world.hub);
     assert_eq!(quiet.templates_received, 0);
 
     // Only a coordinator imports and publishes.
     let (status, body) =
-        ana.api(&world.hub).post_raw("/v1/templates", "text/csv", FORM.as_bytes().to_vec());
+        ana.api(&world.hub)
+            .post_raw("/v1/templates", "text/csv", FORM.as_bytes().to_vec());
     assert_eq!(status, 403, "{body}");
-    let (status, body) = coordinator.post_raw("/v1/templates", "text/csv", FORM.as_bytes().to_vec());
+    let (status, body) =
+        coordinator.post_raw("/v1/templates", "text/csv", FORM.as_bytes().to_vec());
     assert_eq!(status, 200, "{body}");
-    assert_eq!((body["id"].as_str(), body["version"].as_u64()), (Some("coalicion-norte"), Some(3)));
-    assert_eq!(body["warnings"][0]["row"], 2, "the start row is reported as left out: {body}");
-    let (status, body) = dispatcher
-        .api(&world.hub)
-        .post("/v1/templates/publish", json!({"id": "coalicion-norte", "version": 3}));
+    assert_eq!(
+        (body["id"].as_str(), body["version"].as_u64()),
+        (Some("coalicion-norte"), Some(3))
+    );
+    assert_eq!(
+        body["warnings"][0]["row"], 2,
+        "the start row is reported as left out: {body}"
+    );
+    let (status, body) = dispatcher.api(&world.hub).post(
+        "/v1/templates/publish",
+        json!({"id": "coalicion-norte", "version": 3}),
+    );
     assert_eq!(status, 403, "{body}");
 
     // Imported but not published: nobody receives it, nobody may open an incident with it.
@@ -97,12 +108,19 @@ fn a_published_xlsform_reaches_the_phone_which_keeps_it_and_answers_in_spanish()
     );
     assert_eq!(status, 400, "{body}");
 
-    let (status, body) =
-        coordinator.post("/v1/templates/publish", json!({"id": "coalicion-norte", "version": 3}));
+    let (status, body) = coordinator.post(
+        "/v1/templates/publish",
+        json!({"id": "coalicion-norte", "version": 3}),
+    );
     assert_eq!(status, 200, "{body}");
     // The dispatcher names no checklist: the hub opens it with the newest publication.
-    let id = dispatcher.api(&world.hub).open_incident("Calle 3", None, Some("norte"));
-    assert_eq!(dispatcher.api(&world.hub).view(&id).template, Some(coalition()));
+    let id = dispatcher
+        .api(&world.hub)
+        .open_incident("Calle 3", None, Some("norte"));
+    assert_eq!(
+        dispatcher.api(&world.hub).view(&id).template,
+        Some(coalition())
+    );
 
     let received = ana.sync(&world.hub);
     assert_eq!(received.templates_received, 1, "{received:?}");
@@ -126,7 +144,12 @@ fn a_published_xlsform_reaches_the_phone_which_keeps_it_and_answers_in_spanish()
     let checklist = |store: &Store| {
         let view = store.view(&id).unwrap();
         store.with_templates(|r| {
-            evaluate(r.resolve(&view.template.clone().unwrap()).unwrap(), &view.answers, &store.device_id(), "es")
+            evaluate(
+                r.resolve(&view.template.clone().unwrap()).unwrap(),
+                &view.answers,
+                &store.device_id(),
+                "es",
+            )
         })
     };
     let before = checklist(&ana.store);
@@ -134,28 +157,60 @@ fn a_published_xlsform_reaches_the_phone_which_keeps_it_and_answers_in_spanish()
     assert_eq!(before.sections[1].questions[0].label, "¿Hay agentes?");
 
     ana.store.check_in(&id, fix()).unwrap();
-    ana.store.answer(&id, "agentes_presentes", AnswerValue::YesNo(YesNo::Yes)).unwrap();
-    let refused = ana.store.answer(&id, "cuantos", AnswerValue::Count(500)).unwrap_err();
-    assert!(refused.to_string().contains("Escriba de 1 a 100"), "{refused}");
-    ana.store.answer(&id, "cuantos", AnswerValue::Count(4)).unwrap();
     ana.store
-        .answer(&id, "vehiculos", AnswerValue::Choices(vec!["van".into(), "suv".into()]))
+        .answer(&id, "agentes_presentes", AnswerValue::YesNo(YesNo::Yes))
         .unwrap();
-    ana.store.answer(&id, "notas", AnswerValue::Text("Dos camionetas sin placas".into())).unwrap();
+    let refused = ana
+        .store
+        .answer(&id, "cuantos", AnswerValue::Count(500))
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("Escriba de 1 a 100"),
+        "{refused}"
+    );
+    ana.store
+        .answer(&id, "cuantos", AnswerValue::Count(4))
+        .unwrap();
+    ana.store
+        .answer(
+            &id,
+            "vehiculos",
+            AnswerValue::Choices(vec!["van".into(), "suv".into()]),
+        )
+        .unwrap();
+    ana.store
+        .answer(
+            &id,
+            "notas",
+            AnswerValue::Text("Dos camionetas sin placas".into()),
+        )
+        .unwrap();
     ana.store.check_out(&id, fix()).unwrap();
     let done = checklist(&ana.store);
     assert!(done.complete, "{:?}", done.next);
     assert_eq!((done.progress.answered, done.progress.required), (5, 5));
-    assert_eq!(done.sections[1].questions[2].display.as_deref(), Some("Camioneta, Todoterreno"));
+    assert_eq!(
+        done.sections[1].questions[2].display.as_deref(),
+        Some("Camioneta, Todoterreno")
+    );
 
     ana.sync(&world.hub);
     ana.assert_everything_sent();
     let hub_view = dispatcher.api(&world.hub).view(&id);
-    assert_eq!(ana.answer_in(&hub_view, "cuantos"), Some(AnswerValue::Count(4)));
-    assert!(matches!(ana.answer_in(&hub_view, "departure"), Some(AnswerValue::Checkpoint { .. })));
+    assert_eq!(
+        ana.answer_in(&hub_view, "cuantos"),
+        Some(AnswerValue::Count(4))
+    );
+    assert!(matches!(
+        ana.answer_in(&hub_view, "departure"),
+        Some(AnswerValue::Checkpoint { .. })
+    ));
 
     // The incident in progress kept the shipped checklist.
-    assert_eq!(ana.view(&earlier).template.map(|t| t.id), Some("field-verification".into()));
+    assert_eq!(
+        ana.view(&earlier).template.map(|t| t.id),
+        Some("field-verification".into())
+    );
     // A new field incident on the phone opens with the published one.
     assert_eq!(ana.store.current_template().unwrap(), coalition());
 }
@@ -170,14 +225,27 @@ fn templates_from_outside_are_checked_by_the_hub_and_again_by_the_phone() {
     let repeat = FORM.replace(",begin_group,escena", ",begin_repeat,escena");
     let (status, body) = coordinator.post_raw("/v1/templates", "text/csv", repeat.into_bytes());
     assert_eq!(status, 400, "{body}");
-    assert!(body["reason"].as_str().unwrap().contains("survey row 6 (type): repeats are not supported"), "{body}");
+    assert!(
+        body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("survey row 6 (type): repeats are not supported"),
+        "{body}"
+    );
     // Template JSON that fails the check (a skip-logic cycle).
-    let mut cyclic: serde_json::Value =
-        serde_json::to_value(testigo_core::checklist::default_template().unwrap().template()).unwrap();
+    let mut cyclic: serde_json::Value = serde_json::to_value(
+        testigo_core::checklist::default_template()
+            .unwrap()
+            .template(),
+    )
+    .unwrap();
     cyclic["id"] = json!("cyclic");
     cyclic["sections"][1]["questions"][0]["relevance"] = json!({"answered": "agencies"});
-    let (status, body) =
-        coordinator.post_raw("/v1/templates", "application/json", cyclic.to_string().into_bytes());
+    let (status, body) = coordinator.post_raw(
+        "/v1/templates",
+        "application/json",
+        cyclic.to_string().into_bytes(),
+    );
     assert_eq!(status, 400, "{body}");
     assert!(body["reason"].as_str().unwrap().contains("cycle"), "{body}");
     // The same version with other content is refused: incidents may have started on it.
@@ -187,8 +255,10 @@ fn templates_from_outside_are_checked_by_the_hub_and_again_by_the_phone() {
     let (status, body) = coordinator.post_raw("/v1/templates", "text/csv", changed.into_bytes());
     assert_eq!(status, 409, "{body}");
 
-    let (status, body) =
-        coordinator.post("/v1/templates/publish", json!({"id": "coalicion-norte", "version": 3}));
+    let (status, body) = coordinator.post(
+        "/v1/templates/publish",
+        json!({"id": "coalicion-norte", "version": 3}),
+    );
     assert_eq!(status, 200, "{body}");
     assert_eq!(ana.sync(&world.hub).templates_received, 1);
 
@@ -203,12 +273,20 @@ fn templates_from_outside_are_checked_by_the_hub_and_again_by_the_phone() {
         [broken.to_string()],
     )
     .unwrap();
-    conn.execute("UPDATE hub_meta SET value = value + 1000 WHERE key = 'seq'", []).unwrap();
+    conn.execute(
+        "UPDATE hub_meta SET value = value + 1000 WHERE key = 'seq'",
+        [],
+    )
+    .unwrap();
     drop(conn);
     let report = ana.sync(&world.hub);
     assert_eq!(report.templates_received, 0);
     assert_eq!(report.templates_refused.len(), 1, "{report:?}");
-    assert!(report.templates_refused[0].contains("cycle"), "{:?}", report.templates_refused);
+    assert!(
+        report.templates_refused[0].contains("cycle"),
+        "{:?}",
+        report.templates_refused
+    );
     assert!(ana
         .store
         .with_templates(|r| r.versions("tampered").is_empty()));

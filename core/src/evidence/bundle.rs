@@ -1,10 +1,16 @@
 //! The evidence bundle: one self-checking JSON file per export.
 //!
 //! It holds, for each incident, the plain automerge document (base64), a readable JSON
-//! rendering of it, its observations and checkpoints as GeoJSON, and every change
-//! with its author device, signature and hub receipt time; plus the public key, role
-//! and enrolment time of every device that wrote. The same inputs always give the same
-//! bytes: no export time, every list in a defined order.
+//! rendering of it, its observations and checkpoints as GeoJSON, every change with its
+//! author device, signature (where the change has one of its own) and hub receipt
+//! time, and the devices' history signatures; plus the public key, role and enrolment
+//! time of every device that wrote. A bundle the hub exports also carries the hub's
+//! key and its signatures over each author record, each incident's heads and each
+//! receipt time (see `attestation`). The same inputs always give the same bytes: no
+//! export time, every list in a defined order.
+//!
+//! Format 1 (every change signed on its own, no hub signatures) is still read and
+//! verified; format 2 adds history signatures and the hub's attestations.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,12 +19,17 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use ed25519_dalek::SigningKey;
+
+use super::attestation;
 use super::geojson::incident_features;
 use crate::error::{Error, Result};
 use crate::ids::DeviceId;
 use crate::incident::{read_view, render_json, Role};
 
-pub const FORMAT: &str = "testigo-evidence/1";
+pub const FORMAT: &str = "testigo-evidence/2";
+/// Bundles written before history signatures: still verified.
+pub const FORMAT_V1: &str = "testigo-evidence/1";
 
 /// A device as the hub enrolled it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -28,6 +39,9 @@ pub struct DeviceRecord {
     pub public_key: String,
     pub role: Role,
     pub enrolled_at: DateTime<Utc>,
+    /// The hub's signature over the four fields above, hex (format 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub_signature: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -39,9 +53,34 @@ pub struct ChangeEntry {
     pub time: i64,
     pub message: Option<String>,
     pub deps: Vec<String>,
-    /// ed25519 signature over the change hash, hex.
+    /// ed25519 signature over the change hash, hex: every change in format 1; in
+    /// format 2 only the hub's own changes (device changes are covered by `history`).
     pub signature: Option<String>,
     pub received_at: Option<DateTime<Utc>>,
+    /// The hub's signature over the incident, this hash and `received_at`, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub_signature: Option<String>,
+}
+
+/// A device's history signature (see `HistoryStatement`) as the hub received it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub device_id: DeviceId,
+    pub seq: u64,
+    pub head: String,
+    pub signature: String,
+    /// The signed change, base64, when the hub refused it and so the document lacks
+    /// it: its dependencies still show which accepted changes it vouches for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_change: Option<String>,
+}
+
+/// The hub that signed a bundle.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HubRecord {
+    pub device_id: DeviceId,
+    /// ed25519 public key, hex: what `testigo verify --hub-key` compares with.
+    pub public_key: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -51,12 +90,23 @@ pub struct IncidentEntry {
     pub document: String,
     pub rendering: serde_json::Value,
     pub geojson: serde_json::Value,
+    /// The document's heads as the hub signed them (format 2).
+    #[serde(default)]
+    pub heads: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heads_signature: Option<String>,
     pub changes: Vec<ChangeEntry>,
+    /// Format 2: the history signatures of the incident's authors.
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Bundle {
     pub format: String,
+    /// Format 2: the hub whose signatures the bundle carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub: Option<HubRecord>,
     pub devices: Vec<DeviceRecord>,
     pub incidents: Vec<IncidentEntry>,
 }
@@ -66,9 +116,17 @@ pub struct IncidentEvidence<'a> {
     pub document: &'a Automerge,
     pub signatures: &'a HashMap<ChangeHash, [u8; 64]>,
     pub received_at: &'a HashMap<ChangeHash, DateTime<Utc>>,
+    pub history: &'a [HistoryEntry],
 }
 
-pub fn export(incidents: &[IncidentEvidence<'_>], devices: &[DeviceRecord]) -> Result<Vec<u8>> {
+/// Writes a bundle. `hub_key`: the hub's signing key, which makes it the bundle's
+/// trust anchor (see `attestation`); `None` for a bundle made on a device, which only
+/// its authors' signatures vouch for.
+pub fn export(
+    incidents: &[IncidentEvidence<'_>],
+    devices: &[DeviceRecord],
+    hub_key: Option<&SigningKey>,
+) -> Result<Vec<u8>> {
     let mut entries = Vec::with_capacity(incidents.len());
     for evidence in incidents {
         let doc = evidence.document;
@@ -87,16 +145,35 @@ pub fn export(incidents: &[IncidentEvidence<'_>], devices: &[DeviceRecord]) -> R
                     deps: change.deps().iter().map(ChangeHash::to_string).collect(),
                     signature: evidence.signatures.get(&hash).map(hex::encode),
                     received_at: evidence.received_at.get(&hash).copied(),
+                    hub_signature: None,
                 }
             })
             .collect();
         changes.sort_by(|a, b| (a.time, &a.hash).cmp(&(b.time, &b.hash)));
+        let id = view.id.to_string();
+        let heads = attestation::hex_heads(&doc.get_heads());
+        let mut history = evidence.history.to_vec();
+        history.sort_by(|a, b| (&a.device_id, a.seq, &a.head).cmp(&(&b.device_id, b.seq, &b.head)));
+        let mut heads_signature = None;
+        if let Some(key) = hub_key {
+            heads_signature = Some(attestation::sign(
+                key,
+                &attestation::heads_message(&id, &heads),
+            ));
+            for change in &mut changes {
+                let message = attestation::receipt_message(&id, &change.hash, change.received_at);
+                change.hub_signature = Some(attestation::sign(key, &message));
+            }
+        }
         entries.push(IncidentEntry {
-            id: view.id.to_string(),
             document: base64::engine::general_purpose::STANDARD.encode(doc.save()),
             rendering: render_json(doc),
             geojson: incident_features(&view),
+            heads,
+            heads_signature,
             changes,
+            history,
+            id,
         });
     }
     entries.sort_by(|a, b| a.id.cmp(&b.id));
@@ -114,9 +191,22 @@ pub fn export(incidents: &[IncidentEvidence<'_>], devices: &[DeviceRecord]) -> R
         .collect();
     devices.sort_by(|a, b| a.device_id.cmp(&b.device_id));
     devices.dedup_by(|a, b| a.device_id == b.device_id);
+    if let Some(key) = hub_key {
+        for device in &mut devices {
+            device.hub_signature =
+                Some(attestation::sign(key, &attestation::device_message(device)));
+        }
+    }
 
     let bundle = Bundle {
         format: FORMAT.to_owned(),
+        hub: hub_key.map(|key| {
+            let public = key.verifying_key().to_bytes();
+            HubRecord {
+                device_id: DeviceId::from_public_key(&public),
+                public_key: hex::encode(public),
+            }
+        }),
         devices,
         incidents: entries,
     };

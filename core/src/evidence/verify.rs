@@ -2,19 +2,26 @@
 //!
 //! Every claim in the bundle is recomputed from the automerge document it carries:
 //! the change list and each change's author, time and dependencies; every signature
-//! against the author's enrolled key; the JSON rendering and the GeoJSON against the
-//! document. Each discrepancy is reported with the incident, the change and the
-//! field it concerns.
+//! against the author's enrolled key — a change's own signature, or a history
+//! signature of its author whose signed change descends from it; each record's `by`
+//! against the actor that wrote it; the JSON rendering and the GeoJSON against the
+//! document. With a pinned hub key (the trust anchor) the hub's signatures over the
+//! authors' records, each incident's heads and each receipt time are checked too.
+//! Each discrepancy is reported with the incident, the change and the field it
+//! concerns.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use automerge::ChangeHash;
+use automerge::{Automerge, ChangeHash, ObjId, ObjType, ReadDoc, Value as AmValue, ROOT};
 use base64::Engine;
+use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::bundle::{Bundle, FORMAT};
+use super::attestation;
+use super::bundle::{Bundle, HistoryEntry, FORMAT, FORMAT_V1};
 use super::geojson::incident_features;
+use super::history::HistoryStatement;
 use super::signing::verify_change;
 use crate::ids::DeviceId;
 use crate::incident::{read_view, render_json};
@@ -29,11 +36,29 @@ pub struct Finding {
     pub detail: String,
 }
 
+/// What the hub signatures were checked against.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Anchor {
+    /// No hub key was given: the hub signatures were checked against the key the bundle
+    /// itself names, which proves nothing about who made it.
+    #[default]
+    NotGiven,
+    /// The bundle is signed by the pinned hub key (hex).
+    Pinned(String),
+    /// A format 1 bundle: it carries no hub signatures at all.
+    None,
+}
+
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct VerificationReport {
+    pub format: String,
+    pub anchor: Anchor,
     pub incidents: usize,
     pub changes_checked: usize,
     pub signatures_checked: usize,
+    /// Records the hub wrote on someone's behalf: (incident, record path, person).
+    pub on_behalf: Vec<(String, String, String)>,
     pub findings: Vec<Finding>,
 }
 
@@ -43,7 +68,14 @@ impl VerificationReport {
     }
 }
 
+/// Verifies a bundle without a trust anchor (see [`verify_with`]).
 pub fn verify(bytes: &[u8]) -> VerificationReport {
+    verify_with(bytes, None)
+}
+
+/// Verifies a bundle; `hub_key` is the hub's public key as its organisation publishes
+/// it. A bundle signed by any other key fails, naming both.
+pub fn verify_with(bytes: &[u8], hub_key: Option<&[u8; 32]>) -> VerificationReport {
     let mut report = VerificationReport::default();
     let bundle: Bundle = match serde_json::from_slice(bytes) {
         Ok(bundle) => bundle,
@@ -57,14 +89,100 @@ pub fn verify(bytes: &[u8]) -> VerificationReport {
             return report;
         }
     };
-    if bundle.format != FORMAT {
+    report.format = bundle.format.clone();
+    let v1 = bundle.format == FORMAT_V1;
+    if bundle.format != FORMAT && !v1 {
         report.findings.push(Finding {
             incident: None,
             change: None,
             field: "format".into(),
-            detail: format!("{:?} is not {FORMAT:?}", bundle.format),
+            detail: format!(
+                "{:?} is neither {FORMAT:?} nor {FORMAT_V1:?}",
+                bundle.format
+            ),
         });
     }
+    let top = |field: &str, detail: String| Finding {
+        incident: None,
+        change: None,
+        field: field.to_owned(),
+        detail,
+    };
+    // The key the hub signatures are checked with: the pinned one, or failing that the
+    // one the bundle names (which is then only checked for consistency).
+    let named = bundle.hub.as_ref().and_then(|h| {
+        hex::decode(&h.public_key)
+            .ok()
+            .and_then(|k| <[u8; 32]>::try_from(k).ok())
+            .filter(|k| DeviceId::from_public_key(k) == h.device_id)
+    });
+    let hub_key: Option<VerifyingKey> = if v1 {
+        report.anchor = Anchor::None;
+        if let Some(pinned) = hub_key {
+            report.findings.push(top(
+                "hub",
+                format!(
+                    "a {FORMAT_V1:?} bundle carries no hub signature, so it cannot be checked against hub key {}",
+                    hex::encode(pinned)
+                ),
+            ));
+        }
+        None
+    } else {
+        match (hub_key, named) {
+            (Some(pinned), None) => {
+                report.findings.push(top(
+                    "hub",
+                    format!(
+                        "the bundle carries no valid hub signature, so it cannot be checked against hub key {}",
+                        hex::encode(pinned)
+                    ),
+                ));
+                None
+            }
+            (None, None) => {
+                if bundle.hub.is_some() {
+                    report.findings.push(top(
+                        "hub",
+                        "the hub key the bundle names is not a valid key for its device id".into(),
+                    ));
+                }
+                // A bundle made on a device: only its authors' signatures vouch for it.
+                report.anchor = Anchor::None;
+                None
+            }
+            (Some(pinned), Some(named)) if pinned != &named => {
+                report.findings.push(top(
+                    "hub",
+                    format!(
+                        "the bundle is signed by hub key {}, not by the pinned hub key {}",
+                        hex::encode(named),
+                        hex::encode(pinned)
+                    ),
+                ));
+                None
+            }
+            (pinned, Some(named)) => {
+                report.anchor = match pinned {
+                    Some(p) => Anchor::Pinned(hex::encode(p)),
+                    None => Anchor::NotGiven,
+                };
+                VerifyingKey::from_bytes(&named).ok()
+            }
+        }
+    };
+    // Format 1 names the hub only as the author with the hub's role.
+    let hub_actor = bundle
+        .hub
+        .as_ref()
+        .map(|h| h.device_id.actor_id())
+        .or_else(|| {
+            bundle
+                .devices
+                .iter()
+                .find(|d| d.role == crate::incident::Role::Hub)
+                .map(|d| d.device_id.actor_id())
+        });
 
     let mut keys: BTreeMap<DeviceId, [u8; 32]> = BTreeMap::new();
     for device in &bundle.devices {
@@ -74,6 +192,18 @@ pub fn verify(bytes: &[u8]) -> VerificationReport {
         {
             Some(key) if DeviceId::from_public_key(&key) == device.device_id => {
                 keys.insert(device.device_id.clone(), key);
+                if let Some(hub) = &hub_key {
+                    if !attestation::holds(
+                        hub,
+                        &attestation::device_message(device),
+                        device.hub_signature.as_deref(),
+                    ) {
+                        report.findings.push(top(
+                            &format!("devices/{}/hub_signature", device.device_id),
+                            "this device's public key, role or enrolment time is not what the hub signed".into(),
+                        ));
+                    }
+                }
             }
             _ => report.findings.push(Finding {
                 incident: None,
@@ -113,6 +243,50 @@ pub fn verify(bytes: &[u8]) -> VerificationReport {
                 continue;
             }
         };
+
+        if let Some(hub) = &hub_key {
+            if !attestation::holds(
+                hub,
+                &attestation::heads_message(&incident.id, &incident.heads),
+                incident.heads_signature.as_deref(),
+            ) {
+                report.findings.push(finding(
+                    None,
+                    "heads_signature",
+                    "the listed heads are not what the hub signed".into(),
+                ));
+            }
+            let actual = attestation::hex_heads(&doc.get_heads());
+            let mut listed = incident.heads.clone();
+            listed.sort_unstable();
+            if actual != listed {
+                report.findings.push(finding(
+                    None,
+                    "heads",
+                    format!(
+                        "the document ends at {} but the hub signed {}: changes were dropped or added",
+                        actual.join(","),
+                        listed.join(",")
+                    ),
+                ));
+            }
+        }
+        let covered = history_coverage(
+            &doc,
+            &incident.history,
+            &keys,
+            &incident.id,
+            bundle.hub.as_ref().map(|h| &h.device_id),
+            &mut report,
+            &finding,
+        );
+        by_checks(
+            &doc,
+            hub_actor.as_ref(),
+            &incident.id,
+            &mut report,
+            &finding,
+        );
 
         // Changes: the list must be exactly the document's, with true metadata.
         let actual: BTreeMap<String, automerge::Change> = doc
@@ -169,6 +343,17 @@ pub fn verify(bytes: &[u8]) -> VerificationReport {
                     "differs from the change in the document".into(),
                 ));
             }
+            if let Some(hub) = &hub_key {
+                let message =
+                    attestation::receipt_message(&incident.id, &entry.hash, entry.received_at);
+                if !attestation::holds(hub, &message, entry.hub_signature.as_deref()) {
+                    report.findings.push(finding(
+                        Some(&entry.hash),
+                        "received_at",
+                        "is not the receipt time the hub signed".into(),
+                    ));
+                }
+            }
             let Some(device) = author else {
                 report.findings.push(finding(
                     Some(&entry.hash),
@@ -177,6 +362,16 @@ pub fn verify(bytes: &[u8]) -> VerificationReport {
                 ));
                 continue;
             };
+            if entry.signature.is_none() && !v1 {
+                if !covered.contains(&(device.clone(), change.hash())) {
+                    report.findings.push(finding(
+                        Some(&entry.hash),
+                        "signature",
+                        format!("no signature of {device} covers this change: it has none of its own and is not in the history of one of its author's history signatures"),
+                    ));
+                }
+                continue;
+            }
             let Some(signature) = entry
                 .signature
                 .as_deref()
@@ -248,6 +443,146 @@ pub fn verify(bytes: &[u8]) -> VerificationReport {
         });
     }
     report
+}
+
+/// The (author, change) pairs that a valid history signature covers: the signed
+/// change, when its author made it, and every change of that author in its history.
+fn history_coverage(
+    doc: &Automerge,
+    history: &[HistoryEntry],
+    keys: &BTreeMap<DeviceId, [u8; 32]>,
+    incident_id: &str,
+    hub: Option<&DeviceId>,
+    report: &mut VerificationReport,
+    finding: &dyn Fn(Option<&str>, &str, String) -> Finding,
+) -> BTreeSet<(DeviceId, ChangeHash)> {
+    let mut covered = BTreeSet::new();
+    for (i, entry) in history.iter().enumerate() {
+        let field = format!("history/{i}");
+        let fail = |detail: String| finding(Some(&entry.head), &field, detail);
+        let (Ok(head), Some(signature), Ok(incident), Some(hub)) = (
+            entry.head.parse::<ChangeHash>(),
+            hex::decode(&entry.signature)
+                .ok()
+                .and_then(|s| <[u8; 64]>::try_from(s).ok()),
+            crate::ids::IncidentId::parse(incident_id),
+            hub,
+        ) else {
+            report
+                .findings
+                .push(fail("malformed history signature".into()));
+            continue;
+        };
+        let Some(key) = keys.get(&entry.device_id) else {
+            report.findings.push(fail(format!(
+                "{} is not among the bundle's devices",
+                entry.device_id
+            )));
+            continue;
+        };
+        let statement = HistoryStatement {
+            incident,
+            hub: hub.clone(),
+            seq: entry.seq,
+            head,
+        };
+        report.signatures_checked += 1;
+        if let Err(e) = statement.verify(&entry.device_id, key, &signature) {
+            report.findings.push(fail(e.to_string()));
+            continue;
+        }
+        // Where the walk starts: the signed change in the document, or, when the hub
+        // refused it, the copy of it the bundle carries.
+        let actor = entry.device_id.actor_id();
+        let mut stack: Vec<ChangeHash> = Vec::new();
+        if let Some(change) = doc.get_change_by_hash(&head) {
+            if change.actor_id() != &actor || change.seq() != entry.seq {
+                report.findings.push(fail(
+                    "the signed change is not this device's change with this seq".into(),
+                ));
+                continue;
+            }
+            stack.push(head);
+        } else {
+            let carried = entry
+                .head_change
+                .as_deref()
+                .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+                .and_then(|b| crate::incident::untrusted::parse_change(b).ok());
+            match carried {
+                Some(change)
+                    if change.hash() == head
+                        && change.actor_id() == &actor
+                        && change.seq() == entry.seq =>
+                {
+                    stack.extend(change.deps().iter().copied());
+                }
+                _ => {
+                    report.findings.push(fail("the signed change is neither in the document nor carried with the signature".into()));
+                    continue;
+                }
+            }
+        }
+        let mut seen = BTreeSet::new();
+        while let Some(hash) = stack.pop() {
+            if !seen.insert(hash) {
+                continue;
+            }
+            if let Some(change) = doc.get_change_by_hash(&hash) {
+                if change.actor_id() == &actor {
+                    covered.insert((entry.device_id.clone(), hash));
+                }
+                stack.extend(change.deps().iter().copied());
+            }
+        }
+    }
+    covered
+}
+
+/// Every record's `by` must name the device whose actor wrote it, or be written by
+/// the hub's actor on that person's behalf (listed in the report as such).
+fn by_checks(
+    doc: &Automerge,
+    hub_actor: Option<&automerge::ActorId>,
+    incident_id: &str,
+    report: &mut VerificationReport,
+    finding: &dyn Fn(Option<&str>, &str, String) -> Finding,
+) {
+    for collection in crate::incident::keys::COLLECTIONS {
+        let Ok(Some((AmValue::Object(ObjType::Map), map))) = doc.get(ROOT, collection) else {
+            continue;
+        };
+        for key in doc.keys(&map) {
+            let Ok(Some((AmValue::Object(ObjType::Map), record))) = doc.get(&map, key.as_str())
+            else {
+                continue;
+            };
+            let Ok(Some((AmValue::Scalar(by), ObjId::Id(_, writer, _)))) = doc.get(&record, "by")
+            else {
+                continue;
+            };
+            let path = format!("{collection}/{key}/by");
+            let named = by.as_str().and_then(|s| DeviceId::parse(s).ok());
+            match named {
+                Some(person) if person.actor_id() == writer => {}
+                Some(person) if Some(&writer) == hub_actor => {
+                    report
+                        .on_behalf
+                        .push((incident_id.to_owned(), path, person.to_string()));
+                }
+                _ => report.findings.push(finding(
+                    None,
+                    &format!("records/{path}"),
+                    format!(
+                        "names {} but was written by {}",
+                        by.as_str().unwrap_or("nobody"),
+                        DeviceId::from_actor(&writer)
+                            .map_or_else(|| writer.to_string(), |d| d.to_string())
+                    ),
+                )),
+            }
+        }
+    }
 }
 
 /// JSON-pointer-like paths where two values differ (at most a few dozen).

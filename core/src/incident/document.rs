@@ -15,10 +15,14 @@ use crate::checklist::AnswerValue;
 use crate::error::{Error, Result};
 use crate::ids::{DeviceId, IncidentId, RecordId};
 use crate::location::{haversine_m, LocationFix};
+use crate::rules::permissions::{self, Act};
 
 /// Longest free text accepted in one field; a phone keyboard never gets near it, a
 /// hostile peer might.
 pub const MAX_TEXT_CHARS: usize = 10_000;
+
+/// Most files one observation carries (a burst of photos is several observations).
+pub const MAX_ATTACHMENTS: usize = 32;
 
 /// One incident's automerge document.
 #[derive(Debug, Clone)]
@@ -120,16 +124,7 @@ impl IncidentDoc {
         active: bool,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        require_role(
-            author,
-            &[
-                Role::Dispatcher,
-                Role::TeamLead,
-                Role::Coordinator,
-                Role::Hub,
-            ],
-            "assign volunteers",
-        )?;
+        permissions::require(author.role, Act::Assign)?;
         let record = Assignment {
             assignee: assignee.clone(),
             active,
@@ -154,6 +149,7 @@ impl IncidentDoc {
         value: AnswerValue,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        permissions::require(author.role, Act::Answer)?;
         validate_question_id(question_id)?;
         validate_answer(&value)?;
         let record = AnswerRecord {
@@ -184,7 +180,33 @@ impl IncidentDoc {
                 "use amend_observation to correct an observation",
             ));
         }
-        self.append_observation(author, kind, text, count, fix, None, now)
+        self.append_observation(author, kind, text, count, fix, None, Vec::new(), now)
+    }
+
+    /// Records an observation that carries photos, video or audio. The attachment
+    /// records go into the observation in the same change, so the record of each file
+    /// is signed with the observation and never exists without it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_observation_with_attachments(
+        &mut self,
+        author: &Author,
+        kind: ObservationKind,
+        text: &str,
+        count: Option<i64>,
+        fix: Option<LocationFix>,
+        attachments: Vec<AttachmentRecord>,
+        now: DateTime<Utc>,
+    ) -> Result<RecordId> {
+        if kind == ObservationKind::Amendment {
+            return Err(Error::invalid(
+                "kind",
+                "use amend_observation to correct an observation",
+            ));
+        }
+        if attachments.is_empty() {
+            return Err(Error::invalid("attachments", "at least one file is needed"));
+        }
+        self.append_observation(author, kind, text, count, fix, None, attachments, now)
     }
 
     /// Corrects an observation by adding an amendment; the original stays as it was.
@@ -207,6 +229,7 @@ impl IncidentDoc {
             count,
             None,
             Some(original.clone()),
+            Vec::new(),
             now,
         )
     }
@@ -220,22 +243,19 @@ impl IncidentDoc {
         count: Option<i64>,
         fix: Option<LocationFix>,
         amends: Option<RecordId>,
+        attachments: Vec<AttachmentRecord>,
         now: DateTime<Utc>,
     ) -> Result<RecordId> {
-        validate_text("text", text, kind != ObservationKind::Count)?;
-        if let Some(n) = count {
-            if n < 0 {
-                return Err(Error::invalid("count", "cannot be negative"));
-            }
-        } else if kind == ObservationKind::Count {
-            return Err(Error::invalid(
-                "count",
-                "a count observation needs a number",
-            ));
-        }
-        if let Some(fix) = &fix {
-            fix.validate()?;
-        }
+        permissions::require(author.role, Act::RecordObservation)?;
+        validate_observation(
+            kind,
+            text,
+            count,
+            fix.as_ref(),
+            amends.as_ref(),
+            &attachments,
+            &author.device,
+        )?;
         let id = RecordId::generate();
         let record = Observation {
             id: id.clone(),
@@ -244,6 +264,7 @@ impl IncidentDoc {
             count,
             fix,
             amends,
+            attachments,
             by: author.device.clone(),
             at: now,
         };
@@ -266,6 +287,7 @@ impl IncidentDoc {
         fix: LocationFix,
         now: DateTime<Utc>,
     ) -> Result<Checkpoint> {
+        permissions::require(author.role, Act::Checkpoint)?;
         fix.validate()?;
         let report = self.report()?;
         let distance_m = report.point.map(|p| haversine_m(p.point(), fix.point()));
@@ -293,7 +315,8 @@ impl IncidentDoc {
     }
 
     /// Appends a status event. Who may record which event is checked here for the
-    /// device's own sake and again by the hub for everyone's.
+    /// device's own sake and again by the hub for everyone's (both ask
+    /// [`permissions::may`]).
     pub fn add_event(
         &mut self,
         author: &Author,
@@ -303,24 +326,8 @@ impl IncidentDoc {
         note: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<RecordId> {
-        check_event_permission(author.role, kind)?;
-        let needs_determination = matches!(
-            kind,
-            EventKind::DeterminationProposed | EventKind::DeterminationConfirmed
-        );
-        if needs_determination != determination.is_some() {
-            return Err(Error::invalid(
-                "determination",
-                if needs_determination {
-                    "required for this event"
-                } else {
-                    "only proposals and confirmations carry one"
-                },
-            ));
-        }
-        if let Some(note) = &note {
-            validate_text("note", note, false)?;
-        }
+        permissions::require(author.role, Act::of_event(kind))?;
+        validate_event(kind, determination, note.as_deref())?;
         let id = RecordId::generate();
         let record = StatusEvent {
             id: id.clone(),
@@ -351,11 +358,7 @@ impl IncidentDoc {
         report: Report,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        require_role(
-            author,
-            &[Role::Dispatcher, Role::Hub, Role::Coordinator],
-            "edit the report",
-        )?;
+        permissions::require(author.role, Act::EditReport)?;
         validate_report(&report)?;
         // Both versions go in the event: if two dispatchers edit at once, the report
         // shows one edit and the events keep the other.
@@ -431,44 +434,84 @@ fn to_value<T: Serialize>(record: &T) -> Result<serde_json::Value> {
     serde_json::to_value(record).map_err(|e| Error::invalid("record", e.to_string()))
 }
 
-fn require_role(author: &Author, allowed: &[Role], what: &str) -> Result<()> {
-    if allowed.contains(&author.role) {
-        Ok(())
-    } else {
-        Err(Error::not_permitted(format!(
-            "a {} cannot {what}",
-            author.role.as_str()
-        )))
+/// What an observation must be, wherever it is written or received.
+pub(crate) fn validate_observation(
+    kind: ObservationKind,
+    text: &str,
+    count: Option<i64>,
+    fix: Option<&LocationFix>,
+    amends: Option<&RecordId>,
+    attachments: &[AttachmentRecord],
+    by: &DeviceId,
+) -> Result<()> {
+    // A photo may speak for itself: the text is optional when files come with it.
+    validate_text(
+        "text",
+        text,
+        kind != ObservationKind::Count && attachments.is_empty(),
+    )?;
+    if attachments.len() > MAX_ATTACHMENTS {
+        return Err(Error::invalid(
+            "attachments",
+            format!("at most {MAX_ATTACHMENTS} files per observation"),
+        ));
     }
-}
-
-/// Which role may record which status event. Shared with the hub's validation.
-pub fn check_event_permission(role: Role, kind: EventKind) -> Result<()> {
-    use EventKind::*;
-    let allowed: &[Role] = match kind {
-        Dispatched | CallerNotified | ReportEdited => {
-            &[Role::Dispatcher, Role::Coordinator, Role::Hub]
+    for record in attachments {
+        crate::media::validate_record(record, by)?;
+    }
+    if let Some(n) = count {
+        if n < 0 {
+            return Err(Error::invalid("count", "cannot be negative"));
         }
-        DeterminationProposed => &[Role::Volunteer, Role::TeamLead, Role::Dispatcher],
-        DeterminationConfirmed => &[Role::TeamLead],
-        Closed => &[
-            Role::Dispatcher,
-            Role::TeamLead,
-            Role::Coordinator,
-            Role::Hub,
-        ],
-    };
-    if allowed.contains(&role) {
-        Ok(())
-    } else {
-        Err(Error::not_permitted(format!(
-            "a {} cannot record {kind:?}",
-            role.as_str()
-        )))
+    } else if kind == ObservationKind::Count {
+        return Err(Error::invalid(
+            "count",
+            "a count observation needs a number",
+        ));
     }
+    if let Some(fix) = fix {
+        fix.validate()?;
+    }
+    if (kind == ObservationKind::Amendment) != amends.is_some() {
+        return Err(Error::invalid(
+            "amends",
+            "an amendment names the observation it corrects, and only an amendment does",
+        ));
+    }
+    Ok(())
 }
 
-fn validate_text(field: &str, text: &str, required: bool) -> Result<()> {
+/// What a status event must be, wherever it is written or received. A report edit's
+/// note carries both versions of the report, so it is bounded by the change limits
+/// instead of the text limit.
+pub(crate) fn validate_event(
+    kind: EventKind,
+    determination: Option<Determination>,
+    note: Option<&str>,
+) -> Result<()> {
+    let needs_determination = matches!(
+        kind,
+        EventKind::DeterminationProposed | EventKind::DeterminationConfirmed
+    );
+    if needs_determination != determination.is_some() {
+        return Err(Error::invalid(
+            "determination",
+            if needs_determination {
+                "required for this event"
+            } else {
+                "only proposals and confirmations carry one"
+            },
+        ));
+    }
+    if let Some(note) = note {
+        if kind != EventKind::ReportEdited {
+            validate_text("note", note, false)?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn validate_text(field: &str, text: &str, required: bool) -> Result<()> {
     if required && text.trim().is_empty() {
         return Err(Error::invalid(field, "cannot be empty"));
     }
@@ -481,7 +524,7 @@ fn validate_text(field: &str, text: &str, required: bool) -> Result<()> {
     Ok(())
 }
 
-fn validate_question_id(id: &str) -> Result<()> {
+pub(crate) fn validate_question_id(id: &str) -> Result<()> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id
@@ -497,7 +540,7 @@ fn validate_question_id(id: &str) -> Result<()> {
     }
 }
 
-fn validate_answer(value: &AnswerValue) -> Result<()> {
+pub(crate) fn validate_answer(value: &AnswerValue) -> Result<()> {
     match value {
         AnswerValue::Text(t) => validate_text("answer", t, false),
         AnswerValue::Location(fix) => fix.validate(),
@@ -509,7 +552,7 @@ fn validate_answer(value: &AnswerValue) -> Result<()> {
     }
 }
 
-fn validate_report(report: &Report) -> Result<()> {
+pub(crate) fn validate_report(report: &Report) -> Result<()> {
     validate_text("place", &report.place_text, true)?;
     validate_text("description", &report.description, false)?;
     if let Some(p) = &report.point {

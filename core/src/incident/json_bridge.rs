@@ -132,7 +132,7 @@ fn value_to_json<D: ReadDoc>(
     }
 }
 
-fn scalar_to_json(s: &ScalarValue) -> Value {
+pub(crate) fn scalar_to_json(s: &ScalarValue) -> Value {
     match s {
         ScalarValue::Str(s) => Value::String(s.to_string()),
         ScalarValue::Int(i) | ScalarValue::Timestamp(i) => Value::Number((*i).into()),

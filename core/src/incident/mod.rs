@@ -1,15 +1,15 @@
 //! Incidents as automerge documents: the schema they follow, how they are written, and
 //! the typed view read back from them.
 
-mod document;
-mod json_bridge;
+pub(crate) mod document;
+pub(crate) mod json_bridge;
 mod read;
 pub mod schema;
 mod status;
 pub mod untrusted;
 mod view;
 
-pub use document::{check_event_permission, has_root, IncidentDoc, NewIncident, MAX_TEXT_CHARS};
+pub use document::{has_root, IncidentDoc, NewIncident, MAX_TEXT_CHARS};
 pub use read::{read_json, read_view};
 pub use schema::*;
 pub use status::{DerivedStatus, IncidentStatus, Position};

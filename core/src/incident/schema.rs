@@ -209,9 +209,51 @@ pub struct Observation {
     /// The observation this one corrects, for [`ObservationKind::Amendment`].
     #[serde(default)]
     pub amends: Option<RecordId>,
+    /// Photos, video and audio captured with this observation, recorded in the same
+    /// change that creates it (so old incidents need no new root key). The files
+    /// themselves travel separately, content-addressed by `sha256`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentRecord>,
     pub by: DeviceId,
     #[serde(with = "chrono::serde::ts_milliseconds")]
     pub at: DateTime<Utc>,
+}
+
+/// What a captured file is, as evidence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    Photo,
+    Video,
+    Audio,
+}
+
+/// The signed record of one captured file: the hash *is* the evidence, the bytes are
+/// never altered after capture.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttachmentRecord {
+    pub kind: MediaKind,
+    /// The media type the platform recorded (`image/jpeg`, `video/mp4`…).
+    pub mime: String,
+    /// SHA-256 of the original bytes, lower-case hex.
+    pub sha256: String,
+    pub size: u64,
+    /// When the platform captured it (the device's clock, like every record).
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub captured_at: DateTime<Utc>,
+    #[serde(default)]
+    pub fix: Option<LocationFix>,
+    /// A small picture made by the platform, sent before the full file.
+    #[serde(default)]
+    pub preview: Option<PreviewRecord>,
+    pub by: DeviceId,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PreviewRecord {
+    pub mime: String,
+    pub sha256: String,
+    pub size: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

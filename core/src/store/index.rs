@@ -92,11 +92,29 @@ pub struct IndexedIncident {
 }
 
 pub fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<IndexedIncident>> {
+    select(conn, query, None)
+}
+
+/// One incident's row, if the device holds it.
+pub fn one(conn: &Connection, id: &IncidentId) -> Result<Option<IndexedIncident>> {
+    let query = ListQuery {
+        limit: 1,
+        ..ListQuery::default()
+    };
+    Ok(select(conn, &query, Some(id))?.pop())
+}
+
+fn select(
+    conn: &Connection,
+    query: &ListQuery,
+    only: Option<&IncidentId>,
+) -> Result<Vec<IndexedIncident>> {
     let mut stmt = conn.prepare_cached(
         "SELECT incident_id, status, urgency, place_text, reported_at, updated_at, observation_count, answer_count,
                 distance_m, has_unsynced, assigned_to_me
          FROM incident_index
          WHERE (?1 IS NULL OR status = ?1) AND urgency_rank >= ?2 AND (?3 = 0 OR has_unsynced = 1)
+           AND (?6 IS NULL OR incident_id = ?6)
          ORDER BY updated_at DESC, incident_id
          LIMIT ?4 OFFSET ?5",
     )?;
@@ -111,7 +129,8 @@ pub fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<IndexedIncident>
             query.min_urgency.map(urgency_rank).unwrap_or(0),
             query.only_unsynced,
             limit,
-            query.offset
+            query.offset,
+            only.map(IncidentId::as_str)
         ],
         |r| {
             Ok((

@@ -5,12 +5,14 @@
 //! and rewrites the incident's index row; when a call returns `Ok`, the record is on
 //! disk. Calls block on disk I/O: platforms call them off the main thread.
 
+mod attachments;
 mod connection;
 mod documents;
 mod fault;
 mod identity;
 mod index;
 mod observer;
+mod own_changes;
 mod retention;
 mod schema;
 mod signatures;
@@ -25,7 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use automerge::Automerge;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, Transaction};
 
 pub use connection::KEY_LEN;
 #[doc(hidden)]
@@ -39,12 +41,31 @@ pub use wipe::{attachments_dir, store_files, wipe_files};
 use crate::checklist::{validate_answer, AnswerValue, CheckedTemplate, Registry};
 use crate::error::{Error, Result};
 use crate::ids::{DeviceId, IncidentId, RecordId};
+use crate::incident::{AttachmentRecord, PreviewRecord};
 use crate::incident::{
     Author, Checkpoint, CheckpointKind, Confidence, Determination, EventKind, IncidentDoc,
     IncidentView, NewIncident, ObservationKind, Role,
 };
 use crate::location::LocationFix;
+use crate::media::{self, sealed::SealedReader, CapturedFile, MediaError, MediaInput, StoredMedia};
+use crate::rules::changes::{merge_checked, Writer};
 use crate::time::{Clock, ClockOffset, SystemClock};
+
+/// The setting that holds the hub's retention window, in hours.
+pub const RETENTION_HOURS: &str = "retention_hours";
+
+/// The largest attachment a device takes unless the hub says otherwise: 2 GiB, about
+/// half an hour of phone video.
+pub const DEFAULT_MAX_ATTACHMENT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// What [`Store::merge_received`] did with bytes from outside.
+#[derive(Debug, Default)]
+pub struct Received {
+    /// Something new was merged and saved.
+    pub changed: bool,
+    /// Changes left out because they break the incident's rules, with the reason.
+    pub refused: Vec<(automerge::ChangeHash, String)>,
+}
 
 /// Documents kept decoded in memory, so a volunteer adding observations to the
 /// incident in front of them does not re-read it from disk each time.
@@ -100,6 +121,7 @@ impl Store {
         let identity = identity::load_or_create(&conn)?;
         let mut registry = Registry::with_default()?;
         templates::load_into(&conn, &mut registry)?;
+        attachments::sweep_orphans(&conn, &wipe::attachments_dir(&path))?;
         Ok(Self {
             inner: Mutex::new(Inner {
                 conn,
@@ -191,6 +213,11 @@ impl Store {
         index::list(&self.lock().conn, query)
     }
 
+    /// One incident's list row (no document is opened), if this device holds it.
+    pub fn summary(&self, id: &IncidentId) -> Result<Option<IndexedIncident>> {
+        index::one(&self.lock().conn, id)
+    }
+
     pub fn incident_count(&self) -> Result<u64> {
         index::count(&self.lock().conn)
     }
@@ -211,6 +238,18 @@ impl Store {
         index_change: IndexChange,
         action: impl FnOnce(&mut IncidentDoc, &Author, DateTime<Utc>) -> Result<T>,
     ) -> Result<T> {
+        self.update_with(id, index_change, action, |_, _| Ok(()))
+    }
+
+    /// [`Store::update_indexed`], also writing `rows` (given the action's result) in
+    /// the same transaction as the change.
+    fn update_with<T>(
+        &self,
+        id: &IncidentId,
+        index_change: IndexChange,
+        action: impl FnOnce(&mut IncidentDoc, &Author, DateTime<Utc>) -> Result<T>,
+        rows: impl FnOnce(&Transaction<'_>, &T) -> Result<()>,
+    ) -> Result<T> {
         let now = self.now();
         let result = {
             let mut inner = self.lock();
@@ -229,6 +268,7 @@ impl Store {
                 if !row_updated {
                     index::upsert(&tx, &doc.view()?, &identity.device_id, true)?;
                 }
+                rows(&tx, &value)?;
                 tx.commit()?;
                 Ok(value)
             });
@@ -333,7 +373,10 @@ impl Store {
                 return Ok(newest);
             }
         }
-        self.with_templates(|r| r.latest(crate::checklist::DEFAULT_TEMPLATE_ID).map(|t| t.template_ref()))
+        self.with_templates(|r| {
+            r.latest(crate::checklist::DEFAULT_TEMPLATE_ID)
+                .map(|t| t.template_ref())
+        })
     }
 
     /// Runs `f` with the checklist versions this device knows.
@@ -364,6 +407,182 @@ impl Store {
         self.update_indexed(id, IndexChange::ObservationAdded, |doc, author, now| {
             doc.add_observation(author, kind, text, count, fix, now)
         })
+    }
+
+    /// Records an observation with photos, video or audio, in one durable action.
+    ///
+    /// Each file is streamed (never whole in memory) into the encrypted attachment
+    /// area while its SHA-256 is computed; then the observation, carrying an
+    /// [`AttachmentRecord`](crate::incident::AttachmentRecord) per file, is signed and
+    /// saved with the files' rows in one transaction. A file that is gone, empty, of
+    /// an unknown type or over `max_attachment_bytes`, or a full device, is a typed
+    /// error and nothing — observation or file — is kept. The app deletes its own
+    /// capture files after `Ok`; the core never leaves a plaintext copy.
+    pub fn add_observation_with_media(
+        &self,
+        id: &IncidentId,
+        kind: ObservationKind,
+        text: &str,
+        count: Option<i64>,
+        fix: Option<LocationFix>,
+        media: &[MediaInput],
+    ) -> Result<RecordId> {
+        let dir = wipe::attachments_dir(&self.path);
+        let max = self.max_attachment_bytes()?;
+        let device = self.device_id();
+        // Sealing runs without the store's lock: a long video must not stop the
+        // volunteer's other screens.
+        let mut captured: Vec<(CapturedFile, Option<CapturedFile>)> = Vec::new();
+        let mut taken = || -> Result<()> {
+            for input in media {
+                let original = media::capture::capture(&dir, &input.path, &input.mime, max)?;
+                captured.push((original, None));
+                if let Some(preview) = &input.preview {
+                    let mime = preview_mime(preview)?;
+                    let file = media::capture::capture(&dir, preview, mime, max)?;
+                    if let Some(last) = captured.last_mut() {
+                        last.1 = Some(file);
+                    }
+                }
+            }
+            Ok(())
+        };
+        let outcome = taken();
+        if let Err(e) = outcome {
+            discard_all(captured);
+            return Err(e);
+        }
+        let records: Vec<AttachmentRecord> = media
+            .iter()
+            .zip(&captured)
+            .map(|(input, (original, preview))| AttachmentRecord {
+                kind: original.kind,
+                mime: original.mime.clone(),
+                sha256: original.sealed.sha256.clone(),
+                size: original.sealed.size,
+                captured_at: input.captured_at,
+                fix: input.fix.clone(),
+                preview: preview.as_ref().map(|p| PreviewRecord {
+                    mime: p.mime.clone(),
+                    sha256: p.sealed.sha256.clone(),
+                    size: p.sealed.size,
+                }),
+                by: device.clone(),
+            })
+            .collect();
+        let now_ms = self.now().timestamp_millis();
+        let mut duplicates: Vec<String> = Vec::new();
+        let saved = self.update_with(
+            id,
+            IndexChange::ObservationAdded,
+            |doc, author, now| {
+                doc.add_observation_with_attachments(author, kind, text, count, fix, records, now)
+            },
+            |tx, record| {
+                for (original, preview) in &captured {
+                    for (file, is_preview) in
+                        std::iter::once((original, false)).chain(preview.iter().map(|p| (p, true)))
+                    {
+                        if !attachments::insert(tx, id, record, file, is_preview, now_ms)? {
+                            duplicates.push(file.file_name.clone());
+                        }
+                    }
+                }
+                Ok(())
+            },
+        );
+        match saved {
+            Ok(record) => {
+                attachments::delete_files(&dir, &duplicates);
+                Ok(record)
+            }
+            Err(e) => {
+                discard_all(captured);
+                Err(e)
+            }
+        }
+    }
+
+    /// Every attachment file of an incident this device holds, with its upload state.
+    pub fn attachments(&self, id: &IncidentId) -> Result<Vec<StoredMedia>> {
+        attachments::for_incident(&self.lock().conn, id)
+    }
+
+    /// Files the hub does not hold yet, previews first.
+    pub fn pending_uploads(&self) -> Result<Vec<StoredMedia>> {
+        attachments::pending(&self.lock().conn)
+    }
+
+    /// Reads an attachment's original bytes (decrypted as they are read, one segment
+    /// in memory). Reading to the end checks that the file was not cut or altered.
+    pub fn open_attachment(&self, id: &IncidentId, sha256: &str) -> Result<SealedReader> {
+        let file = attachments::file_ref(&self.lock().conn, id, sha256)?;
+        let path = wipe::attachments_dir(&self.path).join(&file.file);
+        SealedReader::open(&path, &file.key).map_err(|e| damaged(sha256, e))
+    }
+
+    /// Writes an attachment's original bytes to `dst` (an evidence export) and checks
+    /// them against the hash they were recorded with.
+    pub fn export_attachment(
+        &self,
+        id: &IncidentId,
+        sha256: &str,
+        dst: &mut impl std::io::Write,
+    ) -> Result<u64> {
+        let file = attachments::file_ref(&self.lock().conn, id, sha256)?;
+        let path = wipe::attachments_dir(&self.path).join(&file.file);
+        let sealed =
+            media::sealed::unseal(&path, &file.key, dst).map_err(|e| damaged(sha256, e))?;
+        if sealed.sha256 != sha256 {
+            return Err(MediaError::Damaged {
+                sha256: sha256.to_owned(),
+                reason: format!("its bytes hash to {}", sealed.sha256),
+            }
+            .into());
+        }
+        Ok(sealed.size)
+    }
+
+    /// Writes a copy of a photo for sharing outside the hotline, without its location,
+    /// device and time metadata ([`media::strip_metadata`]); the stored original is
+    /// untouched. Video and audio are refused (see `media::share` for why).
+    pub fn export_for_sharing(
+        &self,
+        id: &IncidentId,
+        sha256: &str,
+        dst: &mut impl std::io::Write,
+    ) -> Result<u64> {
+        let mime = self
+            .attachments(id)?
+            .into_iter()
+            .find(|m| m.sha256 == sha256)
+            .map(|m| m.mime)
+            .ok_or_else(|| Error::not_found(format!("attachment {sha256} of incident {id}")))?;
+        // Checked first: a video must not be decrypted into memory only to be refused.
+        media::check_strippable(&mime)?;
+        let mut original = Vec::new();
+        self.export_attachment(id, sha256, &mut original)?;
+        media::strip_metadata(&mut original.as_slice(), &mime, dst)
+    }
+
+    /// Records how much of a file the hub acknowledged.
+    pub fn set_upload_progress(
+        &self,
+        id: &IncidentId,
+        sha256: &str,
+        acked_bytes: u64,
+        uploaded: bool,
+    ) -> Result<()> {
+        attachments::set_progress(&self.lock().conn, id, sha256, acked_bytes, uploaded)
+    }
+
+    /// The largest file accepted as an attachment (setting `max_attachment_bytes`,
+    /// which the hub may lower; [`DEFAULT_MAX_ATTACHMENT_BYTES`] otherwise).
+    pub fn max_attachment_bytes(&self) -> Result<u64> {
+        Ok(self
+            .setting("max_attachment_bytes")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_MAX_ATTACHMENT_BYTES))
     }
 
     pub fn amend_observation(
@@ -399,11 +618,36 @@ impl Store {
 
     // ----- documents from elsewhere (sync) ------------------------------------------
 
+    /// Takes in a document that this process built as this device outside the store
+    /// (with `IncidentDoc` and this device's author): its changes by this device are
+    /// recorded as made here, signed, then the document is merged. For seeding a store
+    /// with work made in memory (benchmarks, import tools); bytes from anywhere else go
+    /// through [`Store::merge_remote`], which refuses changes in this device's name.
+    pub fn adopt_own_document(&self, id: &IncidentId, doc: &Automerge) -> Result<bool> {
+        {
+            let inner = self.lock();
+            signatures::sign_new_changes(&inner.conn, &inner.identity, id, doc, &[])?;
+        }
+        self.merge_remote(id, &doc.save())
+    }
+
     /// Merges automerge bytes (a whole document or concatenated changes) received for
     /// incident `id`. New incidents are stored only if the bytes really are incident
-    /// `id`. Returns whether anything changed.
+    /// `id`. Returns whether anything changed; changes refused by the rules are left out
+    /// (see [`Store::merge_received`]).
     pub fn merge_remote(&self, id: &IncidentId, bytes: &[u8]) -> Result<bool> {
-        let changed = {
+        Ok(self.merge_received(id, bytes)?.changed)
+    }
+
+    /// [`Store::merge_remote`], saying which changes were refused. Every change is
+    /// checked by its ops against the document before it is merged
+    /// ([`crate::rules::changes`]), so a compromised hub or a relayed change cannot
+    /// plant what the hub itself would refuse (an op counter at the top of automerge's
+    /// range, a replaced collection, a deletion); the valid changes still land.
+    pub fn merge_received(&self, id: &IncidentId, bytes: &[u8]) -> Result<Received> {
+        let incoming = crate::incident::untrusted::changes_in(bytes)
+            .map_err(|e| Error::corrupt(format!("incoming changes for {id}"), e))?;
+        let received = {
             let mut inner = self.lock();
             let me = inner.identity.device_id.clone();
             let known = documents::exists(&inner.conn, id)?;
@@ -414,11 +658,24 @@ impl Store {
             };
             let before = doc.get_heads();
             // On error the half-merged `doc` is dropped; the next read reloads from disk.
-            crate::incident::untrusted::load_incremental(&mut doc, bytes)
-                .map_err(|e| Error::corrupt(format!("incoming changes for {id}"), e))?;
+            let merged = merge_checked(&mut doc, id, incoming, |_| Writer::Peer)
+                .map_err(|e| Error::corrupt(format!("incoming changes for {id}"), e.to_string()))?;
+            for (hash, reason) in &merged.refused {
+                tracing::warn!(incident = %id, change = %hash, %reason, "received change refused");
+            }
+            let refused = merged.refused;
+            // Checked after the rules, before anything is saved: a change in this
+            // device's name that it never made fails the whole merge, so no later
+            // history signature of this device can ever cover it.
+            own_changes::refuse_forged_own_changes(&inner.conn, &me, id, &doc, &before)?;
             if doc.get_heads() == before {
-                inner.remember(id.clone(), doc);
-                false
+                if known {
+                    inner.remember(id.clone(), doc);
+                }
+                Received {
+                    changed: false,
+                    refused,
+                }
             } else {
                 let incoming = IncidentDoc::from_automerge(doc);
                 if incoming.id()? != *id {
@@ -438,13 +695,16 @@ impl Store {
                 index::upsert(&tx, &view, &me, false)?;
                 tx.commit()?;
                 inner.remember(id.clone(), doc);
-                true
+                Received {
+                    changed: true,
+                    refused,
+                }
             }
         };
-        if changed {
+        if received.changed {
             self.notify(std::slice::from_ref(id));
         }
-        Ok(changed)
+        Ok(received)
     }
 
     /// Runs `f` on the stored document without changing it (sync reads changes and
@@ -481,12 +741,17 @@ impl Store {
         Ok(ids)
     }
 
-    /// Removes an incident from this device (unassigned, or past retention).
+    /// Removes an incident from this device (unassigned, or past retention), with
+    /// its attachment files.
     pub fn remove_incident(&self, id: &IncidentId) -> Result<()> {
         {
             let mut inner = self.lock();
             inner.cache.remove(id);
+            let files = attachments::files_of(&inner.conn, id)?;
+            // The rows go with the document (ON DELETE CASCADE); the files after the
+            // commit, so a failed delete never leaves rows naming missing files.
             documents::delete(&inner.conn, id)?;
+            attachments::delete_files(&wipe::attachments_dir(&self.path), &files);
         }
         self.notify(std::slice::from_ref(id));
         Ok(())
@@ -495,19 +760,23 @@ impl Store {
     // ----- leaving the phone -----------------------------------------------------------
 
     /// Removes closed incidents whose retention window has passed and whose changes
-    /// the hub has acknowledged. The window comes from the hub (setting
-    /// `retention_hours`), 72 hours by default. Returns what was removed.
+    /// the hub has acknowledged. The window comes from the hub with every sync
+    /// (setting `retention_hours`; 72 hours until the first sync) and counts from the
+    /// hub's closing time, compared with this device's clock corrected by the measured
+    /// offset. Returns what was removed.
     pub fn apply_retention(&self) -> Result<Vec<IncidentId>> {
         let window = self
-            .setting("retention_hours")?
+            .setting(RETENTION_HOURS)?
             .and_then(|h| h.parse::<i64>().ok())
             .filter(|h| *h >= 0)
             .map(chrono::Duration::hours)
             .unwrap_or(retention::DEFAULT_WINDOW);
-        let expired = retention::expired(&self.lock().conn, self.now(), window)?;
+        let hub_now = self.now() + chrono::Duration::milliseconds(self.clock_offset()?.millis);
+        let expired = retention::expired(&self.lock().conn, hub_now, window)?;
         for id in &expired {
             self.remove_incident(id)?;
         }
+        retention::forget_quarantine(&self.lock().conn, &expired, self.now() - window)?;
         Ok(expired)
     }
 
@@ -521,6 +790,12 @@ impl Store {
         inner.conn.execute("DELETE FROM identity", [])?;
         inner.conn.close().map_err(|(_, e)| Error::from(e))?;
         wipe::wipe_files(&path)
+    }
+
+    /// Records when the hub saw incident `id` closed (hub time, from a sync); retention
+    /// counts from it.
+    pub fn note_hub_closing(&self, id: &IncidentId, at_ms: i64) -> Result<()> {
+        retention::note_hub_closing(&self.lock().conn, id, at_ms)
     }
 
     // ----- small settings -------------------------------------------------------------
@@ -641,4 +916,46 @@ impl Inner {
         }
         self.cache.insert(id, doc);
     }
+}
+
+/// The type of a preview picture, from its first bytes (the platform makes JPEG or
+/// PNG thumbnails).
+fn preview_mime(path: &Path) -> Result<&'static str> {
+    let mut head = [0u8; 8];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .map_err(|e| media::capture::io_error(e, &path.display().to_string()))?;
+    ["image/jpeg", "image/png"]
+        .into_iter()
+        .find(|mime| media::sniff_matches(mime, &head[..n]))
+        .ok_or_else(|| {
+            MediaError::UnknownType {
+                mime: "preview".into(),
+                reason: "a preview is a JPEG or PNG picture".into(),
+            }
+            .into()
+        })
+}
+
+fn discard_all(captured: Vec<(CapturedFile, Option<CapturedFile>)>) {
+    for (original, preview) in captured {
+        original.discard();
+        if let Some(preview) = preview {
+            preview.discard();
+        }
+    }
+}
+
+fn damaged(sha256: &str, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        return MediaError::Vanished {
+            path: format!("attachment {sha256}"),
+        }
+        .into();
+    }
+    MediaError::Damaged {
+        sha256: sha256.to_owned(),
+        reason: e.to_string(),
+    }
+    .into()
 }

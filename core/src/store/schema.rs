@@ -6,7 +6,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{Error, Result};
 
-pub const CURRENT_VERSION: i64 = 3;
+pub const CURRENT_VERSION: i64 = 5;
 
 pub fn init_or_upgrade(conn: &mut Connection) -> Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -24,6 +24,12 @@ pub fn init_or_upgrade(conn: &mut Connection) -> Result<()> {
     }
     if version < 3 {
         upgrade_to_v3(&tx)?;
+    }
+    if version < 4 {
+        upgrade_to_v4(&tx)?;
+    }
+    if version < 5 {
+        upgrade_to_v5(&tx)?;
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     tx.commit()?;
@@ -127,11 +133,51 @@ fn upgrade_to_v2(tx: &Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
-/// v3: checklist versions received from the hub, kept as the JSON the hub sent (checked
+/// v3: the hub's closing time of each closed incident held. Retention counts from
+/// it, never from the closing event's time, which is the closer's device clock.
+fn upgrade_to_v3(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE hub_closings (
+            incident_id  TEXT PRIMARY KEY REFERENCES documents(incident_id) ON DELETE CASCADE,
+            closed_at    INTEGER NOT NULL
+        );
+        "#,
+    )?;
+    Ok(())
+}
+
+/// v4: attachment files (photos, video, audio and their previews). Each row names a
+/// sealed file in the attachment area and holds its key; the upload resumes from
+/// `acked_bytes`. Rows go with their incident; the files are deleted beside them.
+fn upgrade_to_v4(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE attachments (
+            incident_id  TEXT NOT NULL REFERENCES documents(incident_id) ON DELETE CASCADE,
+            sha256       TEXT NOT NULL,
+            record_id    TEXT NOT NULL,
+            kind         TEXT NOT NULL,
+            mime         TEXT NOT NULL,
+            size         INTEGER NOT NULL,
+            is_preview   INTEGER NOT NULL,
+            file         TEXT NOT NULL,
+            file_key     BLOB NOT NULL,
+            acked_bytes  INTEGER NOT NULL DEFAULT 0,
+            uploaded     INTEGER NOT NULL DEFAULT 0,
+            created_at   INTEGER NOT NULL,
+            PRIMARY KEY (incident_id, sha256)
+        );
+        "#,
+    )?;
+    Ok(())
+}
+
+/// v5: checklist versions received from the hub, kept as the JSON the hub sent (checked
 /// again on every open), so new incidents open with them after a restart.
 /// `received_seq` orders them: the newest publication is the checklist new
 /// incidents start with.
-fn upgrade_to_v3(tx: &Transaction<'_>) -> Result<()> {
+fn upgrade_to_v5(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(
         r#"
         CREATE TABLE templates (

@@ -40,24 +40,33 @@ impl Store {
         f(doc, conn)
     }
 
-    /// Replaces an incident's document with `doc` (or removes the incident when `doc`
-    /// is `None`), running `extra` in the same transaction. Used to take quarantined
-    /// changes out of a document: the rebuilt document and the quarantine rows are
-    /// written together or not at all.
-    pub(crate) fn replace_document(
+    /// Rebuilds an incident's document in one critical section: `plan` reads the
+    /// document as stored *now* and returns the rebuilt one (`None`: the incident
+    /// leaves the device) with what to record, or nothing to do; `record` runs in the
+    /// transaction that writes it. Planning and writing under one lock means an
+    /// observation saved by another thread can never fall between them and be dropped
+    /// with the old chunks. Used to take quarantined changes out of a document.
+    pub(crate) fn rebuild_document<T>(
         &self,
         id: &IncidentId,
-        doc: Option<Automerge>,
-        extra: impl FnOnce(&Transaction<'_>) -> Result<()>,
-    ) -> Result<()> {
-        {
+        plan: impl FnOnce(&Automerge) -> Option<(Option<Automerge>, T)>,
+        record: impl FnOnce(&Transaction<'_>, &T) -> Result<()>,
+    ) -> Result<Option<T>> {
+        let done = {
             let mut inner = self.lock();
-            inner.cache.remove(id);
+            let current = self.take_cached(&mut inner, id)?;
+            let Some((rebuilt, planned)) = plan(&current) else {
+                inner.remember(id.clone(), current);
+                return Ok(None);
+            };
             let me = inner.identity.device_id.clone();
-            let view = doc.as_ref().map(crate::incident::read_view).transpose()?;
+            let view = rebuilt
+                .as_ref()
+                .map(crate::incident::read_view)
+                .transpose()?;
             let tx = inner.conn.transaction()?;
-            extra(&tx)?;
-            match (&doc, &view) {
+            record(&tx, &planned)?;
+            match (&rebuilt, &view) {
                 (Some(doc), Some(view)) => {
                     documents::put_snapshot(&tx, id, doc)?;
                     index::upsert(&tx, view, &me, false)?;
@@ -65,12 +74,13 @@ impl Store {
                 _ => documents::delete(&tx, id)?,
             }
             tx.commit()?;
-            if let Some(doc) = doc {
+            if let Some(doc) = rebuilt {
                 inner.remember(id.clone(), doc);
             }
-        }
+            planned
+        };
         self.notify(std::slice::from_ref(id));
-        Ok(())
+        Ok(Some(done))
     }
 
     /// Sets the incident's unsynced flag from the truth: whether the document holds a

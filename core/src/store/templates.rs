@@ -30,13 +30,19 @@ pub(super) fn load_into(conn: &Connection, registry: &mut Registry) -> Result<()
     let mut stmt =
         conn.prepare("SELECT template_id, version, json FROM templates ORDER BY received_seq")?;
     let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, r.get::<_, String>(2)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, u32>(1)?,
+            r.get::<_, String>(2)?,
+        ))
     })?;
     for row in rows {
         let (id, version, json) = row?;
         match CheckedTemplate::from_json(&json).and_then(|t| registry.publish(t)) {
             Ok(_) => {}
-            Err(e) => tracing::warn!(template = %id, version, error = %e, "stored checklist skipped"),
+            Err(e) => {
+                tracing::warn!(template = %id, version, error = %e, "stored checklist skipped")
+            }
         }
     }
     Ok(())

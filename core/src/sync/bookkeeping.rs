@@ -127,3 +127,104 @@ pub(crate) fn clear_pending_removal(store: &Store, id: &IncidentId) -> Result<()
         Ok(())
     })
 }
+
+/// Reasons a refusal depends on context (what the device may see, what the hub
+/// holds), so the same change may be taken later: it is offered again at every sync,
+/// with the quarantined changes built on it, until it is taken or refused for a
+/// reason that will not change.
+pub(crate) fn may_succeed_later(reason: &str) -> bool {
+    const CONTEXTUAL: &[&str] = &["no such incident for this device", "missing dependency"];
+    CONTEXTUAL.iter().any(|prefix| reason.starts_with(prefix))
+}
+
+/// Incidents this device holds with quarantined changes worth offering again.
+pub(crate) fn incidents_to_retry(store: &Store) -> Result<Vec<IncidentId>> {
+    store.with_connection(|conn| {
+        let mut stmt = conn.prepare(
+            "SELECT DISTINCT q.incident_id, q.reason FROM quarantine q JOIN documents d ON d.incident_id = q.incident_id ORDER BY q.incident_id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut ids: Vec<IncidentId> = rows
+            .into_iter()
+            .filter(|(_, reason)| may_succeed_later(reason))
+            .filter_map(|(id, _)| IncidentId::parse(&id).ok())
+            .collect();
+        ids.dedup();
+        Ok(ids)
+    })
+}
+
+/// The quarantined changes of an incident whose refusal may not hold now, as
+/// (hash, bytes), in causal order among themselves.
+pub(crate) fn retryable(conn: &Connection, id: &IncidentId) -> Result<Vec<(ChangeHash, Vec<u8>)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT change_hash, bytes, reason FROM quarantine WHERE incident_id = ?1 ORDER BY at, change_hash",
+    )?;
+    let rows = stmt
+        .query_map([id.as_str()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let quarantined: Vec<(automerge::Change, bool)> = rows
+        .into_iter()
+        .filter_map(|(_, bytes, reason)| {
+            let change = crate::incident::untrusted::parse_change(bytes).ok()?;
+            Some((change, may_succeed_later(&reason)))
+        })
+        .collect();
+    // Those refused for context, and every quarantined change built on one of them.
+    let mut chosen: std::collections::HashSet<ChangeHash> = quarantined
+        .iter()
+        .filter(|(_, contextual)| *contextual)
+        .map(|(c, _)| c.hash())
+        .collect();
+    loop {
+        let before = chosen.len();
+        for (change, _) in &quarantined {
+            if change.deps().iter().any(|d| chosen.contains(d)) {
+                chosen.insert(change.hash());
+            }
+        }
+        if chosen.len() == before {
+            break;
+        }
+    }
+    let mut pending: Vec<automerge::Change> = quarantined
+        .into_iter()
+        .map(|(c, _)| c)
+        .filter(|c| chosen.contains(&c.hash()))
+        .collect();
+    // Causal order: a change goes out after every pending change it depends on.
+    let mut ordered = Vec::with_capacity(pending.len());
+    while !pending.is_empty() {
+        let waiting: std::collections::HashSet<ChangeHash> =
+            pending.iter().map(automerge::Change::hash).collect();
+        let (ready, rest): (Vec<_>, Vec<_>) = pending
+            .into_iter()
+            .partition(|c| c.deps().iter().all(|d| !waiting.contains(d)));
+        if ready.is_empty() {
+            break;
+        }
+        ordered.extend(ready);
+        pending = rest;
+    }
+    Ok(ordered
+        .into_iter()
+        .map(|c| (c.hash(), c.raw_bytes().to_vec()))
+        .collect())
+}
+
+/// A retried change the hub took: it leaves quarantine.
+pub(crate) fn release(conn: &Connection, hash: &ChangeHash) -> Result<()> {
+    conn.execute(
+        "DELETE FROM quarantine WHERE change_hash = ?1",
+        [hash.to_string()],
+    )?;
+    Ok(())
+}

@@ -11,9 +11,16 @@ use super::protocol::{self, *};
 use super::quarantine::quarantine_rejected;
 use super::report::{RejectedChange, SyncReport};
 use crate::error::{Error, Result};
-use crate::ids::IncidentId;
+use crate::evidence::HistoryStatement;
+use crate::ids::{DeviceId, IncidentId};
+use crate::rules::limits::{MAX_CHANGES_PER_REQUEST, MAX_CHANGE_BYTES_PER_REQUEST};
 use crate::store::{DeviceIdentity, Store};
 use crate::time::{from_millis, ClockOffset};
+
+/// Most change bytes and changes the client puts in one request: half of what the hub
+/// takes, so an honest device never meets the hub's 413.
+const MAX_UPLOAD_BYTES: usize = (MAX_CHANGE_BYTES_PER_REQUEST / 2) as usize;
+const MAX_UPLOAD_CHANGES: usize = MAX_CHANGES_PER_REQUEST / 2;
 
 /// Limits of one sync. The defaults suit a phone on a poor connection: a round is a
 /// few MiB at most, so a cut connection costs little to redo.
@@ -64,23 +71,34 @@ pub fn sync_with(
         .ok_or_else(|| Error::invalid("hub url", "none given and none saved at enrolment"))?;
     let url = format!("{}{SYNC_PATH}", base.trim_end_matches('/'));
     let client = http_client(options.timeout)?;
+    let hub = super::enrolment::hub_device_id(store, &client, &base)?;
     let mut report = SyncReport::default();
     // An incident is uploaded at most once per sync, so a hub that keeps refusing
     // something cannot keep this loop going.
     let mut attempted = HashSet::new();
     loop {
-        let (uploads, uploads_left) =
-            build_uploads(store, &identity, &mut attempted, options.max_request_bytes)?;
+        let (uploads, uploads_left, retried) = build_uploads(
+            store,
+            &identity,
+            &hub,
+            &mut attempted,
+            options.max_request_bytes,
+        )?;
         let request = SyncRequest {
             cursor: bookkeeping::cursor(store)?,
             uploads,
             max_response_bytes: options.max_response_bytes,
         };
-        let body = encode(&request)?;
+        let level = if request.uploads.is_empty() {
+            DEFAULT_LEVEL
+        } else {
+            UPLOAD_LEVEL
+        };
+        let body = encode_at(&request, level)?;
         report.changes_up += request
             .uploads
             .iter()
-            .map(|u| u.changes.len() as u32)
+            .map(|u| (u.changes.len() + u.retries.len()) as u32)
             .sum::<u32>();
         report.bytes_up += body.len() as u64;
         let sent = store.now();
@@ -92,75 +110,166 @@ pub fn sync_with(
             .send()
             .map_err(|e| Error::Sync(format!("cannot reach the hub: {e}")))?;
         report.requests += 1;
-        let bytes = read_body(response)?;
+        let bytes = read_body_of(response)?;
         let received = store.now();
         report.bytes_down += bytes.len() as u64;
         let response: SyncResponse = decode(&bytes)
             .map_err(|e| Error::Sync(format!("unreadable answer from the hub: {e}")))?;
-        apply_response(store, &response, &mut report, sent, received)?;
+        // An ack without heads means "exactly your signed change": the last one sent.
+        let signed_heads: BTreeMap<IncidentId, Hash> = request
+            .uploads
+            .iter()
+            .filter_map(|u| {
+                let last = u.changes.last()?;
+                let change = crate::incident::untrusted::parse_change(last.clone()).ok()?;
+                Some((u.incident.clone(), change.hash().0))
+            })
+            .collect();
+        apply_response(
+            store,
+            &response,
+            &signed_heads,
+            &retried,
+            &mut report,
+            sent,
+            received,
+        )?;
         if !(response.more || uploads_left) || report.requests >= options.max_requests {
             return Ok(report);
         }
     }
 }
 
-/// The changes of every incident flagged unsynced, up to the request budget.
-/// Returns whether some were left for the next request.
+/// Quarantined changes offered to the hub again in one request, by incident.
+type Retried = BTreeMap<IncidentId, Vec<(ChangeHash, Vec<u8>)>>;
+
+/// The changes of every incident flagged unsynced, and the quarantined changes that
+/// may be taken now (`bookkeeping::may_succeed_later`), up to the request budget.
+/// Returns whether some were left for the next request, and what was retried.
 fn build_uploads(
     store: &Store,
     identity: &DeviceIdentity,
+    hub: &DeviceId,
     attempted: &mut HashSet<IncidentId>,
     max_bytes: usize,
-) -> Result<(Vec<Upload>, bool)> {
+) -> Result<(Vec<Upload>, bool, Retried)> {
     let actor = identity.device_id.actor_id();
+    // Inside what the hub takes in one request, whatever the options say.
+    let max_bytes = max_bytes.min(MAX_UPLOAD_BYTES);
     let mut uploads = Vec::new();
+    let mut retried = Retried::new();
     let mut size = 0;
-    for id in store.unsynced_incidents()? {
+    let mut count = 0;
+    let mut candidates = store.unsynced_incidents()?;
+    for id in bookkeeping::incidents_to_retry(store)? {
+        if !candidates.contains(&id) {
+            candidates.push(id);
+        }
+    }
+    for id in candidates {
         if attempted.contains(&id) {
             continue;
         }
-        if size >= max_bytes && !uploads.is_empty() {
-            return Ok((uploads, true));
+        if (size >= max_bytes || count >= MAX_UPLOAD_CHANGES) && !uploads.is_empty() {
+            return Ok((uploads, true, retried));
+        }
+        let (upload, hub_heads, retry, cut) =
+            store.with_document_and_connection(&id, |doc, conn| {
+                let hub_heads = bookkeeping::hub_heads(conn, &id)?;
+                let new_incident = hub_heads.is_none();
+                let hub_heads = hub_heads.unwrap_or_default();
+                let known: Vec<ChangeHash> = hub_heads
+                    .iter()
+                    .filter(|h| doc.get_change_by_hash(h).is_some())
+                    .copied()
+                    .collect();
+                let mut mine: Vec<_> = doc
+                    .get_changes(&known)
+                    .into_iter()
+                    .filter(|c| c.actor_id() == &actor)
+                    .collect();
+                // A long offline stretch goes up in causal prefixes, each within the
+                // request limits; the rest follows in the next request of the same sync.
+                let mut room_bytes = max_bytes.saturating_sub(size);
+                let room_changes = MAX_UPLOAD_CHANGES.saturating_sub(count);
+                let mut keep = 0;
+                for change in &mine {
+                    let len = change.raw_bytes().len();
+                    if keep > 0 && (len > room_bytes || keep >= room_changes) {
+                        break;
+                    }
+                    room_bytes = room_bytes.saturating_sub(len);
+                    keep += 1;
+                }
+                let cut = keep < mine.len();
+                mine.truncate(keep);
+                // One signature for the whole history: `get_changes` lists in causal
+                // order, so the last change of ours descends from every earlier one.
+                let signature = mine
+                    .last()
+                    .map(|head| {
+                        HistoryStatement {
+                            incident: id.clone(),
+                            hub: hub.clone(),
+                            seq: head.seq(),
+                            head: head.hash(),
+                        }
+                        .sign(identity)
+                        .to_vec()
+                    })
+                    .unwrap_or_default();
+                let changes: Vec<Vec<u8>> = mine.iter().map(|c| c.raw_bytes().to_vec()).collect();
+                // Quarantined changes are no longer in the document, so no later change
+                // of ours descends from them: each goes with its own signature. Sent
+                // once all of the document's are up, since they build on it.
+                let retry: Vec<(ChangeHash, Vec<u8>)> = if cut {
+                    Vec::new()
+                } else {
+                    bookkeeping::retryable(conn, &id)?
+                        .into_iter()
+                        .filter(|(hash, _)| doc.get_change_by_hash(hash).is_none())
+                        .collect()
+                };
+                let retries = retry
+                    .iter()
+                    .map(|(hash, bytes)| SignedChange {
+                        change: bytes.clone(),
+                        signature: crate::evidence::sign_change(identity, hash).to_vec(),
+                    })
+                    .collect();
+                Ok((
+                    Upload {
+                        incident: id.clone(),
+                        changes,
+                        new_incident,
+                        signature,
+                        retries,
+                    },
+                    hub_heads,
+                    retry,
+                    cut,
+                ))
+            })?;
+        if cut {
+            // Not attempted yet as a whole: the next request sends the rest.
+            uploads.push(upload);
+            return Ok((uploads, true, retried));
         }
         attempted.insert(id.clone());
-        let (upload, hub_heads) = store.with_document_and_connection(&id, |doc, conn| {
-            let hub_heads = bookkeeping::hub_heads(conn, &id)?;
-            let new_incident = hub_heads.is_none();
-            let hub_heads = hub_heads.unwrap_or_default();
-            let known: Vec<ChangeHash> = hub_heads
-                .iter()
-                .filter(|h| doc.get_change_by_hash(h).is_some())
-                .copied()
-                .collect();
-            let mine: Vec<_> = doc
-                .get_changes(&known)
-                .into_iter()
-                .filter(|c| c.actor_id() == &actor)
-                .collect();
-            let signatures = mine
-                .iter()
-                .map(|c| crate::evidence::sign_change(identity, &c.hash()).to_vec())
-                .collect();
-            let changes = mine.iter().map(|c| c.raw_bytes().to_vec()).collect();
-            Ok((
-                Upload {
-                    incident: id.clone(),
-                    changes,
-                    new_incident,
-                    signatures,
-                },
-                hub_heads,
-            ))
-        })?;
-        if upload.changes.is_empty() {
+        if !retry.is_empty() {
+            retried.insert(id.clone(), retry);
+        }
+        if upload.changes.is_empty() && upload.retries.is_empty() {
             // Flagged, but the hub already has all of it (its ack was lost last time).
             store.refresh_unsynced(&id, &hub_heads)?;
             continue;
         }
-        size += upload.changes.iter().map(Vec::len).sum::<usize>();
+        size += upload.changes.iter().map(Vec::len).sum::<usize>()
+            + upload.retries.iter().map(|r| r.change.len()).sum::<usize>();
+        count += upload.changes.len() + upload.retries.len();
         uploads.push(upload);
     }
-    Ok((uploads, false))
+    Ok((uploads, false, retried))
 }
 
 /// Stores one response. Order matters: refused changes leave the documents first, so
@@ -168,6 +277,8 @@ fn build_uploads(
 fn apply_response(
     store: &Store,
     response: &SyncResponse,
+    signed_heads: &BTreeMap<IncidentId, Hash>,
+    retried: &Retried,
     report: &mut SyncReport,
     sent: chrono::DateTime<chrono::Utc>,
     received: chrono::DateTime<chrono::Utc>,
@@ -203,6 +314,30 @@ fn apply_response(
                 .extend(quarantine_rejected(store, id, hashes, now_ms)?);
         }
     }
+    // Quarantined changes offered again: refused again, they stay with the new
+    // reason; taken (acknowledged, not refused), they rejoin the document.
+    for (id, changes) in retried {
+        let acknowledged = response.acks.iter().any(|a| a.incident == *id);
+        for (hash, bytes) in changes {
+            match rejected.get(id).and_then(|r| r.get(hash)) {
+                Some(reason) => {
+                    store.with_connection(|conn| {
+                        bookkeeping::quarantine(conn, id, hash, bytes, reason, now_ms)
+                    })?;
+                    report.rejected.push(RejectedChange {
+                        incident: id.clone(),
+                        change_hash: Some(hash.to_string()),
+                        reason: reason.clone(),
+                    });
+                }
+                None if acknowledged && holds(store, id)? => {
+                    store.merge_remote(id, bytes)?;
+                    store.with_connection(|conn| bookkeeping::release(conn, hash))?;
+                }
+                None => {}
+            }
+        }
+    }
 
     // Checklists before incidents, so an incident opened with a new checklist
     // arrives to a device that can already run it.
@@ -222,10 +357,12 @@ fn apply_response(
     }
     for delivered in &response.new_incidents {
         let held = holds(store, &delivered.incident)?;
-        store.merge_remote(&delivered.incident, &delivered.document)?;
+        let received = store.merge_received(&delivered.incident, &delivered.document)?;
+        note_refused(report, &delivered.incident, received.refused);
         record_hub_heads(store, &delivered.incident, &delivered.heads)?;
         if !held {
             report.incidents_added += 1;
+            report.new_incidents.push(delivered.incident.clone());
         }
     }
     for incoming in &response.changes {
@@ -236,12 +373,26 @@ fn apply_response(
             continue;
         }
         let bytes: Vec<u8> = incoming.changes.concat();
-        store.merge_remote(&incoming.incident, &bytes)?;
+        let received = store.merge_received(&incoming.incident, &bytes)?;
+        note_refused(report, &incoming.incident, received.refused);
         report.changes_down += incoming.changes.len() as u32;
         record_hub_heads(store, &incoming.incident, &incoming.heads)?;
     }
     for ack in &response.acks {
-        record_hub_heads(store, &ack.incident, &ack.heads)?;
+        if !ack.heads.is_empty() {
+            record_hub_heads(store, &ack.incident, &ack.heads)?;
+        } else if let Some(head) = signed_heads.get(&ack.incident) {
+            record_hub_heads(store, &ack.incident, std::slice::from_ref(head))?;
+        }
+    }
+    for closed in &response.closed {
+        store.note_hub_closing(&closed.incident, closed.at_ms)?;
+    }
+    if response.retention_hours > 0 {
+        store.set_setting(
+            crate::store::RETENTION_HOURS,
+            &response.retention_hours.to_string(),
+        )?;
     }
 
     for id in &response.removed {
@@ -268,6 +419,18 @@ fn apply_response(
     bookkeeping::set_cursor(store, response.cursor)
 }
 
+/// Changes the hub sent that break the incident's rules were left out of the document
+/// (the hub is not trusted blindly either); the report says which and why.
+fn note_refused(report: &mut SyncReport, id: &IncidentId, refused: Vec<(ChangeHash, String)>) {
+    report
+        .rejected
+        .extend(refused.into_iter().map(|(hash, reason)| RejectedChange {
+            incident: id.clone(),
+            change_hash: Some(hash.to_string()),
+            reason: format!("received from the hub and refused: {reason}"),
+        }));
+}
+
 /// Remembers what the hub holds and clears the unsynced flag if that covers all of
 /// this device's changes to the incident.
 fn record_hub_heads(store: &Store, id: &IncidentId, heads: &[Hash]) -> Result<()> {
@@ -290,43 +453,18 @@ fn holds(store: &Store, id: &IncidentId) -> Result<bool> {
     })
 }
 
-/// Enrols this device with the hub using a one-time code from a coordinator, and
-/// saves the role, team and credential the hub gives it.
-pub fn enroll(store: &Store, hub_url: &str, code: &str) -> Result<()> {
-    let identity = store.identity();
-    let client = http_client(SyncOptions::default().timeout)?;
-    let request = EnrolRequest {
-        code: code.trim().to_owned(),
-        public_key: hex::encode(identity.public_key()),
-    };
-    let response = client
-        .post(format!("{}{ENROL_PATH}", hub_url.trim_end_matches('/')))
-        .json(&request)
-        .send()
-        .map_err(|e| Error::Sync(format!("cannot reach the hub: {e}")))?;
-    let body = read_body(response)?;
-    let enrolled: EnrolResponse = serde_json::from_slice(&body)
-        .map_err(|e| Error::Sync(format!("unreadable enrolment answer: {e}")))?;
-    if enrolled.device_id != identity.device_id.as_str() {
-        return Err(Error::Sync(
-            "the hub enrolled another device id than this device's key gives".into(),
-        ));
-    }
-    store.save_enrolment(
-        enrolled.role,
-        enrolled.team.as_deref(),
-        hub_url,
-        &enrolled.credential,
-    )
-}
-
 /// The body of a successful response, or the hub's reason as an error a UI can act on.
-fn read_body(response: reqwest::blocking::Response) -> Result<Vec<u8>> {
+pub(super) fn read_body_of(response: reqwest::blocking::Response) -> Result<Vec<u8>> {
     let status = response.status();
     let body = response
         .bytes()
         .map_err(|e| Error::Sync(format!("the hub's answer was cut: {e}")))?
         .to_vec();
+    read_body(status, body)
+}
+
+/// `body` when `status` is a success, or the hub's reason as an error a UI can act on.
+pub(super) fn read_body(status: reqwest::StatusCode, body: Vec<u8>) -> Result<Vec<u8>> {
     if status.is_success() {
         return Ok(body);
     }
@@ -350,13 +488,18 @@ fn read_body(response: reqwest::blocking::Response) -> Result<Vec<u8>> {
 /// context by the platform layer. Also used by callers of the hub's JSON API, so the
 /// whole project has one TLS setup.
 pub fn http_client(timeout: Duration) -> Result<reqwest::blocking::Client> {
+    install_crypto_provider();
+    reqwest::blocking::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| Error::Sync(format!("cannot set up HTTPS: {e}")))
+}
+
+/// Installs rustls' ring provider for the process, once (see [`http_client`]).
+pub(super) fn install_crypto_provider() {
     static PROVIDER: Once = Once::new();
     PROVIDER.call_once(|| {
         // Err means another part of the process installed one first; that one serves.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
-    reqwest::blocking::Client::builder()
-        .timeout(timeout)
-        .build()
-        .map_err(|e| Error::Sync(format!("cannot set up HTTPS: {e}")))
 }

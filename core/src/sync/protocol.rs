@@ -22,6 +22,8 @@ use crate::ids::IncidentId;
 pub const CONTENT_TYPE: &str = "application/x-testigo-sync";
 pub const SYNC_PATH: &str = "/v1/sync";
 pub const ENROL_PATH: &str = "/v1/enrol";
+/// Who the hub is ([`HubInfo`]), asked before enrolling.
+pub const HUB_PATH: &str = "/v1/hub";
 pub const HEALTH_PATH: &str = "/health";
 
 /// Largest body either side accepts once decompressed. It bounds what a hostile
@@ -49,11 +51,26 @@ pub struct Upload {
     pub changes: Vec<Vec<u8>>,
     /// The device created this incident in the field and the hub has never seen it.
     pub new_incident: bool,
-    /// `signatures[i]` is the device's ed25519 signature (64 bytes) of the hash of
-    /// `changes[i]`, as `evidence::sign_change` makes it when the change is saved. The
-    /// hash itself does not travel: the hub computes it from the change bytes, so a
-    /// signature can only ever be checked against the change it arrived with.
-    pub signatures: Vec<Vec<u8>>,
+    /// The device's history signature (64 bytes of ed25519) over the *last* entry of
+    /// `changes`: an [`evidence::HistoryStatement`](crate::evidence::HistoryStatement)
+    /// binding this incident, the hub's id, that change's `seq` and its hash. Neither
+    /// the hash nor the seq travels: the hub computes both from the change bytes, so
+    /// the signature can only be checked against the change it arrived with, and every
+    /// other change of the device in the upload must be in that change's history.
+    /// Empty when `changes` is.
+    pub signature: Vec<u8>,
+    /// The device's own changes that the hub refused before for a reason that may
+    /// pass now (a dependency it lacked), offered again. They left the document when
+    /// they were quarantined, so no signed history covers them: each carries its own
+    /// signature over its hash (`evidence::sign_change`).
+    pub retries: Vec<SignedChange>,
+}
+
+/// One change with the device's ed25519 signature (64 bytes) over its hash.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignedChange {
+    pub change: Vec<u8>,
+    pub signature: Vec<u8>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -70,9 +87,22 @@ pub struct SyncResponse {
     pub removed: Vec<IncidentId>,
     /// The response was cut to its budget: ask again straight away.
     pub more: bool,
+    /// How long a closed incident stays on a device, in hours from the hub's closing
+    /// time: the hub decides retention for every device.
+    pub retention_hours: u32,
+    /// When the hub saw each closed incident of this response closed (hub time), so
+    /// that retention on the phone never counts from a closer's device clock.
+    pub closed: Vec<Closed>,
     /// Checklist versions published since the device's cursor, oldest first. Empty
     /// (one byte) unless something was published; the device checks each again.
     pub templates: Vec<PublishedTemplate>,
+}
+
+/// The hub's closing time of an incident.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Closed {
+    pub incident: IncidentId,
+    pub at_ms: i64,
 }
 
 /// A checklist version a coordinator published: the template as JSON, exactly as the
@@ -86,6 +116,8 @@ pub struct PublishedTemplate {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Ack {
     pub incident: IncidentId,
+    /// Empty when the hub's heads are exactly the change the upload signed (its last
+    /// one), which the device knows: 32 random bytes per incident it need not be sent.
     pub heads: Vec<Hash>,
 }
 
@@ -115,12 +147,26 @@ pub struct DeliveredIncident {
     pub heads: Vec<Hash>,
 }
 
-/// Enrolment: a one-time code and the device's public key, as JSON.
+/// The hub's identity, public: its device id names the actor of every change it
+/// writes, and enrolment proofs and history signatures are bound to it; evidence
+/// bundles are pinned to its key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HubInfo {
+    pub device_id: String,
+    /// Hex of the hub's 32-byte ed25519 public key.
+    pub public_key: String,
+}
+
+/// Enrolment: a one-time code, the device's public key and proof that the device
+/// holds the matching secret key, as JSON.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EnrolRequest {
     pub code: String,
     /// Hex of the 32-byte ed25519 public key.
     pub public_key: String,
+    /// Hex of the 64-byte ed25519 signature, by that key, over
+    /// `sync::enrolment::proof_message(hub, code, public_key)`.
+    pub proof: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -141,11 +187,26 @@ pub struct ErrorBody {
     pub reason: String,
 }
 
-/// postcard, then zstd.
+/// zstd level of most bodies: fast, and responses are mostly small.
+pub const DEFAULT_LEVEL: i32 = 3;
+
+/// zstd level of a request that carries uploads. Changes are made once and sent once
+/// over what is often a poor link, so the device spends more time compressing them;
+/// the level is the benchmark's pick (`enc:` rows of S1 in BENCHMARKS.md), and
+/// decompressing on the hub costs the same at any level.
+pub const UPLOAD_LEVEL: i32 = 19;
+
+/// postcard, then zstd at [`DEFAULT_LEVEL`].
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    encode_at(value, DEFAULT_LEVEL)
+}
+
+/// postcard, then zstd at `level`.
+pub fn encode_at<T: Serialize>(value: &T, level: i32) -> Result<Vec<u8>> {
     let plain =
         postcard::to_stdvec(value).map_err(|e| Error::Sync(format!("cannot encode: {e}")))?;
-    zstd::encode_all(plain.as_slice(), 3).map_err(|e| Error::Sync(format!("cannot compress: {e}")))
+    // In one piece, so zstd knows the size and scales its tables (and memory) to it.
+    zstd::bulk::compress(&plain, level).map_err(|e| Error::Sync(format!("cannot compress: {e}")))
 }
 
 /// The reverse of [`encode`], for bodies from anywhere: refuses anything that

@@ -21,19 +21,25 @@ pub(crate) fn quarantine_rejected(
     rejected: &BTreeMap<ChangeHash, String>,
     at_ms: i64,
 ) -> Result<Vec<RejectedChange>> {
-    let plan = store.with_document(id, |doc| Ok(plan_rebuild(doc, rejected)))?;
-    let Some((rebuilt, bad)) = plan else {
+    let planned = store.rebuild_document(
+        id,
+        |doc| {
+            let (rebuilt, bad) = plan_rebuild(doc, rejected)?;
+            // A document whose creation was refused cannot stand on its own: the
+            // incident leaves the device and lives on only in quarantine.
+            let rebuilt = rebuilt.filter(|doc| crate::incident::read_view(doc).is_ok());
+            Some((rebuilt, bad))
+        },
+        |tx, bad| {
+            for (hash, (bytes, reason)) in bad {
+                bookkeeping::quarantine(tx, id, hash, bytes, reason, at_ms)?;
+            }
+            Ok(())
+        },
+    )?;
+    let Some(bad) = planned else {
         return Ok(Vec::new());
     };
-    // A document whose creation was refused cannot stand on its own: the incident
-    // leaves the device and lives on only in quarantine.
-    let rebuilt = rebuilt.filter(|doc| crate::incident::read_view(doc).is_ok());
-    store.replace_document(id, rebuilt, |tx| {
-        for (hash, (bytes, reason)) in &bad {
-            bookkeeping::quarantine(tx, id, hash, bytes, reason, at_ms)?;
-        }
-        Ok(())
-    })?;
     Ok(bad
         .into_iter()
         .map(|(hash, (_, reason))| RejectedChange {

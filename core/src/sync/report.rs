@@ -10,6 +10,9 @@ pub struct SyncReport {
     pub changes_down: u32,
     /// Incidents received whole (newly assigned or visible).
     pub incidents_added: u32,
+    /// The incidents received whole, in the order they arrived: what a notification
+    /// of a new assignment is built from (read from the store, never from a push).
+    pub new_incidents: Vec<IncidentId>,
     /// Incidents removed from this device because the hub said so and none of their
     /// changes were still waiting for the hub.
     pub incidents_removed: u32,

@@ -69,11 +69,13 @@ pub async fn checklist(
         Ok(shipped) => Some(shipped.clone()),
         Err(_) => {
             state
-                .blocking(move |_, conn| crate::templates::resolve(conn, &reference))
+                .write(move |_, tx| crate::templates::resolve(tx, &reference))
                 .await?
         }
     };
-    Ok(Json(template.map(|t| combine(&t, &view.answers, lang.code()))))
+    Ok(Json(
+        template.map(|t| combine(&t, &view.answers, lang.code())),
+    ))
 }
 
 /// `GET /console/api/incidents/{id}/map`: the numbered points the picture draws.

@@ -10,9 +10,10 @@
 //! - [`incidents`]: what only the console needs (checklists side by side, the map)
 //! - [`map`]: the SVG picture of check-ins and observations around the reported place
 //!
-//! The console's JSON API under `/console/api/` runs the dispatcher API's own
-//! handlers ([`crate::dispatch`]): the session layer hands them the signed-in device,
-//! so the console has exactly the roles and permissions of the API.
+//! The console's JSON API under `/console/api/` is the dispatcher API's own router
+//! ([`crate::dispatch::router`]) plus what only the console needs: the session layer
+//! hands the handlers the signed-in device, so the console has exactly the roles and
+//! permissions of the API.
 
 mod assets;
 mod csrf;
@@ -26,9 +27,10 @@ use std::sync::Arc;
 
 use axum::middleware::{from_fn_with_state, map_response};
 use axum::response::Redirect;
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use axum::Router;
-use tokio::sync::watch;
+use testigo_core::ids::IncidentId;
+use tokio::sync::{broadcast, watch};
 
 use crate::dispatch;
 use crate::server::AppState;
@@ -37,18 +39,40 @@ pub use headers::CONTENT_SECURITY_POLICY;
 pub use session::{CONSOLE_ROLES, COOKIE_NAME, IDLE_TIMEOUT, MAX_SESSION};
 
 /// What the console keeps in the hub's memory.
-#[derive(Default)]
 pub struct ConsoleState {
     sessions: session::Sessions,
-    /// Bumped whenever an incident changes; each open page's event stream watches it.
+    /// Bumped whenever an incident changes.
     revision: watch::Sender<u64>,
+    /// Which incidents each change touched; each open page's event stream hears only
+    /// of those its session may see.
+    changes: broadcast::Sender<Arc<Vec<IncidentId>>>,
+    /// The event streams open now, to keep them bounded.
+    streams: events::OpenStreams,
     /// Set when the hub shuts down, to end the event streams.
     closing: watch::Sender<bool>,
 }
 
+impl Default for ConsoleState {
+    fn default() -> Self {
+        Self {
+            sessions: session::Sessions::default(),
+            revision: watch::Sender::default(),
+            changes: broadcast::Sender::new(events::BACKLOG),
+            streams: events::OpenStreams::default(),
+            closing: watch::Sender::default(),
+        }
+    }
+}
+
 impl ConsoleState {
-    pub(crate) fn changed(&self) {
+    /// Incidents `incidents` changed (a sync round or a dispatcher's action).
+    pub(crate) fn changed(&self, incidents: Vec<IncidentId>) {
+        if incidents.is_empty() {
+            return;
+        }
         self.revision.send_modify(|r| *r = r.wrapping_add(1));
+        // No receiver (no page open) is not an error.
+        let _ = self.changes.send(Arc::new(incidents));
     }
 
     pub(crate) fn shut_down(&self) {
@@ -58,31 +82,18 @@ impl ConsoleState {
 
 /// The console's routes: the page and its assets, and its API.
 pub fn router(state: &Arc<AppState>) -> Router<Arc<AppState>> {
-    let api = Router::new()
+    let api = dispatch::router()
+        .merge(crate::templates::router())
         .route("/session", get(session::current))
         .route("/sign-out", post(session::sign_out))
         .route("/events", get(events::stream))
-        .route("/devices", get(dispatch::devices))
-        .route("/incidents", get(dispatch::list).post(dispatch::open))
-        .route("/incidents/{id}", get(dispatch::get))
-        .route("/incidents/{id}/report", put(dispatch::edit_report))
-        .route("/incidents/{id}/assign", post(dispatch::assign))
-        .route("/incidents/{id}/caller", get(dispatch::caller))
-        .route(
-            "/incidents/{id}/caller-notified",
-            post(dispatch::caller_notified),
-        )
-        .route("/incidents/{id}/confirm", post(dispatch::confirm))
-        .route("/incidents/{id}/close", post(dispatch::close))
         .route("/incidents/{id}/checklist", get(incidents::checklist))
         .route("/incidents/{id}/map", get(incidents::map_points))
         .route("/incidents/{id}/map.svg", get(incidents::map_svg))
-        .route("/evidence", get(crate::evidence::bundle))
         .route(
-            "/templates",
-            get(crate::templates::list).post(crate::templates::import),
+            "/incidents/{id}/media/{sha256}",
+            get(crate::media::download),
         )
-        .route("/templates/publish", post(crate::templates::publish))
         // Every route above needs a live session (and a CSRF token to change anything).
         .route_layer(from_fn_with_state(Arc::clone(state), session::require))
         .route("/sign-in", post(session::sign_in))

@@ -21,12 +21,11 @@
 //! device is revoked or re-enrolled into a role the console does not admit.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -40,7 +39,7 @@ use testigo_core::incident::{Role, TemplateRef};
 
 use super::csrf;
 use super::incidents::registry;
-use crate::auth::{hash_code, hash_credential, SessionDevice};
+use crate::auth::{hash_code, hash_credential, ClientAddress, SessionDevice};
 use crate::db::devices::{self, CodeUse, Device};
 use crate::error::{HubError, HubResult};
 use crate::server::AppState;
@@ -52,6 +51,9 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(8 * 60 * 60);
 pub const MAX_SESSION: Duration = Duration::from_secs(12 * 60 * 60);
 /// Who may sign in. What each may do is decided by the dispatcher API's own checks.
 pub const CONSOLE_ROLES: &[Role] = &[Role::Dispatcher, Role::TeamLead, Role::Coordinator];
+/// Sessions the hub keeps at once, and per device (a person's browsers).
+pub const MAX_SESSIONS: usize = 512;
+pub const MAX_SESSIONS_PER_DEVICE: usize = 8;
 /// Sent by the page on requests it makes by itself (refreshing after an event), so
 /// that an unattended console still times out.
 const BACKGROUND_HEADER: &str = "x-console-background";
@@ -89,12 +91,31 @@ impl Sessions {
         self.by_hash.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts a session; returns its id (for the cookie) and its CSRF token.
+    /// Starts a session; returns its id (for the cookie) and its CSRF token. A device
+    /// past [`MAX_SESSIONS_PER_DEVICE`] loses its oldest session; a hub past
+    /// [`MAX_SESSIONS`] refuses new ones until some end.
     fn start(&self, device: DeviceId, now_ms: i64) -> HubResult<(String, String)> {
         let id = csrf::new_token()?;
         let csrf = csrf::new_token()?;
         let mut sessions = self.lock();
         sessions.retain(|_, s| s.alive(now_ms));
+        let mut mine: Vec<([u8; 32], i64)> = sessions
+            .iter()
+            .filter(|(_, s)| s.device == device)
+            .map(|(hash, s)| (*hash, s.created_ms))
+            .collect();
+        mine.sort_by_key(|(_, created)| *created);
+        let excess = (mine.len() + 1).saturating_sub(MAX_SESSIONS_PER_DEVICE);
+        for (hash, _) in mine.into_iter().take(excess) {
+            sessions.remove(&hash);
+        }
+        if sessions.len() >= MAX_SESSIONS {
+            return Err(HubError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too_many_sessions",
+                "the console has too many people signed in; try again later",
+            ));
+        }
         sessions.insert(
             session_hash(&id),
             Session {
@@ -137,7 +158,7 @@ impl Sessions {
 pub(super) struct CurrentSession {
     pub hash: [u8; 32],
     csrf: String,
-    device: Device,
+    pub device: Device,
 }
 
 fn cookie_value(headers: &HeaderMap) -> Option<String> {
@@ -213,9 +234,7 @@ async fn authenticate(state: &Arc<AppState>, request: &mut Request) -> HubResult
         }
     }
     let id = session.device.clone();
-    let device = state
-        .blocking(move |_, conn| devices::by_id(conn, &id))
-        .await?;
+    let device = state.write(move |_, tx| devices::by_id(tx, &id)).await?;
     let Some(device) = device.filter(|d| admitted(d).is_ok()) else {
         state.console.sessions.end(&hash);
         return Err(signed_out());
@@ -278,12 +297,11 @@ impl SessionInfo {
 /// out.
 pub async fn sign_in(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> HubResult<Response> {
     csrf::json_from_same_origin(&headers)?;
-    let address = peer.ip();
     if !state.limiter().allows(address, Instant::now()) {
         return Err(HubError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -341,7 +359,7 @@ async fn by_credential(
         .ok_or_else(unknown)?;
     let hash = hash_credential(&credential);
     let device = state
-        .blocking(move |_, conn| devices::by_credential(conn, &hash))
+        .write(move |_, tx| devices::by_credential(tx, &hash))
         .await?
         .ok_or_else(unknown)?;
     admitted(&device)?;
@@ -364,11 +382,14 @@ async fn redeem(state: &Arc<AppState>, code: &str) -> HubResult<(Device, Option<
     let credential_hash = hash_credential(&credential);
     let device_id = DeviceId::from_public_key(&public_key);
     let device = state
-        .blocking(move |state, conn| {
+        .write(move |state, tx| {
             let now = state.now_ms();
-            let tx = conn.transaction()?;
-            match devices::take_code(&tx, &code_hash, now)? {
-                CodeUse::Taken { role, team } => {
+            match devices::take_code(tx, &code_hash, now)? {
+                CodeUse::Taken {
+                    role,
+                    team,
+                    device: None,
+                } => {
                     let device = Device {
                         device_id,
                         public_key,
@@ -376,10 +397,19 @@ async fn redeem(state: &Arc<AppState>, code: &str) -> HubResult<(Device, Option<
                         team,
                     };
                     admitted(&device)?;
-                    devices::enrol(&tx, &device, &credential_hash, now)?;
-                    tx.commit()?;
+                    // A key made a moment ago: no device can have its id already.
+                    if !devices::enrol_new(tx, &device, &credential_hash, now)? {
+                        return Err(HubError::internal("a fresh console key collided"));
+                    }
                     Ok(device)
                 }
+                // A re-enrolment code belongs to the one device it names; refused
+                // (and not spent) here.
+                CodeUse::Taken {
+                    device: Some(_), ..
+                } => Err(HubError::unauthenticated(
+                    "this code re-enrols one device and cannot sign in to the console",
+                )),
                 CodeUse::Expired => Err(HubError::new(
                     StatusCode::GONE,
                     "code_expired",
@@ -467,6 +497,30 @@ mod tests {
             sessions.find(&hash, ms(MAX_SESSION), true).is_none(),
             "however active, a session ends after the maximum"
         );
+    }
+
+    #[test]
+    fn sessions_are_capped_per_device_and_in_all() {
+        let sessions = Sessions::default();
+        let first = session_hash(&sessions.start(device(), 0).unwrap().0);
+        for i in 1..MAX_SESSIONS_PER_DEVICE as i64 + 1 {
+            sessions.start(device(), i).unwrap();
+        }
+        assert!(
+            !sessions.is_alive(&first, 10),
+            "the device's oldest session ended"
+        );
+        assert_eq!(sessions.lock().len(), MAX_SESSIONS_PER_DEVICE);
+        let mut n = 0u8;
+        while sessions.lock().len() < MAX_SESSIONS {
+            n = n.wrapping_add(1);
+            let other = DeviceId::from_public_key(&[n; 32]);
+            sessions.start(other, 20).unwrap();
+        }
+        let err = sessions
+            .start(DeviceId::from_public_key(&[200; 32]), 30)
+            .unwrap_err();
+        assert_eq!(err.code, "too_many_sessions");
     }
 
     #[test]

@@ -14,6 +14,9 @@ use crate::error::HubResult;
 pub enum Action {
     Read,
     Change,
+    /// A change the device recorded while it could see the incident, received after
+    /// it no longer could (moved to another team, closed past retention, archived).
+    OfflineChange,
     ReadCaller,
     Export,
     Archive,
@@ -25,6 +28,7 @@ impl Action {
         match self {
             Action::Read => "read",
             Action::Change => "change",
+            Action::OfflineChange => "offline_change",
             Action::ReadCaller => "read_caller",
             Action::Export => "export",
             Action::Archive => "archive",

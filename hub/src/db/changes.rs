@@ -104,3 +104,33 @@ pub fn count(conn: &Connection, incident: &IncidentId) -> HubResult<u64> {
         |r| r.get::<_, i64>(0),
     )? as u64)
 }
+
+/// Each incident whose log grew after `seq`, with the devices whose changes those
+/// were: what a commit tells the wake channel.
+pub fn changed_since(conn: &Connection, seq: u64) -> HubResult<Vec<(IncidentId, DeviceId)>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT DISTINCT incident_id, from_device FROM changes WHERE seq > ?1")?;
+    let rows = stmt
+        .query_map([seq.min(i64::MAX as u64) as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(i, d)| Some((IncidentId::parse(&i).ok()?, DeviceId::parse(&d).ok()?)))
+        .collect())
+}
+
+/// The incidents with a change logged after `seq`: what one request changed.
+pub fn incidents_since(conn: &Connection, seq: u64) -> HubResult<Vec<IncidentId>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT DISTINCT incident_id FROM changes WHERE seq > ?1")?;
+    let rows = stmt.query_map([seq.min(i64::MAX as u64) as i64], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        if let Ok(id) = IncidentId::parse(&row?) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}

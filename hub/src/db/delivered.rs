@@ -60,7 +60,27 @@ pub fn deliver(
          ON CONFLICT(device_id, incident_id) DO UPDATE SET since_seq = excluded.since_seq, removed_seq = NULL",
         params![device.as_str(), incident.as_str(), seq(stamp)],
     )?;
+    note_ever_held(conn, device, incident)
+}
+
+/// Remembers that `device` was given `incident` while it could see it.
+fn note_ever_held(conn: &Connection, device: &DeviceId, incident: &IncidentId) -> HubResult<()> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO ever_held (device_id, incident_id) VALUES (?1, ?2)",
+    )?
+    .execute(params![device.as_str(), incident.as_str()])?;
     Ok(())
+}
+
+/// Whether `device` was ever given `incident` (see [`note_ever_held`]): what it
+/// recorded there while offline may still reach the hub.
+pub fn ever_held(conn: &Connection, device: &DeviceId, incident: &IncidentId) -> HubResult<bool> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM ever_held WHERE device_id = ?1 AND incident_id = ?2")?
+        .query_row(params![device.as_str(), incident.as_str()], |r| {
+            r.get::<_, i64>(0)
+        })?
+        > 0)
 }
 
 /// The device evidently holds an incident it just uploaded changes to (it created it
@@ -70,7 +90,7 @@ pub fn note_held(conn: &Connection, device: &DeviceId, incident: &IncidentId) ->
         "INSERT INTO delivered (device_id, incident_id, since_seq, removed_seq) VALUES (?1, ?2, 0, NULL) ON CONFLICT DO NOTHING",
         params![device.as_str(), incident.as_str()],
     )?;
-    Ok(())
+    note_ever_held(conn, device, incident)
 }
 
 pub fn remove(

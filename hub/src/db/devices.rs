@@ -34,8 +34,27 @@ pub fn by_credential(conn: &Connection, credential_hash: &[u8; 32]) -> HubResult
     }))
 }
 
-/// Enrols (or re-enrols, with a new code) the device that owns `public_key`.
-pub fn enrol(
+/// Enrols a device the hub has never seen. `false`, and nothing written, when a
+/// device with that id is already enrolled or was revoked: an enrolment never
+/// replaces a device (its role, team or credential); only a coordinator's
+/// re-enrolment code does ([`re_enrol`]).
+pub fn enrol_new(
+    conn: &Connection,
+    device: &Device,
+    credential_hash: &[u8; 32],
+    at_ms: i64,
+) -> HubResult<bool> {
+    Ok(conn.execute(
+        "INSERT INTO devices (device_id, public_key, role, team, credential_hash, enrolled_at, revoked) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)
+         ON CONFLICT(device_id) DO NOTHING",
+        params![device.device_id.as_str(), &device.public_key[..], device.role.as_str(), device.team, &credential_hash[..], at_ms],
+    )? == 1)
+}
+
+/// Enrols `device` again with a code a coordinator made for it: a new credential,
+/// the code's role and team, and a revoked device restored. The old credential stops
+/// working.
+pub fn re_enrol(
     conn: &Connection,
     device: &Device,
     credential_hash: &[u8; 32],
@@ -61,10 +80,11 @@ pub fn create_code(
     team: Option<&str>,
     expires_at_ms: i64,
     created_by: Option<&DeviceId>,
+    for_device: Option<&DeviceId>,
 ) -> HubResult<()> {
     conn.execute(
-        "INSERT INTO enrol_codes (code_hash, role, team, expires_at, used_at, created_by) VALUES (?1, ?2, ?3, ?4, NULL, ?5)",
-        params![&code_hash[..], role.as_str(), team, expires_at_ms, created_by.map(DeviceId::as_str)],
+        "INSERT INTO enrol_codes (code_hash, role, team, expires_at, used_at, created_by, device_id) VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6)",
+        params![&code_hash[..], role.as_str(), team, expires_at_ms, created_by.map(DeviceId::as_str), for_device.map(DeviceId::as_str)],
     )?;
     Ok(())
 }
@@ -81,6 +101,8 @@ pub enum CodeUse {
     Taken {
         role: Role,
         team: Option<String>,
+        /// Set for a re-enrolment code: the one device it may enrol.
+        device: Option<DeviceId>,
     },
     Unknown,
     Expired,
@@ -92,7 +114,7 @@ pub enum CodeUse {
 pub fn take_code(conn: &Connection, code_hash: &[u8; 32], now_ms: i64) -> HubResult<CodeUse> {
     let row = conn
         .query_row(
-            "SELECT role, team, expires_at, used_at FROM enrol_codes WHERE code_hash = ?1",
+            "SELECT role, team, expires_at, used_at, device_id FROM enrol_codes WHERE code_hash = ?1",
             [&code_hash[..]],
             |r| {
                 Ok((
@@ -100,11 +122,12 @@ pub fn take_code(conn: &Connection, code_hash: &[u8; 32], now_ms: i64) -> HubRes
                     r.get::<_, Option<String>>(1)?,
                     r.get::<_, i64>(2)?,
                     r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
                 ))
             },
         )
         .optional()?;
-    let Some((role, team, expires_at, used_at)) = row else {
+    let Some((role, team, expires_at, used_at, device)) = row else {
         return Ok(CodeUse::Unknown);
     };
     if used_at.is_some() {
@@ -116,12 +139,16 @@ pub fn take_code(conn: &Connection, code_hash: &[u8; 32], now_ms: i64) -> HubRes
     let Some(role) = Role::parse(&role) else {
         return Ok(CodeUse::Unknown);
     };
+    let device = match device.map(|d| DeviceId::parse(&d)).transpose() {
+        Ok(device) => device,
+        Err(_) => return Ok(CodeUse::Unknown),
+    };
     let spent = conn.execute(
         "UPDATE enrol_codes SET used_at = ?2 WHERE code_hash = ?1 AND used_at IS NULL",
         params![&code_hash[..], now_ms],
     )?;
     Ok(if spent == 1 {
-        CodeUse::Taken { role, team }
+        CodeUse::Taken { role, team, device }
     } else {
         CodeUse::AlreadyUsed
     })
@@ -163,7 +190,8 @@ pub fn by_id(conn: &Connection, device: &DeviceId) -> HubResult<Option<Device>> 
 
 /// Revokes an enrolled device: its credential stops working at once, its console
 /// sessions end on their next request (see [`by_id`]) and it is no longer offered for
-/// assignment. Enrolling it again takes a new one-time code. `false` when no
+/// assignment. Enrolling it again takes a re-enrolment code a coordinator makes for
+/// it ([`re_enrol`]). `false` when no
 /// unrevoked device has that id.
 pub fn revoke(conn: &Connection, device: &DeviceId) -> HubResult<bool> {
     Ok(conn.execute(

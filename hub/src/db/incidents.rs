@@ -81,6 +81,27 @@ pub fn save(
     Ok(())
 }
 
+/// The team the incident is dispatched to; `None` also when there is no such incident.
+pub fn team(conn: &Connection, id: &IncidentId) -> HubResult<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT team FROM incidents WHERE incident_id = ?1",
+            [id.as_str()],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+/// Hub time when the hub first saw the incident closed.
+pub fn closed_at(conn: &Connection, id: &IncidentId) -> HubResult<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT closed_at FROM incidents WHERE incident_id = ?1")?
+        .query_row([id.as_str()], |r| r.get::<_, Option<i64>>(0))
+        .optional()?
+        .flatten())
+}
+
 pub fn set_team(conn: &Connection, id: &IncidentId, team: Option<&str>) -> HubResult<()> {
     conn.execute(
         "UPDATE incidents SET team = ?2 WHERE incident_id = ?1",

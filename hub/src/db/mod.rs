@@ -8,7 +8,10 @@ pub mod changes;
 pub mod delivered;
 pub mod devices;
 pub mod incidents;
+pub mod media;
 pub mod meta;
+pub mod push;
+pub mod refusals;
 mod schema;
 pub mod templates;
 

@@ -4,7 +4,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{HubError, HubResult};
 
-const CURRENT_VERSION: i64 = 3;
+const CURRENT_VERSION: i64 = 7;
 
 pub fn init_or_upgrade(conn: &mut Connection) -> HubResult<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -22,6 +22,18 @@ pub fn init_or_upgrade(conn: &mut Connection) -> HubResult<()> {
     }
     if version < 3 {
         upgrade_to_v3(&tx)?;
+    }
+    if version < 4 {
+        upgrade_to_v4(&tx)?;
+    }
+    if version < 5 {
+        upgrade_to_v5(&tx)?;
+    }
+    if version < 6 {
+        upgrade_to_v6(&tx)?;
+    }
+    if version < 7 {
+        upgrade_to_v7(&tx)?;
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     tx.commit()?;
@@ -140,10 +152,101 @@ fn upgrade_to_v2(tx: &Transaction<'_>) -> HubResult<()> {
     Ok(())
 }
 
-/// v3: checklist templates. Imported versions wait as drafts until a coordinator
+/// v3: re-enrolment codes, and who was ever given each incident.
+fn upgrade_to_v3(tx: &Transaction<'_>) -> HubResult<()> {
+    tx.execute_batch(
+        r#"
+        -- A code made for one device enrols only that device, again; a code without
+        -- one enrols only a device the hub has never seen.
+        ALTER TABLE enrol_codes ADD COLUMN device_id TEXT;
+
+        -- Every device the hub ever gave an incident to (or that uploaded to one it
+        -- could see). Such a device may still upload what it recorded on it after it
+        -- lost sight of it: moved to another team, closed past retention, archived.
+        -- No foreign key: the right outlives the incident's rows.
+        CREATE TABLE ever_held (
+            device_id    TEXT NOT NULL,
+            incident_id  TEXT NOT NULL,
+            PRIMARY KEY (device_id, incident_id)
+        );
+        INSERT OR IGNORE INTO ever_held (device_id, incident_id)
+            SELECT device_id, incident_id FROM delivered;
+
+        -- What the hub refused each device, and why: the device keeps the changes in
+        -- quarantine; a coordinator reads this to help (GET /v1/devices/{id}/refusals).
+        CREATE TABLE refusals (
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            device_id    TEXT NOT NULL,
+            incident_id  TEXT NOT NULL,
+            change_hash  BLOB,
+            reason       TEXT NOT NULL,
+            at           INTEGER NOT NULL
+        );
+        CREATE INDEX refusals_by_device ON refusals(device_id, id);
+        "#,
+    )?;
+    Ok(())
+}
+
+/// v4: UnifiedPush endpoints, one per device (see `wake::push`).
+fn upgrade_to_v4(tx: &Transaction<'_>) -> HubResult<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE push_endpoints (
+            device_id      TEXT PRIMARY KEY REFERENCES devices(device_id) ON DELETE CASCADE,
+            endpoint       TEXT NOT NULL,
+            registered_at  INTEGER NOT NULL,
+            -- Wakes in a row that failed after every retry; the endpoint is dropped
+            -- when this reaches the limit.
+            failed_wakes   INTEGER NOT NULL DEFAULT 0
+        );
+        "#,
+    )?;
+    Ok(())
+}
+
+/// v5: media files each incident holds (the bytes are in the media storage, once).
+fn upgrade_to_v5(tx: &Transaction<'_>) -> HubResult<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE media_links (
+            incident_id  TEXT NOT NULL REFERENCES incidents(incident_id) ON DELETE CASCADE,
+            sha256       TEXT NOT NULL,
+            size         INTEGER NOT NULL,
+            mime         TEXT NOT NULL,
+            received_at  INTEGER NOT NULL,
+            PRIMARY KEY (incident_id, sha256)
+        );
+        "#,
+    )?;
+    Ok(())
+}
+
+/// v6: history signatures, one per upload and incident (see `crate::history`). Changes
+/// logged before keep their per-change `signature`; changes logged since have none.
+fn upgrade_to_v6(tx: &Transaction<'_>) -> HubResult<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE history_signatures (
+            incident_id  TEXT NOT NULL REFERENCES incidents(incident_id) ON DELETE CASCADE,
+            device_id    TEXT NOT NULL,
+            seq          INTEGER NOT NULL,
+            head         BLOB NOT NULL,
+            signature    BLOB NOT NULL,
+            -- The signed change, only when validation refused it.
+            head_bytes   BLOB,
+            received_at  INTEGER NOT NULL,
+            PRIMARY KEY (incident_id, device_id, head)
+        );
+        "#,
+    )?;
+    Ok(())
+}
+
+/// v7: checklist templates. Imported versions wait as drafts until a coordinator
 /// publishes one; `published_seq` is a stamp from the change counter, so a device
 /// receives a publication exactly once, in the sync round after its cursor.
-fn upgrade_to_v3(tx: &Transaction<'_>) -> HubResult<()> {
+fn upgrade_to_v7(tx: &Transaction<'_>) -> HubResult<()> {
     tx.execute_batch(
         r#"
         CREATE TABLE templates (

@@ -131,13 +131,18 @@ pub fn list(conn: &Connection) -> HubResult<Vec<TemplateRow>> {
         "SELECT json, imported_at, published_at FROM templates ORDER BY template_id, version",
     )?;
     let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<i64>>(2)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, Option<i64>>(2)?,
+        ))
     })?;
     let mut out = Vec::new();
     for row in rows {
         let (json, imported_at_ms, published_at_ms) = row?;
         // Stored only after the check; checked again on the way out all the same.
-        let template = CheckedTemplate::from_json(&json).map_err(|e| HubError::internal(e.to_string()))?;
+        let template =
+            CheckedTemplate::from_json(&json).map_err(|e| HubError::internal(e.to_string()))?;
         let t = template.template();
         out.push(TemplateRow {
             id: t.id.clone(),

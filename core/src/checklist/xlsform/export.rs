@@ -38,9 +38,12 @@ pub(crate) fn grids(template: &Template) -> Result<Grids, ExportError> {
             .map(|l| text.and_then(|t| t.0.get(l)).cloned().unwrap_or_default())
             .collect()
     };
-    let columns = |field: &str| -> Vec<String> { locales.iter().map(|l| column_name(field, l)).collect() };
-    let kinds: std::collections::HashMap<&str, QuestionType> =
-        template.questions().map(|q| (q.id.as_str(), q.kind)).collect();
+    let columns =
+        |field: &str| -> Vec<String> { locales.iter().map(|l| column_name(field, l)).collect() };
+    let kinds: std::collections::HashMap<&str, QuestionType> = template
+        .questions()
+        .map(|q| (q.id.as_str(), q.kind))
+        .collect();
     let kind_of = |q: &str| kinds.get(q).copied();
 
     let mut survey = vec![[
@@ -52,26 +55,59 @@ pub(crate) fn grids(template: &Template) -> Result<Grids, ExportError> {
         vec!["appearance".into()],
     ]
     .concat()];
-    let mut choices = vec![[vec!["list_name".to_owned(), "name".to_owned()], columns("label")].concat()];
+    let mut choices = vec![[
+        vec!["list_name".to_owned(), "name".to_owned()],
+        columns("label"),
+    ]
+    .concat()];
     let mut yes_no_written = false;
-    let row = |kind: String, name: &str, label: Option<&Text>, hint: Option<&Text>, rest: [String; 3], message: Option<&Text>, appearance: &str| {
-        [vec![kind, name.to_owned()], texts(label), texts(hint), rest.to_vec(), texts(message), vec![appearance.to_owned()]].concat()
+    let row = |kind: String,
+               name: &str,
+               label: Option<&Text>,
+               hint: Option<&Text>,
+               rest: [String; 3],
+               message: Option<&Text>,
+               appearance: &str| {
+        [
+            vec![kind, name.to_owned()],
+            texts(label),
+            texts(hint),
+            rest.to_vec(),
+            texts(message),
+            vec![appearance.to_owned()],
+        ]
+        .concat()
     };
     for section in &template.sections {
-        survey.push(row("begin_group".into(), &section.id, Some(&section.title), None, Default::default(), None, ""));
+        survey.push(row(
+            "begin_group".into(),
+            &section.id,
+            Some(&section.title),
+            None,
+            Default::default(),
+            None,
+            "",
+        ));
         for question in &section.questions {
             let (kind, appearance) = match question.kind {
                 QuestionType::YesNoUnknown => {
                     if !yes_no_written {
                         yes_no_written = true;
                         for value in YES_NO_UNKNOWN_VALUES {
-                            let yes_no: YesNo = serde_json::from_value(serde_json::Value::String(value.into()))
-                                .map_err(|e| ExportError::Write(e.to_string()))?;
+                            let yes_no: YesNo =
+                                serde_json::from_value(serde_json::Value::String(value.into()))
+                                    .map_err(|e| ExportError::Write(e.to_string()))?;
                             let label = Text::new([
                                 ("en", yes_no_label(yes_no, Lang::En)),
                                 ("es", yes_no_label(yes_no, Lang::Es)),
                             ]);
-                            choices.push([vec![YES_NO_UNKNOWN_LIST.to_owned(), value.to_owned()], texts(Some(&label))].concat());
+                            choices.push(
+                                [
+                                    vec![YES_NO_UNKNOWN_LIST.to_owned(), value.to_owned()],
+                                    texts(Some(&label)),
+                                ]
+                                .concat(),
+                            );
                         }
                     }
                     (format!("select_one {YES_NO_UNKNOWN_LIST}"), "")
@@ -85,43 +121,98 @@ pub(crate) fn grids(template: &Template) -> Result<Grids, ExportError> {
                 QuestionType::Checkpoint => ("geopoint".into(), CHECKPOINT_APPEARANCE),
             };
             for choice in &question.choices {
-                choices.push([vec![question.id.clone(), choice.value.clone()], texts(Some(&choice.label))].concat());
+                choices.push(
+                    [
+                        vec![question.id.clone(), choice.value.clone()],
+                        texts(Some(&choice.label)),
+                    ]
+                    .concat(),
+                );
             }
             let message = match question.constraints.split_first() {
                 None => None,
                 Some((first, rest)) => {
                     if rest.iter().any(|c| c.message != first.message) {
-                        return Err(ExportError::ConstraintMessages { question: question.id.clone() });
+                        return Err(ExportError::ConstraintMessages {
+                            question: question.id.clone(),
+                        });
                     }
                     Some(&first.message)
                 }
             };
             let rules: Vec<_> = question.constraints.iter().map(|c| c.rule).collect();
             let rest = [
-                if question.required { "yes".into() } else { String::new() },
-                question.relevance.as_ref().map(|r| write_condition(r, &kind_of)).unwrap_or_default(),
+                if question.required {
+                    "yes".into()
+                } else {
+                    String::new()
+                },
+                question
+                    .relevance
+                    .as_ref()
+                    .map(|r| write_condition(r, &kind_of))
+                    .unwrap_or_default(),
                 write_constraint(&rules),
             ];
-            survey.push(row(kind, &question.id, Some(&question.label), question.hint.as_ref(), rest, message, appearance));
+            survey.push(row(
+                kind,
+                &question.id,
+                Some(&question.label),
+                question.hint.as_ref(),
+                rest,
+                message,
+                appearance,
+            ));
         }
-        survey.push(row("end_group".into(), "", None, None, Default::default(), None, ""));
+        survey.push(row(
+            "end_group".into(),
+            "",
+            None,
+            None,
+            Default::default(),
+            None,
+            "",
+        ));
     }
 
     let settings = vec![
-        [vec!["form_id".to_owned(), "version".into(), "default_language".into()], columns("form_title"), columns("description")].concat(),
         [
-            vec![template.id.clone(), template.version.to_string(), column_name("", FALLBACK_LOCALE)[2..].to_owned()],
+            vec![
+                "form_id".to_owned(),
+                "version".into(),
+                "default_language".into(),
+            ],
+            columns("form_title"),
+            columns("description"),
+        ]
+        .concat(),
+        [
+            vec![
+                template.id.clone(),
+                template.version.to_string(),
+                column_name("", FALLBACK_LOCALE)[2..].to_owned(),
+            ],
             texts(Some(&template.title)),
             texts(template.description.as_ref()),
         ]
         .concat(),
     ];
 
-    let mut determinations =
-        vec![[vec!["name".to_owned(), "when".into(), "determination".into(), "confidence".into()], columns("reason")].concat()];
+    let mut determinations = vec![[
+        vec![
+            "name".to_owned(),
+            "when".into(),
+            "determination".into(),
+            "confidence".into(),
+        ],
+        columns("reason"),
+    ]
+    .concat()];
     for rule in &template.determination_rules {
         let name = |v: serde_json::Result<serde_json::Value>| {
-            v.ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+            v.ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
         };
         determinations.push(
             [
@@ -160,10 +251,15 @@ fn locales(template: &Template) -> Vec<String> {
             q.constraints.iter().for_each(|c| add(&c.message));
         }
     }
-    template.determination_rules.iter().for_each(|r| add(&r.reason));
+    template
+        .determination_rules
+        .iter()
+        .for_each(|r| add(&r.reason));
     all.insert("es".to_owned()); // the yes / no / unknown labels are bilingual
     all.remove(FALLBACK_LOCALE);
-    std::iter::once(FALLBACK_LOCALE.to_owned()).chain(all).collect()
+    std::iter::once(FALLBACK_LOCALE.to_owned())
+        .chain(all)
+        .collect()
 }
 
 pub(crate) fn to_xlsx(grids: &Grids) -> Result<Vec<u8>, ExportError> {
@@ -175,7 +271,10 @@ pub(crate) fn to_xlsx(grids: &Grids) -> Result<Vec<u8>, ExportError> {
         for (r, row) in grid.iter().enumerate() {
             for (c, cell) in row.iter().enumerate() {
                 if !cell.is_empty() {
-                    let (r, c) = (u32::try_from(r).map_err(|e| ExportError::Write(e.to_string()))?, u16::try_from(c).map_err(|e| ExportError::Write(e.to_string()))?);
+                    let (r, c) = (
+                        u32::try_from(r).map_err(|e| ExportError::Write(e.to_string()))?,
+                        u16::try_from(c).map_err(|e| ExportError::Write(e.to_string()))?,
+                    );
                     sheet.write_string(r, c, cell).map_err(write)?;
                 }
             }
@@ -186,7 +285,9 @@ pub(crate) fn to_xlsx(grids: &Grids) -> Result<Vec<u8>, ExportError> {
 
 /// pyxform's one-file CSV: each sheet's header row starts with the sheet's name.
 pub(crate) fn to_csv(grids: &Grids) -> Result<String, ExportError> {
-    let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    let mut writer = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
     let io = |e: csv::Error| ExportError::Write(e.to_string());
     for (name, grid) in &grids.sheets {
         for (i, row) in grid.iter().enumerate() {
@@ -196,6 +297,8 @@ pub(crate) fn to_csv(grids: &Grids) -> Result<String, ExportError> {
                 .map_err(io)?;
         }
     }
-    let bytes = writer.into_inner().map_err(|e| ExportError::Write(e.to_string()))?;
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| ExportError::Write(e.to_string()))?;
     String::from_utf8(bytes).map_err(|e| ExportError::Write(e.to_string()))
 }

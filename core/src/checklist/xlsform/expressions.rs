@@ -172,7 +172,10 @@ fn tokenize(input: &str) -> Parsed<Vec<Token>> {
             _ if c.is_alphabetic() || c == '_' => {
                 let start = i;
                 while i < chars.len()
-                    && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '-' || chars[i] == ':')
+                    && (chars[i].is_alphanumeric()
+                        || chars[i] == '_'
+                        || chars[i] == '-'
+                        || chars[i] == ':')
                 {
                     i += 1;
                 }
@@ -228,7 +231,10 @@ impl Parser {
         let node = parser.or()?;
         match parser.peek() {
             None => Ok(node),
-            Some(token) => fail(format!("unexpected {} after the expression", describe(token))),
+            Some(token) => fail(format!(
+                "unexpected {} after the expression",
+                describe(token)
+            )),
         }
     }
 
@@ -245,7 +251,11 @@ impl Parser {
     fn expect(&mut self, wanted: Token) -> Parsed<()> {
         match self.next() {
             Some(token) if token == wanted => Ok(()),
-            Some(token) => fail(format!("expected {} but found {}", describe(&wanted), describe(&token))),
+            Some(token) => fail(format!(
+                "expected {} but found {}",
+                describe(&wanted),
+                describe(&token)
+            )),
             None => fail(format!("expected {} at the end", describe(&wanted))),
         }
     }
@@ -260,7 +270,11 @@ impl Parser {
             self.at += 1;
             items.push(self.and()?);
         }
-        Ok(if items.len() == 1 { items.remove(0) } else { Node::Or(items) })
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Node::Or(items)
+        })
     }
 
     fn and(&mut self) -> Parsed<Node> {
@@ -269,7 +283,11 @@ impl Parser {
             self.at += 1;
             items.push(self.unary()?);
         }
-        Ok(if items.len() == 1 { items.remove(0) } else { Node::And(items) })
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Node::And(items)
+        })
     }
 
     fn nested(&mut self, parse: impl FnOnce(&mut Self) -> Parsed<Node>) -> Parsed<Node> {
@@ -315,7 +333,10 @@ impl Parser {
                 let op = match self.next() {
                     Some(Token::Op(op)) => op,
                     Some(token) => {
-                        return fail(format!("expected a comparison (=, !=, <, >…) but found {}", describe(&token)))
+                        return fail(format!(
+                            "expected a comparison (=, !=, <, >…) but found {}",
+                            describe(&token)
+                        ))
                     }
                     None => return fail("a value is not compared with anything"),
                 };
@@ -374,10 +395,7 @@ pub fn condition(
     to_condition(&Parser::parse(input)?, kind_of)
 }
 
-fn to_condition(
-    node: &Node,
-    kind_of: &dyn Fn(&str) -> Option<QuestionType>,
-) -> Parsed<Condition> {
+fn to_condition(node: &Node, kind_of: &dyn Fn(&str) -> Option<QuestionType>) -> Parsed<Condition> {
     Ok(match node {
         Node::Or(items) => Condition::Any(
             items
@@ -393,6 +411,16 @@ fn to_condition(
             not_equals(&items).unwrap_or(Condition::All(items))
         }
         Node::Not(inner) => Condition::Not(Box::new(to_condition(inner, kind_of)?)),
+        // A select_one of yes/no/unknown becomes a yes_no_unknown question, which has
+        // no choice list: `selected` on it is equality.
+        Node::Selected(Value::Ref(question), choice)
+            if kind_of(question) == Some(QuestionType::YesNoUnknown) =>
+        {
+            Condition::Equals {
+                question: question.clone(),
+                value: literal_for(kind_of(question), &Value::Str(choice.clone()))?,
+            }
+        }
         Node::Selected(Value::Ref(question), choice) => Condition::Selected {
             question: question.clone(),
             value: choice.clone(),
@@ -427,7 +455,10 @@ fn compare(
         (Value::Str(_) | Value::Num(_), _) => (right, op.flipped(), left),
         _ => (left, op, right),
     };
-    if matches!(literal, Value::Ref(_) | Value::Dot | Value::CountSelected(_) | Value::StringLength(_)) {
+    if matches!(
+        literal,
+        Value::Ref(_) | Value::Dot | Value::CountSelected(_) | Value::StringLength(_)
+    ) {
         return fail("only a question compared with a fixed value is supported, not two questions");
     }
     match subject {
@@ -436,7 +467,9 @@ fn compare(
             if let Value::Str(s) = literal {
                 if s.is_empty() {
                     return match op {
-                        Op::Eq => Ok(Condition::Not(Box::new(Condition::Answered(question.clone())))),
+                        Op::Eq => Ok(Condition::Not(Box::new(Condition::Answered(
+                            question.clone(),
+                        )))),
                         Op::Ne => Ok(Condition::Answered(question.clone())),
                         _ => fail("an empty text can only be compared with = or !="),
                     };
@@ -448,7 +481,11 @@ fn compare(
                         question: question.clone(),
                         value: literal_for(kind, literal)?,
                     };
-                    Ok(if op == Op::Eq { equals } else { Condition::Not(Box::new(equals)) })
+                    Ok(if op == Op::Eq {
+                        equals
+                    } else {
+                        Condition::Not(Box::new(equals))
+                    })
                 }
                 _ => {
                     let n = number(literal)?;
@@ -467,7 +504,11 @@ fn compare(
                         at_least(question, n),
                         Condition::Not(Box::new(at_least(question, n.saturating_add(1)))),
                     ]);
-                    return Ok(if op == Op::Eq { exactly } else { Condition::Not(Box::new(exactly)) });
+                    return Ok(if op == Op::Eq {
+                        exactly
+                    } else {
+                        Condition::Not(Box::new(exactly))
+                    });
                 }
                 bound(question, op, n, None)
             }
@@ -605,7 +646,11 @@ pub fn write_condition(
     write(condition, kind_of, false)
 }
 
-fn write(condition: &Condition, kind_of: &dyn Fn(&str) -> Option<QuestionType>, nested: bool) -> String {
+fn write(
+    condition: &Condition,
+    kind_of: &dyn Fn(&str) -> Option<QuestionType>,
+    nested: bool,
+) -> String {
     let join = |items: &[Condition], word: &str| {
         let text = items
             .iter()
@@ -622,11 +667,18 @@ fn write(condition: &Condition, kind_of: &dyn Fn(&str) -> Option<QuestionType>, 
         Condition::Answered(q) => format!("${{{q}}} != ''"),
         Condition::Equals { question, value } => format!("${{{question}}} = {}", literal(value)),
         Condition::NotEquals { question, value } => {
-            format!("(${{{question}}} != '' and ${{{question}}} != {})", literal(value))
+            format!(
+                "(${{{question}}} != '' and ${{{question}}} != {})",
+                literal(value)
+            )
         }
-        Condition::Selected { question, value } => format!("selected(${{{question}}}, {})", quote(value)),
+        Condition::Selected { question, value } => {
+            format!("selected(${{{question}}}, {})", quote(value))
+        }
         Condition::AtLeast { question, value } => match kind_of(question) {
-            Some(QuestionType::MultipleChoice) => format!("count-selected(${{{question}}}) >= {value}"),
+            Some(QuestionType::MultipleChoice) => {
+                format!("count-selected(${{{question}}}) >= {value}")
+            }
             _ => format!("${{{question}}} >= {value}"),
         },
         Condition::All(items) => join(items, " and "),
@@ -687,16 +739,43 @@ mod tests {
     #[test]
     fn every_supported_relevance_form_translates() {
         use serde_json::json;
-        assert_eq!(json("${present} = 'yes'"), json!({"equals": {"question": "present", "value": "yes"}}));
-        assert_eq!(json("'yes' = ${present}"), json!({"equals": {"question": "present", "value": "yes"}}));
-        assert_eq!(json("${present} != 'no'"), json!({"not": {"equals": {"question": "present", "value": "no"}}}));
+        assert_eq!(
+            json("${present} = 'yes'"),
+            json!({"equals": {"question": "present", "value": "yes"}})
+        );
+        assert_eq!(
+            json("'yes' = ${present}"),
+            json!({"equals": {"question": "present", "value": "yes"}})
+        );
+        assert_eq!(
+            json("${present} != 'no'"),
+            json!({"not": {"equals": {"question": "present", "value": "no"}}})
+        );
         assert_eq!(json("${notes} != ''"), json!({"answered": "notes"}));
-        assert_eq!(json("${notes} = \"\""), json!({"not": {"answered": "notes"}}));
-        assert_eq!(json("${agents} = '3'"), json!({"equals": {"question": "agents", "value": 3}}));
-        assert_eq!(json("${activity} = 1"), json!({"equals": {"question": "activity", "value": "1"}}));
-        assert_eq!(json("${agents} >= 2"), json!({"at_least": {"question": "agents", "value": 2}}));
-        assert_eq!(json("${agents} > 2"), json!({"at_least": {"question": "agents", "value": 3}}));
-        assert_eq!(json("2 < ${agents}"), json!({"at_least": {"question": "agents", "value": 3}}));
+        assert_eq!(
+            json("${notes} = \"\""),
+            json!({"not": {"answered": "notes"}})
+        );
+        assert_eq!(
+            json("${agents} = '3'"),
+            json!({"equals": {"question": "agents", "value": 3}})
+        );
+        assert_eq!(
+            json("${activity} = 1"),
+            json!({"equals": {"question": "activity", "value": "1"}})
+        );
+        assert_eq!(
+            json("${agents} >= 2"),
+            json!({"at_least": {"question": "agents", "value": 2}})
+        );
+        assert_eq!(
+            json("${agents} > 2"),
+            json!({"at_least": {"question": "agents", "value": 3}})
+        );
+        assert_eq!(
+            json("2 < ${agents}"),
+            json!({"at_least": {"question": "agents", "value": 3}})
+        );
         assert_eq!(
             json("${agents} < 5"),
             json!({"all": [{"answered": "agents"}, {"not": {"at_least": {"question": "agents", "value": 5}}}]})
@@ -705,8 +784,14 @@ mod tests {
             json("${agents} <= 5"),
             json!({"all": [{"answered": "agents"}, {"not": {"at_least": {"question": "agents", "value": 6}}}]})
         );
-        assert_eq!(json("selected(${agencies}, 'cbp')"), json!({"selected": {"question": "agencies", "value": "cbp"}}));
-        assert_eq!(json("count-selected(${agencies}) >= 2"), json!({"at_least": {"question": "agencies", "value": 2}}));
+        assert_eq!(
+            json("selected(${agencies}, 'cbp')"),
+            json!({"selected": {"question": "agencies", "value": "cbp"}})
+        );
+        assert_eq!(
+            json("count-selected(${agencies}) >= 2"),
+            json!({"at_least": {"question": "agencies", "value": 2}})
+        );
         assert_eq!(
             json("count-selected(${agencies}) < 2"),
             json!({"not": {"at_least": {"question": "agencies", "value": 2}}})
@@ -760,13 +845,28 @@ mod tests {
             constraint_rules(". > -1 and 100 > .").unwrap(),
             [ConstraintRule::Min(0), ConstraintRule::Max(99)]
         );
-        assert_eq!(constraint_rules("string-length(.) <= 500").unwrap(), [ConstraintRule::MaxLength(500)]);
+        assert_eq!(
+            constraint_rules("string-length(.) <= 500").unwrap(),
+            [ConstraintRule::MaxLength(500)]
+        );
         assert_eq!(
             constraint_rules("count-selected(.) >= 1 and count-selected(.) < 4").unwrap(),
-            [ConstraintRule::MinSelected(1), ConstraintRule::MaxSelected(3)]
+            [
+                ConstraintRule::MinSelected(1),
+                ConstraintRule::MaxSelected(3)
+            ]
         );
-        assert_eq!(constraint_rules(". = 4").unwrap(), [ConstraintRule::Min(4), ConstraintRule::Max(4)]);
-        for unsupported in [". >= 0 or . <= 5", "${other} > 3", "regex(., '^[0-9]+$')", ". != 3", "string-length(.) <= -1"] {
+        assert_eq!(
+            constraint_rules(". = 4").unwrap(),
+            [ConstraintRule::Min(4), ConstraintRule::Max(4)]
+        );
+        for unsupported in [
+            ". >= 0 or . <= 5",
+            "${other} > 3",
+            "regex(., '^[0-9]+$')",
+            ". != 3",
+            "string-length(.) <= -1",
+        ] {
             assert!(constraint_rules(unsupported).is_err(), "{unsupported}");
         }
     }
@@ -790,7 +890,11 @@ mod tests {
             let written = write_condition(&original, &kinds);
             assert_eq!(condition(&written, &kinds).unwrap(), original, "{written}");
         }
-        let rules = [ConstraintRule::Min(-3), ConstraintRule::Max(9), ConstraintRule::MaxLength(20)];
+        let rules = [
+            ConstraintRule::Min(-3),
+            ConstraintRule::Max(9),
+            ConstraintRule::MaxLength(20),
+        ];
         assert_eq!(constraint_rules(&write_constraint(&rules)).unwrap(), rules);
     }
 }

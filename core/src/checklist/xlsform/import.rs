@@ -26,7 +26,10 @@ pub const DETERMINATIONS: &str = "determinations";
 /// with a value in one of them is refused.
 const UNSUPPORTED_COLUMNS: [(&str, &str); 8] = [
     ("calculation", "calculations are not supported"),
-    ("choice_filter", "filtered choices (cascading selects) are not supported"),
+    (
+        "choice_filter",
+        "filtered choices (cascading selects) are not supported",
+    ),
     ("repeat_count", "repeats are not supported"),
     ("default", "default answers are not supported"),
     ("read_only", "read-only questions are not supported"),
@@ -107,32 +110,45 @@ impl Settings {
         let form_id = match row.get("form_id").or_else(|| row.get("id_string")) {
             Some(id) => id.to_owned(),
             None => {
-                report.error(SETTINGS, number, Some("form_id"), "the form needs a form_id");
+                report.error(
+                    SETTINGS,
+                    number,
+                    Some("form_id"),
+                    "the form needs a form_id",
+                );
                 String::new()
             }
         };
         let version = match row.get("version") {
             None => {
-                report.warning(SETTINGS, number, Some("version"), "no version given; it is version 1");
+                report.warning(
+                    SETTINGS,
+                    number,
+                    Some("version"),
+                    "no version given; it is version 1",
+                );
                 1
             }
-            Some(v) => match v.parse::<u32>() {
-                Ok(v) if v >= 1 => v,
-                _ => {
-                    report.error(
+            Some(v) => {
+                match v.parse::<u32>() {
+                    Ok(v) if v >= 1 => v,
+                    _ => {
+                        report.error(
                         SETTINGS,
                         number,
                         Some("version"),
                         format!("{v:?} is not a version: a whole number from 1 (e.g. 2 or 2026061501)"),
                     );
-                    1
+                        1
+                    }
                 }
-            },
+            }
         };
         let (title, description) = match sheet {
             Some(sheet) => {
                 let title = translated(sheet, "form_title", &default_locale, report).text(row);
-                let description = translated(sheet, "description", &default_locale, report).text(row);
+                let description =
+                    translated(sheet, "description", &default_locale, report).text(row);
                 for column in &sheet.columns {
                     let known = ["form_id", "id_string", "version", "default_language"];
                     let lower = column.to_lowercase();
@@ -154,7 +170,12 @@ impl Settings {
             None => (None, None),
         };
         let title = title.unwrap_or_else(|| {
-            report.warning(SETTINGS, number, Some("form_title"), "no form_title; the form_id is used as the title");
+            report.warning(
+                SETTINGS,
+                number,
+                Some("form_title"),
+                "no form_title; the form_id is used as the title",
+            );
             Text::new([(FALLBACK_LOCALE, form_id.as_str())])
         });
         Settings {
@@ -191,15 +212,29 @@ fn choice_lists(sheet: Option<&Sheet>, locale: &str, report: &mut ImportReport) 
     let labels = translated(sheet, "label", locale, report);
     for column in &sheet.columns {
         let lower = column.to_lowercase();
-        if lower != "list_name" && lower != "list name" && lower != "name" && !labels.is_column(column) {
+        if lower != "list_name"
+            && lower != "list name"
+            && lower != "name"
+            && !labels.is_column(column)
+        {
             if sheet.rows.iter().any(|r| r.get(column).is_some()) {
-                report.warning(CHOICES, 1, Some(column), "ignored: Testigo keeps a choice's name and labels only");
+                report.warning(
+                    CHOICES,
+                    1,
+                    Some(column),
+                    "ignored: Testigo keeps a choice's name and labels only",
+                );
             }
         }
     }
     for row in &sheet.rows {
         let Some(list) = row.get("list_name").or_else(|| row.get("list name")) else {
-            report.error(CHOICES, row.number, Some("list_name"), "a choice needs a list_name");
+            report.error(
+                CHOICES,
+                row.number,
+                Some("list_name"),
+                "a choice needs a list_name",
+            );
             continue;
         };
         let Some(value) = row.get("name") else {
@@ -254,71 +289,127 @@ impl<'a> Builder<'a> {
         for row in &sheet.rows {
             self.refuse_unsupported_columns(row);
             let Some(type_cell) = row.get("type") else {
-                if row.cells.keys().any(|c| !PRESENTATION_COLUMNS.contains(&c.as_str())) {
-                    self.report.error(SURVEY, row.number, Some("type"), "the row has no type");
+                if row
+                    .cells
+                    .keys()
+                    .any(|c| !PRESENTATION_COLUMNS.contains(&c.as_str()))
+                {
+                    self.report
+                        .error(SURVEY, row.number, Some("type"), "the row has no type");
                 }
                 continue;
             };
             match types::parse(type_cell) {
                 RowType::BeginGroup => {
                     if open_group.is_some() {
-                        self.report.error(SURVEY, row.number, Some("type"), "groups inside groups are not supported");
+                        self.report.error(
+                            SURVEY,
+                            row.number,
+                            Some("type"),
+                            "groups inside groups are not supported",
+                        );
                         continue;
                     }
                     let id = row.get("name").unwrap_or_default().to_owned();
                     if id.is_empty() {
-                        self.report.error(SURVEY, row.number, Some("name"), "a group needs a name");
+                        self.report
+                            .error(SURVEY, row.number, Some("name"), "a group needs a name");
                     }
                     let title = labels.text(row).unwrap_or_else(|| {
-                        self.report.warning(SURVEY, row.number, Some("label"), "the group has no label; its name is its title");
+                        self.report.warning(
+                            SURVEY,
+                            row.number,
+                            Some("label"),
+                            "the group has no label; its name is its title",
+                        );
                         Text::new([(FALLBACK_LOCALE, id.as_str())])
                     });
                     let relevance = row.get("relevant").map(|r| (row.number, r.to_owned()));
-                    sections.push((Section { id, title, questions: Vec::new() }, Vec::new()));
+                    sections.push((
+                        Section {
+                            id,
+                            title,
+                            questions: Vec::new(),
+                        },
+                        Vec::new(),
+                    ));
                     open_group = Some((row.number, relevance));
                     loose_section_open = false;
                 }
                 RowType::EndGroup => {
                     if open_group.take().is_none() {
-                        self.report.error(SURVEY, row.number, Some("type"), "end_group without begin_group");
+                        self.report.error(
+                            SURVEY,
+                            row.number,
+                            Some("type"),
+                            "end_group without begin_group",
+                        );
                     }
                 }
                 RowType::LeftOut(why) => {
-                    self.report.warning(SURVEY, row.number, Some("type"), format!("left out: {why}"));
+                    self.report.warning(
+                        SURVEY,
+                        row.number,
+                        Some("type"),
+                        format!("left out: {why}"),
+                    );
                 }
                 RowType::Unsupported(why) => {
                     self.report.error(SURVEY, row.number, Some("type"), why);
                 }
                 RowType::Question(kind) => {
-                    let Some(question) = self.question(row, kind, &labels, &hints) else { continue };
+                    let Some(question) = self.question(row, kind, &labels, &hints) else {
+                        continue;
+                    };
                     self.kinds.insert(question.id.clone(), question.kind);
                     if open_group.is_none() && !loose_section_open {
                         // Questions outside any group: a section of their own, titled
                         // like the form, so a plain list of questions imports too.
                         let n = sections.len() + 1;
                         sections.push((
-                            Section { id: format!("part_{n}"), title: settings.title.clone(), questions: Vec::new() },
+                            Section {
+                                id: format!("part_{n}"),
+                                title: settings.title.clone(),
+                                questions: Vec::new(),
+                            },
                             Vec::new(),
                         ));
                         loose_section_open = true;
                     }
                     let group_relevance = open_group.as_ref().and_then(|(_, r)| r.clone());
                     if let Some((_, pending)) = sections.last_mut() {
-                        pending.push(Pending { row, question, group_relevance });
+                        pending.push(Pending {
+                            row,
+                            question,
+                            group_relevance,
+                        });
                     }
                 }
             }
         }
         if let Some((row, _)) = open_group {
-            self.report.error(SURVEY, row, Some("type"), "begin_group is never closed with end_group");
+            self.report.error(
+                SURVEY,
+                row,
+                Some("type"),
+                "begin_group is never closed with end_group",
+            );
         }
 
         // Second pass: expressions, now that every question's type is known.
         let mut out = Vec::new();
         for (mut section, pending) in sections {
-            for Pending { row, mut question, group_relevance } in pending {
-                let own = row.get("relevant").and_then(|r| self.condition(row.number, "relevant", r));
-                let group = group_relevance.and_then(|(number, r)| self.condition(number, "relevant", &r));
+            for Pending {
+                row,
+                mut question,
+                group_relevance,
+            } in pending
+            {
+                let own = row
+                    .get("relevant")
+                    .and_then(|r| self.condition(row.number, "relevant", r));
+                let group =
+                    group_relevance.and_then(|(number, r)| self.condition(number, "relevant", &r));
                 question.relevance = match (group, own) {
                     (Some(group), Some(own)) => Some(Condition::All(vec![group, own])),
                     (group, own) => group.or(own),
@@ -358,22 +449,35 @@ impl<'a> Builder<'a> {
 
     fn refuse_unsupported_columns(&mut self, row: &Row) {
         for (column, why) in UNSUPPORTED_COLUMNS {
-            if let Some(actual) = row.cells.keys().find(|c| c.to_lowercase().split("::").next() == Some(column)) {
+            if let Some(actual) = row
+                .cells
+                .keys()
+                .find(|c| c.to_lowercase().split("::").next() == Some(column))
+            {
                 if row.get(actual).is_some() {
-                    self.report.error(SURVEY, row.number, Some(actual.as_str()), why);
+                    self.report
+                        .error(SURVEY, row.number, Some(actual.as_str()), why);
                 }
             }
         }
     }
 
-    fn question(&mut self, row: &Row, kind: QuestionKind, labels: &Translated, hints: &Translated) -> Option<Question> {
+    fn question(
+        &mut self,
+        row: &Row,
+        kind: QuestionKind,
+        labels: &Translated,
+        hints: &Translated,
+    ) -> Option<Question> {
         let number = row.number;
         let Some(id) = row.get("name") else {
-            self.report.error(SURVEY, number, Some("name"), "a question needs a name");
+            self.report
+                .error(SURVEY, number, Some("name"), "a question needs a name");
             return None;
         };
         let label = labels.text(row).unwrap_or_else(|| {
-            self.report.error(SURVEY, number, Some("label"), "a question needs a label");
+            self.report
+                .error(SURVEY, number, Some("label"), "a question needs a label");
             Text::default()
         });
         let appearance = row.get("appearance").map(str::to_lowercase);
@@ -385,10 +489,20 @@ impl<'a> Builder<'a> {
             QuestionKind::Geopoint => (QuestionType::Location, Vec::new()),
             QuestionKind::Acknowledge => (
                 QuestionType::SingleChoice,
-                vec![Choice { value: "OK".into(), label: Text::new([("en", "OK"), ("es", "De acuerdo")]) }],
+                vec![Choice {
+                    value: "OK".into(),
+                    label: Text::new([("en", "OK"), ("es", "De acuerdo")]),
+                }],
             ),
-            QuestionKind::SelectOne(list) | QuestionKind::SelectMultiple(list) if !self.lists.contains_key(&list) => {
-                self.report.error(SURVEY, number, Some("type"), format!("there is no choice list {list:?} in the choices sheet"));
+            QuestionKind::SelectOne(list) | QuestionKind::SelectMultiple(list)
+                if !self.lists.contains_key(&list) =>
+            {
+                self.report.error(
+                    SURVEY,
+                    number,
+                    Some("type"),
+                    format!("there is no choice list {list:?} in the choices sheet"),
+                );
                 return None;
             }
             QuestionKind::SelectOne(list) => {
@@ -404,10 +518,19 @@ impl<'a> Builder<'a> {
                     (QuestionType::SingleChoice, choices)
                 }
             }
-            QuestionKind::SelectMultiple(list) => (QuestionType::MultipleChoice, self.choices(&list)),
+            QuestionKind::SelectMultiple(list) => {
+                (QuestionType::MultipleChoice, self.choices(&list))
+            }
         };
-        if let Some(appearance) = appearance.filter(|a| a != CHECKPOINT_APPEARANCE || kind != QuestionType::Checkpoint) {
-            self.report.warning(SURVEY, number, Some("appearance"), format!("ignored: {appearance:?} only changes how ODK shows the question"));
+        if let Some(appearance) =
+            appearance.filter(|a| a != CHECKPOINT_APPEARANCE || kind != QuestionType::Checkpoint)
+        {
+            self.report.warning(
+                SURVEY,
+                number,
+                Some("appearance"),
+                format!("ignored: {appearance:?} only changes how ODK shows the question"),
+            );
         }
         let required = match row.get("required").map(str::to_lowercase).as_deref() {
             None | Some("no" | "false" | "false()" | "0") => false,
@@ -441,26 +564,52 @@ impl<'a> Builder<'a> {
         match condition(expression, &|q| kinds.get(q).copied()) {
             Ok(condition) => Some(condition),
             Err(error) => {
-                self.report.error(SURVEY, row, Some(column), format!("{expression:?}: {}", error.0));
+                self.report.error(
+                    SURVEY,
+                    row,
+                    Some(column),
+                    format!("{expression:?}: {}", error.0),
+                );
                 None
             }
         }
     }
 
     fn constraints(&mut self, row: &Row, messages: &Translated) -> Vec<Constraint> {
-        let Some(expression) = row.get("constraint") else { return Vec::new() };
+        let Some(expression) = row.get("constraint") else {
+            return Vec::new();
+        };
         let rules = match constraint_rules(expression) {
             Ok(rules) => rules,
             Err(error) => {
-                self.report.error(SURVEY, row.number, Some("constraint"), format!("{expression:?}: {}", error.0));
+                self.report.error(
+                    SURVEY,
+                    row.number,
+                    Some("constraint"),
+                    format!("{expression:?}: {}", error.0),
+                );
                 return Vec::new();
             }
         };
         let message = messages.text(row).unwrap_or_else(|| {
-            self.report.warning(SURVEY, row.number, Some("constraint_message"), "no constraint_message; a general one is shown");
-            Text::new([("en", "This answer is not allowed here."), ("es", "Esta respuesta no se admite aquí.")])
+            self.report.warning(
+                SURVEY,
+                row.number,
+                Some("constraint_message"),
+                "no constraint_message; a general one is shown",
+            );
+            Text::new([
+                ("en", "This answer is not allowed here."),
+                ("es", "Esta respuesta no se admite aquí."),
+            ])
         });
-        rules.into_iter().map(|rule| Constraint { rule, message: message.clone() }).collect()
+        rules
+            .into_iter()
+            .map(|rule| Constraint {
+                rule,
+                message: message.clone(),
+            })
+            .collect()
     }
 }
 
@@ -472,7 +621,9 @@ fn determinations(
     kinds: &HashMap<String, QuestionType>,
     report: &mut ImportReport,
 ) -> Vec<DeterminationRule> {
-    let Some(sheet) = sheet else { return Vec::new() };
+    let Some(sheet) = sheet else {
+        return Vec::new();
+    };
     let reasons = translated(sheet, "reason", locale, report);
     let mut seen = HashSet::new();
     let mut rules = Vec::new();
@@ -481,22 +632,40 @@ fn determinations(
         let mut cell = |column: &str| {
             let value = row.get(column);
             if value.is_none() {
-                report.error(DETERMINATIONS, number, Some(column), format!("a rule needs a {column}"));
+                report.error(
+                    DETERMINATIONS,
+                    number,
+                    Some(column),
+                    format!("a rule needs a {column}"),
+                );
             }
             value
         };
-        let (Some(id), Some(when), Some(determination), Some(confidence)) =
-            (cell("name"), cell("when"), cell("determination"), cell("confidence"))
-        else {
+        let (Some(id), Some(when), Some(determination), Some(confidence)) = (
+            cell("name"),
+            cell("when"),
+            cell("determination"),
+            cell("confidence"),
+        ) else {
             continue;
         };
         if !seen.insert(id) {
-            report.error(DETERMINATIONS, number, Some("name"), format!("{id:?} is used twice"));
+            report.error(
+                DETERMINATIONS,
+                number,
+                Some("name"),
+                format!("{id:?} is used twice"),
+            );
         }
         let when = match condition(when, &|q| kinds.get(q).copied()) {
             Ok(when) => when,
             Err(error) => {
-                report.error(DETERMINATIONS, number, Some("when"), format!("{when:?}: {}", error.0));
+                report.error(
+                    DETERMINATIONS,
+                    number,
+                    Some("when"),
+                    format!("{when:?}: {}", error.0),
+                );
                 continue;
             }
         };
@@ -513,10 +682,21 @@ fn determinations(
             continue;
         };
         let Some(reason) = reasons.text(row) else {
-            report.error(DETERMINATIONS, number, Some("reason"), "a rule needs a reason");
+            report.error(
+                DETERMINATIONS,
+                number,
+                Some("reason"),
+                "a rule needs a reason",
+            );
             continue;
         };
-        rules.push(DeterminationRule { id: id.to_owned(), when, determination, confidence, reason });
+        rules.push(DeterminationRule {
+            id: id.to_owned(),
+            when,
+            determination,
+            confidence,
+            reason,
+        });
     }
     rules
 }

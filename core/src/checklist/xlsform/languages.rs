@@ -23,11 +23,7 @@ pub struct UnknownLanguage {
 impl Translated {
     /// Finds the columns of `field` in `sheet`. A plain `field` column is in
     /// `default_locale`.
-    pub fn find(
-        sheet: &Sheet,
-        field: &str,
-        default_locale: &str,
-    ) -> (Self, Vec<UnknownLanguage>) {
+    pub fn find(sheet: &Sheet, field: &str, default_locale: &str) -> (Self, Vec<UnknownLanguage>) {
         let mut columns = Vec::new();
         let mut unknown = Vec::new();
         for column in &sheet.columns {
@@ -141,7 +137,10 @@ mod tests {
         );
         assert_eq!(column_locale("label", "label", "es"), Some(Ok("es".into())));
         assert_eq!(column_locale("labels", "label", "en"), None);
-        assert_eq!(column_locale("label::Klingon", "label", "en"), Some(Err(())));
+        assert_eq!(
+            column_locale("label::Klingon", "label", "en"),
+            Some(Err(()))
+        );
         assert_eq!(column_name("hint", "es"), "hint::Español (es)");
     }
 }

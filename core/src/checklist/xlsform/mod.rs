@@ -53,8 +53,9 @@ pub fn import_file(bytes: &[u8]) -> Result<Imported, ImportError> {
     if bytes.starts_with(b"PK") {
         import_xlsx(bytes)
     } else {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| ImportError::Unreadable("neither an .xlsx workbook nor UTF-8 CSV".into()))?;
+        let text = std::str::from_utf8(bytes).map_err(|_| {
+            ImportError::Unreadable("neither an .xlsx workbook nor UTF-8 CSV".into())
+        })?;
         import_csv(text.trim_start_matches('\u{feff}'))
     }
 }

@@ -30,11 +30,15 @@ fn xlsx(table: &Table) -> Vec<u8> {
 }
 
 fn csv(table: &Table) -> String {
-    let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    let mut writer = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
     for (name, rows) in table {
         for (i, row) in rows.iter().enumerate() {
             let first = if i == 0 { *name } else { "" };
-            writer.write_record(std::iter::once(first).chain(row.iter().copied())).unwrap();
+            writer
+                .write_record(std::iter::once(first).chain(row.iter().copied()))
+                .unwrap();
         }
     }
     String::from_utf8(writer.into_inner().unwrap()).unwrap()
@@ -101,8 +105,14 @@ fn full_form() -> Table<'static> {
     ]
 }
 
-fn question<'t>(template: &'t crate::checklist::Template, id: &str) -> &'t crate::checklist::Question {
-    template.questions().find(|q| q.id == id).unwrap_or_else(|| panic!("no question {id}"))
+fn question<'t>(
+    template: &'t crate::checklist::Template,
+    id: &str,
+) -> &'t crate::checklist::Question {
+    template
+        .questions()
+        .find(|q| q.id == id)
+        .unwrap_or_else(|| panic!("no question {id}"))
 }
 
 #[test]
@@ -110,18 +120,35 @@ fn every_supported_type_and_expression_imports_from_xlsx_and_csv_alike() {
     let form = full_form();
     let from_xlsx = import_xlsx(&xlsx(&form)).unwrap();
     let from_csv = import_csv(&csv(&form)).unwrap();
-    assert_eq!(from_xlsx.template, from_csv.template, "the two formats read the same");
-    assert_eq!(import_file(&xlsx(&form)).unwrap().template, from_csv.template);
-    assert_eq!(import_file(csv(&form).as_bytes()).unwrap().template, from_csv.template);
+    assert_eq!(
+        from_xlsx.template, from_csv.template,
+        "the two formats read the same"
+    );
+    assert_eq!(
+        import_file(&xlsx(&form)).unwrap().template,
+        from_csv.template
+    );
+    assert_eq!(
+        import_file(csv(&form).as_bytes()).unwrap().template,
+        from_csv.template
+    );
 
     let t = from_xlsx.template.template();
     assert!(check_template(t).is_ok());
-    assert!(from_xlsx.template.warnings().is_empty(), "{:?}", from_xlsx.template.warnings());
+    assert!(
+        from_xlsx.template.warnings().is_empty(),
+        "{:?}",
+        from_xlsx.template.warnings()
+    );
     assert_eq!((t.id.as_str(), t.version), ("coalition-check", 2));
     assert_eq!(t.title.get("es"), "Verificación de la coalición");
     let sections: Vec<&str> = t.sections.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(sections, ["arrive", "scene", "part_3", "leave"]);
-    assert_eq!(t.sections[2].title.get("en"), "Coalition check", "loose questions get the form's title");
+    assert_eq!(
+        t.sections[2].title.get("en"),
+        "Coalition check",
+        "loose questions get the form's title"
+    );
 
     let kinds: Vec<(&str, QuestionType)> = t.questions().map(|q| (q.id.as_str(), q.kind)).collect();
     assert_eq!(
@@ -146,7 +173,10 @@ fn every_supported_type_and_expression_imports_from_xlsx_and_csv_alike() {
     assert_eq!(present.hint.as_ref().unwrap().get("es"), "Solo lo que vea");
     assert_eq!(present.label.get("es"), "¿Hay control?");
     // The group's relevance is each of its questions' relevance.
-    assert_eq!(serde_json::to_value(&present.relevance).unwrap(), json!({"answered": "arrived"}));
+    assert_eq!(
+        serde_json::to_value(&present.relevance).unwrap(),
+        json!({"answered": "arrived"})
+    );
     let relevance = |id: &str| serde_json::to_value(&question(t, id).relevance).unwrap();
     assert_eq!(
         relevance("agencies"),
@@ -170,7 +200,10 @@ fn every_supported_type_and_expression_imports_from_xlsx_and_csv_alike() {
         relevance("read_rights"),
         json!({"all": [{"answered": "arrived"}, {"not": {"equals": {"question": "present", "value": "no"}}}]})
     );
-    assert_eq!(relevance("where"), json!({"not": {"equals": {"question": "present", "value": "no"}}}));
+    assert_eq!(
+        relevance("where"),
+        json!({"not": {"equals": {"question": "present", "value": "no"}}})
+    );
     assert_eq!(
         relevance("hour"),
         json!({"all": [{"answered": "agents"}, {"not": {"at_least": {"question": "agents", "value": 10}}}]})
@@ -184,8 +217,15 @@ fn every_supported_type_and_expression_imports_from_xlsx_and_csv_alike() {
         ])
     );
     assert_eq!(
-        question(t, "agencies").constraints.iter().map(|c| c.rule).collect::<Vec<_>>(),
-        [crate::checklist::ConstraintRule::MinSelected(1), crate::checklist::ConstraintRule::MaxSelected(3)]
+        question(t, "agencies")
+            .constraints
+            .iter()
+            .map(|c| c.rule)
+            .collect::<Vec<_>>(),
+        [
+            crate::checklist::ConstraintRule::MinSelected(1),
+            crate::checklist::ConstraintRule::MaxSelected(3)
+        ]
     );
     assert_eq!(
         question(t, "other").constraints[0].rule,
@@ -205,29 +245,71 @@ fn every_supported_type_and_expression_imports_from_xlsx_and_csv_alike() {
         .iter()
         .map(|w| (w.row, w.column.as_deref().unwrap_or("")))
         .collect();
-    assert_eq!(left_out, [(2, "type"), (12, "type")], "{:#?}", from_xlsx.warnings);
+    assert_eq!(
+        left_out,
+        [(2, "type"), (12, "type")],
+        "{:#?}",
+        from_xlsx.warnings
+    );
     assert!(from_xlsx.warnings[1].message.contains("note"));
 }
 
 #[test]
 fn a_plain_single_language_form_uses_default_language_for_unsuffixed_columns() {
     let form: Table = vec![
-        ("survey", vec![vec!["type", "name", "label"], vec!["integer", "people", "¿Cuántas personas?"]]),
-        ("settings", vec![vec!["form_id", "default_language"], vec!["solo", "Español (es)"]]),
+        (
+            "survey",
+            vec![
+                vec!["type", "name", "label"],
+                vec!["integer", "people", "¿Cuántas personas?"],
+            ],
+        ),
+        (
+            "settings",
+            vec![
+                vec!["form_id", "default_language"],
+                vec!["solo", "Español (es)"],
+            ],
+        ),
     ];
     let error = import_csv(&csv(&form)).unwrap_err();
     // Spanish only: the template check wants English, and says where.
     match error {
         ImportError::Template(errors) => {
-            assert!(errors.iter().any(|e| e.contains("question \"people\": label: no English")), "{errors:?}")
+            assert!(
+                errors
+                    .iter()
+                    .any(|e| e.contains("question \"people\": label: no English")),
+                "{errors:?}"
+            )
         }
         other => panic!("{other}"),
     }
-    let form: Table = vec![("survey", vec![vec!["type", "name", "label"], vec!["integer", "people", "How many people?"]]), ("settings", vec![vec!["form_id"], vec!["plain"]])];
+    let form: Table = vec![
+        (
+            "survey",
+            vec![
+                vec!["type", "name", "label"],
+                vec!["integer", "people", "How many people?"],
+            ],
+        ),
+        ("settings", vec![vec!["form_id"], vec!["plain"]]),
+    ];
     let imported = import_csv(&csv(&form)).unwrap();
     assert_eq!(imported.template.template().version, 1);
-    assert_eq!(imported.template.question("people").unwrap().label.get("en"), "How many people?");
-    assert!(imported.warnings.iter().any(|w| w.column.as_deref() == Some("version")));
+    assert_eq!(
+        imported
+            .template
+            .question("people")
+            .unwrap()
+            .label
+            .get("en"),
+        "How many people?"
+    );
+    assert!(imported
+        .warnings
+        .iter()
+        .any(|w| w.column.as_deref() == Some("version")));
 }
 
 #[test]
@@ -236,11 +318,31 @@ fn unsupported_features_are_each_reported_with_sheet_and_row() {
         (
             "survey",
             vec![
-                vec!["type", "name", "label::English (en)", "label::Klingon", "relevant", "constraint", "required", "calculation", "choice_filter"],
+                vec![
+                    "type",
+                    "name",
+                    "label::English (en)",
+                    "label::Klingon",
+                    "relevant",
+                    "constraint",
+                    "required",
+                    "calculation",
+                    "choice_filter",
+                ],
                 vec!["begin_repeat", "visits", "Visits"],
                 vec!["decimal", "weight", "Weight"],
                 vec!["calculate", "total", "", "", "", "", "", "${a} + ${b}"],
-                vec!["select_one towns", "town", "Town", "", "", "", "", "", "${state} = 'x'"],
+                vec![
+                    "select_one towns",
+                    "town",
+                    "Town",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "${state} = 'x'",
+                ],
                 vec!["text", "t1", "T1", "", "regex(${t1}, 'a')"],
                 vec!["integer", "n1", "N1", "", "", ". < 3 or . > 10"],
                 vec!["select_one missing", "m1", "M1"],
@@ -252,16 +354,31 @@ fn unsupported_features_are_each_reported_with_sheet_and_row() {
                 vec!["text", "", "No name"],
             ],
         ),
-        ("choices", vec![vec!["list_name", "name", "label::English (en)"], vec!["towns", "a", "A"]]),
-        ("settings", vec![vec!["form_id", "version"], vec!["bad", "v2"]]),
+        (
+            "choices",
+            vec![
+                vec!["list_name", "name", "label::English (en)"],
+                vec!["towns", "a", "A"],
+            ],
+        ),
+        (
+            "settings",
+            vec![vec!["form_id", "version"], vec!["bad", "v2"]],
+        ),
     ];
-    for error in [import_csv(&csv(&form)).unwrap_err(), import_xlsx(&xlsx(&form)).unwrap_err()] {
+    for error in [
+        import_csv(&csv(&form)).unwrap_err(),
+        import_xlsx(&xlsx(&form)).unwrap_err(),
+    ] {
         let report = match error {
             ImportError::Form(report) => report,
             other => panic!("{other}"),
         };
-        let found: Vec<(&str, usize, Option<&str>)> =
-            report.errors.iter().map(|p| (p.sheet.as_str(), p.row, p.column.as_deref())).collect();
+        let found: Vec<(&str, usize, Option<&str>)> = report
+            .errors
+            .iter()
+            .map(|p| (p.sheet.as_str(), p.row, p.column.as_deref()))
+            .collect();
         let expect = |sheet: &str, row: usize, column: &str, words: &str| {
             let problem = report
                 .errors
@@ -291,9 +408,17 @@ fn unsupported_features_are_each_reported_with_sheet_and_row() {
 
 #[test]
 fn broken_files_are_refused_not_misread() {
-    assert!(matches!(import_xlsx(b"PK\x03\x04 not really"), Err(ImportError::Unreadable(_))));
-    assert!(matches!(import_file(&[0xff, 0xfe, 0x00]), Err(ImportError::Unreadable(_))));
-    assert!(matches!(import_csv(",text,q,Q\n"), Err(ImportError::Unreadable(m)) if m.contains("before any sheet")));
+    assert!(matches!(
+        import_xlsx(b"PK\x03\x04 not really"),
+        Err(ImportError::Unreadable(_))
+    ));
+    assert!(matches!(
+        import_file(&[0xff, 0xfe, 0x00]),
+        Err(ImportError::Unreadable(_))
+    ));
+    assert!(
+        matches!(import_csv(",text,q,Q\n"), Err(ImportError::Unreadable(m)) if m.contains("before any sheet"))
+    );
     let huge = "x".repeat(MAX_FORM_BYTES + 1);
     assert!(matches!(import_csv(&huge), Err(ImportError::Unreadable(m)) if m.contains("larger")));
     assert!(matches!(
@@ -306,18 +431,34 @@ fn broken_files_are_refused_not_misread() {
 fn the_default_checklist_round_trips_through_xlsx_and_csv() {
     let original = default_template().unwrap();
     let from_xlsx = import_xlsx(&export_xlsx(original.template()).unwrap()).unwrap();
-    assert_eq!(from_xlsx.template.template(), original.template(), "same questions, texts and rules");
+    assert_eq!(
+        from_xlsx.template.template(),
+        original.template(),
+        "same questions, texts and rules"
+    );
     assert!(from_xlsx.warnings.is_empty(), "{:#?}", from_xlsx.warnings);
     let csv = export_csv(original.template()).unwrap();
-    assert!(csv.starts_with("survey,type,name,label::English (en),label::Español (es)"), "{}", &csv[..200]);
-    assert_eq!(import_csv(&csv).unwrap().template.template(), original.template());
+    assert!(
+        csv.starts_with("survey,type,name,label::English (en),label::Español (es)"),
+        "{}",
+        &csv[..200]
+    );
+    assert_eq!(
+        import_csv(&csv).unwrap().template.template(),
+        original.template()
+    );
 }
 
 #[test]
 fn constraints_with_different_messages_cannot_be_one_xlsform_constraint() {
     let mut template = default_template().unwrap().template().clone();
-    let agents = template.sections[1].questions.iter_mut().find(|q| q.id == "agents_count").unwrap();
-    agents.constraints[1].message = crate::checklist::Text::new([("en", "Too many"), ("es", "Demasiados")]);
+    let agents = template.sections[1]
+        .questions
+        .iter_mut()
+        .find(|q| q.id == "agents_count")
+        .unwrap();
+    agents.constraints[1].message =
+        crate::checklist::Text::new([("en", "Too many"), ("es", "Demasiados")]);
     assert!(matches!(
         export_csv(&template),
         Err(ExportError::ConstraintMessages { question }) if question == "agents_count"

@@ -48,7 +48,9 @@ pub fn parse(cell: &str) -> RowType {
         match (first.as_str(), second.as_str()) {
             ("begin", "group") => return RowType::BeginGroup,
             ("end", "group") => return RowType::EndGroup,
-            ("begin" | "end", "repeat") => return RowType::Unsupported("repeats are not supported".into()),
+            ("begin" | "end", "repeat") => {
+                return RowType::Unsupported("repeats are not supported".into())
+            }
             _ => {}
         }
     }
@@ -69,9 +71,7 @@ pub fn parse(cell: &str) -> RowType {
         "select_multiple" => with_list(QuestionKind::SelectMultiple),
         "integer" | "int" => RowType::Question(QuestionKind::Plain(QuestionType::Count)),
         "text" | "string" => RowType::Question(QuestionKind::Plain(QuestionType::Text)),
-        "date" | "time" | "datetime" => {
-            RowType::Question(QuestionKind::Plain(QuestionType::Time))
-        }
+        "date" | "time" | "datetime" => RowType::Question(QuestionKind::Plain(QuestionType::Time)),
         "geopoint" => RowType::Question(QuestionKind::Geopoint),
         "acknowledge" | "trigger" => RowType::Question(QuestionKind::Acknowledge),
         "begin_group" => RowType::BeginGroup,
@@ -85,9 +85,7 @@ pub fn parse(cell: &str) -> RowType {
             "decimal numbers are not supported: Testigo counts in whole numbers (use integer)"
                 .into(),
         ),
-        "begin_repeat" | "end_repeat" => {
-            RowType::Unsupported("repeats are not supported".into())
-        }
+        "begin_repeat" | "end_repeat" => RowType::Unsupported("repeats are not supported".into()),
         "calculate" | "hidden" => RowType::Unsupported("calculations are not supported".into()),
         "select_one_from_file" | "select_multiple_from_file" | "select_one_external" => {
             RowType::Unsupported("choices from an external file are not supported".into())

@@ -86,6 +86,23 @@ pub fn check(bytes: &[u8], expect: Expect) -> Result<(), String> {
     Ok(())
 }
 
+/// The chunks of bytes already [`check`]ed, in order: whether each is a document, and
+/// its bytes (header included).
+pub(super) fn split(bytes: &[u8]) -> Result<Vec<(bool, &[u8])>, String> {
+    let mut reader = Reader::new(bytes);
+    let mut out = Vec::new();
+    while !reader.is_empty() {
+        let start = bytes.len() - reader.remaining();
+        reader.take(MAGIC.len() + CHECKSUM_LEN)?;
+        let chunk_type = ChunkType::from_byte(reader.byte()?)?;
+        let len = reader.length()?;
+        reader.take(len)?;
+        let end = bytes.len() - reader.remaining();
+        out.push((chunk_type == ChunkType::Document, &bytes[start..end]));
+    }
+    Ok(out)
+}
+
 /// Reads a document chunk's actor, head and column tables and inflates, against the
 /// budget, every column marked deflated.
 fn check_document_columns(body: &[u8], budget: &mut InflateBudget) -> Result<(), String> {
@@ -130,6 +147,35 @@ fn read_column_table(reader: &mut Reader<'_>) -> Result<Vec<Column>, String> {
             })
         })
         .collect()
+}
+
+/// How many bytes one change chunk holds once inflated: its own length, or for a
+/// compressed change what its deflated body inflates to — counted only up to
+/// `limit + 1`, by inflating into a sink, so neither time nor memory grows past the
+/// limit. A result past `limit` means "too big". `Err` for bytes that are not one
+/// change chunk.
+pub fn change_size(bytes: &[u8], limit: u64) -> Result<u64, String> {
+    let mut reader = Reader::new(bytes);
+    if reader.take(MAGIC.len())? != MAGIC {
+        return Err("not an automerge chunk (bad magic bytes)".to_owned());
+    }
+    reader.take(CHECKSUM_LEN)?;
+    let chunk_type = ChunkType::from_byte(reader.byte()?)?;
+    let len = reader.length()?;
+    let body = reader.take(len)?;
+    if !reader.is_empty() {
+        return Err("expected exactly one change chunk".to_owned());
+    }
+    match chunk_type {
+        ChunkType::Document => Err("expected a change, not a document".to_owned()),
+        ChunkType::Change => Ok(bytes.len() as u64),
+        ChunkType::CompressedChange => {
+            let decoder = flate2::bufread::DeflateDecoder::new(body);
+            let mut limited = decoder.take(limit.saturating_add(1));
+            // Bad deflate data is automerge's to report when it parses the change.
+            Ok(std::io::copy(&mut limited, &mut std::io::sink()).unwrap_or(0))
+        }
+    }
 }
 
 /// How many inflated bytes are left for one input.
@@ -352,6 +398,28 @@ mod tests {
         assert!(bomb.len() < 200 * 1024, "the bomb is small: {}", bomb.len());
         let err = check(&frame(2, &bomb), Expect::OneChange).unwrap_err();
         assert!(err.contains("inflates past"), "{err}");
+    }
+
+    #[test]
+    fn a_change_is_measured_inflated_and_a_bomb_stops_at_the_limit() {
+        let doc = document_with_history();
+        let mut change = doc.get_changes(&[])[200].clone();
+        let raw = change.raw_bytes().to_vec();
+        let compressed = change.bytes().to_vec();
+        assert!(compressed.len() < raw.len());
+        assert_eq!(change_size(&raw, 1 << 20), Ok(raw.len() as u64));
+        let inflated = change_size(&compressed, 1 << 20).unwrap();
+        assert!(
+            inflated + 64 >= raw.len() as u64,
+            "{inflated} vs {}",
+            raw.len()
+        );
+        assert_eq!(change_size(&compressed, 100), Ok(101));
+
+        let bomb = frame(2, &deflate(&vec![0u8; 8 << 20]));
+        assert_eq!(change_size(&bomb, 1 << 20), Ok((1 << 20) + 1));
+        assert!(change_size(&doc.save(), 1 << 20).is_err());
+        assert!(change_size(b"not a chunk", 1 << 20).is_err());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use automerge::{Automerge, Change};
 
-pub use chunks::MAX_INFLATED_BYTES;
+pub use chunks::{change_size, MAX_INFLATED_BYTES};
 use chunks::{check, Expect};
 
 /// `Automerge::load` for bytes from outside.
@@ -39,6 +39,25 @@ pub fn load_incremental(doc: &mut Automerge, bytes: &[u8]) -> Result<usize, Stri
 pub fn parse_change(bytes: Vec<u8>) -> Result<Change, String> {
     check(&bytes, Expect::OneChange)?;
     guarded(|| Change::from_bytes(bytes).map_err(|e| e.to_string()))
+}
+
+/// The changes in bytes from outside that hold whole documents (`save`) and change
+/// chunks in any mix, as sync carries them: each document contributes its whole
+/// history, each change chunk itself. Nothing is merged anywhere.
+pub fn changes_in(bytes: &[u8]) -> Result<Vec<Change>, String> {
+    check(bytes, Expect::DocumentOrChanges)?;
+    let mut changes = Vec::new();
+    for (is_document, chunk) in chunks::split(bytes)? {
+        if is_document {
+            let doc = guarded(|| Automerge::load(chunk).map_err(|e| e.to_string()))?;
+            changes.extend(guarded(AssertUnwindSafe(|| Ok(doc.get_changes(&[]))))?);
+        } else {
+            changes.push(guarded(|| {
+                Change::from_bytes(chunk.to_vec()).map_err(|e| e.to_string())
+            })?);
+        }
+    }
+    Ok(changes)
 }
 
 fn guarded<T>(f: impl FnOnce() -> Result<T, String> + std::panic::UnwindSafe) -> Result<T, String> {

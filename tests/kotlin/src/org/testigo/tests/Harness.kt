@@ -65,6 +65,8 @@ fun main() {
             wrapperTests(),
             keyFileTests(),
             syncTests(),
+            mediaTests(),
+            wakeTests(),
         ),
     )
     exitProcess(if (failed == 0) 0 else 1)

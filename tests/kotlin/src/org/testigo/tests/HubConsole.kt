@@ -5,6 +5,7 @@ import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
 import java.security.KeyPairGenerator
+import java.security.Signature
 import java.time.Duration
 
 /**
@@ -23,14 +24,45 @@ class HubConsole private constructor(val url: String, private val credential: St
             return url to code
         }
 
-        /** Enrols the console as the hub's coordinator with the hub's first-start code. */
+        /**
+         * The coordinator console of the hub tests/kotlin/run.sh started, enrolled once
+         * for every suite (the first-start code is single-use); null without a hub.
+         */
+        val shared: HubConsole? by lazy { fromEnvironment()?.let { (url, code) -> enrol(url, code) } }
+
+        /**
+         * Enrols the console as the hub's coordinator with the hub's first-start code,
+         * proving it holds its key: an ed25519 signature over "testigo-enrol-v1:", the
+         * hub's device id, the normalised code and the public key, zero-separated.
+         */
         fun enrol(url: String, bootstrapCode: String): HubConsole {
-            // The hub checks the key is a real ed25519 point; the raw key is the last
-            // 32 bytes of the X.509 encoding.
-            val publicKey = KeyPairGenerator.getInstance("Ed25519").generateKeyPair().public.encoded.takeLast(32)
-            val hex = publicKey.joinToString("") { "%02x".format(it) }
-            val body = post(url, "/v1/enrol", null, """{"code": ${quote(bootstrapCode)}, "public_key": "$hex"}""")
+            val keys = KeyPairGenerator.getInstance("Ed25519").generateKeyPair()
+            // The raw key is the last 32 bytes of the X.509 encoding.
+            val publicKey = keys.public.encoded.takeLast(32).toByteArray()
+            val hub = field(get(url, "/v1/hub"), "device_id")
+            val code = bootstrapCode.filter { it.isLetterOrDigit() && it.code < 128 }.uppercase()
+            val message = "testigo-enrol-v1:".toByteArray() + hub.toByteArray() + byteArrayOf(0) +
+                code.toByteArray() + byteArrayOf(0) + publicKey
+            val proof = Signature.getInstance("Ed25519").run {
+                initSign(keys.private)
+                update(message)
+                sign()
+            }
+            val hex = { bytes: ByteArray -> bytes.joinToString("") { "%02x".format(it) } }
+            val body = post(
+                url,
+                "/v1/enrol",
+                null,
+                """{"code": ${quote(bootstrapCode)}, "public_key": "${hex(publicKey)}", "proof": "${hex(proof)}"}""",
+            )
             return HubConsole(url, field(body, "credential"))
+        }
+
+        private fun get(url: String, path: String): String {
+            val request = HttpRequest.newBuilder(URI.create(url + path)).timeout(Duration.ofSeconds(30)).GET().build()
+            val response = http.send(request, HttpResponse.BodyHandlers.ofString())
+            expect(response.statusCode() in 200..299) { "GET $path: ${response.statusCode()} ${response.body()}" }
+            return response.body()
         }
 
         private fun post(url: String, path: String, credential: String?, json: String): String {

@@ -22,8 +22,7 @@ import org.testigo.core.YesNoAnswer
  * hub is shared by the tests here, so each test enrols its own devices.
  */
 fun syncTests() = Suite("sync with a real hub").apply {
-    val hub = HubConsole.fromEnvironment()
-    val console by lazy { hub?.let { (url, code) -> HubConsole.enrol(url, code) } ?: error("no hub: run through tests/kotlin/run.sh") }
+    val console by lazy { HubConsole.shared ?: error("no hub: run through tests/kotlin/run.sh") }
 
     test("background sync retries only what time can fix") {
         assertEquals(SyncOutcome.DONE, SyncPolicy.outcomeOf(null), "success")
