@@ -9,7 +9,7 @@ mod status;
 pub mod untrusted;
 mod view;
 
-pub use document::{has_root, IncidentDoc, NewIncident, MAX_TEXT_CHARS};
+pub use document::{has_root, IncidentDoc, NewIncident, MAX_ATTACHMENTS, MAX_TEXT_CHARS};
 pub use read::{read_json, read_view};
 pub use schema::*;
 pub use status::{DerivedStatus, IncidentStatus, Position};

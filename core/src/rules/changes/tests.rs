@@ -631,3 +631,68 @@ fn a_refused_change_takes_its_dependents_and_nothing_else() {
     assert_eq!(view.observations.len(), 2);
     assert!(view.observations.iter().any(|o| o.id == key));
 }
+
+#[test]
+fn attachment_records_are_checked_as_the_device_checks_them() {
+    use crate::ids::{DeviceId, RecordId};
+    use crate::incident::{AttachmentRecord, MediaKind, Observation};
+    let c = case();
+    let photo = |by: &DeviceId| AttachmentRecord {
+        kind: MediaKind::Photo,
+        mime: "image/jpeg".into(),
+        sha256: "ab".repeat(32),
+        size: 1234,
+        captured_at: now(),
+        fix: None,
+        preview: None,
+        by: by.clone(),
+    };
+    let app = made(&c, &c.vol, |d, a| {
+        d.add_observation_with_attachments(
+            a,
+            ObservationKind::Note,
+            "",
+            None,
+            None,
+            vec![photo(&a.device)],
+            now(),
+        )
+        .unwrap();
+    });
+    check_peer(&c, &app).unwrap();
+    check_as(&c, &app, &c.vol).unwrap();
+
+    // An observation of the sender's carrying a file recorded in another's name.
+    let with = |attachments: Vec<AttachmentRecord>| {
+        crafted(&c, &c.vol, |tx| {
+            let observations = collection(tx, keys::OBSERVATIONS);
+            let id = RecordId::generate();
+            let value = serde_json::to_value(Observation {
+                id: id.clone(),
+                kind: ObservationKind::Note,
+                text: String::new(),
+                count: None,
+                fix: None,
+                amends: None,
+                attachments,
+                by: c.vol.device.clone(),
+                at: now(),
+            })
+            .unwrap();
+            crate::incident::json_bridge::put_json(tx, &observations, id.as_str(), &value).unwrap();
+            Ok(())
+        })
+    };
+    refused(
+        check_as(&c, &with(vec![photo(&c.other.device)]), &c.vol),
+        "recorded by the observation's author",
+    );
+    let mut not_a_photo = photo(&c.vol.device);
+    not_a_photo.mime = "application/x-msdownload".into();
+    refused(
+        check_as(&c, &with(vec![not_a_photo]), &c.vol),
+        "unknown media type",
+    );
+    let many = vec![photo(&c.vol.device); crate::incident::MAX_ATTACHMENTS + 1];
+    refused(check_as(&c, &with(many), &c.vol), "files per observation");
+}
