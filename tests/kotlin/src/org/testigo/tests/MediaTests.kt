@@ -33,8 +33,7 @@ private fun mp4(dir: File, name: String, size: Int): File {
  * the real hub tests/kotlin/run.sh starts, with progress reported to a Kotlin listener.
  */
 fun mediaTests() = Suite("media").apply {
-    val hub = HubConsole.fromEnvironment()
-    val console by lazy { hub?.let { (url, code) -> HubConsole.enrol(url, code) } ?: error("no hub: run through tests/kotlin/run.sh") }
+    val console by lazy { HubConsole.shared ?: error("no hub: run through tests/kotlin/run.sh") }
 
     test("a missing file is TestigoException.Media(VANISHED) and nothing is saved") {
         withStore { f ->
