@@ -338,3 +338,36 @@ fn a_forged_change_in_the_devices_own_name_is_refused_and_never_signed_over() {
         .merge_remote(&id, &peer.automerge().save_after(&before))
         .unwrap());
 }
+
+#[test]
+fn a_new_incident_built_in_memory_as_this_device_is_adopted_and_signed() {
+    use testigo_core::incident::Author;
+    use testigo_core::store::Store;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ana = Store::open(dir.path().join("ana.db"), &store_key(1)).unwrap();
+    let ana_author = Author::new(ana.device_id(), Role::Volunteer);
+    let id = IncidentId::generate();
+    let mut doc = IncidentDoc::create(&id, &ana_author, report("Cherokee St"), at(0)).unwrap();
+    doc.add_observation(
+        &ana_author,
+        ObservationKind::Note,
+        "two vans",
+        None,
+        None,
+        at(1),
+    )
+    .unwrap();
+    let heads = doc.automerge().get_heads();
+
+    // The same bytes from outside would be refused (they are in ana's name); adopted,
+    // they are hers: stored, and every change recorded as made here.
+    assert!(ana.merge_remote(&id, &doc.automerge().save()).is_err());
+    assert!(ana.adopt_own_document(&id, doc.automerge()).unwrap());
+    assert_eq!(ana.view(&id).unwrap().observations.len(), 1);
+    let signed = ana.change_signatures(&id).unwrap();
+    for hash in &heads {
+        assert!(signed.contains_key(hash), "{hash} recorded as made here");
+    }
+    assert_eq!(signed.len(), doc.automerge().get_changes(&[]).len());
+}

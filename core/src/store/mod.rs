@@ -67,6 +67,16 @@ pub struct Received {
     pub refused: Vec<(automerge::ChangeHash, String)>,
 }
 
+/// Where bytes being merged come from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A peer or the hub: a change in this device's name refuses the merge.
+    Outside,
+    /// Built in this process as this device ([`Store::adopt_own_document`]): its
+    /// changes are recorded as made here.
+    ThisProcess,
+}
+
 /// Documents kept decoded in memory, so a volunteer adding observations to the
 /// incident in front of them does not re-read it from disk each time.
 const CACHE_CAPACITY: usize = 32;
@@ -624,11 +634,9 @@ impl Store {
     /// with work made in memory (benchmarks, import tools); bytes from anywhere else go
     /// through [`Store::merge_remote`], which refuses changes in this device's name.
     pub fn adopt_own_document(&self, id: &IncidentId, doc: &Automerge) -> Result<bool> {
-        {
-            let inner = self.lock();
-            signatures::sign_new_changes(&inner.conn, &inner.identity, id, doc, &[])?;
-        }
-        self.merge_remote(id, &doc.save())
+        Ok(self
+            .merge_checked_in(id, &doc.save(), Origin::ThisProcess)?
+            .changed)
     }
 
     /// Merges automerge bytes (a whole document or concatenated changes) received for
@@ -645,6 +653,10 @@ impl Store {
     /// plant what the hub itself would refuse (an op counter at the top of automerge's
     /// range, a replaced collection, a deletion); the valid changes still land.
     pub fn merge_received(&self, id: &IncidentId, bytes: &[u8]) -> Result<Received> {
+        self.merge_checked_in(id, bytes, Origin::Outside)
+    }
+
+    fn merge_checked_in(&self, id: &IncidentId, bytes: &[u8], origin: Origin) -> Result<Received> {
         let incoming = crate::incident::untrusted::changes_in(bytes)
             .map_err(|e| Error::corrupt(format!("incoming changes for {id}"), e))?;
         let received = {
@@ -667,7 +679,9 @@ impl Store {
             // Checked after the rules, before anything is saved: a change in this
             // device's name that it never made fails the whole merge, so no later
             // history signature of this device can ever cover it.
-            own_changes::refuse_forged_own_changes(&inner.conn, &me, id, &doc, &before)?;
+            if origin == Origin::Outside {
+                own_changes::refuse_forged_own_changes(&inner.conn, &me, id, &doc, &before)?;
+            }
             if doc.get_heads() == before {
                 if known {
                     inner.remember(id.clone(), doc);
@@ -686,11 +700,17 @@ impl Store {
                 }
                 let view = incoming.view()?;
                 let doc = incoming.into_automerge();
+                let identity = inner.identity.clone();
                 let tx = inner.conn.transaction()?;
                 if known {
                     documents::append_changes(&tx, id, &doc, &before)?;
                 } else {
                     documents::put_snapshot(&tx, id, &doc)?;
+                }
+                if origin == Origin::ThisProcess {
+                    // Recorded as made here in the transaction that saves them, once
+                    // the document's row exists for them to belong to.
+                    signatures::sign_new_changes(&tx, &identity, id, &doc, &before)?;
                 }
                 index::upsert(&tx, &view, &me, false)?;
                 tx.commit()?;
