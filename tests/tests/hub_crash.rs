@@ -12,12 +12,8 @@
 //! `TESTIGO_HUB_CRASH_SEED` replays the moments.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -26,119 +22,14 @@ use testigo_core::ids::{IncidentId, RecordId};
 use testigo_core::incident::{NewIncident, ObservationKind, Report, ReportSource, Role, Urgency};
 use testigo_core::sync;
 use testigo_core::Error;
-use testigo_hub::{Hub, HubConfig};
+use testigo_tests::child_hub::HubProcess;
 use testigo_tests::rng::{pick, seed, RngExt, SeedableRng, SmallRng};
 use testigo_tests::{Api, Person};
 
-const CHILD_DB_ENV: &str = "TESTIGO_HUB_CHILD_DB";
-const CHILD_LISTEN_ENV: &str = "TESTIGO_HUB_CHILD_LISTEN";
 const TEAM: &str = "north";
 
-/// The child: the real hub on the given database and address, until killed.
-#[test]
-#[ignore = "run by `acknowledged_changes_survive_the_hub_being_killed` as its child process"]
-fn hub_child_serves() {
-    let (Ok(db), Ok(listen)) = (std::env::var(CHILD_DB_ENV), std::env::var(CHILD_LISTEN_ENV))
-    else {
-        return;
-    };
-    let hub = Hub::open(HubConfig::with_db(&db)).expect("the hub opens its database");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&listen)
-            .await
-            .expect("the hub listens");
-        if let Some(code) = hub.bootstrap_code() {
-            println!("BOOTSTRAP {code}");
-        }
-        println!("LISTENING {}", listener.local_addr().expect("address"));
-        hub.run(listener, std::future::pending())
-            .await
-            .expect("the hub serves");
-    });
-}
-
-/// A hub child process and what it printed.
-struct HubProcess {
-    child: Child,
-    addr: SocketAddr,
-    bootstrap_code: Option<String>,
-}
-
-impl HubProcess {
-    /// Starts the hub on `db` at `listen` and waits until it accepts connections.
-    fn start(db: &Path, listen: &str) -> Self {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "hub_child_serves",
-                "--include-ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_DB_ENV, db)
-            .env(CHILD_LISTEN_ENV, listen)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn the hub");
-        let lines = lines_of(&mut child);
-        let mut bootstrap_code = None;
-        loop {
-            let line = lines
-                .recv_timeout(Duration::from_secs(60))
-                .expect("the hub starts and prints its address");
-            // The test harness may print `test … ` on the same line first.
-            if let Some(code) = after(&line, "BOOTSTRAP ") {
-                bootstrap_code = Some(code.to_owned());
-            }
-            if let Some(addr) = after(&line, "LISTENING ") {
-                return Self {
-                    child,
-                    addr: addr.parse().expect("an address"),
-                    bootstrap_code,
-                };
-            }
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn kill(&mut self) {
-        self.child.kill().expect("SIGKILL the hub");
-        self.child.wait().expect("the hub is gone");
-    }
-}
-
-impl Drop for HubProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn lines_of(child: &mut Child) -> Receiver<String> {
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-fn after<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
-    line.find(marker).map(|at| line[at + marker.len()..].trim())
-}
+// The child: the real hub on the given database and address, until killed.
+testigo_tests::child_hub_test!(hub_child_serves);
 
 fn api(url: &str, credential: &str) -> Api {
     Api {
@@ -315,7 +206,7 @@ fn acknowledged_changes_survive_the_hub_being_killed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hub.sqlite");
 
-    let mut hub = HubProcess::start(&db, "127.0.0.1:0");
+    let mut hub = HubProcess::start("hub_child_serves", &db, "127.0.0.1:0");
     // Restarts listen where the devices already point.
     let listen = hub.addr.to_string();
     let url = hub.url();
@@ -415,7 +306,7 @@ fn acknowledged_changes_survive_the_hub_being_killed() {
             let before_kill = acked.lock().unwrap().clone();
             kills_after_an_ack += usize::from(!before_kill.is_empty());
 
-            hub = HubProcess::start(&db, &listen);
+            hub = HubProcess::start("hub_child_serves", &db, &listen);
             assert!(
                 hub.bootstrap_code.is_none(),
                 "a restart is not a first start"
