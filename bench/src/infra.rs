@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use tempfile::TempDir;
 use testigo_core::store::{ListQuery, Store};
-use testigo_hub::{Hub, HubConfig};
+use testigo_hub::{Hub, HubConfig, HubWatch};
 
 use testigo_tests::proxy::{closing, exchange, head_end, read_message};
 
@@ -20,6 +20,11 @@ use crate::data::Rng;
 
 pub fn peak_rss_kb() -> u64 {
     status_kb("/proc/self/status", "VmHWM:")
+}
+
+/// This process's resident memory now.
+pub fn rss_kb() -> u64 {
+    status_kb("/proc/self/status", "VmRSS:")
 }
 
 fn status_kb(path: &str, field: &str) -> u64 {
@@ -126,10 +131,22 @@ pub fn query_hub_i64(hub: &InProcessHub, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).expect("query")
 }
 
-/// `__hub <db>`: serves a fresh hub and prints `<addr> <bootstrap code>`.
+/// `__hub <db>`: serves a fresh hub and prints `<addr> <bootstrap code>`, until the
+/// parent closes our stdin.
 pub fn hub_child(db: &str) {
+    serve_child_hub(db, |_| {
+        let mut sink = Vec::new();
+        let _ = std::io::stdin().read_to_end(&mut sink);
+    });
+}
+
+/// The body of a hub child process: a fresh hub on `db`, its address and bootstrap code
+/// printed as `<addr> <code>`, served until `until` (run on a blocking thread, usually
+/// reading the parent's stdin) returns.
+pub fn serve_child_hub(db: &str, until: impl FnOnce(HubWatch) + Send + 'static) {
     let hub = Hub::open(HubConfig::with_db(db)).expect("hub opens");
     let code = hub.bootstrap_code().expect("bootstrap code").to_owned();
+    let watch = hub.watch();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -140,13 +157,8 @@ pub fn hub_child(db: &str) {
     println!("{} {code}", listener.local_addr().unwrap());
     std::io::stdout().flush().unwrap();
     runtime.block_on(async move {
-        hub.run(listener, async {
-            // Until the parent closes our stdin.
-            let _ = tokio::task::spawn_blocking(|| {
-                let mut sink = Vec::new();
-                let _ = std::io::stdin().read_to_end(&mut sink);
-            })
-            .await;
+        hub.run(listener, async move {
+            let _ = tokio::task::spawn_blocking(move || until(watch)).await;
         })
         .await
         .expect("hub serves");

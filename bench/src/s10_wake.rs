@@ -12,9 +12,8 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 use testigo_core::sync::{self, WaitCancel, WaitOutcome};
-use testigo_hub::{Hub, HubConfig};
 
-use crate::infra::{loadavg, Device};
+use crate::infra::{loadavg, rss_kb, serve_child_hub, Device};
 use crate::Row;
 
 const TEAM: &str = "duty";
@@ -22,45 +21,15 @@ const TEAM: &str = "duty";
 /// `__wake-hub <db>`: serves a hub, prints `<addr> <bootstrap code>`, then answers each
 /// line on stdin with `<waiting phones> <VmRSS kB>`; stops when stdin closes.
 pub fn hub_child(db: &str) {
-    let hub = Hub::open(HubConfig::with_db(db)).expect("hub opens");
-    let code = hub.bootstrap_code().expect("bootstrap code").to_owned();
-    let watch = hub.watch();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    println!("{} {code}", listener.local_addr().unwrap());
-    std::io::stdout().flush().unwrap();
-    runtime.block_on(async move {
-        hub.run(listener, async move {
-            let _ = tokio::task::spawn_blocking(move || {
-                for line in std::io::stdin().lock().lines() {
-                    if line.is_err() {
-                        break;
-                    }
-                    println!("{} {}", watch.waiting_phones(), rss_kb());
-                    let _ = std::io::stdout().flush();
-                }
-            })
-            .await;
-        })
-        .await
-        .expect("hub serves");
+    serve_child_hub(db, |watch| {
+        for line in std::io::stdin().lock().lines() {
+            if line.is_err() {
+                break;
+            }
+            println!("{} {}", watch.waiting_phones(), rss_kb());
+            let _ = std::io::stdout().flush();
+        }
     });
-}
-
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 struct WakeHub {

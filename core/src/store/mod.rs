@@ -700,17 +700,19 @@ impl Store {
                 }
                 let view = incoming.view()?;
                 let doc = incoming.into_automerge();
-                let identity = inner.identity.clone();
+                // Only work built here is signed here (and needs the key while the
+                // transaction holds the connection).
+                let adopting = (origin == Origin::ThisProcess).then(|| inner.identity.clone());
                 let tx = inner.conn.transaction()?;
                 if known {
                     documents::append_changes(&tx, id, &doc, &before)?;
                 } else {
                     documents::put_snapshot(&tx, id, &doc)?;
                 }
-                if origin == Origin::ThisProcess {
+                if let Some(identity) = &adopting {
                     // Recorded as made here in the transaction that saves them, once
                     // the document's row exists for them to belong to.
-                    signatures::sign_new_changes(&tx, &identity, id, &doc, &before)?;
+                    signatures::sign_new_changes(&tx, identity, id, &doc, &before)?;
                 }
                 index::upsert(&tx, &view, &me, false)?;
                 tx.commit()?;

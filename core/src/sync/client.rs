@@ -77,7 +77,12 @@ pub fn sync_with(
     // something cannot keep this loop going.
     let mut attempted = HashSet::new();
     loop {
-        let (uploads, uploads_left, retried) = build_uploads(
+        let Outgoing {
+            uploads,
+            more: uploads_left,
+            retried,
+            signed_heads,
+        } = build_uploads(
             store,
             &identity,
             &hub,
@@ -115,16 +120,6 @@ pub fn sync_with(
         report.bytes_down += bytes.len() as u64;
         let response: SyncResponse = decode(&bytes)
             .map_err(|e| Error::Sync(format!("unreadable answer from the hub: {e}")))?;
-        // An ack without heads means "exactly your signed change": the last one sent.
-        let signed_heads: BTreeMap<IncidentId, Hash> = request
-            .uploads
-            .iter()
-            .filter_map(|u| {
-                let last = u.changes.last()?;
-                let change = crate::incident::untrusted::parse_change(last.clone()).ok()?;
-                Some((u.incident.clone(), change.hash().0))
-            })
-            .collect();
         apply_response(
             store,
             &response,
@@ -143,21 +138,30 @@ pub fn sync_with(
 /// Quarantined changes offered to the hub again in one request, by incident.
 type Retried = BTreeMap<IncidentId, Vec<(ChangeHash, Vec<u8>)>>;
 
+/// What one request uploads, and what reading its answer needs.
+#[derive(Default)]
+struct Outgoing {
+    uploads: Vec<Upload>,
+    /// Some changes wait for the next request of this sync.
+    more: bool,
+    retried: Retried,
+    /// The signed (last) change of each upload: an ack without heads means it.
+    signed_heads: BTreeMap<IncidentId, Hash>,
+}
+
 /// The changes of every incident flagged unsynced, and the quarantined changes that
 /// may be taken now (`bookkeeping::may_succeed_later`), up to the request budget.
-/// Returns whether some were left for the next request, and what was retried.
 fn build_uploads(
     store: &Store,
     identity: &DeviceIdentity,
     hub: &DeviceId,
     attempted: &mut HashSet<IncidentId>,
     max_bytes: usize,
-) -> Result<(Vec<Upload>, bool, Retried)> {
+) -> Result<Outgoing> {
     let actor = identity.device_id.actor_id();
     // Inside what the hub takes in one request, whatever the options say.
     let max_bytes = max_bytes.min(MAX_UPLOAD_BYTES);
-    let mut uploads = Vec::new();
-    let mut retried = Retried::new();
+    let mut out = Outgoing::default();
     let mut size = 0;
     let mut count = 0;
     let mut candidates = store.unsynced_incidents()?;
@@ -170,10 +174,11 @@ fn build_uploads(
         if attempted.contains(&id) {
             continue;
         }
-        if (size >= max_bytes || count >= MAX_UPLOAD_CHANGES) && !uploads.is_empty() {
-            return Ok((uploads, true, retried));
+        if (size >= max_bytes || count >= MAX_UPLOAD_CHANGES) && !out.uploads.is_empty() {
+            out.more = true;
+            return Ok(out);
         }
-        let (upload, hub_heads, retry, cut) =
+        let (upload, hub_heads, retry, cut, head) =
             store.with_document_and_connection(&id, |doc, conn| {
                 let hub_heads = bookkeeping::hub_heads(conn, &id)?;
                 let new_incident = hub_heads.is_none();
@@ -203,6 +208,7 @@ fn build_uploads(
                 }
                 let cut = keep < mine.len();
                 mine.truncate(keep);
+                let head = mine.last().map(|c| c.hash());
                 // One signature for the whole history: `get_changes` lists in causal
                 // order, so the last change of ours descends from every earlier one.
                 let signature = mine
@@ -248,16 +254,21 @@ fn build_uploads(
                     hub_heads,
                     retry,
                     cut,
+                    head,
                 ))
             })?;
+        if let Some(head) = head {
+            out.signed_heads.insert(id.clone(), head.0);
+        }
         if cut {
             // Not attempted yet as a whole: the next request sends the rest.
-            uploads.push(upload);
-            return Ok((uploads, true, retried));
+            out.uploads.push(upload);
+            out.more = true;
+            return Ok(out);
         }
         attempted.insert(id.clone());
         if !retry.is_empty() {
-            retried.insert(id.clone(), retry);
+            out.retried.insert(id.clone(), retry);
         }
         if upload.changes.is_empty() && upload.retries.is_empty() {
             // Flagged, but the hub already has all of it (its ack was lost last time).
@@ -267,9 +278,9 @@ fn build_uploads(
         size += upload.changes.iter().map(Vec::len).sum::<usize>()
             + upload.retries.iter().map(|r| r.change.len()).sum::<usize>();
         count += upload.changes.len() + upload.retries.len();
-        uploads.push(upload);
+        out.uploads.push(upload);
     }
-    Ok((uploads, false, retried))
+    Ok(out)
 }
 
 /// Stores one response. Order matters: refused changes leave the documents first, so
