@@ -516,8 +516,8 @@ fn bound_rows(
 
 /// The cold upload's bytes under other encodings of the same changes, so the wire
 /// format is chosen by figures: each incident's changes as separate chunks (what the
-/// hub validates one by one) or as one automerge document (`save()`, columnar), with a
-/// 64-byte signature per incident, postcard-framed like a request, at several zstd
+/// hub validates one by one) or as one automerge document (`save()`, columnar), with
+/// the request's one 64-byte signature, postcard-framed like a request, at several zstd
 /// levels, and with a zstd dictionary trained on a tenth of the incidents.
 fn encoding_rows(scenario: &str, docs: &[Automerge]) -> Vec<Row> {
     // Signatures are random bytes to a compressor; these stand in for them.
@@ -529,12 +529,11 @@ fn encoding_rows(scenario: &str, docs: &[Automerge]) -> Vec<Row> {
     let request = |chunks: Vec<Vec<Vec<u8>>>| -> Vec<u8> {
         let uploads: Vec<sync::protocol::Upload> = chunks
             .into_iter()
-            .enumerate()
-            .map(|(i, changes)| sync::protocol::Upload {
+            .map(|changes| sync::protocol::Upload {
                 incident: IncidentId::generate(),
                 changes,
                 new_incident: true,
-                signature: signature(i),
+                signature: Vec::new(),
                 retries: Vec::new(),
             })
             .collect();
@@ -542,6 +541,7 @@ fn encoding_rows(scenario: &str, docs: &[Automerge]) -> Vec<Row> {
             cursor: 0,
             uploads,
             max_response_bytes: 4 << 20,
+            signature: signature(0),
         })
         .expect("postcard")
     };

@@ -584,6 +584,29 @@ fn a_record_whose_by_names_someone_other_than_its_signer_fails_naming_it() {
 /// A bundle the hub exported before history signatures (every change signed on its
 /// own, no hub signatures), kept as it was written.
 #[test]
+fn a_bundle_whose_history_signatures_each_cover_one_upload_still_verifies() {
+    let old = include_bytes!("fixtures/evidence-v2.json");
+    let report = evidence::verify(old);
+    assert!(report.is_valid(), "{:#?}", report.findings);
+    assert_eq!(report.format, evidence::FORMAT_V2);
+    let bundle: evidence::Bundle = serde_json::from_slice(old).unwrap();
+    let history = &bundle.incidents[0].history;
+    assert!(
+        !history.is_empty() && history.iter().all(|h| h.upload.is_none()),
+        "each signature over its own statement: {history:?}"
+    );
+    // Pinned to the key it was signed with, it is anchored; tampering is still named.
+    let hub_key: [u8; 32] = hex::decode(&bundle.hub.as_ref().unwrap().public_key)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    assert!(evidence::verify_with(old, Some(&hub_key)).is_valid());
+    let text = String::from_utf8(old.to_vec()).unwrap();
+    let tampered = text.replacen("four agents, one man detained", "nobody detained", 1);
+    assert!(!evidence::verify(tampered.as_bytes()).is_valid());
+}
+
+#[test]
 fn a_bundle_in_the_previous_format_still_verifies() {
     let old = include_bytes!("fixtures/evidence-v1.json");
     let report = evidence::verify(old);

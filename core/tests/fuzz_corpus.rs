@@ -137,7 +137,7 @@ fn sync_bodies_from_the_fuzz_corpus_decode_or_fail_cleanly() {
     for (path, bytes) in corpus("sync_request") {
         let compressed = zstd::encode_all(bytes.as_slice(), 1).unwrap();
         for body in [bytes.as_slice(), compressed.as_slice()] {
-            match decode::<SyncRequest>(body) {
+            match SyncRequest::decode(body) {
                 Ok(request) => {
                     decoded += 1;
                     for change in request.uploads.into_iter().flat_map(|u| u.changes) {

@@ -21,7 +21,7 @@ fuzz_target!(
     |data: &[u8]| {
         let compressed = zstd::encode_all(data, 1).expect("compressing in memory");
         for body in [data, compressed.as_slice()] {
-            if let Ok(request) = decode::<SyncRequest>(body) {
+            if let Ok(request) = SyncRequest::decode(body) {
                 for upload in request.uploads {
                     for change in upload.changes {
                         let _ = untrusted::parse_change(change);

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Deserialize;
-use testigo_core::evidence::{export, DeviceRecord, HistoryEntry, IncidentEvidence};
+use testigo_core::evidence::{export, DeviceRecord, HistoryEntry, IncidentEvidence, UploadPlace};
 use testigo_core::ids::{DeviceId, IncidentId};
 use testigo_core::incident::Role;
 
@@ -147,6 +147,7 @@ fn history_entries(conn: &Connection, id: &IncidentId) -> HubResult<Vec<HistoryE
             head_change: stored
                 .head_bytes
                 .map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
+            upload: stored.inclusion.as_ref().map(UploadPlace::from),
         })
         .collect())
 }

@@ -165,6 +165,8 @@ pub(crate) fn add_to_archive(
             "head": h.statement.head.to_string(),
             "hub": h.statement.hub,
             "signature": hex::encode(h.signature),
+            // Set when the signature is the request's, over a tree of statements.
+            "upload": h.inclusion.as_ref().map(testigo_core::evidence::UploadPlace::from),
         })),
     });
     let bytes = serde_json::to_vec_pretty(&body)

@@ -51,8 +51,7 @@ pub async fn sync(
     Authed(device): Authed,
     body: Bytes,
 ) -> HubResult<Response> {
-    let request: SyncRequest =
-        protocol::decode(&body).map_err(|e| HubError::bad_request(e.to_string()))?;
+    let request = SyncRequest::decode(&body).map_err(|e| HubError::bad_request(e.to_string()))?;
     check_request_size(&request)?;
     let response = state
         .write(move |state, tx| round(state, tx, &device, request))
@@ -104,8 +103,15 @@ fn round(
         hub_time_ms: now_ms,
         ..Default::default()
     };
-    for upload in request.uploads {
-        receive_isolated(state, tx, device, upload, now_ms, &mut response)?;
+    // One signature for the request, checked once, before any upload is looked at.
+    let vouches = history::check_request(
+        &state.hub.device_id,
+        device,
+        &request.uploads,
+        &request.signature,
+    );
+    for (upload, vouch) in request.uploads.into_iter().zip(vouches) {
+        receive_isolated(state, tx, device, upload, vouch, now_ms, &mut response)?;
     }
     delivered::reconcile(tx, &device.device_id, request.cursor)?;
     send(
@@ -163,13 +169,14 @@ fn receive_isolated(
     tx: &mut rusqlite::Transaction<'_>,
     device: &Device,
     upload: Upload,
+    vouch: history::Vouch,
     now_ms: i64,
     response: &mut SyncResponse,
 ) -> HubResult<()> {
     let id = upload.incident.clone();
     let (acks, rejected) = (response.acks.len(), response.rejected.len());
     let savepoint = tx.savepoint()?;
-    match receive(state, &savepoint, device, upload, now_ms, response) {
+    match receive(state, &savepoint, device, upload, vouch, now_ms, response) {
         Ok(()) => savepoint.commit()?,
         Err(e) => {
             drop(savepoint);
@@ -196,6 +203,7 @@ fn receive(
     tx: &Connection,
     device: &Device,
     upload: Upload,
+    vouch: history::Vouch,
     now_ms: i64,
     response: &mut SyncResponse,
 ) -> HubResult<()> {
@@ -227,10 +235,9 @@ fn receive(
         }
     }
 
-    // One signature for the upload: the sender's, over its last change, whose
-    // history must hold every other change of the sender sent with it.
-    let checked =
-        history::check_upload(&state.hub.device_id, device, &id, parsed, &upload.signature);
+    // The upload's last change is the signed one (by the request's signature or its
+    // own); its history must hold every other change of the sender sent with it.
+    let checked = history::check_upload(&state.hub.device_id, device, &id, parsed, vouch);
     for (hash, reason) in checked.rejected {
         response.rejected.push(Rejection {
             incident: id.clone(),

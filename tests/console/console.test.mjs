@@ -321,7 +321,7 @@ await check('the export is an evidence bundle that verifies, without caller cont
   const path = await download.path();
   const text = await readFile(path, 'utf8');
   const bundle = JSON.parse(text);
-  assert(bundle.format === 'testigo-evidence/2', `format ${bundle.format}`);
+  assert(bundle.format === 'testigo-evidence/3', `format ${bundle.format}`);
   assert(bundle.incidents.length === 1 && bundle.incidents[0].id === incidentId, 'the incident');
   assert(bundle.incidents[0].changes.length > 5, 'with its signed changes');
   assert(!text.includes(CALLER_NAME) && !text.replace(/\D/g, '').includes(PHONE_DIGITS), 'caller data in the export');

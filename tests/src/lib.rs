@@ -430,9 +430,9 @@ pub fn enrol_raw(hub: &TestHub, code: &str, person: &Person) -> (u16, Value) {
 }
 
 /// Sends one sync round straight to the hub at `url` as `person`'s device: the change
-/// chunks in `changes` for `incident`, under one history signature by the device's
-/// real enrolled key over the last of them (its hash as given, its seq as the bytes
-/// say), exactly as the wire carries them. Returns the HTTP
+/// chunks in `changes` for `incident`, under the request signature by the device's
+/// real enrolled key over the history statement of the last of them (its hash as
+/// given, its seq as the bytes say), exactly as the wire carries them. Returns the HTTP
 /// status and body. This is how a tampered app talks to the hub: nothing goes through
 /// the store.
 pub fn post_signed_changes(
@@ -449,7 +449,7 @@ pub fn post_signed_changes(
     assert_eq!(status, 200, "hub identity: {hub}");
     let hub = testigo_core::ids::DeviceId::parse(hub["device_id"].as_str().expect("device id"))
         .expect("a device id");
-    let signature = changes
+    let statements: Vec<testigo_core::evidence::HistoryStatement> = changes
         .last()
         .map(|(bytes, hash)| {
             let seq = testigo_core::incident::untrusted::parse_change(bytes.clone())
@@ -457,13 +457,15 @@ pub fn post_signed_changes(
                 .unwrap_or(0);
             testigo_core::evidence::HistoryStatement {
                 incident: incident.clone(),
-                hub,
+                hub: hub.clone(),
                 seq,
                 head: *hash,
             }
-            .sign(&identity)
-            .to_vec()
         })
+        .into_iter()
+        .collect();
+    let signature = testigo_core::evidence::UploadStatement::over(&hub, &statements)
+        .map(|tree| tree.sign(&identity).to_vec())
         .unwrap_or_default();
     let request = SyncRequest {
         cursor: 0,
@@ -471,10 +473,11 @@ pub fn post_signed_changes(
             incident: incident.clone(),
             changes: changes.into_iter().map(|(bytes, _)| bytes).collect(),
             new_incident,
-            signature,
+            signature: Vec::new(),
             retries: Vec::new(),
         }],
         max_response_bytes: 1 << 20,
+        signature,
     };
     api.post_bytes(
         SYNC_PATH,

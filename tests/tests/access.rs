@@ -21,6 +21,7 @@ fn requests_without_a_valid_credential_are_refused() {
         cursor: 0,
         uploads: vec![],
         max_response_bytes: 1 << 20,
+        signature: vec![],
     })
     .unwrap();
     for api in [
@@ -206,6 +207,7 @@ fn garbage_gets_a_400_with_a_reason_and_the_hub_keeps_serving() {
             retries: Vec::new(),
         }],
         max_response_bytes: 1 << 20,
+        signature: vec![],
     };
     let (status, _) = api.post_raw(
         "/v1/sync",
@@ -250,6 +252,9 @@ fn post_upload(
         cursor: 0,
         uploads: vec![upload],
         max_response_bytes: 1 << 20,
+        // Each crafted upload here carries its own signature, as devices did before
+        // one signature covered a request.
+        signature: Vec::new(),
     };
     let (status, body) = person.api(hub).post_bytes(
         "/v1/sync",
@@ -401,6 +406,122 @@ fn a_change_the_history_signature_does_not_cover_is_refused_and_the_rest_lands()
         .map(|o| o.text.clone())
         .collect();
     assert_eq!(texts, vec!["signed".to_owned()]);
+}
+
+#[test]
+fn a_request_signature_holds_only_over_the_uploads_it_was_made_for() {
+    use testigo_core::evidence::{HistoryStatement, UploadStatement};
+    use testigo_core::incident::ObservationKind;
+    use testigo_core::sync::protocol::Upload;
+
+    let world = World::new();
+    let hub = &world.hub;
+    let desk = world.enrol("dispatcher", Role::Dispatcher, None).api(hub);
+    let vol = world.enrol("vol", Role::Volunteer, None);
+    let ids = [
+        desk.open_incident("First corner", None, None),
+        desk.open_incident("Second corner", None, None),
+    ];
+    for id in &ids {
+        desk.assign(id, &vol, true);
+    }
+    vol.sync(hub);
+    let hub_id = hub_device_id(hub);
+    let mut uploads = Vec::new();
+    let mut statements = Vec::new();
+    for id in &ids {
+        vol.store
+            .add_observation(
+                id,
+                ObservationKind::Note,
+                "one signature for both",
+                None,
+                None,
+            )
+            .unwrap();
+        let change = own_changes(&vol, id).pop().unwrap();
+        statements.push(HistoryStatement {
+            incident: id.clone(),
+            hub: hub_id.clone(),
+            seq: change.seq(),
+            head: change.hash(),
+        });
+        uploads.push(Upload {
+            incident: id.clone(),
+            changes: vec![change.raw_bytes().to_vec()],
+            new_incident: false,
+            signature: Vec::new(),
+            retries: Vec::new(),
+        });
+    }
+    let post = |signature: Vec<u8>| {
+        let request = SyncRequest {
+            cursor: 0,
+            uploads: uploads.clone(),
+            max_response_bytes: 1 << 20,
+            signature,
+        };
+        let (status, body) = vol.api(hub).post_bytes(
+            "/v1/sync",
+            CONTENT_TYPE,
+            protocol::encode(&request).unwrap(),
+        );
+        assert_eq!(status, 200);
+        protocol::decode::<protocol::SyncResponse>(&body).unwrap()
+    };
+    let tree = |hub: &testigo_core::ids::DeviceId, statements: &[HistoryStatement]| {
+        UploadStatement::over(hub, statements).unwrap()
+    };
+    let by_vol = |tree: UploadStatement| tree.sign(&vol.store.identity()).to_vec();
+    let impostor = Person::new("impostor");
+    let reversed: Vec<HistoryStatement> = statements.iter().rev().cloned().collect();
+    let elsewhere = impostor.store.device_id();
+    let moved: Vec<HistoryStatement> = statements
+        .iter()
+        .map(|s| HistoryStatement {
+            hub: elsewhere.clone(),
+            ..s.clone()
+        })
+        .collect();
+    let attempts = [
+        // Her real key, over a tree that leaves the second upload out.
+        (
+            by_vol(tree(&hub_id, &statements[..1])),
+            "bad request signature",
+        ),
+        // Both statements, in another order than the uploads.
+        (by_vol(tree(&hub_id, &reversed)), "bad request signature"),
+        // The right tree, for another hub.
+        (by_vol(tree(&elsewhere, &moved)), "bad request signature"),
+        // The right tree, someone else's key.
+        (
+            tree(&hub_id, &statements)
+                .sign(&impostor.store.identity())
+                .to_vec(),
+            "bad request signature",
+        ),
+        (vec![3; 10], "64 bytes"),
+    ];
+    for (signature, expected) in attempts {
+        let response = post(signature);
+        assert_eq!(response.rejected.len(), 2, "{:?}", response.rejected);
+        assert!(
+            response
+                .rejected
+                .iter()
+                .all(|r| r.reason.contains(expected)),
+            "{expected}: {:?}",
+            response.rejected
+        );
+        for id in &ids {
+            assert!(desk.view(id).observations.is_empty());
+        }
+    }
+    let response = post(by_vol(tree(&hub_id, &statements)));
+    assert!(response.rejected.is_empty(), "{:?}", response.rejected);
+    for id in &ids {
+        assert_eq!(desk.view(id).observations.len(), 1);
+    }
 }
 
 /// A phone is lost or seized: a coordinator revokes it, and from that moment its

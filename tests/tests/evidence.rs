@@ -199,6 +199,103 @@ fn a_bundle_from_the_hub_verifies_and_tampering_is_named() {
     );
 }
 
+/// One sync uploads two incidents under one request signature: each incident's bundle
+/// proves its own place in the signed tree, names nothing of the other, and a moved
+/// or altered place is named.
+#[test]
+fn a_request_signature_proves_each_incident_in_its_own_bundle() {
+    let world = World::new();
+    let hub = &world.hub;
+    let desk = world.enrol("dispatcher", Role::Dispatcher, None).api(hub);
+    let ana = world.enrol("ana", Role::Volunteer, Some("north"));
+    let lead = world.enrol("lead", Role::TeamLead, Some("north"));
+    let ids = [
+        desk.open_incident("Cherokee St", None, Some("north")),
+        desk.open_incident("Gravois Ave", None, Some("north")),
+    ];
+    for id in &ids {
+        desk.assign(id, &ana, true);
+    }
+    ana.sync(hub);
+    for id in &ids {
+        ana.store
+            .add_observation(id, ObservationKind::Note, "two agents", None, Some(fix()))
+            .unwrap();
+    }
+    let report = ana.sync(hub);
+    assert_eq!(report.requests, 1, "{report:?}");
+
+    let export = |id: &testigo_core::ids::IncidentId| {
+        let api = lead.api(hub);
+        let response = api
+            .client
+            .get(format!("{}/v1/evidence?incidents={id}", hub.url))
+            .bearer_auth(api.credential.as_ref().unwrap())
+            .send()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        response.bytes().unwrap().to_vec()
+    };
+    let mut indexes = Vec::new();
+    for (id, other) in [(&ids[0], &ids[1]), (&ids[1], &ids[0])] {
+        let bundle = export(id);
+        let report = evidence::verify(&bundle);
+        assert!(report.is_valid(), "{:#?}", report.findings);
+        assert_eq!(report.format, evidence::FORMAT);
+        assert!(!testigo_tests::contains(&bundle, other.as_str().as_bytes()));
+        let parsed: evidence::Bundle = serde_json::from_slice(&bundle).unwrap();
+        let history = &parsed.incidents[0].history;
+        assert_eq!(history.len(), 1, "{history:?}");
+        let place = history[0]
+            .upload
+            .clone()
+            .expect("signed as part of the request");
+        assert_eq!(place.leaves, 2);
+        indexes.push(place.index);
+
+        let tamper = |edit: &dyn Fn(&mut Value)| {
+            let mut value: Value = serde_json::from_slice(&bundle).unwrap();
+            edit(&mut value["incidents"][0]["history"][0]["upload"]);
+            evidence::verify(&serde_json::to_vec(&value).unwrap()).findings
+        };
+        let flipped_proof = {
+            let mut proof = hex::decode(&place.proof).unwrap();
+            proof[0] ^= 1;
+            hex::encode(proof)
+        };
+        for (what, edit) in [
+            (
+                "moved",
+                Box::new(|u: &mut Value| u["index"] = (1 - place.index).into())
+                    as Box<dyn Fn(&mut Value)>,
+            ),
+            (
+                "proof",
+                Box::new(move |u: &mut Value| u["proof"] = flipped_proof.clone().into()),
+            ),
+            (
+                "root",
+                Box::new(|u: &mut Value| u["root"] = "00".repeat(32).into()),
+            ),
+            ("dropped", Box::new(|u: &mut Value| *u = Value::Null)),
+        ] {
+            let findings = tamper(&*edit);
+            assert!(
+                findings.iter().any(|f| f.field == "history/0"),
+                "{what}: {findings:#?}"
+            );
+            assert!(
+                findings
+                    .iter()
+                    .any(|f| f.field == "signature" && f.detail.contains("no signature")),
+                "{what}: Ana's changes are then unsigned: {findings:#?}"
+            );
+        }
+    }
+    indexes.sort();
+    assert_eq!(indexes, vec![0, 1], "one tree, one leaf each");
+}
+
 #[test]
 fn closed_incidents_are_archived_as_bundles_then_deleted() {
     let world = World::new();

@@ -209,6 +209,7 @@ fn raw_round(api: &Api, cursor: u64) -> SyncResponse {
         cursor,
         uploads: vec![],
         max_response_bytes: 1 << 20,
+        signature: vec![],
     };
     let (status, body) =
         api.post_bytes(SYNC_PATH, CONTENT_TYPE, protocol::encode(&request).unwrap());

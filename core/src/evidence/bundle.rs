@@ -27,7 +27,12 @@ use crate::error::{Error, Result};
 use crate::ids::DeviceId;
 use crate::incident::{read_view, render_json, Role};
 
-pub const FORMAT: &str = "testigo-evidence/2";
+/// Format 3: a history signature may be a request's, over a tree of statements
+/// ([`HistoryEntry::upload`]).
+pub const FORMAT: &str = "testigo-evidence/3";
+/// Bundles written when every history signature covered one upload alone: still
+/// verified, by the same rules.
+pub const FORMAT_V2: &str = "testigo-evidence/2";
 /// Bundles written before history signatures: still verified.
 pub const FORMAT_V1: &str = "testigo-evidence/1";
 
@@ -73,6 +78,46 @@ pub struct HistoryEntry {
     /// it: its dependencies still show which accepted changes it vouches for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head_change: Option<String>,
+    /// Set when `signature` is the device's one signature over a whole request: where
+    /// this statement sits in that request's tree (format 3). Absent: the signature
+    /// covers this statement alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<UploadPlace>,
+}
+
+/// A history statement's place in the Merkle tree a request signature covers (see
+/// `evidence::Inclusion`): the other leaves appear only as hashes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UploadPlace {
+    pub index: u64,
+    pub leaves: u64,
+    /// The tree's root, hex.
+    pub root: String,
+    /// The RFC 6962 inclusion proof, hex: 32-byte sibling hashes from the leaf up.
+    pub proof: String,
+}
+
+impl From<&super::Inclusion> for UploadPlace {
+    fn from(inclusion: &super::Inclusion) -> Self {
+        Self {
+            index: inclusion.index,
+            leaves: inclusion.leaves,
+            root: hex::encode(inclusion.root),
+            proof: hex::encode(&inclusion.proof),
+        }
+    }
+}
+
+impl UploadPlace {
+    /// The inclusion it writes down; `None` when its hex is malformed.
+    pub fn inclusion(&self) -> Option<super::Inclusion> {
+        Some(super::Inclusion {
+            index: self.index,
+            leaves: self.leaves,
+            root: hex::decode(&self.root).ok()?.try_into().ok()?,
+            proof: hex::decode(&self.proof).ok()?,
+        })
+    }
 }
 
 /// The hub that signed a bundle.

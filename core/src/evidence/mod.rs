@@ -11,10 +11,10 @@ mod verify;
 
 pub use bundle::{
     export, Bundle, ChangeEntry, DeviceRecord, HistoryEntry, HubRecord, IncidentEntry,
-    IncidentEvidence, FORMAT, FORMAT_V1,
+    IncidentEvidence, UploadPlace, FORMAT, FORMAT_V1, FORMAT_V2,
 };
 pub use geojson::incident_features;
-pub use history::HistoryStatement;
+pub use history::{HistoryStatement, Inclusion, UploadStatement};
 pub use media::{bundle_media, media_file_name, verify_media, BundledMedia};
 pub use signing::{sign_change, sign_change_with_key, verify_change, SignatureError};
 pub use verify::{verify, verify_with, Anchor, Finding, VerificationReport};

@@ -37,8 +37,10 @@ pub enum SignatureError {
     BadKey,
     #[error("the public key belongs to {actual}, not to {claimed}")]
     KeyNotDevice { claimed: DeviceId, actual: DeviceId },
-    #[error("the signature does not match the change hash and key")]
+    #[error("the signature does not match what it signs and the key")]
     Mismatch,
+    #[error("the statement is not in the signed upload: its inclusion proof does not lead to the signed root")]
+    NotInUpload,
 }
 
 /// Checks that `signature` over `hash` was made by `device`, whose public key is
@@ -49,6 +51,18 @@ pub fn verify_change(
     hash: &ChangeHash,
     signature: &[u8; 64],
 ) -> Result<(), SignatureError> {
+    verify_signed(device, public_key, &message(hash), signature)
+}
+
+/// Checks an ed25519 `signature` over `message` by `device`, whose key is
+/// `public_key`: the key must be the one the device id is derived from. Every kind of
+/// device signature the project checks goes through here.
+pub(super) fn verify_signed(
+    device: &DeviceId,
+    public_key: &[u8; 32],
+    message: &[u8],
+    signature: &[u8; 64],
+) -> Result<(), SignatureError> {
     let actual = DeviceId::from_public_key(public_key);
     if &actual != device {
         return Err(SignatureError::KeyNotDevice {
@@ -57,6 +71,6 @@ pub fn verify_change(
         });
     }
     let key = VerifyingKey::from_bytes(public_key).map_err(|_| SignatureError::BadKey)?;
-    key.verify_strict(&message(hash), &Signature::from_bytes(signature))
+    key.verify_strict(message, &Signature::from_bytes(signature))
         .map_err(|_| SignatureError::Mismatch)
 }

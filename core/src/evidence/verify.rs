@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::attestation;
-use super::bundle::{Bundle, HistoryEntry, FORMAT, FORMAT_V1};
+use super::bundle::{Bundle, HistoryEntry, FORMAT, FORMAT_V1, FORMAT_V2};
 use super::geojson::incident_features;
 use super::history::HistoryStatement;
 use super::signing::verify_change;
@@ -91,13 +91,13 @@ pub fn verify_with(bytes: &[u8], hub_key: Option<&[u8; 32]>) -> VerificationRepo
     };
     report.format = bundle.format.clone();
     let v1 = bundle.format == FORMAT_V1;
-    if bundle.format != FORMAT && !v1 {
+    if bundle.format != FORMAT && bundle.format != FORMAT_V2 && !v1 {
         report.findings.push(Finding {
             incident: None,
             change: None,
             field: "format".into(),
             detail: format!(
-                "{:?} is neither {FORMAT:?} nor {FORMAT_V1:?}",
+                "{:?} is none of {FORMAT:?}, {FORMAT_V2:?} and {FORMAT_V1:?}",
                 bundle.format
             ),
         });
@@ -487,7 +487,19 @@ fn history_coverage(
             head,
         };
         report.signatures_checked += 1;
-        if let Err(e) = statement.verify(&entry.device_id, key, &signature) {
+        let checked = match &entry.upload {
+            None => statement.verify(&entry.device_id, key, &signature),
+            Some(place) => {
+                let Some(inclusion) = place.inclusion() else {
+                    report
+                        .findings
+                        .push(fail("malformed place in the signed upload".into()));
+                    continue;
+                };
+                statement.verify_in_upload(&inclusion, &entry.device_id, key, &signature)
+            }
+        };
+        if let Err(e) = checked {
             report.findings.push(fail(e.to_string()));
             continue;
         }

@@ -11,7 +11,7 @@ use super::protocol::{self, *};
 use super::quarantine::quarantine_rejected;
 use super::report::{RejectedChange, SyncReport};
 use crate::error::{Error, Result};
-use crate::evidence::HistoryStatement;
+use crate::evidence::{HistoryStatement, UploadStatement};
 use crate::ids::{DeviceId, IncidentId};
 use crate::rules::limits::{MAX_CHANGES_PER_REQUEST, MAX_CHANGE_BYTES_PER_REQUEST};
 use crate::store::{DeviceIdentity, Store};
@@ -82,6 +82,7 @@ pub fn sync_with(
             more: uploads_left,
             retried,
             signed_heads,
+            statements,
         } = build_uploads(
             store,
             &identity,
@@ -89,10 +90,15 @@ pub fn sync_with(
             &mut attempted,
             options.max_request_bytes,
         )?;
+        // One signature for the whole request (see `SyncRequest::signature`).
+        let signature = UploadStatement::over(&hub, &statements)
+            .map(|statement| statement.sign(&identity).to_vec())
+            .unwrap_or_default();
         let request = SyncRequest {
             cursor: bookkeeping::cursor(store)?,
             uploads,
             max_response_bytes: options.max_response_bytes,
+            signature,
         };
         let level = if request.uploads.is_empty() {
             DEFAULT_LEVEL
@@ -147,6 +153,9 @@ struct Outgoing {
     retried: Retried,
     /// The signed (last) change of each upload: an ack without heads means it.
     signed_heads: BTreeMap<IncidentId, Hash>,
+    /// What the request signature covers: the history statement of each upload with
+    /// changes, in upload order.
+    statements: Vec<HistoryStatement>,
 }
 
 /// The changes of every incident flagged unsynced, and the quarantined changes that
@@ -178,7 +187,7 @@ fn build_uploads(
             out.more = true;
             return Ok(out);
         }
-        let (upload, hub_heads, retry, cut, head) =
+        let (upload, hub_heads, retry, cut, statement) =
             store.with_document_and_connection(&id, |doc, conn| {
                 let hub_heads = bookkeeping::hub_heads(conn, &id)?;
                 let new_incident = hub_heads.is_none();
@@ -208,22 +217,14 @@ fn build_uploads(
                 }
                 let cut = keep < mine.len();
                 mine.truncate(keep);
-                let head = mine.last().map(|c| c.hash());
-                // One signature for the whole history: `get_changes` lists in causal
+                // One statement for the whole history: `get_changes` lists in causal
                 // order, so the last change of ours descends from every earlier one.
-                let signature = mine
-                    .last()
-                    .map(|head| {
-                        HistoryStatement {
-                            incident: id.clone(),
-                            hub: hub.clone(),
-                            seq: head.seq(),
-                            head: head.hash(),
-                        }
-                        .sign(identity)
-                        .to_vec()
-                    })
-                    .unwrap_or_default();
+                let statement = mine.last().map(|head| HistoryStatement {
+                    incident: id.clone(),
+                    hub: hub.clone(),
+                    seq: head.seq(),
+                    head: head.hash(),
+                });
                 let changes: Vec<Vec<u8>> = mine.iter().map(|c| c.raw_bytes().to_vec()).collect();
                 // Quarantined changes are no longer in the document, so no later change
                 // of ours descends from them: each goes with its own signature. Sent
@@ -248,17 +249,18 @@ fn build_uploads(
                         incident: id.clone(),
                         changes,
                         new_incident,
-                        signature,
+                        signature: Vec::new(),
                         retries,
                     },
                     hub_heads,
                     retry,
                     cut,
-                    head,
+                    statement,
                 ))
             })?;
-        if let Some(head) = head {
-            out.signed_heads.insert(id.clone(), head.0);
+        if let Some(statement) = statement {
+            out.signed_heads.insert(id.clone(), statement.head.0);
+            out.statements.push(statement);
         }
         if cut {
             // Not attempted yet as a whole: the next request sends the rest.

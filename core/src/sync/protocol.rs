@@ -41,6 +41,42 @@ pub struct SyncRequest {
     pub uploads: Vec<Upload>,
     /// The device's budget for the response (before compression); the hub clamps it.
     pub max_response_bytes: u64,
+    /// The device's one signature (64 bytes of ed25519) over the whole request: an
+    /// [`evidence::UploadStatement`](crate::evidence::UploadStatement) over the Merkle
+    /// tree whose leaves are the [`evidence::HistoryStatement`](crate::evidence::HistoryStatement)
+    /// of each upload with changes, in the order of `uploads` — binding its incident,
+    /// the hub's id, and the `seq` and hash of its *last* change. Neither hash nor seq
+    /// travels: the hub computes every leaf from the change bytes, so the signature
+    /// can only be checked against the changes it arrived with, and every other change
+    /// of the device in an upload must be in its last change's history. Empty when no
+    /// upload has changes, or when each upload carries its own signature instead.
+    pub signature: Vec<u8>,
+}
+
+impl SyncRequest {
+    /// Decodes a request body, also from devices that predate the request-level
+    /// signature: their bodies end before `signature`, and each of their uploads
+    /// carries its own.
+    pub fn decode(body: &[u8]) -> Result<Self> {
+        decode(body).or_else(|newer| {
+            decode::<RequestBeforeUploadSignatures>(body)
+                .map(|old| SyncRequest {
+                    cursor: old.cursor,
+                    uploads: old.uploads,
+                    max_response_bytes: old.max_response_bytes,
+                    signature: Vec::new(),
+                })
+                .map_err(|_| newer)
+        })
+    }
+}
+
+/// [`SyncRequest`] as devices sent it before one signature covered the request.
+#[derive(Deserialize)]
+struct RequestBeforeUploadSignatures {
+    cursor: u64,
+    uploads: Vec<Upload>,
+    max_response_bytes: u64,
 }
 
 /// The changes of one incident that the hub does not have yet.
@@ -51,13 +87,10 @@ pub struct Upload {
     pub changes: Vec<Vec<u8>>,
     /// The device created this incident in the field and the hub has never seen it.
     pub new_incident: bool,
-    /// The device's history signature (64 bytes of ed25519) over the *last* entry of
-    /// `changes`: an [`evidence::HistoryStatement`](crate::evidence::HistoryStatement)
-    /// binding this incident, the hub's id, that change's `seq` and its hash. Neither
-    /// the hash nor the seq travels: the hub computes both from the change bytes, so
-    /// the signature can only be checked against the change it arrived with, and every
-    /// other change of the device in the upload must be in that change's history.
-    /// Empty when `changes` is.
+    /// The device's history signature over the *last* entry of `changes` alone (64
+    /// bytes of ed25519 over that upload's `HistoryStatement`), as devices sent it
+    /// before [`SyncRequest::signature`] covered every upload at once; still taken.
+    /// Empty when the request signature covers this upload, or `changes` is empty.
     pub signature: Vec<u8>,
     /// The device's own changes that the hub refused before for a reason that may
     /// pass now (a dependency it lacked), offered again. They left the document when
@@ -250,11 +283,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_request_from_a_device_before_request_signatures_still_decodes() {
+        #[derive(Serialize)]
+        struct Before {
+            cursor: u64,
+            uploads: Vec<Upload>,
+            max_response_bytes: u64,
+        }
+        let upload = Upload {
+            incident: IncidentId::generate(),
+            changes: vec![vec![1, 2, 3]],
+            new_incident: true,
+            signature: vec![9; 64],
+            retries: vec![],
+        };
+        let body = encode(&Before {
+            cursor: 7,
+            uploads: vec![upload.clone()],
+            max_response_bytes: 1 << 20,
+        })
+        .unwrap();
+        assert!(
+            decode::<SyncRequest>(&body).is_err(),
+            "the newer shape needs its signature"
+        );
+        let request = SyncRequest::decode(&body).unwrap();
+        assert_eq!(
+            request,
+            SyncRequest {
+                cursor: 7,
+                uploads: vec![upload],
+                max_response_bytes: 1 << 20,
+                signature: vec![],
+            }
+        );
+        let current = SyncRequest {
+            signature: vec![5; 64],
+            ..request
+        };
+        assert_eq!(
+            SyncRequest::decode(&encode(&current).unwrap()).unwrap(),
+            current
+        );
+    }
+
+    #[test]
     fn an_empty_round_is_tiny_and_round_trips() {
         let request = SyncRequest {
             cursor: 123_456,
             uploads: vec![],
             max_response_bytes: 4 << 20,
+            signature: vec![],
         };
         let bytes = encode(&request).unwrap();
         assert!(bytes.len() < 40, "{} bytes", bytes.len());

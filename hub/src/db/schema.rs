@@ -4,7 +4,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{HubError, HubResult};
 
-const CURRENT_VERSION: i64 = 7;
+const CURRENT_VERSION: i64 = 8;
 
 pub fn init_or_upgrade(conn: &mut Connection) -> HubResult<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -34,6 +34,9 @@ pub fn init_or_upgrade(conn: &mut Connection) -> HubResult<()> {
     }
     if version < 7 {
         upgrade_to_v7(&tx)?;
+    }
+    if version < 8 {
+        upgrade_to_v8(&tx)?;
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     tx.commit()?;
@@ -260,6 +263,21 @@ fn upgrade_to_v7(tx: &Transaction<'_>) -> HubResult<()> {
             published_by   TEXT,
             PRIMARY KEY (template_id, version)
         );
+        "#,
+    )?;
+    Ok(())
+}
+
+/// v8: upload signatures. A history statement signed as one leaf of a request's tree
+/// keeps its place in it (`crate::history::Inclusion`); `signature` is then the
+/// request's. Rows without them are signed alone, as before.
+fn upgrade_to_v8(tx: &Transaction<'_>) -> HubResult<()> {
+    tx.execute_batch(
+        r#"
+        ALTER TABLE history_signatures ADD COLUMN upload_index  INTEGER;
+        ALTER TABLE history_signatures ADD COLUMN upload_leaves INTEGER;
+        ALTER TABLE history_signatures ADD COLUMN upload_root   BLOB;
+        ALTER TABLE history_signatures ADD COLUMN upload_proof  BLOB;
         "#,
     )?;
     Ok(())
