@@ -329,7 +329,7 @@ impl FromRequestParts<Arc<AppState>> for Authed {
             .ok_or_else(|| HubError::unauthenticated("malformed credential"))?;
         let hash = hash_credential(&credential);
         let device = state
-            .write(move |_, tx| devices::by_credential(tx, &hash))
+            .read(move |_, conn| devices::by_credential(conn, &hash))
             .await?;
         device
             .map(Authed)

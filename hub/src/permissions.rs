@@ -13,7 +13,7 @@
 
 use std::collections::BTreeSet;
 
-use rusqlite::{named_params, Connection};
+use rusqlite::Connection;
 use testigo_core::ids::IncidentId;
 use testigo_core::incident::Role;
 use testigo_core::rules::permissions::{may, refusal, Act};
@@ -21,14 +21,26 @@ use testigo_core::rules::permissions::{may, refusal, Act};
 use crate::db::devices::Device;
 use crate::error::{HubError, HubResult};
 
-const VISIBLE: &str = "
+/// What a device that does not see everything sees: its own, its team's and its
+/// assignments, each found by index (`incidents_by_creator`, `incidents_by_team`,
+/// `assignments_by_device`), then those closed past retention left out. `:id`
+/// narrows it to one incident by primary key.
+const VISIBLE_TO_MEMBER: &str = "
     SELECT i.incident_id FROM incidents i
-    WHERE (:id IS NULL OR i.incident_id = :id)
-      AND (:all OR i.closed_at IS NULL OR i.closed_at > :cutoff)
-      AND (:all
-           OR i.created_by = :me
+    WHERE i.incident_id IN (
+            SELECT incident_id FROM incidents WHERE created_by = :me
+            UNION SELECT incident_id FROM incidents WHERE :team IS NOT NULL AND team = :team
+            UNION SELECT incident_id FROM assignments WHERE device_id = :me AND active)
+      AND (i.closed_at IS NULL OR i.closed_at > :cutoff)";
+const ONE_VISIBLE_TO_MEMBER: &str = "
+    SELECT i.incident_id FROM incidents i
+    WHERE i.incident_id = :id
+      AND (i.closed_at IS NULL OR i.closed_at > :cutoff)
+      AND (i.created_by = :me
            OR (:team IS NOT NULL AND i.team = :team)
            OR EXISTS (SELECT 1 FROM assignments a WHERE a.incident_id = i.incident_id AND a.device_id = :me AND a.active))";
+const EVERY_INCIDENT: &str = "SELECT incident_id FROM incidents";
+const ONE_INCIDENT: &str = "SELECT incident_id FROM incidents WHERE incident_id = :id";
 
 /// Whether the role sees every incident.
 pub fn sees_all(role: Role) -> bool {
@@ -80,17 +92,30 @@ fn query(
     now_ms: i64,
     retention_ms: i64,
 ) -> HubResult<BTreeSet<IncidentId>> {
-    let mut stmt = conn.prepare_cached(VISIBLE)?;
-    let rows = stmt.query_map(
-        named_params! {
-            ":id": id.map(IncidentId::as_str),
-            ":all": sees_all(device.role),
-            ":cutoff": now_ms.saturating_sub(retention_ms),
-            ":me": device.device_id.as_str(),
-            ":team": device.team.as_deref(),
-        },
-        |r| r.get::<_, String>(0),
-    )?;
+    let me = device.device_id.as_str();
+    let cutoff = now_ms.saturating_sub(retention_ms);
+    let team = device.team.as_deref();
+    let id = id.map(IncidentId::as_str);
+    let (sql, params): (&str, Vec<(&str, &dyn rusqlite::ToSql)>) =
+        match (sees_all(device.role), &id) {
+            (true, None) => (EVERY_INCIDENT, vec![]),
+            (true, Some(id)) => (ONE_INCIDENT, vec![(":id", id)]),
+            (false, None) => (
+                VISIBLE_TO_MEMBER,
+                vec![(":me", &me), (":team", &team), (":cutoff", &cutoff)],
+            ),
+            (false, Some(id)) => (
+                ONE_VISIBLE_TO_MEMBER,
+                vec![
+                    (":id", id),
+                    (":me", &me),
+                    (":team", &team),
+                    (":cutoff", &cutoff),
+                ],
+            ),
+        };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params.as_slice(), |r| r.get::<_, String>(0))?;
     let mut out = BTreeSet::new();
     for row in rows {
         if let Ok(id) = IncidentId::parse(&row?) {
@@ -107,5 +132,35 @@ pub fn require(device: &Device, act: Act) -> HubResult<()> {
         Ok(())
     } else {
         Err(HubError::forbidden(refusal(device.role, act)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite's plan for `sql`, one line per step.
+    fn plan(conn: &Connection, sql: &str) -> Vec<String> {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let unbound = vec![rusqlite::types::Null; stmt.parameter_count()];
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(unbound), |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn what_a_member_sees_is_found_by_index_never_by_scanning_every_incident() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open(&dir.path().join("hub.sqlite")).unwrap();
+        for sql in [VISIBLE_TO_MEMBER, ONE_VISIBLE_TO_MEMBER] {
+            let steps = plan(&conn, sql);
+            assert!(
+                steps.iter().all(|s| !s.starts_with("SCAN")),
+                "{sql}\n{steps:#?}"
+            );
+        }
     }
 }

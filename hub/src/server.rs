@@ -31,6 +31,7 @@ const BOOTSTRAP_CODE_MINUTES: i64 = 24 * 60;
 
 pub struct AppState {
     db: Mutex<Connection>,
+    readers: db::readers::Readers,
     pub(crate) hub: HubIdentity,
     clock: Arc<dyn Clock>,
     pub(crate) retention_ms: i64,
@@ -100,7 +101,20 @@ impl AppState {
         .await
     }
 
-    /// Runs database work off the async threads, on the one connection.
+    /// Runs `f` off the async threads on a reader connection, in a read transaction
+    /// of its own: for what only looks, so that it never waits behind a write.
+    pub(crate) async fn read<T, F>(self: &Arc<Self>, f: F) -> HubResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&AppState, &Connection) -> HubResult<T> + Send + 'static,
+    {
+        let state = Arc::clone(self);
+        tokio::task::spawn_blocking(move || state.readers.read(|conn| f(&state, conn)))
+            .await
+            .map_err(|e| HubError::internal(format!("the request failed: {e}")))?
+    }
+
+    /// Runs database work off the async threads, on the one writer connection.
     async fn blocking<T, F>(self: &Arc<Self>, f: F) -> HubResult<T>
     where
         T: Send + 'static,
@@ -165,6 +179,7 @@ impl Hub {
     pub fn open_with_clock(config: HubConfig, clock: Arc<dyn Clock>) -> HubResult<Self> {
         let conn = db::open(&config.db)?;
         let hub = db::meta::identity(&conn)?;
+        let readers = db::readers::Readers::open(&config.db)?;
         let bootstrap_code = if devices::count(&conn)? == 0 && devices::code_count(&conn)? == 0 {
             let code = auth::new_code()?;
             let expires = clock.now().timestamp_millis() + BOOTSTRAP_CODE_MINUTES * 60_000;
@@ -184,6 +199,7 @@ impl Hub {
         let tls = config.tls_cert.is_some() && config.tls_key.is_some();
         let state = AppState {
             db: Mutex::new(conn),
+            readers,
             hub,
             clock,
             retention_ms: config.retention().num_milliseconds(),

@@ -1,6 +1,6 @@
-//! The hub's store: one SQLite file. Every request runs in one transaction on one
-//! connection, so a sync round is applied whole or not at all, and two rounds never
-//! interleave.
+//! The hub's store: one SQLite file. Every request that writes runs in one
+//! transaction on the one writer connection, so a sync round is applied whole or not
+//! at all, and two rounds never interleave; what only reads runs on [`readers`].
 
 pub mod audit;
 pub mod callers;
@@ -11,6 +11,7 @@ pub mod incidents;
 pub mod media;
 pub mod meta;
 pub mod push;
+pub mod readers;
 pub mod refusals;
 mod schema;
 pub mod templates;

@@ -4,7 +4,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{HubError, HubResult};
 
-const CURRENT_VERSION: i64 = 8;
+const CURRENT_VERSION: i64 = 9;
 
 pub fn init_or_upgrade(conn: &mut Connection) -> HubResult<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -37,6 +37,9 @@ pub fn init_or_upgrade(conn: &mut Connection) -> HubResult<()> {
     }
     if version < 8 {
         upgrade_to_v8(&tx)?;
+    }
+    if version < 9 {
+        upgrade_to_v9(&tx)?;
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     tx.commit()?;
@@ -280,5 +283,13 @@ fn upgrade_to_v8(tx: &Transaction<'_>) -> HubResult<()> {
         ALTER TABLE history_signatures ADD COLUMN upload_proof  BLOB;
         "#,
     )?;
+    Ok(())
+}
+
+/// v9: incidents by who opened them, so that what a volunteer sees is found through
+/// indexes (their own, their team's, their assignments), never a scan of every incident
+/// (`crate::permissions`).
+fn upgrade_to_v9(tx: &Transaction<'_>) -> HubResult<()> {
+    tx.execute_batch("CREATE INDEX incidents_by_creator ON incidents(created_by);")?;
     Ok(())
 }
