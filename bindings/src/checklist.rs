@@ -48,6 +48,10 @@ pub enum AnswerValue {
     Count {
         count: i64,
     },
+    /// A number with decimals; NaN and infinity are refused (`InvalidInput`).
+    Decimal {
+        value: f64,
+    },
     Text {
         text: String,
     },
@@ -71,6 +75,7 @@ impl AnswerValue {
             AnswerValue::Choice { value } => CoreAnswer::Choice(value),
             AnswerValue::Choices { values } => CoreAnswer::Choices(values),
             AnswerValue::Count { count } => CoreAnswer::Count(count),
+            AnswerValue::Decimal { value } => CoreAnswer::Decimal(value),
             AnswerValue::Text { text } => CoreAnswer::Text(text),
             AnswerValue::Location { fix } => CoreAnswer::Location(fix.into_core()?),
             AnswerValue::Time { at } => CoreAnswer::Time(from_system(at, "answer time")?),
@@ -89,6 +94,7 @@ impl From<CoreAnswer> for AnswerValue {
             CoreAnswer::Choice(value) => AnswerValue::Choice { value },
             CoreAnswer::Choices(values) => AnswerValue::Choices { values },
             CoreAnswer::Count(count) => AnswerValue::Count { count },
+            CoreAnswer::Decimal(value) => AnswerValue::Decimal { value },
             CoreAnswer::Text(text) => AnswerValue::Text { text },
             CoreAnswer::Location(fix) => AnswerValue::Location { fix: fix.into() },
             CoreAnswer::Time(at) => AnswerValue::Time { at: to_system(at) },
@@ -107,6 +113,8 @@ pub enum QuestionType {
     MultipleChoice,
     /// A whole number; the template's constraints bound it.
     Count,
+    /// A number that may have decimals; the template's constraints bound it.
+    Decimal,
     Text,
     Location,
     Time,

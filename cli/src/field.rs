@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::Utc;
 use clap::{Args, Subcommand, ValueEnum};
-use testigo_core::checklist::{evaluate, AnswerValue, QuestionState, QuestionType, YesNo};
+use testigo_core::checklist::{evaluate, AnswerValue, Number, QuestionState, QuestionType, YesNo};
 use testigo_core::ids::{IncidentId, RecordId};
 use testigo_core::incident::{
     Confidence, Determination, EventKind, GeoPoint, NewIncident, ObservationKind, Report,
@@ -663,6 +663,7 @@ fn parse_answer(question: &QuestionState, input: &str) -> Result<AnswerValue> {
                 .parse()
                 .with_context(|| format!("{input:?} is not a whole number"))?,
         ),
+        QuestionType::Decimal => AnswerValue::Decimal(decimal(input)?),
         QuestionType::Text => AnswerValue::Text(input.to_owned()),
         QuestionType::Time => AnswerValue::Time(if input.is_empty() || input == "now" {
             Utc::now()
@@ -695,6 +696,20 @@ fn parse_answer(question: &QuestionState, input: &str) -> Result<AnswerValue> {
             }
         }
     })
+}
+
+/// A number as a volunteer types it: `1.5`, or `1,5` with a decimal comma. Spellings
+/// Rust would also read as a float (`inf`, `NaN`, `1e3`) are refused: no answer holds
+/// them.
+fn decimal(input: &str) -> Result<f64> {
+    let written = if input.contains('.') {
+        input.to_owned()
+    } else {
+        input.replacen(',', ".", 1)
+    };
+    Number::parse(&written)
+        .map(Number::as_f64)
+        .ok_or_else(|| anyhow!("{input:?} is not a number (write it like 1.5 or 1,5)"))
 }
 
 /// Accepts a choice by its value, its label, or its number in the list.
@@ -861,6 +876,32 @@ fn wait(store: &Store, out: Output, timeout: u32, once: bool) -> Result<()> {
         })?;
         if once {
             return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_typed_with_a_point_or_a_comma_and_never_as_nan() {
+        assert_eq!(decimal("1.5").unwrap(), 1.5);
+        assert_eq!(decimal("1,5").unwrap(), 1.5);
+        assert_eq!(decimal("-0,25").unwrap(), -0.25);
+        assert_eq!(decimal("3").unwrap(), 3.0);
+        for refused in [
+            "",
+            "NaN",
+            "inf",
+            "-infinity",
+            "1e3",
+            "1,5,0",
+            "1.000,5",
+            "tres",
+        ] {
+            let error = decimal(refused).unwrap_err().to_string();
+            assert!(error.contains("is not a number"), "{refused}: {error}");
         }
     }
 }

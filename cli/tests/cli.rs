@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn testigo() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_testigo"));
@@ -488,7 +488,8 @@ fn a_volunteer_checks_in_answers_everything_and_checks_out_at_full_progress() {
         ]);
     }
 
-    // The shipped checklist as an XLSForm; version 2 with one label changed.
+    // The shipped checklist as an XLSForm; version 2 with one label changed and a
+    // decimal question added after the agents count.
     let form = dir.path().join("checklist.csv");
     json(&["template", "export", "--out", form.to_str().unwrap()]);
     let xlsx = dir.path().join("checklist.xlsx");
@@ -503,6 +504,17 @@ fn a_volunteer_checks_in_answers_everything_and_checks_out_at_full_progress() {
             1,
         );
     assert_ne!(edited, text);
+    let edited: String = edited
+        .lines()
+        .flat_map(|line| {
+            let added = line.starts_with(",integer,agents_count,").then_some(
+                ",decimal,distance_km,How far away is it (km)?,¿A qué distancia está (km)?,,,yes,,. > 0,More than 0 km,Más de 0 km,",
+            );
+            std::iter::once(line).chain(added)
+        })
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert!(edited.contains(",decimal,distance_km,"), "{edited}");
     std::fs::write(&form, edited).unwrap();
     let refused = testigo()
         .args(["template", "--store", &volunteer, "import"])
@@ -609,6 +621,8 @@ fn a_volunteer_checks_in_answers_everything_and_checks_out_at_full_progress() {
             "yes_no_unknown" => "sí",
             "single_choice" | "multiple_choice" => "1",
             "count" => "3",
+            // A decimal comma, as many Spanish speakers type it.
+            "decimal" => "1,5",
             "text" => "Tres agentes con chalecos",
             "time" => "now",
             "location" => "38.5931,-90.2301",
@@ -620,6 +634,16 @@ fn a_volunteer_checks_in_answers_everything_and_checks_out_at_full_progress() {
         asked.push(next);
     }
     assert!(asked.len() >= 5, "{asked:?}");
+    assert!(asked.contains(&"distance_km".to_owned()), "{asked:?}");
+    let distance = checklist()["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["questions"].as_array().unwrap().clone())
+        .find(|q| q["id"] == "distance_km")
+        .unwrap();
+    assert_eq!(distance["value"], json!({"type": "decimal", "value": 1.5}));
+    assert_eq!(distance["display"], "1.5");
     json(&[
         "field",
         "--store",

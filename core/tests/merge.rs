@@ -196,6 +196,61 @@ fn an_amendment_keeps_the_original_and_answers_are_per_author() {
     ));
 }
 
+/// A decimal answer is an automerge F64 and reads back bit for bit, after a save and a
+/// load; NaN and infinity are refused before anything is written.
+#[test]
+fn decimal_answers_are_stored_as_floats_and_read_back_exactly() {
+    use automerge::{ReadDoc, ScalarValue, Value, ROOT};
+    let ana = person(2, Role::Volunteer);
+    let id = IncidentId::generate();
+    let mut doc = IncidentDoc::create(&id, &ana, report("Courthouse steps"), at(0)).unwrap();
+    let values = [0.1, 2.0, -0.25, 1e-300, 5e-324, f64::MAX, 1.0 / 3.0];
+    for (i, x) in values.iter().enumerate() {
+        doc.answer(&ana, &format!("d{i}"), AnswerValue::Decimal(*x), at(1))
+            .unwrap();
+    }
+    let loaded = fork(&doc);
+    let view = loaded.view().unwrap();
+    for (i, x) in values.iter().enumerate() {
+        let answer = &view.answers_to(&format!("d{i}")).unwrap().by_author[0].value;
+        match answer {
+            AnswerValue::Decimal(back) => assert_eq!(back.to_bits(), x.to_bits(), "{x}"),
+            other => panic!("{x} read back as {other:?}"),
+        }
+    }
+    // In the document itself: answers/<key>/value/value is an F64, even for 2.0.
+    let am = loaded.automerge();
+    let object = |obj: &automerge::ObjId, key: &str| match am.get(obj, key).unwrap() {
+        Some((Value::Object(_), id)) => id,
+        other => panic!("{key}: {other:?}"),
+    };
+    let answers = object(&ROOT, "answers");
+    let record = object(
+        &answers,
+        &testigo_core::incident::answer_key("d1", &ana.device),
+    );
+    let value = object(&record, "value");
+    assert!(matches!(
+        am.get(&value, "value").unwrap(),
+        Some((Value::Scalar(s), _)) if matches!(s.as_ref(), ScalarValue::F64(x) if *x == 2.0)
+    ));
+
+    let heads = doc.automerge().get_heads();
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let refused = doc.answer(&ana, "d0", AnswerValue::Decimal(bad), at(2));
+        assert!(
+            matches!(&refused, Err(testigo_core::Error::InvalidInput { field, reason }) if field == "answer" && reason.contains("NaN or infinity")),
+            "{bad}: {refused:?}"
+        );
+    }
+    assert_eq!(doc.automerge().get_heads(), heads, "nothing was written");
+    assert_eq!(
+        doc.view().unwrap().answers_to("d0").unwrap().by_author[0].value,
+        AnswerValue::Decimal(0.1),
+        "the saved answer stays"
+    );
+}
+
 #[test]
 fn a_volunteer_cannot_confirm_or_edit_the_report() {
     let ana = person(2, Role::Volunteer);

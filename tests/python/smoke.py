@@ -101,6 +101,43 @@ def checklist_in_spanish(tmp):
     assert "agencies" in shown
 
 
+DISTANCES = """
+{"id": "distances", "version": 1, "title": {"en": "Distances", "es": "Distancias"},
+ "sections": [{"id": "s", "title": {"en": "Scene", "es": "Lugar"}, "questions": [
+   {"id": "distance_km", "type": "decimal", "required": true,
+    "label": {"en": "How far away is it (km)?", "es": "¿A qué distancia está (km)?"},
+    "constraints": [{"rule": {"more_than": 0}, "message": {"en": "More than 0 km.", "es": "Más de 0 km."}}]},
+   {"id": "route", "type": "text", "required": true,
+    "relevance": {"more_than": {"question": "distance_km", "value": 1.5}},
+    "label": {"en": "Which route?", "es": "¿Qué ruta?"}}]}]}
+"""
+
+
+@test
+def decimal_answers_cross_the_bindings_exactly(tmp):
+    store = t.FieldStore.open(os.path.join(tmp, "field.db"), secrets.token_bytes(32))
+    ref = store.publish_template(DISTANCES)
+    incident_id = store.create_incident(new_incident(ref))
+    store.set_locale("es")
+    store.answer(incident_id, "distance_km", t.AnswerValue.DECIMAL(2.25))
+    checklist = store.checklist(incident_id, None)
+    shown = {q.id: q for s in checklist.sections for q in s.questions}
+    distance = shown["distance_km"]
+    assert distance.kind == t.QuestionType.DECIMAL, distance.kind
+    assert distance.value == t.AnswerValue.DECIMAL(2.25), distance.value
+    assert distance.display == "2.25", distance.display
+    assert "route" in shown, "2.25 is more than 1.5"
+    for bad, reason in [(float("nan"), "Escriba un número con cifras."), (-1.0, "Más de 0 km.")]:
+        try:
+            store.answer(incident_id, "distance_km", t.AnswerValue.DECIMAL(bad))
+        except t.TestigoError.InvalidInput as e:
+            assert e.field == "distance_km" and e.reason == reason, (e.field, e.reason)
+            continue
+        raise AssertionError(f"{bad} was accepted")
+    kept = {q.id: q for s in store.checklist(incident_id, None).sections for q in s.questions}
+    assert kept["distance_km"].value == t.AnswerValue.DECIMAL(2.25), "the saved answer stays"
+
+
 @test
 def photo_is_attached_and_queued_preview_first(tmp):
     store = t.FieldStore.open(os.path.join(tmp, "field.db"), secrets.token_bytes(32))

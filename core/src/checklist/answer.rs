@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::number::Number;
 use crate::location::LocationFix;
 
 /// Yes / no / "I could not tell": on scene, "unknown" is an honest answer.
@@ -25,6 +26,9 @@ pub enum AnswerValue {
     /// The choice values of a multiple-choice question, in the order picked.
     Choices(Vec<String>),
     Count(i64),
+    /// A number with decimals (a distance, a weight). Always finite: NaN and infinity
+    /// are refused before an answer is written and when a change is checked.
+    Decimal(f64),
     Text(String),
     Location(LocationFix),
     #[serde(with = "chrono::serde::ts_milliseconds")]
@@ -46,6 +50,21 @@ impl AnswerValue {
             AnswerValue::Choices(choices) => choices.is_empty(),
             _ => false,
         }
+    }
+
+    /// The number a count or decimal answer holds, for constraints and conditions.
+    pub fn number(&self) -> Option<Number> {
+        match self {
+            AnswerValue::Count(n) => Some(Number::Integer(*n)),
+            AnswerValue::Decimal(x) => Some(Number::Decimal(*x)),
+            _ => None,
+        }
+    }
+
+    /// A number answer that is NaN or infinite, which nothing may record: it has no
+    /// JSON form, compares with nothing, and would read back as no answer at all.
+    pub fn is_non_finite(&self) -> bool {
+        matches!(self, AnswerValue::Decimal(x) if !x.is_finite())
     }
 
     /// Whether two answers say the same thing (order of multiple choices does not matter).

@@ -7,10 +7,12 @@
 //! the combined view and the registry accept: nothing downstream has to cope with a
 //! cycle in skip logic or a comparison with a choice that does not exist.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
+use super::number::Number;
 use super::relevance::{Condition, Literal, Test};
 use super::template::{ConstraintRule, Question, QuestionType, Template};
 use super::text::{Text, EXPECTED_LOCALES, FALLBACK_LOCALE};
@@ -290,25 +292,46 @@ impl<'t> Checker<'t> {
     }
 
     fn check_constraints(&mut self, place: &str, question: &'t Question) {
-        let (mut min, mut max) = (None::<i64>, None::<i64>);
+        let (mut lower, mut upper) = (None::<Bound>, None::<Bound>);
         let (mut min_selected, mut max_selected) = (None::<u32>, None::<u32>);
         for (n, constraint) in question.constraints.iter().enumerate() {
             let rule = constraint.rule;
             let constraint_place = format!("{place}: constraint {}", n + 1);
-            if rule.applies_to() != question.kind {
+            if !rule.applies_to(question.kind) {
                 self.error(
                     &constraint_place,
                     format_args!(
                         "{} applies to {} questions, not {}",
                         rule.name(),
-                        rule.applies_to().as_str(),
+                        rule.applies_to_names(),
                         question.kind.as_str()
                     ),
                 );
             }
             match rule {
-                ConstraintRule::Min(v) => min = Some(min.map_or(v, |m| m.max(v))),
-                ConstraintRule::Max(v) => max = Some(max.map_or(v, |m| m.min(v))),
+                ConstraintRule::Min(v)
+                | ConstraintRule::Max(v)
+                | ConstraintRule::MoreThan(v)
+                | ConstraintRule::LessThan(v) => {
+                    let bound = Bound {
+                        rule: rule.name(),
+                        value: v,
+                        strict: matches!(
+                            rule,
+                            ConstraintRule::MoreThan(_) | ConstraintRule::LessThan(_)
+                        ),
+                    };
+                    if let Some(problem) = number_problem(question.kind, v) {
+                        self.error(
+                            &constraint_place,
+                            format_args!("{} {v} {problem}", rule.name()),
+                        );
+                    } else if matches!(rule, ConstraintRule::Min(_) | ConstraintRule::MoreThan(_)) {
+                        lower = Some(bound.tighter(lower, Ordering::Greater));
+                    } else {
+                        upper = Some(bound.tighter(upper, Ordering::Less));
+                    }
+                }
                 ConstraintRule::MinSelected(v) => {
                     min_selected = Some(min_selected.map_or(v, |m| m.max(v)))
                 }
@@ -319,12 +342,18 @@ impl<'t> Checker<'t> {
             }
             self.text(format!("{constraint_place}: message"), &constraint.message);
         }
-        if let (Some(min), Some(max)) = (min, max) {
-            if min > max {
-                self.error(
-                    place,
-                    format_args!("constraint: min {min} is greater than max {max}"),
-                );
+        if let (Some(low), Some(high)) = (lower, upper) {
+            let order = low.value.compare(high.value);
+            let empty = order == Some(Ordering::Greater)
+                || (order == Some(Ordering::Equal) && (low.strict || high.strict));
+            if empty {
+                let (a, b) = (low.value, high.value);
+                let problem = if low.strict || high.strict {
+                    format!("{} {a} and {} {b} leave no answer", low.rule, high.rule)
+                } else {
+                    format!("min {a} is greater than max {b}")
+                };
+                self.error(place, format_args!("constraint: {problem}"));
             }
         }
         if let (Some(min), Some(max)) = (min_selected, max_selected) {
@@ -361,9 +390,11 @@ impl<'t> Checker<'t> {
                 Test::Selected(value) => {
                     target.choice(value).is_none().then(|| format!("{value:?} is not one of the choices of {name:?}"))
                 }
-                Test::AtLeast => (!matches!(kind, QuestionType::Count | QuestionType::MultipleChoice)).then(|| {
-                    format!("\"at_least\" needs a count or multiple_choice question, but {name:?} is {}", kind.as_str())
-                }),
+                Test::Bound(test, _) if !kind.is_number() && kind != QuestionType::MultipleChoice => {
+                    Some(format!("\"{test}\" needs a count, decimal or multiple_choice question, but {name:?} is {}", kind.as_str()))
+                }
+                Test::Bound(test, value) => number_problem(kind, value)
+                    .map(|problem| format!("\"{test}\" on {name:?}: {value} {problem}")),
             };
             if let Some(problem) = problem {
                 self.error(place, problem);
@@ -534,8 +565,17 @@ fn equals_problem(target: &Question, literal: &Literal) -> Option<String> {
             "compares {name:?} with {}, which is not one of its choices",
             show(literal)
         )),
-        (QuestionType::Count, Literal::Integer(_)) | (QuestionType::Text, Literal::Text(_)) => None,
-        (QuestionType::Count | QuestionType::Text, _) => Some(format!(
+        (QuestionType::Text, Literal::Text(_)) => None,
+        (
+            QuestionType::Count | QuestionType::Decimal,
+            Literal::Integer(_) | Literal::Decimal(_),
+        ) => {
+            let number = literal.number()?;
+            number_problem(target.kind, number).map(|problem| {
+                format!("compares {kind} question {name:?} with {number}, which {problem}")
+            })
+        }
+        (QuestionType::Count | QuestionType::Decimal | QuestionType::Text, _) => Some(format!(
             "compares {kind} question {name:?} with {}",
             show(literal)
         )),
@@ -550,8 +590,48 @@ fn equals_problem(target: &Question, literal: &Literal) -> Option<String> {
 
 fn show(literal: &Literal) -> String {
     match literal {
-        Literal::Integer(n) => format!("the number {n}"),
         Literal::Text(t) => format!("{t:?}"),
+        Literal::Integer(n) => format!("the number {n}"),
+        Literal::Decimal(x) => format!("the number {}", Number::Decimal(*x)),
+    }
+}
+
+/// One end of the answers a question's constraints allow.
+#[derive(Clone, Copy)]
+struct Bound {
+    rule: &'static str,
+    value: Number,
+    /// `more_than` / `less_than`: the value itself is not allowed.
+    strict: bool,
+}
+
+impl Bound {
+    /// Whichever of `self` and `current` allows less: the one further `inward`
+    /// (greater for a lower bound, less for an upper one), or the strict one of two
+    /// at the same value.
+    fn tighter(self, current: Option<Bound>, inward: Ordering) -> Bound {
+        match current {
+            None => self,
+            Some(current) => match self.value.compare(current.value) {
+                Some(order) if order == inward => self,
+                Some(Ordering::Equal) if self.strict && !current.strict => self,
+                _ => current,
+            },
+        }
+    }
+}
+
+/// What is wrong, if anything, with `number` as a bound or a compared value of a
+/// `kind` question: the one rule for numbers in a template. Counts and selections are
+/// whole; nothing is NaN or infinite (JSON cannot write them, but a template built in
+/// code could hold them, and they would compare with nothing).
+fn number_problem(kind: QuestionType, number: Number) -> Option<&'static str> {
+    if !number.is_finite() {
+        Some("is not a finite number")
+    } else if kind != QuestionType::Decimal && !number.is_whole() {
+        Some("is not a whole number")
+    } else {
+        None
     }
 }
 
@@ -776,7 +856,7 @@ mod tests {
                 "question \"agency\": relevance: compares \"present\" with \"maybe\", which is not yes, no or unknown",
                 "question \"agents\": relevance: \"hsi\" is not one of the choices of \"agency\"",
                 "question \"agents\": relevance: compares \"agency\" with \"fbi\", which is not one of its choices",
-                "question \"agents\": relevance: \"at_least\" needs a count or multiple_choice question, but \"present\" is yes_no_unknown",
+                "question \"agents\": relevance: \"at_least\" needs a count, decimal or multiple_choice question, but \"present\" is yes_no_unknown",
                 "question \"agents\": relevance: \"selected\" needs a choice question, but \"present\" is yes_no_unknown",
                 "question \"notes\": relevance: an empty \"all\" or \"any\" list",
                 "rule \"seen\": when: compares count question \"agents\" with \"three\"",
@@ -804,7 +884,7 @@ mod tests {
             errors(t),
             [
                 "question \"agents\": constraint: min 5 is greater than max 2",
-                "question \"notes\": constraint 1: min applies to count questions, not text",
+                "question \"notes\": constraint 1: min applies to count or decimal questions, not text",
             ]
         );
     }
@@ -965,6 +1045,58 @@ mod tests {
         assert!(
             at("late") < at("notes") && at("notes") < at("present") && at("present") < at("agency"),
             "{order:?}"
+        );
+    }
+
+    #[test]
+    fn numbers_must_suit_count_and_decimal_questions() {
+        let mut t = base();
+        add_question(
+            &mut t,
+            json!({"id": "distance", "type": "decimal", "label": text("Distance"),
+            "constraints": [
+                {"rule": {"min": 0.5}, "message": text("Half or more")},
+                {"rule": {"less_than": 0.5}, "message": text("Under half")}
+            ]}),
+        );
+        set(
+            &mut t,
+            "/sections/0/questions/2/constraints",
+            json!([
+                {"rule": {"max": 2.5}, "message": text("Two and a half at most")},
+                {"rule": {"more_than": 1}, "message": text("More than one")}
+            ]),
+        );
+        set(
+            &mut t,
+            "/sections/1/questions/0/relevance",
+            json!({"all": [
+                {"more_than": {"question": "distance", "value": 1.5}},
+                {"equals": {"question": "distance", "value": 2}},
+                {"at_least": {"question": "distance", "value": 0.25}},
+                {"equals": {"question": "distance", "value": "far"}},
+                {"at_least": {"question": "agents", "value": 1.5}},
+                {"equals": {"question": "agents", "value": 2.5}},
+                {"more_than": {"question": "present", "value": 1}}
+            ]}),
+        );
+        let mut template: Template = serde_json::from_value(t).unwrap();
+        let distance = template.sections[1].questions.last_mut().unwrap();
+        let mut not_a_number = distance.constraints[0].clone();
+        not_a_number.rule = ConstraintRule::Max(Number::Decimal(f64::NAN));
+        distance.constraints.push(not_a_number);
+        assert_eq!(
+            check_template(&template).errors,
+            [
+                "question \"agents\": constraint 1: max 2.5 is not a whole number",
+                "question \"agents\": constraint 2: more_than applies to decimal questions, not count",
+                "question \"notes\": relevance: compares decimal question \"distance\" with \"far\"",
+                "question \"notes\": relevance: \"at_least\" on \"agents\": 1.5 is not a whole number",
+                "question \"notes\": relevance: compares count question \"agents\" with 2.5, which is not a whole number",
+                "question \"notes\": relevance: \"more_than\" needs a count, decimal or multiple_choice question, but \"present\" is yes_no_unknown",
+                "question \"distance\": constraint 3: max NaN is not a finite number",
+                "question \"distance\": constraint: min 0.5 and less_than 0.5 leave no answer",
+            ]
         );
     }
 }

@@ -26,6 +26,7 @@ pub fn display_answer(question: &Question, value: &AnswerValue, locale: &str) ->
             .collect::<Vec<_>>()
             .join(", "),
         AnswerValue::Count(n) => n.to_string(),
+        AnswerValue::Decimal(x) => decimal(*x),
         AnswerValue::Text(text) => text.clone(),
         AnswerValue::Location(fix) => place(fix),
         AnswerValue::Time(at) => time(at),
@@ -48,6 +49,13 @@ pub(crate) fn yes_no_label(value: YesNo, lang: Lang) -> &'static str {
         (YesNo::Unknown, Lang::En) => "Unknown",
         (YesNo::Unknown, Lang::Es) => "No se sabe",
     }
+}
+
+/// The shortest digits that read back as the same number (`1.5`, `2`), with a decimal
+/// point in Spanish too: the Spanish of the hotlines' volunteers (Mexico, Central
+/// America, the United States) writes 1.5. The CLI takes a decimal comma as input.
+fn decimal(x: f64) -> String {
+    x.to_string()
 }
 
 fn time(at: &DateTime<Utc>) -> String {
@@ -147,5 +155,20 @@ mod tests {
             display_answer(&question(QuestionType::Checkpoint), &no_fix, "es"),
             "2025-06-07 14:05 UTC · sin ubicación"
         );
+    }
+
+    #[test]
+    fn decimals_show_their_shortest_digits_with_a_point_in_both_languages() {
+        let q = question(QuestionType::Decimal);
+        for (x, shown) in [
+            (1.5, "1.5"),
+            (2.0, "2"),
+            (0.1, "0.1"),
+            (-0.25, "-0.25"),
+            (1e-7, "0.0000001"),
+        ] {
+            assert_eq!(display_answer(&q, &AnswerValue::Decimal(x), "en"), shown);
+            assert_eq!(display_answer(&q, &AnswerValue::Decimal(x), "es-MX"), shown);
+        }
     }
 }

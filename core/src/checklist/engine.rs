@@ -536,4 +536,110 @@ mod tests {
         assert_eq!(visible(&evaluation), ["present", "notes"]);
         assert!(evaluation.hidden_answers.is_empty());
     }
+
+    #[test]
+    fn a_decimal_answer_is_checked_shown_and_read_by_relevance() {
+        let template: crate::checklist::Template = serde_json::from_value(serde_json::json!({
+            "id": "d", "version": 1, "title": {"en": "D", "es": "D"},
+            "sections": [{"id": "s", "title": {"en": "S", "es": "S"}, "questions": [
+                {"id": "distance", "type": "decimal", "required": true,
+                 "label": {"en": "Distance (km)", "es": "Distancia (km)"},
+                 "constraints": [
+                     {"rule": {"min": 0.5}, "message": {"en": "At least 0.5 km.", "es": "Al menos 0.5 km."}},
+                     {"rule": {"less_than": 250}, "message": {"en": "Under 250 km.", "es": "Menos de 250 km."}}
+                 ]},
+                {"id": "route", "type": "text", "required": true,
+                 "relevance": {"more_than": {"question": "distance", "value": 1.5}},
+                 "label": {"en": "Route", "es": "Ruta"}},
+                {"id": "exact", "type": "text", "required": true,
+                 "relevance": {"equals": {"question": "distance", "value": 2}},
+                 "label": {"en": "Exactly two?", "es": "¿Justo dos?"}}
+            ]}],
+            "determination_rules": [
+                {"id": "far", "when": {"at_least": {"question": "distance", "value": 100.5}},
+                 "determination": "inconclusive", "confidence": "low",
+                 "reason": {"en": "Far", "es": "Lejos"}}
+            ]
+        }))
+        .unwrap();
+        let t = CheckedTemplate::new(template).unwrap();
+        let me = device(1);
+        let at = |x: f64| {
+            evaluate(
+                &t,
+                &answers(&[(&me, "distance", AnswerValue::Decimal(x))]),
+                &me,
+                "es",
+            )
+        };
+
+        let near = at(1.5);
+        assert_eq!(visible(&near), ["distance"], "1.5 is not more than 1.5");
+        assert_eq!(
+            near.progress,
+            Progress {
+                answered: 1,
+                required: 1
+            }
+        );
+        assert!(near.complete);
+        assert_eq!(
+            near.question("distance").unwrap().display.as_deref(),
+            Some("1.5")
+        );
+
+        let two = at(2.0);
+        assert_eq!(
+            visible(&two),
+            ["distance", "route", "exact"],
+            "2.0 equals the literal 2"
+        );
+        assert_eq!(
+            two.progress,
+            Progress {
+                answered: 1,
+                required: 3
+            }
+        );
+        assert_eq!(two.next.as_deref(), Some("route"));
+        assert_eq!(
+            two.question("distance").unwrap().display.as_deref(),
+            Some("2")
+        );
+        assert_eq!(two.suggestion, None);
+
+        let far = at(100.5);
+        assert_eq!(far.suggestion.map(|s| s.rule), Some("far".to_owned()));
+
+        for (x, message) in [(0.25, "Al menos 0.5 km."), (250.0, "Menos de 250 km.")] {
+            let out = at(x);
+            let distance = out.question("distance").unwrap();
+            assert_eq!(distance.status, AnswerStatus::Invalid);
+            assert_eq!(distance.error.as_deref(), Some(message));
+            assert_eq!(
+                out.progress,
+                Progress {
+                    answered: 0,
+                    required: 1
+                }
+            );
+            assert_eq!(
+                visible(&out),
+                ["distance"],
+                "an invalid answer says nothing to relevance"
+            );
+        }
+
+        // A peer's NaN (refused everywhere it could be written) still counts for nothing.
+        let nan = at(f64::NAN);
+        assert_eq!(
+            nan.question("distance").unwrap().status,
+            AnswerStatus::Invalid
+        );
+        assert_eq!(
+            nan.question("distance").unwrap().error.as_deref(),
+            Some("Escriba un número con cifras.")
+        );
+        assert!(!nan.complete);
+    }
 }

@@ -19,6 +19,7 @@ mod display;
 mod engine;
 #[cfg(test)]
 mod fixtures;
+mod number;
 mod registry;
 mod relevance;
 mod template;
@@ -38,6 +39,7 @@ pub use engine::{
     evaluate, AnswerStatus, ChoiceLabel, Evaluation, Progress, QuestionState, SectionState,
     Suggestion,
 };
+pub use number::Number;
 pub use registry::Registry;
 pub use relevance::{Condition, Literal};
 pub use template::{

@@ -8,25 +8,40 @@
 //!          {"selected": {"question": "agencies", "value": "ice_ero"}}]}
 //! ```
 
+use std::cmp::Ordering;
+
 use serde::{Deserialize, Serialize};
 
 use super::answer::{AnswerValue, YesNo};
+use super::number::Number;
 
-/// A value compared with an answer: text for yes/no, choice and text questions, an
-/// integer for counts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A value compared with an answer: text for yes/no, choice and text questions, a
+/// whole number for counts, a whole or decimal number for decimals.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Literal {
     Integer(i64),
     Text(String),
+    /// Tried after text, so `2` stays an integer and only `2.5` or `2.0` is decimal.
+    Decimal(f64),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+impl Literal {
+    pub fn number(&self) -> Option<Number> {
+        match self {
+            Literal::Integer(n) => Some(Number::Integer(*n)),
+            Literal::Decimal(x) => Some(Number::Decimal(*x)),
+            Literal::Text(_) => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Condition {
     /// The question has an answer (an empty text or selection is no answer).
     Answered(String),
-    /// The answer is this value (yes/no/unknown, a single choice, a count or a text).
+    /// The answer is this value (yes/no/unknown, a single choice, a number or a text).
     Equals {
         question: String,
         value: Literal,
@@ -43,10 +58,17 @@ pub enum Condition {
         question: String,
         value: String,
     },
-    /// A count is at least `value`, or at least `value` distinct choices are picked.
+    /// A count or decimal is at least `value`, or at least `value` distinct choices
+    /// are picked.
     AtLeast {
         question: String,
-        value: i64,
+        value: Number,
+    },
+    /// A count or decimal is more than `value`, or more than `value` distinct choices
+    /// are picked. A decimal's "more than 1.5" cannot be written as "at least" anything.
+    MoreThan {
+        question: String,
+        value: Number,
     },
     /// Every condition holds (true when empty, which the template check refuses).
     All(Vec<Condition>),
@@ -72,16 +94,12 @@ impl Condition {
                 Some(AnswerValue::Choices(choices)) => choices.contains(value),
                 _ => false,
             },
-            Condition::AtLeast { question, value } => match answer(question) {
-                Some(AnswerValue::Count(n)) => n >= value,
-                Some(AnswerValue::Choices(choices)) => {
-                    let mut distinct: Vec<&String> = choices.iter().collect();
-                    distinct.sort();
-                    distinct.dedup();
-                    i64::try_from(distinct.len()).is_ok_and(|n| n >= *value)
-                }
-                _ => false,
-            },
+            Condition::AtLeast { question, value } => amount(answer(question))
+                .and_then(|n| n.compare(*value))
+                .is_some_and(Ordering::is_ge),
+            Condition::MoreThan { question, value } => amount(answer(question))
+                .and_then(|n| n.compare(*value))
+                .is_some_and(Ordering::is_gt),
             Condition::All(conditions) => conditions.iter().all(|c| c.holds(answer)),
             Condition::Any(conditions) => conditions.iter().any(|c| c.holds(answer)),
             Condition::Not(condition) => !condition.holds(answer),
@@ -108,9 +126,13 @@ impl Condition {
                     question,
                     test: Test::Selected(value),
                 }),
-                Condition::AtLeast { question, .. } => out.push(Comparison {
+                Condition::AtLeast { question, value } => out.push(Comparison {
                     question,
-                    test: Test::AtLeast,
+                    test: Test::Bound("at_least", *value),
+                }),
+                Condition::MoreThan { question, value } => out.push(Comparison {
+                    question,
+                    test: Test::Bound("more_than", *value),
                 }),
                 Condition::All(conditions) | Condition::Any(conditions) => {
                     stack.extend(conditions.iter().rev())
@@ -135,18 +157,19 @@ impl Condition {
 }
 
 /// One leaf of a condition: which question it reads and how.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Comparison<'a> {
     pub(crate) question: &'a str,
     pub(crate) test: Test<'a>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Test<'a> {
     Answered,
     Equals(&'a Literal),
     Selected(&'a str),
-    AtLeast,
+    /// `at_least` or `more_than` (its JSON name), with its value.
+    Bound(&'static str, Number),
 }
 
 /// The JSON spelling of a yes/no answer, which is what conditions compare with.
@@ -158,13 +181,31 @@ pub(crate) fn yes_no_str(value: YesNo) -> &'static str {
     }
 }
 
+/// What numeric conditions read: a count or a decimal, or how many distinct choices
+/// are picked.
+fn amount(answer: Option<&AnswerValue>) -> Option<Number> {
+    match answer? {
+        AnswerValue::Choices(choices) => {
+            let mut distinct: Vec<&String> = choices.iter().collect();
+            distinct.sort();
+            distinct.dedup();
+            i64::try_from(distinct.len()).ok().map(Number::Integer)
+        }
+        other => other.number(),
+    }
+}
+
 fn matches(answer: &AnswerValue, literal: &Literal) -> bool {
     match (answer, literal) {
         (AnswerValue::YesNo(yes_no), Literal::Text(text)) => yes_no_str(*yes_no) == text,
         (AnswerValue::Choice(choice), Literal::Text(text)) => choice == text,
         (AnswerValue::Text(answer), Literal::Text(text)) => answer.trim() == text.trim(),
-        (AnswerValue::Count(n), Literal::Integer(i)) => n == i,
-        _ => false,
+        // By value: a decimal answer of 2.0 equals the literal 2.
+        _ => answer
+            .number()
+            .zip(literal.number())
+            .and_then(|(a, l)| a.compare(l))
+            .is_some_and(Ordering::is_eq),
     }
 }
 
@@ -297,5 +338,60 @@ mod tests {
         assert_eq!(questions, ["a", "b", "c"]);
         assert!(!condition.has_empty_list());
         assert!(Condition::Not(Box::new(Condition::Any(vec![]))).has_empty_list());
+    }
+
+    #[test]
+    fn decimals_compare_by_value() {
+        let a = answers(&[
+            ("distance", AnswerValue::Decimal(1.5)),
+            ("agents", AnswerValue::Count(2)),
+        ]);
+        assert!(holds(
+            r#"{"more_than": {"question": "distance", "value": 1}}"#,
+            &a
+        ));
+        assert!(!holds(
+            r#"{"more_than": {"question": "distance", "value": 1.5}}"#,
+            &a
+        ));
+        assert!(holds(
+            r#"{"at_least": {"question": "distance", "value": 1.5}}"#,
+            &a
+        ));
+        assert!(!holds(
+            r#"{"at_least": {"question": "distance", "value": 1.50001}}"#,
+            &a
+        ));
+        assert!(holds(
+            r#"{"equals": {"question": "distance", "value": 1.5}}"#,
+            &a
+        ));
+        assert!(
+            !holds(
+                r#"{"equals": {"question": "distance", "value": "1.5"}}"#,
+                &a
+            ),
+            "a number is not text"
+        );
+        assert!(
+            holds(r#"{"equals": {"question": "agents", "value": 2.0}}"#, &a),
+            "2 is 2.0"
+        );
+        assert!(holds(
+            r#"{"more_than": {"question": "agents", "value": 1}}"#,
+            &a
+        ));
+        assert!(!holds(
+            r#"{"more_than": {"question": "agents", "value": 2}}"#,
+            &a
+        ));
+        let nan = answers(&[("distance", AnswerValue::Decimal(f64::NAN))]);
+        for test in ["more_than", "at_least", "equals"] {
+            let condition = format!(r#"{{"{test}": {{"question": "distance", "value": 0}}}}"#);
+            assert!(
+                !holds(&condition, &nan),
+                "NaN compares with nothing ({test})"
+            );
+        }
     }
 }

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::answer::AnswerValue;
+use super::number::Number;
 use super::relevance::Condition;
 use super::text::Text;
 use crate::incident::{Confidence, Determination};
@@ -50,6 +51,8 @@ pub enum QuestionType {
     MultipleChoice,
     /// A whole number; bounds come from `min` / `max` constraints.
     Count,
+    /// A number that may have decimals; bounds come from `min` / `max` constraints.
+    Decimal,
     Text,
     Location,
     Time,
@@ -65,11 +68,18 @@ impl QuestionType {
             AnswerValue::Choice(_) => QuestionType::SingleChoice,
             AnswerValue::Choices(_) => QuestionType::MultipleChoice,
             AnswerValue::Count(_) => QuestionType::Count,
+            AnswerValue::Decimal(_) => QuestionType::Decimal,
             AnswerValue::Text(_) => QuestionType::Text,
             AnswerValue::Location(_) => QuestionType::Location,
             AnswerValue::Time(_) => QuestionType::Time,
             AnswerValue::Checkpoint { .. } => QuestionType::Checkpoint,
         }
+    }
+
+    /// Count and decimal questions: the ones `min` / `max` bound and numeric
+    /// conditions (`at_least`, `more_than`) read.
+    pub fn is_number(self) -> bool {
+        matches!(self, QuestionType::Count | QuestionType::Decimal)
     }
 
     pub fn has_choices(self) -> bool {
@@ -86,6 +96,7 @@ impl QuestionType {
             QuestionType::SingleChoice => "single_choice",
             QuestionType::MultipleChoice => "multiple_choice",
             QuestionType::Count => "count",
+            QuestionType::Decimal => "decimal",
             QuestionType::Text => "text",
             QuestionType::Location => "location",
             QuestionType::Time => "time",
@@ -139,14 +150,19 @@ pub struct Constraint {
     pub message: Text,
 }
 
-/// In JSON: `{"min": 0}`, `{"max_length": 2000}`…
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// In JSON: `{"min": 0}`, `{"max": 2.5}`, `{"more_than": 0}`, `{"max_length": 2000}`…
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ConstraintRule {
-    /// Count questions.
-    Min(i64),
-    /// Count questions.
-    Max(i64),
+    /// Count and decimal questions; a whole number for a count.
+    Min(Number),
+    /// Count and decimal questions; a whole number for a count.
+    Max(Number),
+    /// Decimal questions: the answer is more than this (`. > 0`). A count's strict
+    /// bound is a `min` one step up.
+    MoreThan(Number),
+    /// Decimal questions: the answer is less than this.
+    LessThan(Number),
     /// Text questions, in characters.
     MaxLength(u32),
     /// Multiple-choice questions.
@@ -156,13 +172,26 @@ pub enum ConstraintRule {
 }
 
 impl ConstraintRule {
-    pub fn applies_to(self) -> QuestionType {
+    pub fn applies_to(self, kind: QuestionType) -> bool {
         match self {
-            ConstraintRule::Min(_) | ConstraintRule::Max(_) => QuestionType::Count,
-            ConstraintRule::MaxLength(_) => QuestionType::Text,
-            ConstraintRule::MinSelected(_) | ConstraintRule::MaxSelected(_) => {
-                QuestionType::MultipleChoice
+            ConstraintRule::Min(_) | ConstraintRule::Max(_) => kind.is_number(),
+            ConstraintRule::MoreThan(_) | ConstraintRule::LessThan(_) => {
+                kind == QuestionType::Decimal
             }
+            ConstraintRule::MaxLength(_) => kind == QuestionType::Text,
+            ConstraintRule::MinSelected(_) | ConstraintRule::MaxSelected(_) => {
+                kind == QuestionType::MultipleChoice
+            }
+        }
+    }
+
+    /// The questions the rule applies to, as the template check names them.
+    pub fn applies_to_names(self) -> &'static str {
+        match self {
+            ConstraintRule::Min(_) | ConstraintRule::Max(_) => "count or decimal",
+            ConstraintRule::MoreThan(_) | ConstraintRule::LessThan(_) => "decimal",
+            ConstraintRule::MaxLength(_) => "text",
+            ConstraintRule::MinSelected(_) | ConstraintRule::MaxSelected(_) => "multiple_choice",
         }
     }
 
@@ -170,6 +199,8 @@ impl ConstraintRule {
         match self {
             ConstraintRule::Min(_) => "min",
             ConstraintRule::Max(_) => "max",
+            ConstraintRule::MoreThan(_) => "more_than",
+            ConstraintRule::LessThan(_) => "less_than",
             ConstraintRule::MaxLength(_) => "max_length",
             ConstraintRule::MinSelected(_) => "min_selected",
             ConstraintRule::MaxSelected(_) => "max_selected",

@@ -3,6 +3,8 @@
 //! engine reads answers back, because a peer's answer may have been written against
 //! another version of the template or by a buggy client.
 
+use std::cmp::Ordering;
+
 use super::answer::AnswerValue;
 use super::check::CheckedTemplate;
 use super::template::{Constraint, ConstraintRule, Question, QuestionType};
@@ -41,6 +43,8 @@ pub(crate) enum Violation<'t> {
     RepeatedChoice(String),
     Constraint(&'t Constraint),
     InvalidFix(String),
+    /// NaN or infinity, which no question takes.
+    NotFinite,
 }
 
 pub(crate) fn check_answer<'t>(
@@ -56,6 +60,9 @@ pub(crate) fn check_answer<'t>(
     }
     if value.is_blank() {
         return Ok(());
+    }
+    if value.is_non_finite() {
+        return Err(Violation::NotFinite);
     }
     match value {
         AnswerValue::Choice(choice) if question.choice(choice).is_none() => {
@@ -89,9 +96,16 @@ pub(crate) fn check_answer<'t>(
 
 /// Whether `value` follows `rule`; a rule for another type of question says nothing.
 fn satisfies(rule: ConstraintRule, value: &AnswerValue) -> bool {
+    let number = |bound, holds: fn(Ordering) -> bool| {
+        value
+            .number()
+            .map_or(true, |n| n.compare(bound).is_some_and(holds))
+    };
     match (rule, value) {
-        (ConstraintRule::Min(min), AnswerValue::Count(n)) => *n >= min,
-        (ConstraintRule::Max(max), AnswerValue::Count(n)) => *n <= max,
+        (ConstraintRule::Min(min), _) => number(min, Ordering::is_ge),
+        (ConstraintRule::Max(max), _) => number(max, Ordering::is_le),
+        (ConstraintRule::MoreThan(low), _) => number(low, Ordering::is_gt),
+        (ConstraintRule::LessThan(high), _) => number(high, Ordering::is_lt),
         (ConstraintRule::MaxLength(max), AnswerValue::Text(text)) => {
             usize::try_from(max).map_or(true, |max| text.chars().count() <= max)
         }
@@ -151,6 +165,8 @@ impl Violation<'_> {
             (Violation::InvalidFix(reason), Lang::Es) => {
                 format!("La ubicación no es válida ({reason}).")
             }
+            (Violation::NotFinite, Lang::En) => "Enter a number with digits.".to_owned(),
+            (Violation::NotFinite, Lang::Es) => "Escriba un número con cifras.".to_owned(),
         }
     }
 }
@@ -165,6 +181,8 @@ fn type_name(kind: QuestionType, lang: Lang) -> &'static str {
         (QuestionType::MultipleChoice, Lang::Es) => "una lista de opciones",
         (QuestionType::Count, Lang::En) => "a whole number",
         (QuestionType::Count, Lang::Es) => "un número entero",
+        (QuestionType::Decimal, Lang::En) => "a number",
+        (QuestionType::Decimal, Lang::Es) => "un número",
         (QuestionType::Text, Lang::En) => "text",
         (QuestionType::Text, Lang::Es) => "un texto",
         (QuestionType::Location, Lang::En) => "a location",
@@ -345,6 +363,39 @@ mod tests {
                 }
             ),
             Ok(())
+        );
+    }
+
+    #[test]
+    fn decimals_are_bounded_and_never_nan_or_infinite() {
+        let question: Question = serde_json::from_value(serde_json::json!({
+            "id": "d", "type": "decimal", "label": {"en": "D"},
+            "constraints": [
+                {"rule": {"more_than": 0}, "message": {"en": "More than 0."}},
+                {"rule": {"max": 2.5}, "message": {"en": "2.5 at most."}}
+            ]
+        }))
+        .unwrap();
+        let check = |x: f64| check_answer(&question, &AnswerValue::Decimal(x));
+        assert_eq!(check(2.5), Ok(()));
+        assert_eq!(check(0.001), Ok(()));
+        assert!(
+            matches!(check(0.0), Err(Violation::Constraint(c)) if c.message.get("en") == "More than 0.")
+        );
+        assert!(
+            matches!(check(2.5000001), Err(Violation::Constraint(c)) if c.message.get("en") == "2.5 at most.")
+        );
+        for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let violation = check(x).unwrap_err();
+            assert_eq!(violation, Violation::NotFinite);
+            assert_eq!(violation.message("en"), "Enter a number with digits.");
+        }
+        assert_eq!(
+            check_answer(&question, &AnswerValue::Count(2))
+                .unwrap_err()
+                .message("es"),
+            "Esta pregunta espera un número, no un número entero.",
+            "a count is not a decimal answer"
         );
     }
 }

@@ -541,6 +541,13 @@ pub(crate) fn validate_question_id(id: &str) -> Result<()> {
 }
 
 pub(crate) fn validate_answer(value: &AnswerValue) -> Result<()> {
+    if value.is_non_finite() {
+        // JSON has no NaN or infinity: written, it would be a null, read as no answer.
+        return Err(Error::invalid(
+            "answer",
+            "a decimal answer is a finite number, not NaN or infinity",
+        ));
+    }
     match value {
         AnswerValue::Text(t) => validate_text("answer", t, false),
         AnswerValue::Location(fix) => fix.validate(),

@@ -115,6 +115,7 @@ pub(crate) fn grids(template: &Template) -> Result<Grids, ExportError> {
                 QuestionType::SingleChoice => (format!("select_one {}", question.id), ""),
                 QuestionType::MultipleChoice => (format!("select_multiple {}", question.id), ""),
                 QuestionType::Count => ("integer".into(), ""),
+                QuestionType::Decimal => ("decimal".into(), ""),
                 QuestionType::Text => ("text".into(), ""),
                 QuestionType::Location => ("geopoint".into(), ""),
                 QuestionType::Time => ("dateTime".into(), ""),

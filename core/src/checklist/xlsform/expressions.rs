@@ -5,10 +5,10 @@
 //! of XPath that maps onto it exactly is taken:
 //!
 //! - relevance: `${q} = 'yes'`, `${q} != 'no'`, `${q} = ''` / `${q} != ''`,
-//!   `${count} >= 2` (also `>`, `<`, `<=`), `selected(${q}, 'x')`,
+//!   `${count} >= 2`, `${decimal} > 1.5` (also `<`, `<=`), `selected(${q}, 'x')`,
 //!   `count-selected(${q}) >= 2`, joined with `and`, `or`, `not(…)` and parentheses;
-//! - constraints, on the answer itself (`.`): `. >= 0 and . <= 200`,
-//!   `string-length(.) <= 500`, `count-selected(.) >= 1`.
+//! - constraints, on the answer itself (`.`): `. >= 0 and . <= 200`, `. > 0.5` on a
+//!   decimal, `string-length(.) <= 500`, `count-selected(.) >= 1`.
 //!
 //! The translation keeps XPath's meaning where it differs from a first reading:
 //! `${q} != 'no'` holds for an unanswered question too, so it becomes
@@ -17,6 +17,7 @@
 //! `if()`, `regex()`, dates, another question inside a constraint…) is refused with
 //! the reason, never approximated.
 
+use crate::checklist::number::Number;
 use crate::checklist::relevance::{Condition, Literal};
 use crate::checklist::template::{ConstraintRule, QuestionType};
 
@@ -37,7 +38,7 @@ enum Token {
     Ref(String),
     Dot,
     Str(String),
-    Num(i64),
+    Num(Number),
     Name(String),
     Open,
     Close,
@@ -160,13 +161,9 @@ fn tokenize(input: &str) -> Parsed<Vec<Token>> {
                     i += 1;
                 }
                 let number: String = chars[start..i].iter().collect();
-                match number.parse::<i64>() {
-                    Ok(n) => tokens.push(Token::Num(n)),
-                    Err(_) => {
-                        return fail(format!(
-                            "{number} is not a whole number; Testigo compares whole numbers only"
-                        ))
-                    }
+                match Number::parse(&number) {
+                    Some(n) => tokens.push(Token::Num(n)),
+                    None => return fail(format!("{number} is not a number")),
                 }
             }
             _ if c.is_alphabetic() || c == '_' => {
@@ -198,7 +195,7 @@ enum Value {
     Ref(String),
     Dot,
     Str(String),
-    Num(i64),
+    Num(Number),
     CountSelected(Box<Value>),
     StringLength(Box<Value>),
 }
@@ -487,6 +484,9 @@ fn compare(
                         Condition::Not(Box::new(equals))
                     })
                 }
+                _ if kind == Some(QuestionType::Decimal) => {
+                    decimal_bound(question, op, decimal(literal)?)
+                }
                 _ => {
                     let n = number(literal)?;
                     // XPath: an unanswered question is never less than a number.
@@ -523,8 +523,35 @@ fn compare(
 fn at_least(question: &str, value: i64) -> Condition {
     Condition::AtLeast {
         question: question.to_owned(),
-        value,
+        value: Number::Integer(value),
     }
+}
+
+/// `>=`, `>`, `<`, `<=` on a decimal question. Whole numbers step by one (`> 2` is
+/// `at_least 3`); decimals do not, so `>` is `more_than`. Like XPath, an unanswered
+/// question is never less than a number.
+fn decimal_bound(question: &str, op: Op, value: Number) -> Parsed<Condition> {
+    let at_least = || Condition::AtLeast {
+        question: question.to_owned(),
+        value,
+    };
+    let more_than = || Condition::MoreThan {
+        question: question.to_owned(),
+        value,
+    };
+    let less = |not: Condition| {
+        Condition::All(vec![
+            Condition::Answered(question.to_owned()),
+            Condition::Not(Box::new(not)),
+        ])
+    };
+    Ok(match op {
+        Op::Ge => at_least(),
+        Op::Gt => more_than(),
+        Op::Lt => less(at_least()),
+        Op::Le => less(more_than()),
+        Op::Eq | Op::Ne => return fail("= and != are not bounds"),
+    })
 }
 
 /// `>=`, `>`, `<`, `<=` as `at_least`; `less_needs` is added before a "less than" so
@@ -549,21 +576,22 @@ fn bound(question: &str, op: Op, n: i64, less_needs: Option<Condition>) -> Parse
 
 fn literal_for(kind: Option<QuestionType>, literal: &Value) -> Parsed<Literal> {
     match (kind, literal) {
-        (Some(QuestionType::Count), Value::Num(n)) => Ok(Literal::Integer(*n)),
-        (Some(QuestionType::Count), Value::Str(s)) => s
-            .trim()
-            .parse()
-            .map(Literal::Integer)
-            .map_err(|_| ExpressionError(format!("'{s}' is not a whole number"))),
+        (Some(QuestionType::Count), _) => number(literal).map(Literal::Integer),
+        (Some(QuestionType::Decimal), _) => decimal(literal).map(|n| match n {
+            Number::Integer(n) => Literal::Integer(n),
+            Number::Decimal(x) => Literal::Decimal(x),
+        }),
         (_, Value::Str(s)) => Ok(Literal::Text(s.clone())),
         (_, Value::Num(n)) => Ok(Literal::Text(n.to_string())),
         _ => fail("expected a fixed value"),
     }
 }
 
+/// A whole number, for counts and selections.
 fn number(literal: &Value) -> Parsed<i64> {
     match literal {
-        Value::Num(n) => Ok(*n),
+        Value::Num(Number::Integer(n)) => Ok(*n),
+        Value::Num(n) => fail(format!("{n} is not a whole number")),
         Value::Str(s) => s
             .trim()
             .parse()
@@ -572,10 +600,26 @@ fn number(literal: &Value) -> Parsed<i64> {
     }
 }
 
+/// A whole or decimal number, for decimal questions.
+fn decimal(literal: &Value) -> Parsed<Number> {
+    match literal {
+        Value::Num(n) => Ok(*n),
+        Value::Str(s) => {
+            Number::parse(s).ok_or_else(|| ExpressionError(format!("'{s}' is not a number")))
+        }
+        _ => fail("expected a number"),
+    }
+}
+
 // ----- constraints ---------------------------------------------------------------------
 
-/// Translates a `constraint` into Testigo's rules, all with the row's one message.
-pub fn constraint_rules(input: &str) -> Result<Vec<ConstraintRule>, ExpressionError> {
+/// Translates a `constraint` on a `kind` question into Testigo's rules, all with the
+/// row's one message. The kind matters for bounds: a count's `. > 3` is `min 4`, a
+/// decimal's is `more_than 3`.
+pub fn constraint_rules(
+    input: &str,
+    kind: QuestionType,
+) -> Result<Vec<ConstraintRule>, ExpressionError> {
     let node = Parser::parse(input)?;
     let parts = match node {
         Node::And(items) => items,
@@ -592,19 +636,39 @@ pub fn constraint_rules(input: &str) -> Result<Vec<ConstraintRule>, ExpressionEr
         } else {
             (left, op, right)
         };
-        let n = number(&literal).map_err(|_| ExpressionError(UNSUPPORTED_CONSTRAINT.into()))?;
+        if subject == Value::Dot && kind == QuestionType::Decimal {
+            let n =
+                decimal(&literal).map_err(|_| ExpressionError(UNSUPPORTED_CONSTRAINT.into()))?;
+            match op {
+                Op::Ge => rules.push(ConstraintRule::Min(n)),
+                Op::Le => rules.push(ConstraintRule::Max(n)),
+                Op::Eq => rules.extend([ConstraintRule::Min(n), ConstraintRule::Max(n)]),
+                Op::Gt => rules.push(ConstraintRule::MoreThan(n)),
+                Op::Lt => rules.push(ConstraintRule::LessThan(n)),
+                Op::Ne => return fail(UNSUPPORTED_CONSTRAINT),
+            }
+            continue;
+        }
+        let n = match number(&literal) {
+            Ok(n) => n,
+            Err(error) if matches!(literal, Value::Num(_)) => return Err(error),
+            Err(_) => return fail(UNSUPPORTED_CONSTRAINT),
+        };
         let below = n.checked_sub(1);
         let above = n.checked_add(1);
         let unsigned = |v: Option<i64>| {
             v.and_then(|v| u32::try_from(v).ok())
                 .ok_or_else(|| ExpressionError(format!("{n} is out of range here")))
         };
+        let whole = Number::Integer;
         match (subject, op) {
-            (Value::Dot, Op::Ge) => rules.push(ConstraintRule::Min(n)),
-            (Value::Dot, Op::Gt) => rules.push(ConstraintRule::Min(checked(above, n)?)),
-            (Value::Dot, Op::Le) => rules.push(ConstraintRule::Max(n)),
-            (Value::Dot, Op::Lt) => rules.push(ConstraintRule::Max(checked(below, n)?)),
-            (Value::Dot, Op::Eq) => rules.extend([ConstraintRule::Min(n), ConstraintRule::Max(n)]),
+            (Value::Dot, Op::Ge) => rules.push(ConstraintRule::Min(whole(n))),
+            (Value::Dot, Op::Gt) => rules.push(ConstraintRule::Min(whole(checked(above, n)?))),
+            (Value::Dot, Op::Le) => rules.push(ConstraintRule::Max(whole(n))),
+            (Value::Dot, Op::Lt) => rules.push(ConstraintRule::Max(whole(checked(below, n)?))),
+            (Value::Dot, Op::Eq) => {
+                rules.extend([ConstraintRule::Min(whole(n)), ConstraintRule::Max(whole(n))])
+            }
             (Value::StringLength(inner), Op::Le) if *inner == Value::Dot => {
                 rules.push(ConstraintRule::MaxLength(unsigned(Some(n))?))
             }
@@ -675,22 +739,34 @@ fn write(
         Condition::Selected { question, value } => {
             format!("selected(${{{question}}}, {})", quote(value))
         }
-        Condition::AtLeast { question, value } => match kind_of(question) {
-            Some(QuestionType::MultipleChoice) => {
-                format!("count-selected(${{{question}}}) >= {value}")
-            }
-            _ => format!("${{{question}}} >= {value}"),
-        },
+        Condition::AtLeast { question, value } => bound_text(question, ">=", *value, kind_of),
+        Condition::MoreThan { question, value } => bound_text(question, ">", *value, kind_of),
         Condition::All(items) => join(items, " and "),
         Condition::Any(items) => join(items, " or "),
         Condition::Not(inner) => format!("not({})", write(inner, kind_of, false)),
     }
 }
 
+/// `${q} >= 2`, or `count-selected(${q}) >= 2` for a selection.
+fn bound_text(
+    question: &str,
+    op: &str,
+    value: Number,
+    kind_of: &dyn Fn(&str) -> Option<QuestionType>,
+) -> String {
+    match kind_of(question) {
+        Some(QuestionType::MultipleChoice) => {
+            format!("count-selected(${{{question}}}) {op} {value}")
+        }
+        _ => format!("${{{question}}} {op} {value}"),
+    }
+}
+
 fn literal(value: &Literal) -> String {
     match value {
-        Literal::Integer(n) => n.to_string(),
         Literal::Text(s) => quote(s),
+        Literal::Integer(n) => n.to_string(),
+        Literal::Decimal(x) => Number::Decimal(*x).to_string(),
     }
 }
 
@@ -710,6 +786,8 @@ pub fn write_constraint(rules: &[ConstraintRule]) -> String {
         .map(|rule| match rule {
             ConstraintRule::Min(n) => format!(". >= {n}"),
             ConstraintRule::Max(n) => format!(". <= {n}"),
+            ConstraintRule::MoreThan(n) => format!(". > {n}"),
+            ConstraintRule::LessThan(n) => format!(". < {n}"),
             ConstraintRule::MaxLength(n) => format!("string-length(.) <= {n}"),
             ConstraintRule::MinSelected(n) => format!("count-selected(.) >= {n}"),
             ConstraintRule::MaxSelected(n) => format!("count-selected(.) <= {n}"),
@@ -728,6 +806,7 @@ mod tests {
             "agencies" => QuestionType::MultipleChoice,
             "present" => QuestionType::YesNoUnknown,
             "activity" => QuestionType::SingleChoice,
+            "distance" => QuestionType::Decimal,
             _ => QuestionType::Text,
         })
     }
@@ -837,28 +916,40 @@ mod tests {
 
     #[test]
     fn constraints_translate_to_bounds() {
+        use QuestionType::{Count, MultipleChoice, Text};
+        let whole = |n: i64| Number::Integer(n);
         assert_eq!(
-            constraint_rules(". >= 0 and . <= 200").unwrap(),
-            [ConstraintRule::Min(0), ConstraintRule::Max(200)]
+            constraint_rules(". >= 0 and . <= 200", Count).unwrap(),
+            [
+                ConstraintRule::Min(whole(0)),
+                ConstraintRule::Max(whole(200))
+            ]
         );
         assert_eq!(
-            constraint_rules(". > -1 and 100 > .").unwrap(),
-            [ConstraintRule::Min(0), ConstraintRule::Max(99)]
+            constraint_rules(". > -1 and 100 > .", Count).unwrap(),
+            [
+                ConstraintRule::Min(whole(0)),
+                ConstraintRule::Max(whole(99))
+            ]
         );
         assert_eq!(
-            constraint_rules("string-length(.) <= 500").unwrap(),
+            constraint_rules("string-length(.) <= 500", Text).unwrap(),
             [ConstraintRule::MaxLength(500)]
         );
         assert_eq!(
-            constraint_rules("count-selected(.) >= 1 and count-selected(.) < 4").unwrap(),
+            constraint_rules(
+                "count-selected(.) >= 1 and count-selected(.) < 4",
+                MultipleChoice
+            )
+            .unwrap(),
             [
                 ConstraintRule::MinSelected(1),
                 ConstraintRule::MaxSelected(3)
             ]
         );
         assert_eq!(
-            constraint_rules(". = 4").unwrap(),
-            [ConstraintRule::Min(4), ConstraintRule::Max(4)]
+            constraint_rules(". = 4", Count).unwrap(),
+            [ConstraintRule::Min(whole(4)), ConstraintRule::Max(whole(4))]
         );
         for unsupported in [
             ". >= 0 or . <= 5",
@@ -867,7 +958,80 @@ mod tests {
             ". != 3",
             "string-length(.) <= -1",
         ] {
-            assert!(constraint_rules(unsupported).is_err(), "{unsupported}");
+            assert!(
+                constraint_rules(unsupported, Count).is_err(),
+                "{unsupported}"
+            );
+        }
+    }
+
+    #[test]
+    fn decimal_constraints_keep_their_decimals_and_strictness() {
+        use QuestionType::{Count, Decimal};
+        assert_eq!(
+            constraint_rules(". >= 0.5 and . <= 250", Decimal).unwrap(),
+            [
+                ConstraintRule::Min(Number::Decimal(0.5)),
+                ConstraintRule::Max(Number::Integer(250))
+            ]
+        );
+        assert_eq!(
+            constraint_rules(". > 0 and 2.5 > .", Decimal).unwrap(),
+            [
+                ConstraintRule::MoreThan(Number::Integer(0)),
+                ConstraintRule::LessThan(Number::Decimal(2.5))
+            ],
+            "no step of one on a decimal"
+        );
+        assert_eq!(
+            constraint_rules(". = '1.25'", Decimal).unwrap(),
+            [
+                ConstraintRule::Min(Number::Decimal(1.25)),
+                ConstraintRule::Max(Number::Decimal(1.25))
+            ]
+        );
+        let error = constraint_rules(". >= 0.5", Count).unwrap_err();
+        assert!(error.0.contains("0.5 is not a whole number"), "{}", error.0);
+        for refused in [". >= 'inf'", ". >= 'NaN'", ". > 1e3", ". != 1.5"] {
+            assert!(constraint_rules(refused, Decimal).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn decimal_comparisons_translate_without_rounding() {
+        use serde_json::json;
+        assert_eq!(
+            json("${distance} > 1.5"),
+            json!({"more_than": {"question": "distance", "value": 1.5}})
+        );
+        assert_eq!(
+            json("${distance} >= 2"),
+            json!({"at_least": {"question": "distance", "value": 2}})
+        );
+        assert_eq!(
+            json("${distance} < 0.25"),
+            json!({"all": [{"answered": "distance"}, {"not": {"at_least": {"question": "distance", "value": 0.25}}}]})
+        );
+        assert_eq!(
+            json("${distance} <= 0.25"),
+            json!({"all": [{"answered": "distance"}, {"not": {"more_than": {"question": "distance", "value": 0.25}}}]})
+        );
+        assert_eq!(
+            json("${distance} = '2.0'"),
+            json!({"equals": {"question": "distance", "value": 2.0}})
+        );
+        assert_eq!(
+            json("${distance} != 3"),
+            json!({"not": {"equals": {"question": "distance", "value": 3}}})
+        );
+        for (input, reason) in [
+            ("${distance} > 'far'", "'far' is not a number"),
+            ("${distance} = 'inf'", "'inf' is not a number"),
+            ("${agents} = 1.5", "1.5 is not a whole number"),
+            ("${distance} > 1.2.3", "1.2.3 is not a number"),
+        ] {
+            let error = condition(input, &kinds).unwrap_err();
+            assert!(error.0.contains(reason), "{input}: {}", error.0);
         }
     }
 
@@ -881,6 +1045,11 @@ mod tests {
             {"selected": {"question": "agencies", "value": "o'brien"}},
             {"at_least": {"question": "agents", "value": 2}},
             {"at_least": {"question": "agencies", "value": 3}},
+            {"equals": {"question": "distance", "value": 2.0}},
+            {"equals": {"question": "distance", "value": 2}},
+            {"at_least": {"question": "distance", "value": 0.1}},
+            {"more_than": {"question": "distance", "value": -1.5}},
+            {"not": {"more_than": {"question": "distance", "value": 1e-7}}},
             {"all": [{"equals": {"question": "present", "value": "yes"}},
                      {"any": [{"selected": {"question": "agencies", "value": "cbp"}}, {"answered": "notes"}]},
                      {"not": {"all": [{"answered": "notes"}, {"answered": "agents"}]}}]}
@@ -891,10 +1060,30 @@ mod tests {
             assert_eq!(condition(&written, &kinds).unwrap(), original, "{written}");
         }
         let rules = [
-            ConstraintRule::Min(-3),
-            ConstraintRule::Max(9),
-            ConstraintRule::MaxLength(20),
+            ConstraintRule::Min(Number::Integer(-3)),
+            ConstraintRule::Max(Number::Integer(9)),
         ];
-        assert_eq!(constraint_rules(&write_constraint(&rules)).unwrap(), rules);
+        let written = write_constraint(&rules);
+        assert_eq!(
+            constraint_rules(&written, QuestionType::Count).unwrap(),
+            rules
+        );
+        let rules = [
+            ConstraintRule::Min(Number::Decimal(2.0)),
+            ConstraintRule::MoreThan(Number::Decimal(0.1)),
+            ConstraintRule::LessThan(Number::Integer(10)),
+            ConstraintRule::Max(Number::Decimal(9.75)),
+        ];
+        let written = write_constraint(&rules);
+        assert_eq!(written, ". >= 2.0 and . > 0.1 and . < 10 and . <= 9.75");
+        assert_eq!(
+            constraint_rules(&written, QuestionType::Decimal).unwrap(),
+            rules
+        );
+        let length = [ConstraintRule::MaxLength(20)];
+        assert_eq!(
+            constraint_rules(&write_constraint(&length), QuestionType::Text).unwrap(),
+            length
+        );
     }
 }

@@ -414,7 +414,7 @@ impl<'a> Builder<'a> {
                     (Some(group), Some(own)) => Some(Condition::All(vec![group, own])),
                     (group, own) => group.or(own),
                 };
-                question.constraints = self.constraints(row, &messages);
+                question.constraints = self.constraints(row, question.kind, &messages);
                 section.questions.push(question);
             }
             out.push(section);
@@ -575,11 +575,16 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn constraints(&mut self, row: &Row, messages: &Translated) -> Vec<Constraint> {
+    fn constraints(
+        &mut self,
+        row: &Row,
+        kind: QuestionType,
+        messages: &Translated,
+    ) -> Vec<Constraint> {
         let Some(expression) = row.get("constraint") else {
             return Vec::new();
         };
-        let rules = match constraint_rules(expression) {
+        let rules = match constraint_rules(expression, kind) {
             Ok(rules) => rules,
             Err(error) => {
                 self.report.error(

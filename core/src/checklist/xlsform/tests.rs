@@ -330,7 +330,7 @@ fn unsupported_features_are_each_reported_with_sheet_and_row() {
                     "choice_filter",
                 ],
                 vec!["begin_repeat", "visits", "Visits"],
-                vec!["decimal", "weight", "Weight"],
+                vec!["barcode", "code", "Code"],
                 vec!["calculate", "total", "", "", "", "", "", "${a} + ${b}"],
                 vec![
                     "select_one towns",
@@ -390,7 +390,7 @@ fn unsupported_features_are_each_reported_with_sheet_and_row() {
         expect("settings", 2, "version", "not a version");
         expect("survey", 1, "label::Klingon", "language code");
         expect("survey", 2, "type", "repeats");
-        expect("survey", 3, "type", "decimal");
+        expect("survey", 3, "type", "\"barcode\" type");
         expect("survey", 4, "type", "calculations");
         expect("survey", 4, "calculation", "calculations");
         expect("survey", 5, "choice_filter", "filtered choices");
@@ -402,7 +402,10 @@ fn unsupported_features_are_each_reported_with_sheet_and_row() {
         expect("survey", 13, "type", "\"range\" type");
         expect("survey", 14, "name", "needs a name");
         let text = ImportError::Form(report.clone()).to_string();
-        assert!(text.contains("survey row 3 (type): decimal"), "{text}");
+        assert!(
+            text.contains("survey row 3 (type): the \"barcode\" type"),
+            "{text}"
+        );
     }
 }
 
@@ -463,4 +466,190 @@ fn constraints_with_different_messages_cannot_be_one_xlsform_constraint() {
         export_csv(&template),
         Err(ExportError::ConstraintMessages { question }) if question == "agents_count"
     ));
+}
+
+/// A decimal question with a constraint, read by a relevance and by a rule.
+fn decimal_form() -> Table<'static> {
+    vec![
+        (
+            "survey",
+            vec![
+                vec![
+                    "type",
+                    "name",
+                    "label::English (en)",
+                    "label::Español (es)",
+                    "required",
+                    "relevant",
+                    "constraint",
+                    "constraint_message::English (en)",
+                    "constraint_message::Español (es)",
+                ],
+                vec![
+                    "decimal",
+                    "distance_km",
+                    "How far away is it (km)?",
+                    "¿A qué distancia está (km)?",
+                    "yes",
+                    "",
+                    ". >= 0.5 and . <= 250",
+                    "0.5 to 250 km",
+                    "De 0.5 a 250 km",
+                ],
+                vec![
+                    "decimal",
+                    "speed",
+                    "How fast were they driving?",
+                    "¿A qué velocidad iban?",
+                    "",
+                    "",
+                    ". > 0",
+                    "More than 0",
+                    "Más de 0",
+                ],
+                vec![
+                    "text",
+                    "route",
+                    "Which route?",
+                    "¿Qué ruta?",
+                    "yes",
+                    "${distance_km} > 1.5",
+                ],
+                vec![
+                    "text",
+                    "nearby",
+                    "What is next to it?",
+                    "¿Qué hay al lado?",
+                    "",
+                    "${distance_km} <= 1.5 and ${distance_km} != 1",
+                ],
+            ],
+        ),
+        (
+            "settings",
+            vec![
+                vec![
+                    "form_id",
+                    "version",
+                    "form_title",
+                    "form_title::Español (es)",
+                ],
+                vec!["distances", "3", "Distances", "Distancias"],
+            ],
+        ),
+        (
+            "determinations",
+            vec![
+                vec![
+                    "name",
+                    "when",
+                    "determination",
+                    "confidence",
+                    "reason::English (en)",
+                    "reason::Español (es)",
+                ],
+                vec![
+                    "far",
+                    "${distance_km} >= 100.25",
+                    "inconclusive",
+                    "low",
+                    "Too far to tell",
+                    "Demasiado lejos",
+                ],
+            ],
+        ),
+    ]
+}
+
+#[test]
+fn decimal_questions_import_from_xlsx_and_csv_with_their_bounds_and_relevance() {
+    use crate::checklist::{ConstraintRule, Number};
+    let form = decimal_form();
+    let from_xlsx = import_xlsx(&xlsx(&form)).unwrap();
+    let from_csv = import_csv(&csv(&form)).unwrap();
+    assert_eq!(from_xlsx.template, from_csv.template);
+    assert!(from_xlsx.warnings.is_empty(), "{:#?}", from_xlsx.warnings);
+    let t = from_csv.template.template();
+    let distance = question(t, "distance_km");
+    assert_eq!(distance.kind, QuestionType::Decimal);
+    assert!(distance.required);
+    assert_eq!(
+        distance
+            .constraints
+            .iter()
+            .map(|c| c.rule)
+            .collect::<Vec<_>>(),
+        [
+            ConstraintRule::Min(Number::Decimal(0.5)),
+            ConstraintRule::Max(Number::Integer(250))
+        ]
+    );
+    assert_eq!(distance.constraints[0].message.get("es"), "De 0.5 a 250 km");
+    assert_eq!(
+        question(t, "speed").constraints[0].rule,
+        ConstraintRule::MoreThan(Number::Integer(0)),
+        "a decimal's > is strict, not a step of one"
+    );
+    let relevance = |id: &str| serde_json::to_value(&question(t, id).relevance).unwrap();
+    assert_eq!(
+        relevance("route"),
+        json!({"more_than": {"question": "distance_km", "value": 1.5}})
+    );
+    assert_eq!(
+        relevance("nearby"),
+        json!({"all": [
+            {"all": [{"answered": "distance_km"}, {"not": {"more_than": {"question": "distance_km", "value": 1.5}}}]},
+            {"not": {"equals": {"question": "distance_km", "value": 1}}}
+        ]})
+    );
+    assert_eq!(
+        serde_json::to_value(&t.determination_rules[0].when).unwrap(),
+        json!({"at_least": {"question": "distance_km", "value": 100.25}})
+    );
+}
+
+#[test]
+fn a_form_with_decimals_round_trips_through_xlsx_and_csv() {
+    let original = import_csv(&csv(&decimal_form())).unwrap().template;
+    let csv = export_csv(original.template()).unwrap();
+    assert!(csv.contains(",decimal,distance_km,"), "{csv}");
+    assert!(csv.contains(". >= 0.5 and . <= 250"), "{csv}");
+    assert!(csv.contains("${distance_km} > 1.5"), "{csv}");
+    assert_eq!(import_csv(&csv).unwrap().template, original);
+    let xlsx = export_xlsx(original.template()).unwrap();
+    assert_eq!(import_xlsx(&xlsx).unwrap().template, original);
+}
+
+#[test]
+fn decimal_bounds_on_a_count_are_refused_naming_the_row() {
+    let form: Table = vec![
+        (
+            "survey",
+            vec![
+                vec!["type", "name", "label", "relevant", "constraint"],
+                vec!["integer", "agents", "Agents", "", ". >= 0.5"],
+                vec!["text", "who", "Who?", "${agents} > 2.5"],
+            ],
+        ),
+        ("settings", vec![vec!["form_id", "version"], vec!["f", "1"]]),
+    ];
+    let Err(ImportError::Form(report)) = import_csv(&csv(&form)) else {
+        panic!("a decimal bound on a whole number must be refused");
+    };
+    let found: Vec<(usize, &str, bool)> = report
+        .errors
+        .iter()
+        .map(|p| {
+            (
+                p.row,
+                p.column.as_deref().unwrap_or(""),
+                p.message.contains("is not a whole number"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [(2, "constraint", true), (3, "relevant", true)],
+        "{report:#?}"
+    );
 }

@@ -70,6 +70,7 @@ pub fn parse(cell: &str) -> RowType {
         "select_one" => with_list(QuestionKind::SelectOne),
         "select_multiple" => with_list(QuestionKind::SelectMultiple),
         "integer" | "int" => RowType::Question(QuestionKind::Plain(QuestionType::Count)),
+        "decimal" => RowType::Question(QuestionKind::Plain(QuestionType::Decimal)),
         "text" | "string" => RowType::Question(QuestionKind::Plain(QuestionType::Text)),
         "date" | "time" | "datetime" => RowType::Question(QuestionKind::Plain(QuestionType::Time)),
         "geopoint" => RowType::Question(QuestionKind::Geopoint),
@@ -80,10 +81,6 @@ pub fn parse(cell: &str) -> RowType {
         "start" | "end" | "today" | "deviceid" | "phonenumber" | "simserial" | "subscriberid"
         | "username" | "email" | "audit" | "start-geopoint" => RowType::LeftOut(
             "Testigo records times, places and devices itself, signed, with every answer",
-        ),
-        "decimal" => RowType::Unsupported(
-            "decimal numbers are not supported: Testigo counts in whole numbers (use integer)"
-                .into(),
         ),
         "begin_repeat" | "end_repeat" => RowType::Unsupported("repeats are not supported".into()),
         "calculate" | "hidden" => RowType::Unsupported("calculations are not supported".into()),
@@ -112,6 +109,10 @@ mod tests {
         assert_eq!(parse("begin group"), RowType::BeginGroup);
         assert!(matches!(parse("select_one"), RowType::Unsupported(_)));
         assert!(matches!(parse("integer agents"), RowType::Unsupported(_)));
+        assert_eq!(
+            parse("decimal"),
+            RowType::Question(QuestionKind::Plain(QuestionType::Decimal))
+        );
         assert!(matches!(parse("begin_repeat"), RowType::Unsupported(m) if m.contains("repeat")));
         assert!(matches!(parse("note"), RowType::LeftOut(_)));
     }

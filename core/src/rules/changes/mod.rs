@@ -19,7 +19,8 @@
 //!   the append-only `observations`, `checkpoints` and `events`, `<question>@<actor>`
 //!   in `answers` (superseding only the actor's own earlier value), a device id in
 //!   `assignments`; every other op writes into an object the same change made, once per
-//!   key; no deletes, counters, marks, text or table objects;
+//!   key; no deletes, counters, marks, text or table objects, and no number that is NaN
+//!   or infinite;
 //! - **the records** ([`records`]): each new record, read back from the ops alone, is
 //!   exactly a typed incident record (no extra fields), passes the same content checks
 //!   the device applies when it writes (text length, location ranges, question ids…),

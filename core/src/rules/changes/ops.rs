@@ -347,6 +347,11 @@ fn check_scalar(value: &ScalarValue) -> Result<(), String> {
             "a string of {} bytes; at most {MAX_STRING_BYTES}",
             s.len()
         )),
+        // Every number an incident holds (a decimal answer, a fix, a distance) is
+        // finite; JSON cannot even write NaN or infinity, so a reader would see null.
+        ScalarValue::F64(x) if !x.is_finite() => Err(format!(
+            "the number {x}; incidents hold finite numbers only"
+        )),
         ScalarValue::Str(_)
         | ScalarValue::Int(_)
         | ScalarValue::F64(_)

@@ -696,3 +696,63 @@ fn attachment_records_are_checked_as_the_device_checks_them() {
     let many = vec![photo(&c.vol.device); crate::incident::MAX_ATTACHMENTS + 1];
     refused(check_as(&c, &with(many), &c.vol), "files per observation");
 }
+
+#[test]
+fn a_decimal_answer_holds_a_finite_number_and_nothing_else() {
+    let c = case();
+    let key = format!("distance_km@{}", c.vol.device);
+    // The record the app writes for a decimal answer, op by op, with `value` chosen.
+    let answer_with = |kind: &str, value: automerge::ScalarValue| {
+        crafted(&c, &c.vol, |tx| {
+            let answers = collection(tx, keys::ANSWERS);
+            let record = tx.put_object(&answers, key.as_str(), ObjType::Map)?;
+            let answer = tx.put_object(&record, "value", ObjType::Map)?;
+            tx.put(&answer, "type", kind)?;
+            tx.put(&answer, "value", value)?;
+            tx.put(&record, "by", c.vol.device.as_str())?;
+            tx.put(&record, "at", now().timestamp_millis())?;
+            Ok(())
+        })
+    };
+    use automerge::ScalarValue::{Int, Str, F64};
+    check_as(&c, &answer_with("decimal", F64(1.5)), &c.vol).unwrap();
+    check_peer(&c, &answer_with("decimal", F64(2.0))).unwrap();
+    check_peer(&c, &answer_with("decimal", F64(-0.25))).unwrap();
+    for not_finite in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        refused(
+            check_as(&c, &answer_with("decimal", F64(not_finite)), &c.vol),
+            "finite numbers only",
+        );
+        refused(
+            check_peer(&c, &answer_with("decimal", F64(not_finite))),
+            "finite numbers only",
+        );
+    }
+    refused(
+        check_peer(&c, &answer_with("decimal", Str("1.5".into()))),
+        "invalid type: string",
+    );
+    refused(
+        check_peer(&c, &answer_with("count", F64(1.5))),
+        "invalid type: floating point",
+    );
+    // The app writes every decimal as an F64; a whole number in its place is not
+    // what the schema says and is refused rather than read as something else.
+    refused(
+        check_peer(&c, &answer_with("decimal", Int(2))),
+        "fields or values an incident record does not have",
+    );
+    // Non-finite numbers are refused wherever they are, not only in answers.
+    let checkpoint = made(&c, &c.vol, |d, a| {
+        d.checkpoint(a, crate::incident::CheckpointKind::CheckIn, fix(), now())
+            .unwrap();
+    });
+    let nan_accuracy = rewritten(&checkpoint, |e| {
+        for op in &mut e.operations {
+            if matches!(&op.key, automerge::legacy::Key::Map(k) if k.as_str() == "accuracy_m") {
+                op.action = automerge::legacy::OpType::Put(F64(f64::NAN));
+            }
+        }
+    });
+    refused(check_peer(&c, &nan_accuracy), "finite numbers only");
+}

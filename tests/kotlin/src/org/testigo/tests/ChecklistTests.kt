@@ -24,7 +24,41 @@ private val doorKnockV1 = """
         "label": {"en": "Was a warrant shown?", "es": "¿Mostraron una orden?"}}]}]}
 """.trimIndent()
 
+private val distances = """
+    {"id": "distances", "version": 1,
+     "title": {"en": "Distances", "es": "Distancias"},
+     "sections": [{"id": "s", "title": {"en": "Scene", "es": "Lugar"}, "questions": [
+       {"id": "distance_km", "type": "decimal", "required": true,
+        "label": {"en": "How far away is it (km)?", "es": "¿A qué distancia está (km)?"},
+        "constraints": [{"rule": {"more_than": 0}, "message": {"en": "More than 0 km.", "es": "Más de 0 km."}}]},
+       {"id": "route", "type": "text", "required": true,
+        "relevance": {"more_than": {"question": "distance_km", "value": 1.5}},
+        "label": {"en": "Which route?", "es": "¿Qué ruta?"}}]}]}
+""".trimIndent()
+
 fun checklistTests() = Suite("checklist").apply {
+    test("a decimal answer crosses the bindings exactly; NaN and a broken bound are refused") {
+        withStore { f ->
+            val ref = f.store.publishTemplate(distances)
+            val id = f.store.createIncident(fieldIncident().copy(template = ref))
+            f.store.setLocale("es")
+            f.store.answer(id, "distance_km", AnswerValue.Decimal(2.25))
+            val shown = f.store.checklist(id, null).sections.flatMap { it.questions }.associateBy { it.id }
+            val distance = shown["distance_km"] ?: error("distance not shown")
+            assertEquals(QuestionType.DECIMAL, distance.kind, "kind")
+            assertEquals(AnswerValue.Decimal(2.25), distance.value, "value")
+            assertEquals("2.25", distance.display, "display")
+            expect("route" in shown) { "2.25 is more than 1.5" }
+            val nan = assertThrows<TestigoException.InvalidInput>("NaN") { f.store.answer(id, "distance_km", AnswerValue.Decimal(Double.NaN)) }
+            assertEquals("Escriba un número con cifras.", nan.reason, "NaN reason")
+            val negative = assertThrows<TestigoException.InvalidInput>("-1 km") { f.store.answer(id, "distance_km", AnswerValue.Decimal(-1.0)) }
+            assertEquals("Más de 0 km.", negative.reason, "the template's message")
+            val kept = f.store.checklist(id, null).sections.flatMap { it.questions }.first { it.id == "distance_km" }
+            assertEquals(AnswerValue.Decimal(2.25), kept.value, "the saved answer stays")
+        }
+    }
+
+
     test("a volunteer runs the verification checklist in Spanish: labels, skip logic, progress, suggestion") {
         withStore { f ->
             val id = f.store.verificationIncident()
