@@ -588,7 +588,10 @@ fn an_archived_incident_takes_its_media_along_and_the_hub_keeps_none(backend: Ba
     config.archive_after_days = Some(0);
     config.media = hub.media.clone();
     let archiver = testigo_hub::Hub::open(config).unwrap();
-    assert_eq!(block_on(archiver.archive_now()).unwrap(), [id.clone()]);
+    assert_eq!(
+        block_on(archiver.archive_now()).unwrap(),
+        std::slice::from_ref(&id)
+    );
 
     let bundle = std::fs::read(archive.path().join(format!("{id}.json"))).unwrap();
     let (checked, findings) =
