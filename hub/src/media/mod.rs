@@ -4,6 +4,14 @@
 //! an attachment record of that incident carries, of the recorded size. Devices and
 //! console users who may see the incident may download what it holds. Both ask
 //! [`crate::permissions`], the hub's one rule for who sees what.
+//!
+//! - [`backend`]: where media are kept (a folder, or an S3-compatible bucket), chosen
+//!   by flags
+//! - [`storage`]: the rules of keeping them, the same over both: staging, the hash
+//!   check, store-once
+//!
+//! A handler asks the database what it needs in one short transaction, then works
+//! with the store with no database lock held, then records the result in another.
 
 pub mod backend;
 pub mod storage;
