@@ -31,6 +31,9 @@ pub struct HubArgs {
     /// Days after closing at which an incident is archived.
     #[arg(long, env = "TESTIGO_HUB_ARCHIVE_AFTER_DAYS", requires = "archive_dir")]
     archive_after_days: Option<u32>,
+    /// Where media files are kept: a folder or an S3-compatible bucket.
+    #[command(flatten)]
+    media: testigo_hub::media::MediaStoreConfig,
     /// Accept plain-http UnifiedPush endpoints (a distributor on this trusted network).
     #[arg(long, env = "TESTIGO_HUB_PUSH_ALLOW_HTTP")]
     push_allow_http: bool,
@@ -56,6 +59,7 @@ pub fn run(args: HubArgs, out: Output) -> Result<()> {
             .with_context(|| format!("creating {}", parent.display()))?;
     }
     let tls = args.tls_cert.is_some();
+    let media = args.media.location(&db);
     let config = HubConfig {
         listen: args.listen,
         db: db.clone(),
@@ -64,7 +68,7 @@ pub fn run(args: HubArgs, out: Output) -> Result<()> {
         retention_days: args.retention_days,
         archive_dir: args.archive_dir,
         archive_after_days: args.archive_after_days,
-        media_dir: None,
+        media: args.media,
         max_media_mb: 2048,
         push_allow_http: args.push_allow_http,
         push_policy: None,
@@ -82,10 +86,11 @@ pub fn run(args: HubArgs, out: Output) -> Result<()> {
         let url = format!("{scheme}://{}", listener.local_addr()?);
         let code = hub.bootstrap_code().map(str::to_owned);
         out.result(
-            &serde_json::json!({ "url": url, "db": db, "coordinator_code": code }),
+            &serde_json::json!({ "url": url, "db": db, "media": media.to_string(), "coordinator_code": code }),
             |_| {
                 out.ok(format!("hub listening on {}", bold(&url)));
                 out.line(format!("database {}", db.display()));
+                out.line(format!("media {media}"));
                 if let Some(code) = &code {
                     out.line(format!(
                         "first start: enrol the coordinator's device with code {} (valid 24 h):",

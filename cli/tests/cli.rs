@@ -66,9 +66,20 @@ impl Drop for RunningHub {
 
 /// Starts `testigo hub` on a free port; returns it with its URL and coordinator code.
 fn start_hub(dir: &Path) -> (RunningHub, String, String) {
+    let (hub, started) = start_hub_with(dir, &[]);
+    (
+        hub,
+        started["url"].as_str().unwrap().to_owned(),
+        started["coordinator_code"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// `testigo hub` with more flags; returns it with what it printed on starting.
+fn start_hub_with(dir: &Path, flags: &[&str]) -> (RunningHub, Value) {
     let mut child = testigo()
         .args(["--json", "hub", "--listen", "127.0.0.1:0", "--db"])
         .arg(dir.join("hub.sqlite"))
+        .args(flags)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -83,11 +94,32 @@ fn start_hub(dir: &Path) -> (RunningHub, String, String) {
         }
     }
     let started: Value = serde_json::from_str(&text).expect("the hub prints its address as JSON");
-    (
-        RunningHub(child),
-        started["url"].as_str().unwrap().to_owned(),
-        started["coordinator_code"].as_str().unwrap().to_owned(),
-    )
+    (RunningHub(child), started)
+}
+
+#[test]
+fn the_hub_keeps_media_where_it_is_told_and_refuses_a_store_it_does_not_know() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_hub, started) = start_hub_with(dir.path(), &[]);
+    let beside = format!("{}.media", dir.path().join("hub.sqlite").display());
+    assert_eq!(started["media"], beside.as_str(), "{started}");
+    drop(_hub);
+
+    let folder = dir.path().join("evidence-media");
+    let (_hub, started) = start_hub_with(dir.path(), &["--media-store", folder.to_str().unwrap()]);
+    assert_eq!(started["media"], folder.to_str().unwrap());
+    assert!(folder.is_dir());
+    drop(_hub);
+
+    let refused = testigo()
+        .args(["hub", "--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("hub.sqlite"))
+        .args(["--media-store", "gs://hotline-media"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("`gs://` is not a media store"), "{stderr}");
 }
 
 #[test]

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use std::sync::Arc;
 
+use crate::media::MediaStoreConfig;
 use crate::wake::{PushPolicy, WakeBus};
 
 #[derive(Clone, Debug, clap::Args)]
@@ -32,9 +33,9 @@ pub struct HubConfig {
     /// Days after closing at which an incident is archived and deleted from the hub.
     #[arg(long, env = "TESTIGO_HUB_ARCHIVE_AFTER_DAYS", requires = "archive_dir")]
     pub archive_after_days: Option<u32>,
-    /// Where media files are kept. Default: the folder `<db>.media` beside the database.
-    #[arg(long, env = "TESTIGO_HUB_MEDIA_DIR")]
-    pub media_dir: Option<PathBuf>,
+    /// Where media files are kept: a folder or an S3-compatible bucket.
+    #[command(flatten)]
+    pub media: MediaStoreConfig,
     /// Largest media file (photo, video, audio) the hub takes, in MiB.
     #[arg(long, env = "TESTIGO_HUB_MAX_MEDIA_MB", default_value_t = 2048)]
     pub max_media_mb: u64,
@@ -71,7 +72,7 @@ impl HubConfig {
             retention_days: 7,
             archive_dir: None,
             archive_after_days: None,
-            media_dir: None,
+            media: MediaStoreConfig::default(),
             max_media_mb: 2048,
             push_allow_http: false,
             push_policy: None,

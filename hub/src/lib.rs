@@ -9,7 +9,8 @@
 //! - [`permissions`]: who sees and writes what
 //! - [`dispatch`]: the dispatcher API; [`templates`]: checklists imported and published
 //! - [`evidence`]: evidence bundles and the audit log; [`retention`]: archive-then-delete
-//! - [`media`]: chunked, resumable media uploads and downloads
+//! - [`media`]: chunked, resumable media uploads and downloads, kept in a folder or an
+//!   S3-compatible bucket that several instances share
 //! - [`console`]: the dispatcher console, a web page served at `/console/`
 //! - [`wake`]: the wake channel (long-poll and UnifiedPush) that tells a phone on duty
 //!   to sync now, carrying no content

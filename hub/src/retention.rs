@@ -4,32 +4,34 @@
 //! assignments and caller contact. Their media files are copied beside the bundle
 //! (`<incident>.media/`, named as `testigo verify --media` expects) before that, and
 //! leave the hub's media storage once no other incident records them.
+//!
+//! Media are copied without the database lock held (they may be large, and in a
+//! remote store); the bundle is then written and the incident deleted in one
+//! transaction that first checks the incident still holds the same files, so nothing
+//! that reaches it meanwhile is deleted unarchived.
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use rusqlite::{params, Connection};
 use testigo_core::evidence::DeviceRecord;
 use testigo_core::ids::IncidentId;
 
+use crate::db::media as links;
 use crate::error::{HubError, HubResult};
+use crate::media::{Checked, MediaStorage};
+use crate::server::AppState;
 
 /// Archives and deletes incidents closed at or before `cutoff_ms`. Returns what left.
-pub fn archive_closed(
-    conn: &mut Connection,
-    hub: &DeviceRecord,
-    hub_key: &ed25519_dalek::SigningKey,
-    media: &crate::media::MediaStorage,
+pub async fn archive_closed(
+    state: &Arc<AppState>,
     archive_dir: &Path,
     cutoff_ms: i64,
 ) -> HubResult<Vec<IncidentId>> {
-    let ids: Vec<IncidentId> = {
-        let mut stmt = conn.prepare("SELECT incident_id FROM incidents WHERE closed_at IS NOT NULL AND closed_at <= ?1 ORDER BY incident_id")?;
-        let rows = stmt.query_map([cutoff_ms], |r| r.get::<_, String>(0))?;
-        rows.filter_map(|r| r.ok())
-            .filter_map(|s| IncidentId::parse(&s).ok())
-            .collect()
-    };
+    let ids = state
+        .write(move |_, conn| closed_by(conn, cutoff_ms))
+        .await?;
     if ids.is_empty() {
         return Ok(ids);
     }
@@ -39,60 +41,121 @@ pub fn archive_closed(
             archive_dir.display()
         ))
     })?;
-    for id in &ids {
-        let bundle = crate::evidence::build_bundle(conn, hub, hub_key, std::slice::from_ref(id))?;
-        write_durably(&archive_dir.join(format!("{id}.json")), &bundle)?;
-        let files = crate::db::media::for_incident(conn, id)?;
-        archive_media(media, &archive_dir.join(format!("{id}.media")), &files)?;
-        let tx = conn.transaction()?;
-        for table in [
-            "media_links",
-            "changes",
-            "history_signatures",
-            "delivered",
-            "assignments",
-            "caller_contacts",
-            "incidents",
-        ] {
-            tx.execute(
-                &format!("DELETE FROM {table} WHERE incident_id = ?1"),
-                params![id.as_str()],
-            )?;
+    let mut archived = Vec::with_capacity(ids.len());
+    for id in ids {
+        let files = {
+            let id = id.clone();
+            state
+                .write(move |_, conn| links::for_incident(conn, &id))
+                .await?
+        };
+        let media_dir = archive_dir.join(format!("{id}.media"));
+        archive_media(&state.media, &media_dir, &files).await?;
+        let deleted = {
+            let (id, files, archive_dir) = (id.clone(), files.clone(), archive_dir.to_path_buf());
+            state
+                .write(move |state, tx| {
+                    if links::for_incident(tx, &id)? != files {
+                        // A file arrived since the copy: the next round takes it along.
+                        return Ok(false);
+                    }
+                    let hub = state.hub_record(tx)?;
+                    let bundle = crate::evidence::build_bundle(
+                        tx,
+                        &hub,
+                        &state.hub.signing_key,
+                        std::slice::from_ref(&id),
+                    )?;
+                    write_durably(&archive_dir.join(format!("{id}.json")), &bundle)?;
+                    delete_incident(tx, &id, hub.device_id.as_str())?;
+                    Ok(true)
+                })
+                .await?
+        };
+        if !deleted {
+            continue;
         }
-        tx.execute(
-            "INSERT INTO audit (at, device_id, role, incident_id, endpoint, action) VALUES (?1, ?2, 'hub', ?3, 'retention', 'archive')",
-            params![chrono::Utc::now().timestamp_millis(), hub.device_id.as_str(), id.as_str()],
+        for (sha256, mime) in &files {
+            let copy = media_dir.join(testigo_core::evidence::media_file_name(sha256, mime));
+            remove_if_unlinked(state, sha256, &copy).await?;
+        }
+        archived.push(id);
+    }
+    Ok(archived)
+}
+
+fn closed_by(conn: &Connection, cutoff_ms: i64) -> HubResult<Vec<IncidentId>> {
+    let mut stmt = conn.prepare("SELECT incident_id FROM incidents WHERE closed_at IS NOT NULL AND closed_at <= ?1 ORDER BY incident_id")?;
+    let rows = stmt.query_map([cutoff_ms], |r| r.get::<_, String>(0))?;
+    Ok(rows
+        .filter_map(|r| r.ok())
+        .filter_map(|s| IncidentId::parse(&s).ok())
+        .collect())
+}
+
+fn delete_incident(conn: &Connection, id: &IncidentId, hub_device: &str) -> HubResult<()> {
+    for table in [
+        "media_links",
+        "changes",
+        "history_signatures",
+        "delivered",
+        "assignments",
+        "caller_contacts",
+        "incidents",
+    ] {
+        conn.execute(
+            &format!("DELETE FROM {table} WHERE incident_id = ?1"),
+            params![id.as_str()],
         )?;
-        tx.commit()?;
-        for (sha256, _) in &files {
-            if !crate::db::media::linked_anywhere(conn, sha256)? {
-                media.remove(sha256);
-            }
+    }
+    conn.execute(
+        "INSERT INTO audit (at, device_id, role, incident_id, endpoint, action) VALUES (?1, ?2, 'hub', ?3, 'retention', 'archive')",
+        params![chrono::Utc::now().timestamp_millis(), hub_device, id.as_str()],
+    )?;
+    Ok(())
+}
+
+/// Removes a stored file once no incident links it. An upload for another incident
+/// (on this instance or another) may link the same file between the question and the
+/// removal; asked again afterwards, the file is then put back from the archive's copy.
+async fn remove_if_unlinked(state: &Arc<AppState>, sha256: &str, copy: &Path) -> HubResult<()> {
+    let linked = |sha256: String| async move {
+        state
+            .write(move |_, conn| links::linked_anywhere(conn, &sha256))
+            .await
+    };
+    if linked(sha256.to_owned()).await? {
+        return Ok(());
+    }
+    state.media.remove(sha256).await;
+    if linked(sha256.to_owned()).await? {
+        if let Checked::HashMismatch { actual } = state.media.store_from_file(sha256, copy).await? {
+            tracing::error!(sha256, %actual, "the archive's copy of a media file is not the file");
         }
     }
-    Ok(ids)
+    Ok(())
 }
 
 /// Copies an incident's media files into `dir`, each flushed to disk before the
 /// incident may be deleted.
-fn archive_media(
-    media: &crate::media::MediaStorage,
+async fn archive_media(
+    media: &MediaStorage,
     dir: &Path,
     files: &[(String, String)],
 ) -> HubResult<()> {
     if files.is_empty() {
         return Ok(());
     }
-    let fail = |e: std::io::Error| {
+    let fail = |e: &dyn std::fmt::Display| {
         HubError::internal(format!("cannot archive media into {}: {e}", dir.display()))
     };
-    std::fs::create_dir_all(dir).map_err(fail)?;
+    tokio::fs::create_dir_all(dir).await.map_err(|e| fail(&e))?;
     for (sha256, mime) in files {
         let target = dir.join(testigo_core::evidence::media_file_name(sha256, mime));
-        std::fs::copy(media.path(sha256), &target).map_err(fail)?;
-        std::fs::File::open(&target)
-            .and_then(|f| f.sync_all())
-            .map_err(fail)?;
+        media
+            .copy_to_file(sha256, &target)
+            .await
+            .map_err(|e| fail(&e))?;
     }
     Ok(())
 }

@@ -208,10 +208,7 @@ impl Hub {
             trusted_proxies: config.trusted_proxies.clone(),
             archive_dir: config.archive_dir.clone(),
             console: ConsoleState::default(),
-            media: match &config.media_dir {
-                Some(dir) => crate::media::MediaStorage::new(dir),
-                None => crate::media::MediaStorage::beside(&config.db),
-            },
+            media: crate::media::MediaStorage::new(config.media.open(&config.db)?),
             media_max_bytes: config.max_media_bytes(),
             wake: WakeState::new(
                 config
@@ -271,22 +268,13 @@ impl Hub {
 
     /// Archives and deletes incidents closed longer ago than the configured age;
     /// nothing when no archive is configured. Returns what left the hub.
-    pub fn archive_now(&self) -> HubResult<Vec<testigo_core::ids::IncidentId>> {
+    pub async fn archive_now(&self) -> HubResult<Vec<testigo_core::ids::IncidentId>> {
         let (Some(dir), Some(days)) = (&self.config.archive_dir, self.config.archive_after_days)
         else {
             return Ok(Vec::new());
         };
         let cutoff = self.state.now_ms() - i64::from(days) * 86_400_000;
-        let mut conn = self.state.db.lock().unwrap_or_else(|p| p.into_inner());
-        let hub = self.state.hub_record(&conn)?;
-        crate::retention::archive_closed(
-            &mut conn,
-            &hub,
-            &self.state.hub.signing_key,
-            &self.state.media,
-            dir,
-            cutoff,
-        )
+        crate::retention::archive_closed(&self.state, dir, cutoff).await
     }
 
     /// Runs the archive policy now and then every hour, in the background.
@@ -303,16 +291,11 @@ impl Hub {
             let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
             loop {
                 every_hour.tick().await;
-                let hub = Hub {
-                    state: Arc::clone(&hub.state),
-                    bootstrap_code: None,
-                    config: hub.config.clone(),
-                };
-                match tokio::task::spawn_blocking(move || hub.archive_now()).await {
-                    Ok(Ok(archived)) if !archived.is_empty() => {
+                match hub.archive_now().await {
+                    Ok(archived) if !archived.is_empty() => {
                         tracing::info!(count = archived.len(), "closed incidents archived")
                     }
-                    Ok(Err(e)) => tracing::error!(error = %e, "archiving failed; will retry"),
+                    Err(e) => tracing::error!(error = %e, "archiving failed; will retry"),
                     _ => {}
                 }
             }

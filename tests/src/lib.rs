@@ -24,6 +24,8 @@ use testigo_core::incident::{IncidentView, Role};
 use testigo_core::store::Store;
 use testigo_core::sync::{self, SyncReport};
 use testigo_core::time::Clock;
+use testigo_hub::media::test_backends::{self, Backend};
+use testigo_hub::media::MediaStoreConfig;
 use testigo_hub::{Hub, HubConfig, HubWatch};
 
 /// Real time plus an offset the test can move forward (code expiry, retention).
@@ -53,6 +55,8 @@ pub struct TestHub {
     pub watch: HubWatch,
     pub bootstrap_code: String,
     pub db_path: PathBuf,
+    /// Where the hub keeps media (a second instance on the same database needs it).
+    pub media: MediaStoreConfig,
     pub clock: Arc<TestClock>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -72,6 +76,7 @@ impl TestHub {
         let mut config = HubConfig::with_db(&db_path);
         configure(&mut config);
         let db_path = config.db.clone();
+        let media = config.media.clone();
         let hub = Hub::open_with_clock(config, clock.clone()).expect("hub opens");
         let watch = hub.watch();
         // Empty for a hub opened on an existing database (a restored backup).
@@ -101,11 +106,37 @@ impl TestHub {
             watch,
             bootstrap_code,
             db_path,
+            media,
             clock,
             shutdown: Some(shutdown),
             thread: Some(thread),
             _dir: dir,
         }
+    }
+
+    /// A hub with media in `backend`'s store (`None`: that backend cannot run here,
+    /// and the test is skipped after a notice).
+    pub fn start_over(backend: Backend, configure: impl FnOnce(&mut HubConfig)) -> Option<Self> {
+        let media = backend.store()?;
+        Some(Self::start_with(|config| {
+            config.media = media;
+            configure(config);
+        }))
+    }
+
+    /// Another instance of this hub: its own process state, the same database and
+    /// media store (as several instances behind one address share them).
+    pub fn another_instance(&self) -> Self {
+        let (db, media) = (self.db_path.clone(), self.media.clone());
+        Self::start_with(|config| {
+            config.db = db;
+            config.media = media;
+        })
+    }
+
+    /// Every object in the hub's media store, staging included.
+    pub fn media_objects(&self) -> Vec<String> {
+        block_on(test_backends::objects(&self.media, &self.db_path))
     }
 
     /// Reads the hub's database directly (counts the tests check).
@@ -124,6 +155,15 @@ impl Drop for TestHub {
             let _ = thread.join();
         }
     }
+}
+
+/// Runs async hub work (archiving, the media store) from a plain test thread.
+pub fn block_on<F: std::future::Future>(work: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(work)
 }
 
 /// Someone with a phone: an encrypted store in a temporary directory.

@@ -318,7 +318,7 @@ fn closed_incidents_are_archived_as_bundles_then_deleted() {
     config.archive_dir = Some(archive.path().to_path_buf());
     config.archive_after_days = Some(0);
     let second = Hub::open(config).unwrap();
-    let archived = second.archive_now().unwrap();
+    let archived = testigo_tests::block_on(second.archive_now()).unwrap();
     assert_eq!(
         archived,
         vec![closed.clone()],

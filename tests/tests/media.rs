@@ -5,6 +5,7 @@
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -17,9 +18,10 @@ use testigo_core::media::{
     UploadProgress, UploadReport,
 };
 use testigo_core::store::Store;
+use testigo_hub::media::test_backends::Backend;
 use testigo_tests::faulty_proxy::FaultyProxy;
 use testigo_tests::media::{jpeg_with_gps, mp4, thumbnail};
-use testigo_tests::{rng, Person, TestHub, World};
+use testigo_tests::{block_on, rng, Person, TestHub, World};
 
 fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -141,25 +143,6 @@ fn put_chunk(
     )
 }
 
-fn hub_media_files(hub: &TestHub) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(
-        Path::new(&format!("{}.media", hub.db_path.display())),
-        &mut out,
-    );
-    out
-}
-
 fn has_gps(jpeg: &[u8]) -> bool {
     match exif::Reader::new().read_from_container(&mut Cursor::new(jpeg)) {
         Ok(exif) => exif
@@ -169,9 +152,13 @@ fn has_gps(jpeg: &[u8]) -> bool {
     }
 }
 
-#[test]
-fn a_photo_and_a_video_reach_the_dispatcher_through_a_network_that_cuts_mid_chunk() {
-    let world = World::new();
+fn a_photo_and_a_video_reach_the_dispatcher_through_a_network_that_cuts_mid_chunk(
+    backend: Backend,
+) {
+    let Some(hub) = TestHub::start_over(backend, |_| {}) else {
+        return;
+    };
+    let world = World::on(hub);
     let hub = &world.hub;
     let desk = world.enrol("dispatcher", Role::Dispatcher, None);
     let vol = world.enrol("volunteer", Role::Volunteer, None);
@@ -249,7 +236,7 @@ fn a_photo_and_a_video_reach_the_dispatcher_through_a_network_that_cuts_mid_chun
         assert_eq!(status, 200);
         assert_eq!(sha256(&got), sha256(original));
     }
-    assert_eq!(hub_media_files(hub).len(), 3, "{:?}", hub_media_files(hub));
+    assert_eq!(hub.media_objects().len(), 3, "{:?}", hub.media_objects());
     assert!(vol.store.pending_uploads().unwrap().is_empty());
     let view = desk.view(&id);
     let recorded: Vec<&str> = view.observations[0]
@@ -362,9 +349,11 @@ impl UploadProgress for KillAfter {
     }
 }
 
-#[test]
-fn a_device_killed_mid_upload_resumes_without_resending_acknowledged_chunks() {
-    let world = World::new();
+fn a_device_killed_mid_upload_resumes_without_resending_acknowledged_chunks(backend: Backend) {
+    let Some(hub) = TestHub::start_over(backend, |_| {}) else {
+        return;
+    };
+    let world = World::on(hub);
     let hub = &world.hub;
     let vol = world.enrol("volunteer", Role::Volunteer, None);
     let video = mp4(2 * 1024 * 1024);
@@ -441,10 +430,12 @@ fn a_device_killed_mid_upload_resumes_without_resending_acknowledged_chunks() {
     assert!(store.attachments(&id).unwrap()[0].uploaded);
 }
 
-#[test]
-fn bad_chunks_are_refused_with_a_clear_error_and_nothing_is_stored_half() {
+fn bad_chunks_are_refused_with_a_clear_error_and_nothing_is_stored_half(backend: Backend) {
     // A hub that takes at most 1 MiB per file.
-    let world = World::on(TestHub::start_with(|config| config.max_media_mb = 1));
+    let Some(hub) = TestHub::start_over(backend, |config| config.max_media_mb = 1) else {
+        return;
+    };
+    let world = World::on(hub);
     let hub = &world.hub;
     let vol = world.enrol("volunteer", Role::Volunteer, None);
     let stranger = world.enrol("stranger", Role::Volunteer, None);
@@ -503,9 +494,9 @@ fn bad_chunks_are_refused_with_a_clear_error_and_nothing_is_stored_half() {
         "{body}"
     );
     assert!(
-        hub_media_files(hub).is_empty(),
+        hub.media_objects().is_empty(),
         "nothing was stored: {:?}",
-        hub_media_files(hub)
+        hub.media_objects()
     );
 
     // The right bytes, half of them twice: the duplicate is harmless.
@@ -527,8 +518,9 @@ fn bad_chunks_are_refused_with_a_clear_error_and_nothing_is_stored_half() {
         "{body}"
     );
     assert!(
-        hub_media_files(hub).is_empty(),
-        "the wrong bytes were not kept"
+        hub.media_objects().is_empty(),
+        "the wrong bytes were not kept: {:?}",
+        hub.media_objects()
     );
     assert_eq!(download(&vol, hub, &id, &hash).0, 404);
     let api = vol.api(hub);
@@ -549,15 +541,17 @@ fn bad_chunks_are_refused_with_a_clear_error_and_nothing_is_stored_half() {
         (200, Some(true)),
         "{body}"
     );
-    assert_eq!(hub_media_files(hub).len(), 1);
+    assert_eq!(hub.media_objects().len(), 1, "{:?}", hub.media_objects());
     assert_eq!(sha256(&download(&vol, hub, &id, &hash).1), hash);
     // The stranger may not fetch it either.
     assert_eq!(download(&stranger, hub, &id, &hash).0, 404);
 }
 
-#[test]
-fn an_archived_incident_takes_its_media_along_and_the_hub_keeps_none() {
-    let world = World::new();
+fn an_archived_incident_takes_its_media_along_and_the_hub_keeps_none(backend: Backend) {
+    let Some(hub) = TestHub::start_over(backend, |_| {}) else {
+        return;
+    };
+    let world = World::on(hub);
     let hub = &world.hub;
     let desk = world.enrol("dispatcher", Role::Dispatcher, None);
     let vol = world.enrol("volunteer", Role::Volunteer, None);
@@ -582,7 +576,7 @@ fn an_archived_incident_takes_its_media_along_and_the_hub_keeps_none() {
         .unwrap();
     vol.sync(hub);
     upload_until_done(&vol.store, &hub.url, Network::Metered);
-    assert_eq!(hub_media_files(hub).len(), 1);
+    assert_eq!(hub.media_objects().len(), 1, "{:?}", hub.media_objects());
     let (status, _) = desk
         .api(hub)
         .post(&format!("/v1/incidents/{id}/close"), serde_json::json!({}));
@@ -592,21 +586,102 @@ fn an_archived_incident_takes_its_media_along_and_the_hub_keeps_none() {
     let mut config = testigo_hub::HubConfig::with_db(&hub.db_path);
     config.archive_dir = Some(archive.path().to_path_buf());
     config.archive_after_days = Some(0);
+    config.media = hub.media.clone();
+    let archiver = testigo_hub::Hub::open(config).unwrap();
     assert_eq!(
-        testigo_hub::Hub::open(config)
-            .unwrap()
-            .archive_now()
-            .unwrap(),
-        [id.clone()]
+        block_on(archiver.archive_now()).unwrap(),
+        std::slice::from_ref(&id)
     );
 
     let bundle = std::fs::read(archive.path().join(format!("{id}.json"))).unwrap();
     let (checked, findings) =
         testigo_core::evidence::verify_media(&bundle, &archive.path().join(format!("{id}.media")));
     assert_eq!((checked, findings.len()), (1, 0), "{findings:?}");
-    assert!(
-        hub_media_files(hub).is_empty(),
+    assert!(hub.media_objects().is_empty(), "{:?}", hub.media_objects());
+}
+
+fn two_hub_instances_on_one_store_take_one_upload_together(backend: Backend) {
+    let Some(hub) = TestHub::start_over(backend, |_| {}) else {
+        return;
+    };
+    let world = World::on(hub);
+    let first = &world.hub;
+    // Another instance behind the same address: the same database and media store,
+    // nothing else shared.
+    let second = first.another_instance();
+    let vol = world.enrol("volunteer", Role::Volunteer, None);
+    let video = mp4(1024 * 1024 + 77);
+    let hash = sha256(&video);
+    let mut ids = Vec::new();
+    for place in ["Bus depot", "Clinic parking lot"] {
+        let id = vol.store.create_incident(field_report(place)).unwrap();
+        vol.store
+            .add_observation_with_media(
+                &id,
+                ObservationKind::Note,
+                "",
+                None,
+                None,
+                &[capture(
+                    write(vol.dir(), "v.mp4", &video),
+                    "video/mp4",
+                    None,
+                )],
+            )
+            .unwrap();
+        ids.push(id);
+    }
+    vol.sync(first);
+
+    // A balancer sends the chunks to either instance, and each retry to the other one.
+    let chunk = 256 * 1024;
+    let instances = [first, &second];
+    for (i, start) in (0..video.len()).step_by(chunk).enumerate() {
+        let end = (start + chunk).min(video.len());
+        let bytes = &video[start..end];
+        let (to, retry) = (instances[i % 2], instances[(i + 1) % 2]);
+        let (status, body) = put_chunk(&vol, to, &ids[0], &hash, start as u64, bytes);
+        assert_eq!(
+            (status, body["received"].as_u64()),
+            (200, Some(end as u64)),
+            "{body}"
+        );
+        let (status, again) = put_chunk(&vol, retry, &ids[0], &hash, start as u64, bytes);
+        assert_eq!(status, 200, "a retry elsewhere is harmless: {again}");
+        assert_eq!(again["received"].as_u64(), Some(end as u64), "{again}");
+        let (_, resumes) = vol.api(retry).get(&upload_path(ids[0].as_str(), &hash));
+        assert_eq!(resumes["received"].as_u64(), Some(end as u64), "{resumes}");
+    }
+    for hub in instances {
+        let (status, got) = download(&vol, hub, &ids[0], &hash);
+        assert_eq!((status, sha256(&got)), (200, hash.clone()));
+    }
+
+    // The same video for the second incident, through the second instance: checked
+    // for that incident, and still stored once.
+    let (status, body) = put_chunk(&vol, &second, &ids[1], &hash, 0, &video[..chunk]);
+    assert_eq!(
+        (status, body["complete"].as_bool()),
+        (200, Some(false)),
+        "{body}"
+    );
+    assert_eq!(
+        upload_until_done(&vol.store, &second.url, Network::Unmetered).completed,
+        2
+    );
+    assert_eq!(download(&vol, first, &ids[1], &hash).0, 200);
+    assert_eq!(
+        first.media_objects().len(),
+        1,
         "{:?}",
-        hub_media_files(hub)
+        first.media_objects()
     );
 }
+
+testigo_hub::media_suite!(
+    a_photo_and_a_video_reach_the_dispatcher_through_a_network_that_cuts_mid_chunk,
+    a_device_killed_mid_upload_resumes_without_resending_acknowledged_chunks,
+    bad_chunks_are_refused_with_a_clear_error_and_nothing_is_stored_half,
+    an_archived_incident_takes_its_media_along_and_the_hub_keeps_none,
+    two_hub_instances_on_one_store_take_one_upload_together,
+);

@@ -21,6 +21,15 @@ pub fn link(
     Ok(())
 }
 
+/// Undoes [`link`] when the file it pointed to turned out gone before it was kept.
+pub fn unlink(conn: &Connection, incident: &IncidentId, sha256: &str) -> HubResult<()> {
+    conn.execute(
+        "DELETE FROM media_links WHERE incident_id = ?1 AND sha256 = ?2",
+        params![incident.as_str(), sha256],
+    )?;
+    Ok(())
+}
+
 /// The type of a linked file, if `incident` holds it.
 pub fn linked(conn: &Connection, incident: &IncidentId, sha256: &str) -> HubResult<Option<String>> {
     Ok(conn

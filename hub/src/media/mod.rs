@@ -4,8 +4,19 @@
 //! an attachment record of that incident carries, of the recorded size. Devices and
 //! console users who may see the incident may download what it holds. Both ask
 //! [`crate::permissions`], the hub's one rule for who sees what.
+//!
+//! - [`backend`]: where media are kept (a folder, or an S3-compatible bucket), chosen
+//!   by flags
+//! - [`storage`]: the rules of keeping them, the same over both: staging, the hash
+//!   check, store-once
+//!
+//! A handler asks the database what it needs in one short transaction, then works
+//! with the store with no database lock held, then records the result in another.
 
+pub mod backend;
 pub mod storage;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_backends;
 
 use std::sync::Arc;
 
@@ -27,7 +38,8 @@ use crate::error::{HubError, HubResult};
 use crate::permissions;
 use crate::server::AppState;
 
-pub use storage::MediaStorage;
+pub use backend::{MediaLocation, MediaStoreConfig, S3Credentials};
+pub use storage::{Checked, MediaStorage, StorageError, Upload};
 
 /// The media routes devices use, relative to `/v1`.
 pub fn router() -> axum::Router<Arc<AppState>> {
@@ -100,18 +112,28 @@ fn recorded(conn: &rusqlite::Connection, id: &IncidentId, sha256: &str) -> HubRe
         })
 }
 
-fn io(e: std::io::Error) -> HubError {
-    tracing::error!(error = %e, "media storage");
-    HubError::internal("the hub could not store the file; nothing of this chunk was kept")
+impl From<StorageError> for HubError {
+    fn from(e: StorageError) -> Self {
+        tracing::error!(error = %e, "media storage");
+        HubError::internal("the hub could not store the file; nothing of this chunk was kept")
+    }
 }
 
-fn status(
+/// What the database says of a file for this device and incident.
+struct Known {
+    recorded: Recorded,
+    /// The incident holds the file already.
+    linked: bool,
+}
+
+/// May `device` send this file for this incident, and does the incident hold it?
+fn known(
     state: &AppState,
     conn: &rusqlite::Connection,
     device: &Device,
     id: &IncidentId,
     sha256: &str,
-) -> HubResult<(Recorded, UploadStatus)> {
+) -> HubResult<Known> {
     if !permissions::can_write(conn, device, id, state.now_ms(), state.retention_ms)? {
         return Err(HubError::not_found(NOT_YOURS));
     }
@@ -126,18 +148,22 @@ fn status(
             ),
         ));
     }
-    let status = if links::linked(conn, id, sha256)?.is_some() {
-        UploadStatus {
-            received: recorded.size,
-            complete: true,
-        }
-    } else {
-        UploadStatus {
-            received: state.media.received(id.as_str(), sha256).map_err(io)?,
-            complete: false,
-        }
-    };
-    Ok((recorded, status))
+    let linked = links::linked(conn, id, sha256)?.is_some();
+    Ok(Known { recorded, linked })
+}
+
+/// Asks the database (off the async threads, its lock released before the store is
+/// touched) what it knows of the file.
+async fn ask(
+    state: &Arc<AppState>,
+    device: &Device,
+    id: &IncidentId,
+    sha256: &str,
+) -> HubResult<Known> {
+    let (device, id, sha256) = (device.clone(), id.clone(), sha256.to_owned());
+    state
+        .write(move |state, conn| known(state, conn, &device, &id, &sha256))
+        .await
 }
 
 /// `GET …/media/{sha256}/upload`: where an upload resumes.
@@ -147,9 +173,21 @@ pub async fn upload_status(
     Path((id, sha256)): Path<(String, String)>,
 ) -> HubResult<Json<UploadStatus>> {
     let id = parse(&id, &sha256)?;
-    state
-        .write(move |state, conn| Ok(Json(status(state, conn, &device, &id, &sha256)?.1)))
-        .await
+    let known = ask(&state, &device, &id, &sha256).await?;
+    if known.linked {
+        return Ok(Json(UploadStatus {
+            received: known.recorded.size,
+            complete: true,
+        }));
+    }
+    let upload = Upload {
+        incident: id.as_str(),
+        sha256: &sha256,
+    };
+    Ok(Json(UploadStatus {
+        received: state.media.received(upload).await?,
+        complete: false,
+    }))
 }
 
 /// `PUT …/media/{sha256}?offset=N`: one chunk.
@@ -168,50 +206,88 @@ pub async fn put_chunk(
             format!("a chunk is at most {MAX_CHUNK} bytes"),
         ));
     }
+    let Known { recorded, linked } = ask(&state, &device, &id, &sha256).await?;
+    if linked {
+        return Ok(Json(UploadStatus {
+            received: recorded.size,
+            complete: true,
+        }));
+    }
+    let end = at.offset.saturating_add(body.len() as u64);
+    if end > recorded.size {
+        return Err(HubError::bad_request(format!(
+            "the chunk ends at byte {end}, past the recorded size {}",
+            recorded.size
+        )));
+    }
+    let upload = Upload {
+        incident: id.as_str(),
+        sha256: &sha256,
+    };
+    let held = state.media.received(upload).await?;
+    if at.offset > held {
+        return Err(HubError::new(
+            StatusCode::CONFLICT,
+            "out_of_order",
+            format!("the hub holds {held} bytes; the next chunk starts there"),
+        ));
+    }
+    // A resent chunk overlaps what is held: only its new tail is kept.
+    let fresh = body.slice((held - at.offset).min(body.len() as u64) as usize..);
+    let received = if fresh.is_empty() {
+        held
+    } else {
+        state.media.stage(upload, held, fresh).await?
+    };
+    if received < recorded.size {
+        return Ok(Json(UploadStatus {
+            received,
+            complete: false,
+        }));
+    }
+    if let Checked::HashMismatch { actual } = state.media.check(upload).await? {
+        return Err(HubError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "hash_mismatch",
+            format!("the bytes received hash to {actual}, not {sha256}; send the file again from the start"),
+        ));
+    }
+    let (link_id, link_sha, link_device) = (id.clone(), sha256.clone(), device.clone());
     state
         .write(move |state, conn| {
-            let (recorded, status) = status(state, conn, &device, &id, &sha256)?;
-            if status.complete {
-                return Ok(Json(status));
-            }
-            let end = at.offset.saturating_add(body.len() as u64);
-            if end > recorded.size {
-                return Err(HubError::bad_request(format!(
-                    "the chunk ends at byte {end}, past the recorded size {}",
-                    recorded.size
-                )));
-            }
-            if at.offset > status.received {
-                return Err(HubError::new(
-                    StatusCode::CONFLICT,
-                    "out_of_order",
-                    format!("the hub holds {} bytes; the next chunk starts there", status.received),
-                ));
-            }
-            // A resent chunk overlaps what is held: only its new tail is written.
-            let fresh = &body[(status.received - at.offset).min(body.len() as u64) as usize..];
-            let received = if fresh.is_empty() {
-                status.received
-            } else {
-                state.media.append(id.as_str(), &sha256, fresh).map_err(io)?
-            };
-            if received < recorded.size {
-                return Ok(Json(UploadStatus { received, complete: false }));
-            }
-            match state.media.finish(id.as_str(), &sha256).map_err(io)? {
-                Ok(()) => {
-                    links::link(conn, &id, &sha256, recorded.size, &recorded.mime, state.now_ms())?;
-                    audit::record(conn, &device, Some(&id), MEDIA_ENDPOINT, Action::Change, state.now_ms())?;
-                    Ok(Json(UploadStatus { received, complete: true }))
-                }
-                Err(actual) => Err(HubError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "hash_mismatch",
-                    format!("the bytes received hash to {actual}, not {sha256}; send the file again from the start"),
-                )),
-            }
+            links::link(
+                conn,
+                &link_id,
+                &link_sha,
+                recorded.size,
+                &recorded.mime,
+                state.now_ms(),
+            )?;
+            audit::record(
+                conn,
+                &link_device,
+                Some(&link_id),
+                MEDIA_ENDPOINT,
+                Action::Change,
+                state.now_ms(),
+            )
         })
-        .await
+        .await?;
+    if !state.media.settle(upload).await? {
+        let (id, sha256) = (id.clone(), sha256.clone());
+        state
+            .write(move |_, conn| links::unlink(conn, &id, &sha256))
+            .await?;
+        return Err(HubError::new(
+            StatusCode::CONFLICT,
+            "lost",
+            "the file left the hub's store while it was being kept; send it again",
+        ));
+    }
+    Ok(Json(UploadStatus {
+        received,
+        complete: true,
+    }))
 }
 
 /// `GET …/media/{sha256}`: the file, to a device or console user who may see the
@@ -222,8 +298,7 @@ pub async fn download(
     Path((id, sha256)): Path<(String, String)>,
 ) -> HubResult<Response> {
     let id = parse(&id, &sha256)?;
-    let storage = state.media.clone();
-    let mime = state
+    let (mime, sha256) = state
         .write(move |state, conn| {
             if !permissions::can_see(conn, &device, &id, state.now_ms(), state.retention_ms)? {
                 return Err(HubError::not_found(NOT_YOURS));
@@ -241,19 +316,14 @@ pub async fn download(
             Ok((mime, sha256))
         })
         .await?;
-    let (mime, sha256) = mime;
-    let file = tokio::fs::File::open(storage.path(&sha256))
-        .await
-        .map_err(io)?;
-    let len = file.metadata().await.map_err(io)?.len();
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let (len, stream) = state.media.read(&sha256).await?;
     Ok((
         [
             (header::CONTENT_TYPE, mime),
             (header::CONTENT_LENGTH, len.to_string()),
             (header::CACHE_CONTROL, "private, no-store".to_owned()),
         ],
-        body,
+        Body::from_stream(stream),
     )
         .into_response())
 }
