@@ -19,12 +19,12 @@ pub mod templates;
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 
 use crate::error::HubResult;
 
 pub fn open(path: &Path) -> HubResult<Connection> {
-    let mut conn = Connection::open(path)?;
+    let mut conn = testigo_core::store::open_sqlite(path, OpenFlags::default())?;
     conn.busy_timeout(Duration::from_secs(5))?;
     // WAL + synchronous=FULL: a sync the hub acknowledged survives a power cut.
     conn.pragma_update(None, "journal_mode", "WAL")?;

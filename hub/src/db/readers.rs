@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 
 use crate::error::HubResult;
 
@@ -27,7 +27,7 @@ impl Readers {
     pub fn open(path: &Path) -> HubResult<Self> {
         let slots = (0..READERS)
             .map(|_| {
-                let conn = Connection::open(path)?;
+                let conn = testigo_core::store::open_sqlite(path, OpenFlags::default())?;
                 conn.busy_timeout(Duration::from_secs(5))?;
                 // Enforced by SQLite: a statement that would write fails here.
                 conn.pragma_update(None, "query_only", "ON")?;
