@@ -100,11 +100,41 @@ fn a_full_device_refuses_new_records_keeps_the_old_and_recovers() {
     }
     let failure = failure.expect("the full device never refused a write");
     assert_eq!(failure.to_string(), "storage: the device storage is full");
-    assert_storage_error(
-        store.create_incident(report("Another corner")),
-        "the device storage is full",
-    );
+    // Room for a long note is gone; short records may still fit in what is left of
+    // the pages. Once they are refused too, the device is full for everything.
+    let short_failure = (0..500)
+        .find_map(|n| {
+            match store.add_observation(&id, ObservationKind::Note, &format!("short {n}"), None, None) {
+                Ok(record) => {
+                    saved.push(record);
+                    None
+                }
+                Err(e) => Some(e),
+            }
+        })
+        .expect("the full device never refused a short record");
+    assert_eq!(short_failure.to_string(), "storage: the device storage is full");
+    // Each table grows into pages of its own: a new incident can fit where a new
+    // observation no longer does, until it cannot either.
+    let mut created = Vec::new();
+    let incident_failure = (0..500)
+        .find_map(
+            |_| match store.create_incident(report("Another corner")) {
+                Ok(other) => {
+                    created.push(other);
+                    None
+                }
+                Err(e) => Some(e),
+            },
+        )
+        .expect("the full device never refused a new incident");
+    assert_storage_error(Err::<(), _>(incident_failure), "the device storage is full");
     assert_all_present(&store, &id, &saved);
+    assert_eq!(
+        store.incident_count().unwrap() as usize,
+        1 + created.len(),
+        "a refused incident was saved, or a saved one lost"
+    );
 
     // Space returns: the same store saves again, and so does a reopened one.
     store.inject_storage_fault(StorageFault::None).unwrap();

@@ -2,7 +2,12 @@
 //!
 //! Each user action appends only the bytes of its own change (`save_after` the heads
 //! before it), so a write costs the size of the change, not of the document. When the
-//! chunks outgrow the snapshot they are folded into a new snapshot.
+//! chunks outgrow the snapshot they are folded into a new snapshot, on the store's
+//! compaction thread ([`super::compaction`]), never inside the action.
+//!
+//! Every snapshot written gets a fresh random `generation`, so a fold can tell that the
+//! snapshot it read is still the one stored (not replaced, not removed and received
+//! again) before it writes its own.
 
 use automerge::{Automerge, ChangeHash};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -37,9 +42,10 @@ pub fn load(conn: &Connection, id: &IncidentId) -> Result<Option<Automerge>> {
 pub fn put_snapshot(conn: &Connection, id: &IncidentId, doc: &Automerge) -> Result<()> {
     let snapshot = doc.save();
     conn.execute(
-        "INSERT INTO documents (incident_id, snapshot, chunks_bytes) VALUES (?1, ?2, 0)
-         ON CONFLICT(incident_id) DO UPDATE SET snapshot = excluded.snapshot, chunks_bytes = 0",
-        params![id.as_str(), snapshot],
+        "INSERT INTO documents (incident_id, snapshot, chunks_bytes, generation) VALUES (?1, ?2, 0, ?3)
+         ON CONFLICT(incident_id) DO UPDATE
+         SET snapshot = excluded.snapshot, chunks_bytes = 0, generation = excluded.generation",
+        params![id.as_str(), snapshot, new_generation()?],
     )?;
     conn.execute(
         "DELETE FROM doc_chunks WHERE incident_id = ?1",
@@ -48,17 +54,17 @@ pub fn put_snapshot(conn: &Connection, id: &IncidentId, doc: &Automerge) -> Resu
     Ok(())
 }
 
-/// Appends the changes made since `before` to the stored document, compacting when
-/// the chunks have grown larger than the snapshot.
+/// Appends the changes made since `before` to the stored document. Returns whether the
+/// chunks have now grown larger than the snapshot, so a fold is due.
 pub fn append_changes(
     conn: &Connection,
     id: &IncidentId,
     doc: &Automerge,
     before: &[ChangeHash],
-) -> Result<()> {
+) -> Result<bool> {
     let chunk = doc.save_after(before);
     if chunk.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let (snapshot_len, chunks_bytes): (i64, i64) = conn
         .query_row(
@@ -69,9 +75,6 @@ pub fn append_changes(
         .optional()?
         .ok_or_else(|| Error::not_found(format!("incident {id}")))?;
     let chunks_bytes = chunks_bytes + chunk.len() as i64;
-    if chunks_bytes > snapshot_len {
-        return put_snapshot(conn, id, doc);
-    }
     conn.execute(
         "INSERT INTO doc_chunks (incident_id, seq, bytes)
          VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM doc_chunks WHERE incident_id = ?1), ?2)",
@@ -81,7 +84,28 @@ pub fn append_changes(
         "UPDATE documents SET chunks_bytes = ?2 WHERE incident_id = ?1",
         params![id.as_str(), chunks_bytes],
     )?;
-    Ok(())
+    Ok(chunks_bytes > snapshot_len)
+}
+
+/// Incidents whose chunks outgrew their snapshot (a fold was due when the app last
+/// stopped).
+pub fn due_for_fold(conn: &Connection) -> Result<Vec<IncidentId>> {
+    let mut stmt = conn.prepare(
+        "SELECT incident_id FROM documents WHERE chunks_bytes > length(snapshot) ORDER BY incident_id",
+    )?;
+    let ids = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    ids.iter().map(|id| IncidentId::parse(id)).collect()
+}
+
+/// A snapshot's generation: random, so one never comes back after its row was removed
+/// and written again.
+pub fn new_generation() -> Result<i64> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::Storage(format!("no randomness from the system: {e}")))?;
+    Ok(i64::from_le_bytes(bytes))
 }
 
 pub fn exists(conn: &Connection, id: &IncidentId) -> Result<bool> {

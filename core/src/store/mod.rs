@@ -6,6 +6,7 @@
 //! disk. Calls block on disk I/O: platforms call them off the main thread.
 
 mod attachments;
+mod compaction;
 mod connection;
 mod documents;
 mod fault;
@@ -29,7 +30,7 @@ use automerge::Automerge;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
-pub use connection::KEY_LEN;
+pub use connection::{open_sqlite, KEY_LEN};
 #[doc(hidden)]
 pub use fault::StorageFault;
 pub use identity::DeviceIdentity;
@@ -92,6 +93,8 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     doc_loads: AtomicU64,
     observers: Mutex<Vec<Arc<dyn IncidentObserver>>>,
+    /// Folds saved changes into snapshots on a thread of its own (never inside an action).
+    compactor: compaction::Compactor,
 }
 
 struct Inner {
@@ -132,6 +135,7 @@ impl Store {
         let mut registry = Registry::with_default()?;
         templates::load_into(&conn, &mut registry)?;
         attachments::sweep_orphans(&conn, &wipe::attachments_dir(&path))?;
+        let compactor = compaction::Compactor::start(&path, key)?;
         Ok(Self {
             inner: Mutex::new(Inner {
                 conn,
@@ -144,6 +148,7 @@ impl Store {
             clock,
             doc_loads: AtomicU64::new(0),
             observers: Mutex::new(Vec::new()),
+            compactor,
         })
     }
 
@@ -267,9 +272,10 @@ impl Store {
             let author = identity.author();
             let mut doc = IncidentDoc::from_automerge(self.take_cached(&mut inner, id)?);
             let before = doc.automerge().get_heads();
+            let mut fold_due = false;
             let result = action(&mut doc, &author, now).and_then(|value| {
                 let tx = inner.conn.transaction()?;
-                documents::append_changes(&tx, id, doc.automerge(), &before)?;
+                fold_due = documents::append_changes(&tx, id, doc.automerge(), &before)?;
                 signatures::sign_new_changes(&tx, &identity, id, doc.automerge(), &before)?;
                 let row_updated = match index_change {
                     IndexChange::Reread => false,
@@ -286,6 +292,9 @@ impl Store {
             // saved; dropping it makes the next read come from disk, which is the truth.
             if result.is_ok() {
                 inner.remember(id.clone(), doc.into_automerge());
+                if fold_due {
+                    self.compactor.request(id.clone());
+                }
             }
             result
         };
@@ -704,11 +713,12 @@ impl Store {
                 // transaction holds the connection).
                 let adopting = (origin == Origin::ThisProcess).then(|| inner.identity.clone());
                 let tx = inner.conn.transaction()?;
-                if known {
-                    documents::append_changes(&tx, id, &doc, &before)?;
+                let fold_due = if known {
+                    documents::append_changes(&tx, id, &doc, &before)?
                 } else {
                     documents::put_snapshot(&tx, id, &doc)?;
-                }
+                    false
+                };
                 if let Some(identity) = &adopting {
                     // Recorded as made here in the transaction that saves them, once
                     // the document's row exists for them to belong to.
@@ -717,6 +727,9 @@ impl Store {
                 index::upsert(&tx, &view, &me, false)?;
                 tx.commit()?;
                 inner.remember(id.clone(), doc);
+                if fold_due {
+                    self.compactor.request(id.clone());
+                }
                 Received {
                     changed: true,
                     refused,
@@ -805,8 +818,15 @@ impl Store {
     /// Destroys this store: the device key, every document and every file. The
     /// platform must also delete the database key from its keystore.
     pub fn wipe(self) -> Result<()> {
-        let path = self.path.clone();
-        let inner = self.inner.into_inner().unwrap_or_else(|p| p.into_inner());
+        let Store {
+            inner,
+            path,
+            compactor,
+            ..
+        } = self;
+        // Its connection closes first (a fold in progress finishes or rolls back).
+        drop(compactor);
+        let inner = inner.into_inner().unwrap_or_else(|p| p.into_inner());
         // secure_delete overwrites the freed pages, so even the key bytes in a WAL
         // frame are zeroed before the files go.
         inner.conn.execute("DELETE FROM identity", [])?;
@@ -875,7 +895,19 @@ impl Store {
     /// [`StorageFault::None`]. Hidden from the docs; the app never calls it.
     #[doc(hidden)]
     pub fn inject_storage_fault(&self, fault: StorageFault) -> Result<()> {
-        fault::inject(&self.lock().conn, fault)
+        fault::inject(&self.lock().conn, fault)?;
+        self.compactor.inject_fault(fault)
+    }
+
+    /// Folds incident `id`'s saved changes into its snapshot now, on this thread, as the
+    /// compaction thread would. Returns how many chunks were folded. Hidden from the
+    /// docs; tests and benchmarks use it to reach a known state.
+    #[doc(hidden)]
+    pub fn fold_now(&self, id: &IncidentId) -> Result<usize> {
+        Ok(match self.compactor.fold_now(id)? {
+            compaction::Folded::Done { chunks } => chunks,
+            compaction::Folded::Nothing | compaction::Folded::Stale => 0,
+        })
     }
 
     /// Gives crate code (sync, retention) the connection under the store's lock.

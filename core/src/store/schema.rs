@@ -6,7 +6,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{Error, Result};
 
-pub const CURRENT_VERSION: i64 = 5;
+pub const CURRENT_VERSION: i64 = 6;
 
 pub fn init_or_upgrade(conn: &mut Connection) -> Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -30,6 +30,9 @@ pub fn init_or_upgrade(conn: &mut Connection) -> Result<()> {
     }
     if version < 5 {
         upgrade_to_v5(&tx)?;
+    }
+    if version < 6 {
+        upgrade_to_v6(&tx)?;
     }
     tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
     tx.commit()?;
@@ -189,5 +192,12 @@ fn upgrade_to_v5(tx: &Transaction<'_>) -> Result<()> {
         );
         "#,
     )?;
+    Ok(())
+}
+
+/// v6: each snapshot's generation, so the compaction thread never writes a fold over a
+/// snapshot replaced since it read it (see `documents` and `compaction`).
+fn upgrade_to_v6(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch("ALTER TABLE documents ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;")?;
     Ok(())
 }

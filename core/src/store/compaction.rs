@@ -1,0 +1,349 @@
+//! Folding an incident's saved changes into a new snapshot, away from the actions.
+//!
+//! Each action appends only the bytes of its own change ([`documents::append_changes`]).
+//! Once those outgrow the snapshot, loading the incident gets slower, so they are
+//! folded into a fresh snapshot — a full `save()` of the document, milliseconds on a
+//! long incident. Folding inside the action that crossed the line set a capture's tail
+//! latency; instead that action asks the [`Compactor`], whose thread folds with a
+//! connection of its own while the volunteer goes on recording:
+//!
+//! 1. one read transaction takes the snapshot, its generation and every chunk saved so far;
+//! 2. the document they make is saved, with no lock held;
+//! 3. one write transaction replaces the snapshot — only if its generation is still the
+//!    one read (no action replaced or removed it meanwhile) — and deletes exactly the
+//!    chunks folded; chunks appended meanwhile stay, after the new snapshot.
+//!
+//! Durability does not move: an action is durable once its chunk commits, and a kill
+//! during a fold leaves either the old snapshot with every chunk or the new snapshot
+//! with the chunks it does not hold.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use super::{connection, documents, StorageFault};
+use crate::error::{Error, Result};
+use crate::ids::IncidentId;
+
+/// The fold thread and its connection. Dropping it finishes the fold in progress (if
+/// any) and stops the thread, so the database files can be removed afterwards.
+pub struct Compactor {
+    queue: Option<Sender<IncidentId>>,
+    conn: Arc<Mutex<Connection>>,
+    /// Set while a storage fault is injected ([`Compactor::inject_fault`]).
+    suspended: Arc<AtomicBool>,
+    worker: Option<JoinHandle<()>>,
+}
+
+/// What one fold did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Folded {
+    /// The snapshot now holds every chunk that was read.
+    Done { chunks: usize },
+    /// Nothing to fold: the incident has no chunks, or is gone.
+    Nothing,
+    /// An action replaced or removed the snapshot meanwhile; nothing was written.
+    Stale,
+}
+
+impl Compactor {
+    /// Opens the fold connection to the store at `path` (already created and upgraded)
+    /// and starts the thread, which then folds what an earlier run left due.
+    pub fn start(path: &Path, key: &[u8]) -> Result<Self> {
+        let conn = connection::open_encrypted(path, key)?;
+        let left_due = documents::due_for_fold(&conn)?;
+        let conn = Arc::new(Mutex::new(conn));
+        let suspended = Arc::new(AtomicBool::new(false));
+        let (queue, requests) = mpsc::channel();
+        let worker = std::thread::Builder::new()
+            .name("testigo-compaction".into())
+            .spawn({
+                let conn = Arc::clone(&conn);
+                let suspended = Arc::clone(&suspended);
+                move || run(&conn, &suspended, requests)
+            })
+            .map_err(|e| Error::Storage(format!("cannot start the compaction thread: {e}")))?;
+        let compactor = Self {
+            queue: Some(queue),
+            conn,
+            suspended,
+            worker: Some(worker),
+        };
+        for id in left_due {
+            compactor.request(id);
+        }
+        Ok(compactor)
+    }
+
+    /// Asks for incident `id` to be folded soon. Never waits.
+    pub fn request(&self, id: IncidentId) {
+        if let Some(queue) = &self.queue {
+            // The thread only stops when this is dropped; if it died, the chunks
+            // simply stay, and loading still reads them.
+            let _ = queue.send(id);
+        }
+    }
+
+    /// While the store's connection is made to fail ([`fault::inject`]), folds stop:
+    /// on a really full or read-only device a fold fails too (it writes the whole new
+    /// snapshot to the log before it frees anything), but the simulated full device
+    /// only caps the file's pages, which a fold deleting chunks would free and so end
+    /// the fault by itself. A fold in progress finishes first.
+    pub fn inject_fault(&self, fault: StorageFault) -> Result<()> {
+        let conn = lock(&self.conn);
+        self.suspended
+            .store(fault != StorageFault::None, Ordering::SeqCst);
+        drop(conn);
+        Ok(())
+    }
+
+    /// Folds `id` now, on the caller's thread, and says what happened (tests).
+    pub fn fold_now(&self, id: &IncidentId) -> Result<Folded> {
+        fold(&mut lock(&self.conn), id)
+    }
+}
+
+impl Drop for Compactor {
+    fn drop(&mut self) {
+        self.queue = None;
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A fold that panicked left nothing half-written (its transaction rolled back).
+    conn.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn run(conn: &Mutex<Connection>, suspended: &AtomicBool, requests: Receiver<IncidentId>) {
+    while let Ok(first) = requests.recv() {
+        // Requests that piled up during a fold are folded once each.
+        let mut due = BTreeSet::from([first]);
+        due.extend(requests.try_iter());
+        for id in due {
+            // A suspended request is asked again by the next action on the incident
+            // (it is still due), or at the next start.
+            if suspended.load(Ordering::SeqCst) {
+                continue;
+            }
+            if let Err(e) = fold(&mut lock(conn), &id) {
+                tracing::warn!(incident = %id, error = %e, "folding saved changes failed; they stay as chunks");
+            }
+        }
+    }
+}
+
+/// Folds every chunk saved for `id` so far into a new snapshot (see the module).
+pub fn fold(conn: &mut Connection, id: &IncidentId) -> Result<Folded> {
+    let Some(read) = read_for_fold(conn, id)? else {
+        return Ok(Folded::Nothing);
+    };
+    let snapshot = read.doc.save();
+    write_fold(conn, id, &read, &snapshot)
+}
+
+/// What a fold read in one transaction.
+struct ForFold {
+    doc: automerge::Automerge,
+    generation: i64,
+    newest_seq: i64,
+    chunks: usize,
+    bytes: i64,
+}
+
+fn read_for_fold(conn: &mut Connection, id: &IncidentId) -> Result<Option<ForFold>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+    let Some((mut bytes, generation)) = tx
+        .query_row(
+            "SELECT snapshot, generation FROM documents WHERE incident_id = ?1",
+            [id.as_str()],
+            |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)),
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let mut stmt =
+        tx.prepare("SELECT seq, bytes FROM doc_chunks WHERE incident_id = ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([id.as_str()])?;
+    let (mut newest_seq, mut chunks, mut chunk_bytes) = (0, 0, 0);
+    while let Some(row) = rows.next()? {
+        newest_seq = row.get(0)?;
+        let chunk = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+        chunks += 1;
+        chunk_bytes += chunk.len() as i64;
+        bytes.extend_from_slice(chunk);
+    }
+    if chunks == 0 {
+        return Ok(None);
+    }
+    let doc = crate::incident::untrusted::load(&bytes)
+        .map_err(|e| Error::corrupt(format!("stored incident {id}"), e.to_string()))?;
+    Ok(Some(ForFold {
+        doc,
+        generation,
+        newest_seq,
+        chunks,
+        bytes: chunk_bytes,
+    }))
+}
+
+fn write_fold(
+    conn: &mut Connection,
+    id: &IncidentId,
+    read: &ForFold,
+    snapshot: &[u8],
+) -> Result<Folded> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let replaced = tx.execute(
+        "UPDATE documents
+         SET snapshot = ?2, generation = ?3, chunks_bytes = max(chunks_bytes - ?4, 0)
+         WHERE incident_id = ?1 AND generation = ?5",
+        params![
+            id.as_str(),
+            snapshot,
+            documents::new_generation()?,
+            read.bytes,
+            read.generation
+        ],
+    )?;
+    if replaced == 0 {
+        return Ok(Folded::Stale);
+    }
+    tx.execute(
+        "DELETE FROM doc_chunks WHERE incident_id = ?1 AND seq <= ?2",
+        params![id.as_str(), read.newest_seq],
+    )?;
+    tx.commit()?;
+    Ok(Folded::Done {
+        chunks: read.chunks,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ROOT};
+
+    fn store_conn(dir: &Path) -> Connection {
+        let mut conn = connection::open_encrypted(&dir.join("fold.db"), &[7; 32]).unwrap();
+        super::super::schema::init_or_upgrade(&mut conn).unwrap();
+        conn
+    }
+
+    /// Saves one more change to the stored document, as an action does.
+    fn act(conn: &Connection, id: &IncidentId, doc: &mut AutoCommit, n: usize) {
+        let before = doc.get_heads();
+        doc.put(ROOT, format!("note-{n}"), "Agents seen at the corner".repeat(8))
+            .unwrap();
+        documents::append_changes(conn, id, doc.document(), &before).unwrap();
+    }
+
+    fn chunk_count(conn: &Connection, id: &IncidentId) -> i64 {
+        conn.query_row(
+            "SELECT count(*) FROM doc_chunks WHERE incident_id = ?1",
+            [id.as_str()],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    fn setup(dir: &Path) -> (Connection, IncidentId, AutoCommit) {
+        let conn = store_conn(dir);
+        let id = IncidentId::generate();
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "place", "Gravois Ave").unwrap();
+        documents::put_snapshot(&conn, &id, doc.document()).unwrap();
+        (conn, id, doc)
+    }
+
+    #[test]
+    fn an_action_never_folds_and_says_when_a_fold_is_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let (conn, id, mut doc) = setup(dir.path());
+        let snapshot = |conn: &Connection| -> Vec<u8> {
+            conn.query_row(
+                "SELECT snapshot FROM documents WHERE incident_id = ?1",
+                [id.as_str()],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        let first = snapshot(&conn);
+        let mut due = false;
+        for n in 0..20 {
+            let before = doc.get_heads();
+            doc.put(ROOT, format!("note-{n}"), "x".repeat(40)).unwrap();
+            due |= documents::append_changes(&conn, &id, doc.document(), &before).unwrap();
+        }
+        assert!(due, "twenty changes outgrew a one-key snapshot");
+        assert_eq!(snapshot(&conn), first, "an action rewrote the snapshot");
+        assert_eq!(chunk_count(&conn, &id), 20);
+        assert_eq!(documents::due_for_fold(&conn).unwrap(), vec![id.clone()]);
+    }
+
+    #[test]
+    fn a_fold_keeps_the_chunks_saved_while_it_ran() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut conn, id, mut doc) = setup(dir.path());
+        for n in 0..5 {
+            act(&conn, &id, &mut doc, n);
+        }
+        let read = read_for_fold(&mut conn, &id).unwrap().unwrap();
+        let snapshot = read.doc.save();
+        // An action lands between the fold's read and its write.
+        act(&conn, &id, &mut doc, 5);
+        assert_eq!(
+            write_fold(&mut conn, &id, &read, &snapshot).unwrap(),
+            Folded::Done { chunks: 5 }
+        );
+        assert_eq!(chunk_count(&conn, &id), 1, "the late change was folded away");
+        let loaded = documents::load(&conn, &id).unwrap().unwrap();
+        assert_eq!(loaded.get_heads(), doc.get_heads());
+        assert_eq!(fold(&mut conn, &id).unwrap(), Folded::Done { chunks: 1 });
+        assert_eq!(fold(&mut conn, &id).unwrap(), Folded::Nothing);
+        assert_eq!(
+            documents::load(&conn, &id).unwrap().unwrap().get_heads(),
+            doc.get_heads()
+        );
+    }
+
+    #[test]
+    fn a_fold_over_a_snapshot_replaced_meanwhile_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut conn, id, mut doc) = setup(dir.path());
+        for n in 0..5 {
+            act(&conn, &id, &mut doc, n);
+        }
+        let read = read_for_fold(&mut conn, &id).unwrap().unwrap();
+        let snapshot = read.doc.save();
+        // Meanwhile the incident is rebuilt (a quarantine) with one more change.
+        act(&conn, &id, &mut doc, 5);
+        documents::put_snapshot(&conn, &id, doc.document()).unwrap();
+        assert_eq!(
+            write_fold(&mut conn, &id, &read, &snapshot).unwrap(),
+            Folded::Stale
+        );
+        let loaded = documents::load(&conn, &id).unwrap().unwrap();
+        assert_eq!(loaded.get_heads(), doc.get_heads(), "a stale fold lost a change");
+        // And over a removed incident, too.
+        let read = {
+            act(&conn, &id, &mut doc, 6);
+            read_for_fold(&mut conn, &id).unwrap().unwrap()
+        };
+        documents::delete(&conn, &id).unwrap();
+        assert_eq!(
+            write_fold(&mut conn, &id, &read, &read.doc.save()).unwrap(),
+            Folded::Stale
+        );
+        assert!(!documents::exists(&conn, &id).unwrap());
+    }
+}
