@@ -19,7 +19,10 @@ let package = Package(
             path: "Sources/Testigo",
             linkerSettings: [
                 .linkedFramework("CoreLocation"),
+                // SQLCipher's crypto on Apple targets: CommonCrypto, and Security's
+                // random generator (sqlcipher/build.rs).
                 .linkedFramework("Security"),
+                .linkedFramework("CoreFoundation"),
             ]
         ),
     ]

@@ -8,6 +8,7 @@
 
 mod data;
 mod infra;
+mod library_size;
 mod s10_wake;
 mod s9_media;
 
@@ -147,7 +148,7 @@ fn main() {
         rows.extend(s10);
         more_targets.extend(s10_targets);
     }
-    let (size_row, cdylib_bytes) = binary_size();
+    let (size_row, cdylib_bytes) = library_size::measure();
     rows.push(size_row);
     let load_after = loadavg();
 
@@ -1061,47 +1062,6 @@ fn s8_hub_load(scale: &Scale) -> Vec<Row> {
     vec![row]
 }
 
-/// How the library the apps ship is built (see the `release-ffi` profile).
-const BUILD_FFI: &str = "cargo build --profile release-ffi -p testigo-ffi";
-
-/// The size of the shipped library: the `release-ffi` build of testigo-ffi for this
-/// machine (x86_64 Linux), measured on a copy run through `strip` (a no-op when the
-/// profile already stripped it). Returns the row and the size in bytes, if measured.
-fn binary_size() -> (Row, Option<u64>) {
-    let mut row = Row::new("cdylib size", "testigo");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let library = target.join("release-ffi").join("libtestigo_ffi.so");
-    if !library.exists() {
-        row.notes = format!(
-            "not measured: {} is missing; build it with `{BUILD_FFI}`",
-            library.display()
-        );
-        return (row, None);
-    }
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let copy = dir.path().join("libtestigo_ffi.so");
-    std::fs::copy(&library, &copy).expect("copy the library");
-    let stripped = std::process::Command::new("strip")
-        .arg(&copy)
-        .status()
-        .is_ok_and(|s| s.success());
-    let size = std::fs::metadata(&copy).expect("library size").len();
-    row.notes = format!(
-        "{} B ({:.2} MiB){}: {} built with `{BUILD_FFI}`",
-        size,
-        size as f64 / (1024.0 * 1024.0),
-        if stripped {
-            ", stripped copy"
-        } else {
-            ", `strip` not available: as built"
-        },
-        library.display()
-    );
-    (row, Some(size))
-}
-
 // ----- output ----------------------------------------------------------------------
 
 fn print_table(rows: &[Row]) {
@@ -1224,12 +1184,16 @@ fn targets(rows: &[Row], cdylib_bytes: Option<u64>) -> Vec<String> {
         );
     }
     s9_media::targets(rows, &mut line);
+    let budget_mb = library_size::BUDGET_BYTES as f64 / 1e6;
     match cdylib_bytes {
         Some(size) => line(
-            size <= 6_000_000,
-            format!("cdylib ≤ 6 MB — got {:.2} MB ({size} B)", size as f64 / 1e6),
+            size <= library_size::BUDGET_BYTES,
+            format!(
+                "cdylib ≤ {budget_mb} MB stripped — got {:.2} MB ({size} B)",
+                size as f64 / 1e6
+            ),
         ),
-        None => out.push("- [n/a] cdylib ≤ 6 MB — see the cdylib row".into()),
+        None => out.push(format!("- [n/a] cdylib ≤ {budget_mb} MB — see the cdylib row")),
     }
     out
 }

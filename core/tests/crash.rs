@@ -51,8 +51,10 @@ fn crash_child_records_observations() {
         .and_then(|_| out.flush())
         .expect("stdout");
     for n in 0u64.. {
-        // Long notes now and then make chunks outgrow the snapshot, so kills also land
-        // inside compactions (snapshot rewrite + chunk delete in one transaction).
+        // Long notes now and then make chunks outgrow the snapshot, so the store's
+        // compaction thread folds them while this loop goes on recording: kills also
+        // land inside folds (read, save, then snapshot swap + chunk delete in one
+        // transaction), and between a fold's read and its write.
         let text = if n % 7 == 0 {
             "SUV plates noted. ".repeat(200)
         } else {

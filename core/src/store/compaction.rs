@@ -37,6 +37,8 @@ pub struct Compactor {
     conn: Arc<Mutex<Connection>>,
     /// Set while a storage fault is injected ([`Compactor::inject_fault`]).
     suspended: Arc<AtomicBool>,
+    /// Set when the store closes: folds not yet begun are left for the next start.
+    stopping: Arc<AtomicBool>,
     worker: Option<JoinHandle<()>>,
 }
 
@@ -53,31 +55,30 @@ pub enum Folded {
 
 impl Compactor {
     /// Opens the fold connection to the store at `path` (already created and upgraded)
-    /// and starts the thread, which then folds what an earlier run left due.
+    /// and starts the thread, which first folds what an earlier run left due (looking
+    /// for it reads every snapshot's row, so it is not done on the opening thread).
     pub fn start(path: &Path, key: &[u8]) -> Result<Self> {
         let conn = connection::open_encrypted(path, key)?;
-        let left_due = documents::due_for_fold(&conn)?;
         let conn = Arc::new(Mutex::new(conn));
         let suspended = Arc::new(AtomicBool::new(false));
+        let stopping = Arc::new(AtomicBool::new(false));
         let (queue, requests) = mpsc::channel();
         let worker = std::thread::Builder::new()
             .name("testigo-compaction".into())
             .spawn({
                 let conn = Arc::clone(&conn);
                 let suspended = Arc::clone(&suspended);
-                move || run(&conn, &suspended, requests)
+                let stopping = Arc::clone(&stopping);
+                move || run(&conn, &suspended, &stopping, requests)
             })
             .map_err(|e| Error::Storage(format!("cannot start the compaction thread: {e}")))?;
-        let compactor = Self {
+        Ok(Self {
             queue: Some(queue),
             conn,
             suspended,
+            stopping,
             worker: Some(worker),
-        };
-        for id in left_due {
-            compactor.request(id);
-        }
-        Ok(compactor)
+        })
     }
 
     /// Asks for incident `id` to be folded soon. Never waits.
@@ -110,6 +111,7 @@ impl Compactor {
 
 impl Drop for Compactor {
     fn drop(&mut self) {
+        self.stopping.store(true, Ordering::SeqCst);
         self.queue = None;
         if let Some(worker) = self.worker.take() {
             let _ = worker.join();
@@ -122,12 +124,33 @@ fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     conn.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn run(conn: &Mutex<Connection>, suspended: &AtomicBool, requests: Receiver<IncidentId>) {
-    while let Ok(first) = requests.recv() {
+fn run(
+    conn: &Mutex<Connection>,
+    suspended: &AtomicBool,
+    stopping: &AtomicBool,
+    requests: Receiver<IncidentId>,
+) {
+    let left_due = documents::due_for_fold(&lock(conn)).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot list the incidents left due for folding");
+        Vec::new()
+    });
+    let mut due = BTreeSet::from_iter(left_due);
+    loop {
         // Requests that piled up during a fold are folded once each.
-        let mut due = BTreeSet::from([first]);
         due.extend(requests.try_iter());
-        for id in due {
+        if due.is_empty() {
+            match requests.recv() {
+                Ok(id) => {
+                    due.insert(id);
+                    continue;
+                }
+                Err(_) => return,
+            }
+        }
+        for id in std::mem::take(&mut due) {
+            if stopping.load(Ordering::SeqCst) {
+                return;
+            }
             // A suspended request is asked again by the next action on the incident
             // (it is still due), or at the next start.
             if suspended.load(Ordering::SeqCst) {
@@ -288,6 +311,30 @@ mod tests {
         assert_eq!(snapshot(&conn), first, "an action rewrote the snapshot");
         assert_eq!(chunk_count(&conn, &id), 20);
         assert_eq!(documents::due_for_fold(&conn).unwrap(), vec![id.clone()]);
+    }
+
+    #[test]
+    fn a_started_compactor_folds_what_an_earlier_run_left_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let (conn, id, mut doc) = setup(dir.path());
+        for n in 0..5 {
+            act(&conn, &id, &mut doc, n);
+        }
+        assert_eq!(documents::due_for_fold(&conn).unwrap(), vec![id.clone()]);
+        let compactor = Compactor::start(&dir.path().join("fold.db"), &[7; 32]).unwrap();
+        // Waits for the event (all chunks folded), never for a set time.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while chunk_count(&conn, &id) > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the left-due fold never happened"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        drop(compactor);
+        let loaded = documents::load(&conn, &id).unwrap().unwrap();
+        assert_eq!(loaded.get_heads(), doc.get_heads());
+        assert!(documents::due_for_fold(&conn).unwrap().is_empty());
     }
 
     #[test]

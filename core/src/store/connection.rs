@@ -8,6 +8,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::{Error, Result};
+// The SQLCipher rusqlite links (built with libtomcrypt; see that crate).
+use testigo_sqlcipher as _;
 
 pub const KEY_LEN: usize = 32;
 
