@@ -13,41 +13,40 @@ fn main() {
         .file(src.join(sqlcipher_src::SOURCE_FILE))
         .include(src)
         .warnings(false);
-    // The options rusqlite's bundled build uses (so rusqlite finds what it expects),
-    // plus SQLCipher's own.
+    // What the store and the hub need and nothing else: rusqlite's bundle also compiles
+    // full-text search, R-trees, SQL JSON functions, extension loading and more, none of
+    // which they use, into every phone. Only options SQLite supports in the
+    // amalgamation. Extension loading is left out on purpose: nothing may load code
+    // into the process that holds the store's key.
     for define in [
         "SQLITE_CORE",
         "SQLITE_DEFAULT_FOREIGN_KEYS=1",
         "SQLITE_ENABLE_API_ARMOR",
-        "SQLITE_ENABLE_COLUMN_METADATA",
-        "SQLITE_ENABLE_DBSTAT_VTAB",
-        "SQLITE_ENABLE_FTS3",
-        "SQLITE_ENABLE_FTS3_PARENTHESIS",
-        "SQLITE_ENABLE_FTS5",
-        "SQLITE_ENABLE_JSON1",
-        "SQLITE_ENABLE_LOAD_EXTENSION=1",
         "SQLITE_ENABLE_MEMORY_MANAGEMENT",
-        "SQLITE_ENABLE_RTREE",
-        "SQLITE_ENABLE_STAT4",
-        "SQLITE_SOUNDEX",
+        "SQLITE_OMIT_LOAD_EXTENSION",
+        "SQLITE_OMIT_DEPRECATED",
+        "SQLITE_OMIT_JSON",
+        "SQLITE_OMIT_GET_TABLE",
+        "SQLITE_DEFAULT_MEMSTATUS=0",
         "SQLITE_THREADSAFE=1",
         "SQLITE_USE_URI",
         "HAVE_USLEEP=1",
         "HAVE_ISNAN",
         "HAVE_STDINT_H=1",
         "_POSIX_THREAD_SAFE_FUNCTIONS",
-        // SQLCipher: the codec, temporary tables in memory (never plaintext on disk),
-        // and its one-time setup and teardown hooked into SQLite's.
+        // SQLCipher: the codec and its one-time setup and teardown hooked into SQLite's.
         "SQLITE_HAS_CODEC",
-        "SQLITE_TEMP_STORE=2",
         "SQLITE_EXTRA_INIT=sqlcipher_extra_init",
         "SQLITE_EXTRA_SHUTDOWN=sqlcipher_extra_shutdown",
     ] {
         sqlite.define_flag(define);
     }
+    // Temporary tables in memory, never plaintext on disk: by default (2), and always
+    // on Android (3), which has no writable /tmp (SQLite's own Android build does this).
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("android") {
-        // Android has no writable /tmp; SQLite's own Android build does this too.
         sqlite.define_flag("SQLITE_TEMP_STORE=3");
+    } else {
+        sqlite.define_flag("SQLITE_TEMP_STORE=2");
     }
 
     // One archive, `libsqlcipher.a`, holding SQLCipher and its crypto provider. It is

@@ -288,6 +288,15 @@ mod tests {
         (conn, id, doc)
     }
 
+    /// A stored incident with five changes saved as chunks since its snapshot.
+    fn with_five_changes(dir: &Path) -> (Connection, IncidentId, AutoCommit) {
+        let (conn, id, mut doc) = setup(dir);
+        for n in 0..5 {
+            act(&conn, &id, &mut doc, n);
+        }
+        (conn, id, doc)
+    }
+
     #[test]
     fn an_action_never_folds_and_says_when_a_fold_is_due() {
         let dir = tempfile::tempdir().unwrap();
@@ -316,10 +325,7 @@ mod tests {
     #[test]
     fn a_started_compactor_folds_what_an_earlier_run_left_due() {
         let dir = tempfile::tempdir().unwrap();
-        let (conn, id, mut doc) = setup(dir.path());
-        for n in 0..5 {
-            act(&conn, &id, &mut doc, n);
-        }
+        let (conn, id, mut doc) = with_five_changes(dir.path());
         assert_eq!(documents::due_for_fold(&conn).unwrap(), vec![id.clone()]);
         let compactor = Compactor::start(&dir.path().join("fold.db"), &[7; 32]).unwrap();
         // Waits for the event (all chunks folded), never for a set time.
@@ -340,10 +346,7 @@ mod tests {
     #[test]
     fn a_fold_keeps_the_chunks_saved_while_it_ran() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut conn, id, mut doc) = setup(dir.path());
-        for n in 0..5 {
-            act(&conn, &id, &mut doc, n);
-        }
+        let (mut conn, id, mut doc) = with_five_changes(dir.path());
         let read = read_for_fold(&mut conn, &id).unwrap().unwrap();
         let snapshot = read.doc.save();
         // An action lands between the fold's read and its write.
@@ -366,10 +369,7 @@ mod tests {
     #[test]
     fn a_fold_over_a_snapshot_replaced_meanwhile_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut conn, id, mut doc) = setup(dir.path());
-        for n in 0..5 {
-            act(&conn, &id, &mut doc, n);
-        }
+        let (mut conn, id, mut doc) = with_five_changes(dir.path());
         let read = read_for_fold(&mut conn, &id).unwrap().unwrap();
         let snapshot = read.doc.save();
         // Meanwhile the incident is rebuilt (a quarantine) with one more change.
