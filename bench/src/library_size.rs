@@ -132,6 +132,7 @@ fn sizes_by_crate(listing: &str) -> HashMap<String, u64> {
         };
         let name = name.trim_start_matches(['<', '&', '*', ' ']);
         let owner = match name.split_once("::") {
+            Some(("core" | "alloc" | "std", _)) => "Rust standard library".to_owned(),
             Some((first, _)) if !first.contains([' ', '(']) => first.to_owned(),
             _ => "C libraries (SQLCipher, libtomcrypt, zstd)".to_owned(),
         };
@@ -151,10 +152,13 @@ mod tests {
 0000000000002000 0000000000000010 t <automerge::Automerge as core::fmt::Debug>::fmt
 0000000000003000 0000000000000200 T sqlite3VdbeExec
 0000000000004000 0000000000000020 T sha512_compress
+0000000000005000 0000000000000008 T core::fmt::write
+0000000000006000 0000000000000004 T <alloc::string::String as core::clone::Clone>::clone
 ";
         let sizes = sizes_by_crate(listing);
         assert_eq!(sizes["automerge"], 0x110);
         assert_eq!(sizes["C libraries (SQLCipher, libtomcrypt, zstd)"], 0x220);
-        assert_eq!(sizes.len(), 2);
+        assert_eq!(sizes["Rust standard library"], 0xc);
+        assert_eq!(sizes.len(), 3);
     }
 }

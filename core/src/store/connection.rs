@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Once;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
 // The SQLCipher rusqlite links (built with libtomcrypt; see that crate).
@@ -41,7 +41,7 @@ pub fn open_encrypted(path: &Path, key: &[u8]) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let mut conn = open_sqlite(path, flags)?;
+    let conn = open_sqlite(path, flags)?;
     // A raw key (x'…') skips SQLCipher's passphrase derivation: the key is already
     // random, and deriving would cost ~0.5 s on every app start.
     conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex::encode(key)))?;
@@ -65,9 +65,5 @@ pub fn open_encrypted(path: &Path, key: &[u8]) -> Result<Connection> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Deleted records are overwritten, not left in free pages.
     conn.pragma_update(None, "secure_delete", "ON")?;
-    // The store has a second writer (the compaction thread's connection). A deferred
-    // transaction that reads and then writes fails at once with SQLITE_BUSY if the other
-    // committed in between; one that takes the write lock when it begins waits instead.
-    conn.set_transaction_behavior(TransactionBehavior::Immediate);
     Ok(conn)
 }

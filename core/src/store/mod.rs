@@ -83,7 +83,8 @@ enum Origin {
 const CACHE_CAPACITY: usize = 32;
 
 pub struct Store {
-    inner: Mutex<Inner>,
+    /// Shared with the compaction thread, which writes its folds through it.
+    inner: Arc<Mutex<Inner>>,
     /// Checklist versions this device knows; answers are checked against the exact
     /// version each incident started with.
     templates: std::sync::RwLock<Registry>,
@@ -135,13 +136,15 @@ impl Store {
         let mut registry = Registry::with_default()?;
         templates::load_into(&conn, &mut registry)?;
         attachments::sweep_orphans(&conn, &wipe::attachments_dir(&path))?;
-        let compactor = compaction::Compactor::start(&path, key)?;
+        let inner = Arc::new(Mutex::new(Inner {
+            conn,
+            identity,
+            cache: HashMap::new(),
+        }));
+        let writer: Arc<dyn compaction::FoldWriter> = inner.clone();
+        let compactor = compaction::Compactor::start(&path, key, Arc::downgrade(&writer))?;
         Ok(Self {
-            inner: Mutex::new(Inner {
-                conn,
-                identity,
-                cache: HashMap::new(),
-            }),
+            inner,
             templates: std::sync::RwLock::new(registry),
             locale: std::sync::RwLock::new(crate::checklist::FALLBACK_LOCALE.to_owned()),
             path,
@@ -824,9 +827,13 @@ impl Store {
             compactor,
             ..
         } = self;
-        // Its connection closes first (a fold in progress finishes or rolls back).
+        // The fold thread stops first (a fold in progress finishes or rolls back); it
+        // held the only other handle on `inner`, and only while writing.
         drop(compactor);
-        let inner = inner.into_inner().unwrap_or_else(|p| p.into_inner());
+        let inner = Arc::try_unwrap(inner)
+            .map_err(|_| Error::Storage("the store is still in use; close it first".into()))?
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner());
         // secure_delete overwrites the freed pages, so even the key bytes in a WAL
         // frame are zeroed before the files go.
         inner.conn.execute("DELETE FROM identity", [])?;
@@ -958,6 +965,18 @@ impl Store {
         for observer in observers {
             observer.incidents_changed(ids);
         }
+    }
+}
+
+/// The compaction thread's folds are written on the store's one connection, under its
+/// lock, in the same order as every action ([`compaction`]).
+impl compaction::FoldWriter for Mutex<Inner> {
+    fn with_writer(
+        &self,
+        write: &mut dyn FnMut(&mut Connection) -> Result<compaction::Folded>,
+    ) -> Result<compaction::Folded> {
+        let mut inner = self.lock().unwrap_or_else(|p| p.into_inner());
+        write(&mut inner.conn)
     }
 }
 
