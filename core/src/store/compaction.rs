@@ -359,6 +359,24 @@ mod tests {
         assert_eq!(documents::due_for_fold(&conn).unwrap(), vec![id.clone()]);
     }
 
+    /// The partial index holds only the due rows, so even a scan of it reads no others.
+    #[test]
+    fn the_incidents_due_for_a_fold_are_found_by_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = store_conn(dir.path());
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", documents::DUE_FOR_FOLD))
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|step| step.contains("documents_due_for_fold")),
+            "{plan:?}"
+        );
+    }
+
     #[test]
     fn a_started_compactor_folds_what_an_earlier_run_left_due() {
         let dir = tempfile::tempdir().unwrap();

@@ -87,12 +87,14 @@ pub fn append_changes(
     Ok(chunks_bytes > snapshot_len)
 }
 
+pub(super) const DUE_FOR_FOLD: &str =
+    "SELECT incident_id FROM documents WHERE chunks_bytes > length(snapshot) ORDER BY incident_id";
+
 /// Incidents whose chunks outgrew their snapshot (a fold was due when the app last
-/// stopped).
+/// stopped). Read from the partial index `documents_due_for_fold`, whose condition
+/// this query repeats word for word so that SQLite uses it.
 pub fn due_for_fold(conn: &Connection) -> Result<Vec<IncidentId>> {
-    let mut stmt = conn.prepare(
-        "SELECT incident_id FROM documents WHERE chunks_bytes > length(snapshot) ORDER BY incident_id",
-    )?;
+    let mut stmt = conn.prepare(DUE_FOR_FOLD)?;
     let ids = stmt
         .query_map([], |r| r.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -196,8 +196,16 @@ fn upgrade_to_v5(tx: &Transaction<'_>) -> Result<()> {
 }
 
 /// v6: each snapshot's generation, so the compaction thread never writes a fold over a
-/// snapshot replaced since it read it (see `documents` and `compaction`).
+/// snapshot replaced since it read it (see `documents` and `compaction`); and the
+/// incidents due for a fold found by index, so the thread's first look at a store of
+/// thousands of incidents does not read (and decrypt) all of them while the app opens.
 fn upgrade_to_v6(tx: &Transaction<'_>) -> Result<()> {
-    tx.execute_batch("ALTER TABLE documents ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;")?;
+    tx.execute_batch(
+        r#"
+        ALTER TABLE documents ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX documents_due_for_fold ON documents (incident_id)
+            WHERE chunks_bytes > length(snapshot);
+        "#,
+    )?;
     Ok(())
 }
