@@ -285,10 +285,16 @@ fn each_action_is_saved_before_it_returns() {
         )
         .unwrap();
     let expected = store.view(&id).unwrap();
-    // A second handle (as after a process restart) reads the same thing from disk,
-    // through snapshot + chunk compaction.
+    // A second handle (as after a process restart) reads the same thing from disk:
+    // from the snapshot and chunks as saved, and again once they are folded.
     let reopened = Store::open(&path, &key(5)).unwrap();
     assert_eq!(reopened.view(&id).unwrap(), expected);
+    store.fold_now(&id).unwrap();
+    assert_eq!(
+        Store::open(&path, &key(5)).unwrap().view(&id).unwrap(),
+        expected,
+        "a fold changed what the incident holds"
+    );
     assert_eq!(
         reopened.view(&id).unwrap().status.status,
         IncidentStatus::Proposed

@@ -47,7 +47,8 @@ pub trait FoldWriter: Send + Sync {
 /// afterwards.
 pub struct Compactor {
     queue: Option<Sender<IncidentId>>,
-    conn: Arc<Mutex<Connection>>,
+    /// The thread's reading connection, once the thread has opened it.
+    conn: Arc<Mutex<Option<Connection>>>,
     writer: Weak<dyn FoldWriter>,
     /// Set while a storage fault is injected ([`Compactor::inject_fault`]).
     suspended: Arc<AtomicBool>,
@@ -68,14 +69,16 @@ pub enum Folded {
 }
 
 impl Compactor {
-    /// Opens the fold connection to the store at `path` (already created and upgraded)
-    /// and starts the thread, which first folds what an earlier run left due (looking
-    /// for it reads every snapshot's row, so it is not done on the opening thread).
+    /// Starts the fold thread for the store at `path` (already created and upgraded).
+    /// The thread opens its reading connection itself, so opening the store does not
+    /// wait for a second connection; the first fold waits for it instead. Its first
+    /// job is what an earlier run left due.
     pub fn start(path: &Path, key: &[u8], writer: Weak<dyn FoldWriter>) -> Result<Self> {
-        let conn = connection::open_encrypted(path, key)?;
-        // Enforced by SQLite: this connection never writes.
-        conn.pragma_update(None, "query_only", true)?;
-        let conn = Arc::new(Mutex::new(conn));
+        let conn: Arc<Mutex<Option<Connection>>> = Arc::new(Mutex::new(None));
+        // Returns once the thread holds the connection's lock, so nothing can find
+        // the connection missing while it is being opened.
+        let holding = Arc::new(std::sync::Barrier::new(2));
+        let (path, mut key) = (path.to_path_buf(), key.to_vec());
         let suspended = Arc::new(AtomicBool::new(false));
         let stopping = Arc::new(AtomicBool::new(false));
         let (queue, requests) = mpsc::channel();
@@ -86,9 +89,27 @@ impl Compactor {
                 let suspended = Arc::clone(&suspended);
                 let stopping = Arc::clone(&stopping);
                 let writer = Weak::clone(&writer);
-                move || run(&conn, &writer, &suspended, &stopping, requests)
+                let holding = Arc::clone(&holding);
+                move || {
+                    let mut reader = lock(&conn);
+                    holding.wait();
+                    let opened = open_reader(&path, &key);
+                    // The store's connection keeps the key; this copy goes now.
+                    key.fill(0);
+                    drop(key);
+                    match opened {
+                        Ok(opened) => *reader = Some(opened),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the compaction thread cannot open the store; saved changes stay as chunks");
+                            return;
+                        }
+                    }
+                    drop(reader);
+                    run(&conn, &writer, &suspended, &stopping, requests)
+                }
             })
             .map_err(|e| Error::Storage(format!("cannot start the compaction thread: {e}")))?;
+        holding.wait();
         Ok(Self {
             queue: Some(queue),
             conn,
@@ -123,7 +144,12 @@ impl Compactor {
 
     /// Folds `id` now, on the caller's thread, and says what happened (tests).
     pub fn fold_now(&self, id: &IncidentId) -> Result<Folded> {
-        fold(&mut lock(&self.conn), &self.writer, id)
+        match lock(&self.conn).as_mut() {
+            Some(reader) => fold(reader, &self.writer, id),
+            None => Err(Error::Storage(
+                "the compaction thread could not open the store".into(),
+            )),
+        }
     }
 }
 
@@ -137,19 +163,35 @@ impl Drop for Compactor {
     }
 }
 
-fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+fn lock<T>(conn: &Mutex<T>) -> MutexGuard<'_, T> {
     // A fold that panicked left nothing half-written (its transaction rolled back).
     conn.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The thread's connection: it reads, and SQLite enforces that it never writes.
+fn open_reader(path: &Path, key: &[u8]) -> Result<Connection> {
+    let conn = connection::open_encrypted(path, key)?;
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
+}
+
 fn run(
-    conn: &Mutex<Connection>,
+    conn: &Mutex<Option<Connection>>,
     writer: &Weak<dyn FoldWriter>,
     suspended: &AtomicBool,
     stopping: &AtomicBool,
     requests: Receiver<IncidentId>,
 ) {
-    let left_due = documents::due_for_fold(&lock(conn)).unwrap_or_else(|e| {
+    let with_reader = |f: &mut dyn FnMut(&mut Connection) -> Result<()>| match lock(conn).as_mut() {
+        Some(reader) => f(reader),
+        None => Ok(()),
+    };
+    let mut left_due = Vec::new();
+    let listed = with_reader(&mut |reader| {
+        left_due = documents::due_for_fold(reader)?;
+        Ok(())
+    });
+    let left_due = listed.map(|()| left_due).unwrap_or_else(|e| {
         tracing::warn!(error = %e, "cannot list the incidents left due for folding");
         Vec::new()
     });
@@ -175,7 +217,7 @@ fn run(
             if suspended.load(Ordering::SeqCst) {
                 continue;
             }
-            if let Err(e) = fold(&mut lock(conn), writer, &id) {
+            if let Err(e) = with_reader(&mut |reader| fold(reader, writer, &id).map(drop)) {
                 tracing::warn!(incident = %id, error = %e, "folding saved changes failed; they stay as chunks");
             }
         }
