@@ -319,7 +319,7 @@ fn write_fold(
 mod tests {
     use super::*;
     use automerge::transaction::Transactable;
-    use automerge::{AutoCommit, ROOT};
+    use automerge::{AutoCommit, ReadDoc, ROOT};
 
     /// The store's writer in these tests: a connection of its own.
     impl FoldWriter for Mutex<Connection> {
@@ -399,6 +399,49 @@ mod tests {
         assert_eq!(snapshot(&conn), first, "an action rewrote the snapshot");
         assert_eq!(chunk_count(&conn, &id), 20);
         assert_eq!(documents::due_for_fold(&conn).unwrap(), vec![id.clone()]);
+    }
+
+    /// Another handle on the same file folds while this one loads: every load must see
+    /// one state (a snapshot with all the chunks saved after it), never an old snapshot
+    /// with only the chunks a fold left, whose changes would then lack their parents.
+    #[test]
+    fn a_load_beside_folds_on_another_connection_sees_one_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let (conn, id, mut doc) = setup(dir.path());
+        let writer = Arc::new(Mutex::new(conn));
+        let as_writer: Arc<dyn FoldWriter> = writer.clone();
+        let mut folder = store_conn(dir.path());
+        let stop = Arc::new(AtomicBool::new(false));
+        let loader = std::thread::spawn({
+            let (path, id, stop) = (dir.path().to_path_buf(), id.clone(), Arc::clone(&stop));
+            move || {
+                let reader = store_conn(&path);
+                let (mut loads, mut seen) = (0, 0);
+                while !stop.load(Ordering::SeqCst) || loads == 0 {
+                    let loaded = documents::load(&reader, &id).unwrap().unwrap();
+                    assert!(
+                        loaded.get_missing_deps(&[]).is_empty(),
+                        "load {loads} paired a snapshot with chunks of another state"
+                    );
+                    // Changes are only ever added: a load holding fewer than the one
+                    // before it paired an old snapshot with a fold's leftovers.
+                    let changes = loaded.get_changes(&[]).len();
+                    assert!(changes >= seen, "load {loads}: {changes} changes after {seen}");
+                    seen = changes;
+                    loads += 1;
+                }
+                loads
+            }
+        });
+        for n in 0..300 {
+            act(&lock(&writer), &id, &mut doc, n);
+            if n % 3 == 2 {
+                fold(&mut folder, &Arc::downgrade(&as_writer), &id).unwrap();
+            }
+        }
+        stop.store(true, Ordering::SeqCst);
+        let loads = loader.join().expect("the loader saw a torn state");
+        assert!(loads > 0);
     }
 
     /// The partial index holds only the due rows, so even a scan of it reads no others.

@@ -16,22 +16,25 @@ use crate::error::{Error, Result};
 use crate::ids::IncidentId;
 
 /// Loads a document from its snapshot and chunks; `None` if this device does not hold it.
+///
+/// One statement reads both, so they come from one state of the database: read in two,
+/// a fold committed in between (by the compaction thread of another handle on the same
+/// file) could pair the old snapshot with only the chunks the fold left, and the
+/// changes in between would be missing from what the app shows.
 pub fn load(conn: &Connection, id: &IncidentId) -> Result<Option<Automerge>> {
-    let snapshot: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT snapshot FROM documents WHERE incident_id = ?1",
-            [id.as_str()],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(mut bytes) = snapshot else {
-        return Ok(None);
+    let mut stmt = conn.prepare_cached(
+        "SELECT 0, 0, snapshot FROM documents WHERE incident_id = ?1
+         UNION ALL
+         SELECT 1, seq, bytes FROM doc_chunks WHERE incident_id = ?1
+         ORDER BY 1, 2",
+    )?;
+    let mut rows = stmt.query([id.as_str()])?;
+    let mut bytes = match rows.next()? {
+        Some(row) if row.get::<_, i64>(0)? == 0 => row.get::<_, Vec<u8>>(2)?,
+        _ => return Ok(None),
     };
-    let mut stmt =
-        conn.prepare_cached("SELECT bytes FROM doc_chunks WHERE incident_id = ?1 ORDER BY seq")?;
-    let chunks = stmt.query_map([id.as_str()], |r| r.get::<_, Vec<u8>>(0))?;
-    for chunk in chunks {
-        bytes.extend_from_slice(&chunk?);
+    while let Some(row) = rows.next()? {
+        bytes.extend_from_slice(row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?);
     }
     let doc = crate::incident::untrusted::load(&bytes)
         .map_err(|e| Error::corrupt(format!("stored incident {id}"), e.to_string()))?;
