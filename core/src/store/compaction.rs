@@ -129,7 +129,7 @@ impl Compactor {
         }
     }
 
-    /// While the store's connection is made to fail ([`fault::inject`]), folds stop:
+    /// While the store's connection is made to fail ([`super::fault::inject`]), folds stop:
     /// on a really full or read-only device a fold fails too (it writes the whole new
     /// snapshot to the log before it frees anything), but the simulated full device
     /// only caps the file's pages, which a fold deleting chunks would free and so end
