@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use crate::Row;
@@ -106,12 +106,7 @@ fn shares() -> Result<String, String> {
         rest as f64 * 100.0 / total as f64
     ));
     Ok(format!(
-        "shares of {total} B of sized symbols in {}: {}",
-        Path::new(&library)
-            .parent()
-            .and_then(Path::file_name)
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        "shares of {total} B of sized symbols in the release build: {}",
         parts.join(", ")
     ))
 }

@@ -1193,7 +1193,9 @@ fn targets(rows: &[Row], cdylib_bytes: Option<u64>) -> Vec<String> {
                 size as f64 / 1e6
             ),
         ),
-        None => out.push(format!("- [n/a] cdylib ≤ {budget_mb} MB — see the cdylib row")),
+        None => out.push(format!(
+            "- [n/a] cdylib ≤ {budget_mb} MB — see the cdylib row"
+        )),
     }
     out
 }

@@ -65,6 +65,19 @@ fn assert_all_present(store: &Store, id: &IncidentId, saved: &[RecordId]) {
     );
 }
 
+/// Calls `write` (with a counter) until it is refused, at most 500 times: what it saved,
+/// and the refusal.
+fn until_refused<T>(mut write: impl FnMut(usize) -> Result<T, Error>) -> (Vec<T>, Error) {
+    let mut saved = Vec::new();
+    for n in 0..500 {
+        match write(n) {
+            Ok(value) => saved.push(value),
+            Err(e) => return (saved, e),
+        }
+    }
+    panic!("the full device never refused a write");
+}
+
 fn assert_storage_error(result: Result<impl std::fmt::Debug, Error>, expected: &str) {
     match result {
         Err(Error::Storage(message)) => assert_eq!(message, expected),
@@ -82,52 +95,37 @@ fn a_full_device_refuses_new_records_keeps_the_old_and_recovers() {
     store.inject_storage_fault(StorageFault::DiskFull).unwrap();
     // Free pages may take a few more records; long notes use them up quickly.
     let long_note = "Agents going door to door on the east side. ".repeat(100);
-    let mut failure = None;
-    for _ in 0..500 {
-        match store.add_observation(
+    let (more, failure) = until_refused(|_| {
+        store.add_observation(
             &id,
             ObservationKind::Note,
             &long_note,
             None,
             Some(fix_near(0.0002)),
-        ) {
-            Ok(record) => saved.push(record),
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        }
-    }
-    let failure = failure.expect("the full device never refused a write");
+        )
+    });
+    saved.extend(more);
     assert_eq!(failure.to_string(), "storage: the device storage is full");
     // Room for a long note is gone; short records may still fit in what is left of
     // the pages. Once they are refused too, the device is full for everything.
-    let short_failure = (0..500)
-        .find_map(|n| {
-            match store.add_observation(&id, ObservationKind::Note, &format!("short {n}"), None, None) {
-                Ok(record) => {
-                    saved.push(record);
-                    None
-                }
-                Err(e) => Some(e),
-            }
-        })
-        .expect("the full device never refused a short record");
-    assert_eq!(short_failure.to_string(), "storage: the device storage is full");
+    let (more, short_failure) = until_refused(|n| {
+        store.add_observation(
+            &id,
+            ObservationKind::Note,
+            &format!("short {n}"),
+            None,
+            None,
+        )
+    });
+    saved.extend(more);
+    assert_eq!(
+        short_failure.to_string(),
+        "storage: the device storage is full"
+    );
     // Each table grows into pages of its own: a new incident can fit where a new
     // observation no longer does, until it cannot either.
-    let mut created = Vec::new();
-    let incident_failure = (0..500)
-        .find_map(
-            |_| match store.create_incident(report("Another corner")) {
-                Ok(other) => {
-                    created.push(other);
-                    None
-                }
-                Err(e) => Some(e),
-            },
-        )
-        .expect("the full device never refused a new incident");
+    let (created, incident_failure) =
+        until_refused(|_| store.create_incident(report("Another corner")));
     assert_storage_error(Err::<(), _>(incident_failure), "the device storage is full");
     assert_all_present(&store, &id, &saved);
     assert_eq!(

@@ -7,9 +7,9 @@
 //! latency; instead that action asks the [`Compactor`], whose thread folds while the
 //! volunteer goes on recording:
 //!
-//! 1. one read transaction on the thread's own connection (a reader: WAL lets it run
-//!    beside the store's writes) takes the snapshot, its generation and every chunk
-//!    saved so far;
+//! 1. one read on the thread's own connection (a reader: WAL lets it run beside the
+//!    store's writes) takes the snapshot, its generation and every chunk saved so far
+//!    ([`documents::load_stored`], the same read every load uses);
 //! 2. the document they make is saved, with no lock held;
 //! 3. one write transaction on the store's own connection, under the store's lock,
 //!    replaces the snapshot — only if its generation is still the one read (no action
@@ -24,22 +24,25 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection};
 
-use super::{connection, documents, StorageFault};
+use super::documents::{self, Stored};
+use super::{connection, StorageFault};
 use crate::error::{Error, Result};
 use crate::ids::IncidentId;
 
 /// Where a fold writes: the store's own connection, under the store's lock. The
 /// compactor holds it weakly; once the store is gone, folds are simply not written.
 pub trait FoldWriter: Send + Sync {
-    fn with_writer(&self, write: &mut dyn FnMut(&mut Connection) -> Result<Folded>)
-        -> Result<Folded>;
+    fn with_writer(
+        &self,
+        write: &mut dyn FnMut(&mut Connection) -> Result<Folded>,
+    ) -> Result<Folded>;
 }
 
 /// The fold thread and its reading connection. Dropping it finishes the fold in
@@ -134,17 +137,15 @@ impl Compactor {
     /// snapshot to the log before it frees anything), but the simulated full device
     /// only caps the file's pages, which a fold deleting chunks would free and so end
     /// the fault by itself. A fold in progress finishes first.
-    pub fn inject_fault(&self, fault: StorageFault) -> Result<()> {
-        let conn = lock(&self.conn);
+    pub fn inject_fault(&self, fault: StorageFault) {
+        let _no_fold_running = lock(&self.conn);
         self.suspended
             .store(fault != StorageFault::None, Ordering::SeqCst);
-        drop(conn);
-        Ok(())
     }
 
     /// Folds `id` now, on the caller's thread, and says what happened (tests).
     pub fn fold_now(&self, id: &IncidentId) -> Result<Folded> {
-        match lock(&self.conn).as_mut() {
+        match lock(&self.conn).as_ref() {
             Some(reader) => fold(reader, &self.writer, id),
             None => Err(Error::Storage(
                 "the compaction thread could not open the store".into(),
@@ -182,19 +183,16 @@ fn run(
     stopping: &AtomicBool,
     requests: Receiver<IncidentId>,
 ) {
-    let with_reader = |f: &mut dyn FnMut(&mut Connection) -> Result<()>| match lock(conn).as_mut() {
-        Some(reader) => f(reader),
-        None => Ok(()),
-    };
-    let mut left_due = Vec::new();
-    let listed = with_reader(&mut |reader| {
-        left_due = documents::due_for_fold(reader)?;
-        Ok(())
-    });
-    let left_due = listed.map(|()| left_due).unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "cannot list the incidents left due for folding");
-        Vec::new()
-    });
+    // The thread only runs once its connection is open, so it is always there.
+    let left_due = lock(conn)
+        .as_ref()
+        .map(documents::due_for_fold)
+        .transpose()
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot list the incidents left due for folding");
+            None
+        })
+        .unwrap_or_default();
     let mut due = BTreeSet::from_iter(left_due);
     loop {
         // Requests that piled up during a fold are folded once each.
@@ -217,7 +215,11 @@ fn run(
             if suspended.load(Ordering::SeqCst) {
                 continue;
             }
-            if let Err(e) = with_reader(&mut |reader| fold(reader, writer, &id).map(drop)) {
+            let folded = match lock(conn).as_ref() {
+                Some(reader) => fold(reader, writer, &id),
+                None => return,
+            };
+            if let Err(e) = folded {
                 tracing::warn!(incident = %id, error = %e, "folding saved changes failed; they stay as chunks");
             }
         }
@@ -226,8 +228,8 @@ fn run(
 
 /// Folds every chunk saved for `id` so far into a new snapshot (see the module):
 /// reads on `reader`, writes through `writer`.
-fn fold(reader: &mut Connection, writer: &Weak<dyn FoldWriter>, id: &IncidentId) -> Result<Folded> {
-    let Some(read) = read_for_fold(reader, id)? else {
+fn fold(reader: &Connection, writer: &Weak<dyn FoldWriter>, id: &IncidentId) -> Result<Folded> {
+    let Some(read) = documents::load_stored(reader, id)?.filter(|stored| stored.chunks > 0) else {
         return Ok(Folded::Nothing);
     };
     let snapshot = read.doc.save();
@@ -237,56 +239,10 @@ fn fold(reader: &mut Connection, writer: &Weak<dyn FoldWriter>, id: &IncidentId)
     writer.with_writer(&mut |conn| write_fold(conn, id, &read, &snapshot))
 }
 
-/// What a fold read in one transaction.
-struct ForFold {
-    doc: automerge::Automerge,
-    generation: i64,
-    newest_seq: i64,
-    chunks: usize,
-    bytes: i64,
-}
-
-fn read_for_fold(conn: &mut Connection, id: &IncidentId) -> Result<Option<ForFold>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-    let Some((mut bytes, generation)) = tx
-        .query_row(
-            "SELECT snapshot, generation FROM documents WHERE incident_id = ?1",
-            [id.as_str()],
-            |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)),
-        )
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let mut stmt =
-        tx.prepare("SELECT seq, bytes FROM doc_chunks WHERE incident_id = ?1 ORDER BY seq")?;
-    let mut rows = stmt.query([id.as_str()])?;
-    let (mut newest_seq, mut chunks, mut chunk_bytes) = (0, 0, 0);
-    while let Some(row) = rows.next()? {
-        newest_seq = row.get(0)?;
-        let chunk = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-        chunks += 1;
-        chunk_bytes += chunk.len() as i64;
-        bytes.extend_from_slice(chunk);
-    }
-    if chunks == 0 {
-        return Ok(None);
-    }
-    let doc = crate::incident::untrusted::load(&bytes)
-        .map_err(|e| Error::corrupt(format!("stored incident {id}"), e.to_string()))?;
-    Ok(Some(ForFold {
-        doc,
-        generation,
-        newest_seq,
-        chunks,
-        bytes: chunk_bytes,
-    }))
-}
-
 fn write_fold(
     conn: &mut Connection,
     id: &IncidentId,
-    read: &ForFold,
+    read: &Stored,
     snapshot: &[u8],
 ) -> Result<Folded> {
     let tx = conn.transaction()?;
@@ -298,7 +254,7 @@ fn write_fold(
             id.as_str(),
             snapshot,
             documents::new_generation()?,
-            read.bytes,
+            read.chunk_bytes,
             read.generation
         ],
     )?;
@@ -344,8 +300,12 @@ mod tests {
     /// Saves one more change to the stored document, as an action does.
     fn act(conn: &Connection, id: &IncidentId, doc: &mut AutoCommit, n: usize) {
         let before = doc.get_heads();
-        doc.put(ROOT, format!("note-{n}"), "Agents seen at the corner".repeat(8))
-            .unwrap();
+        doc.put(
+            ROOT,
+            format!("note-{n}"),
+            "Agents seen at the corner".repeat(8),
+        )
+        .unwrap();
         documents::append_changes(conn, id, doc.document(), &before).unwrap();
     }
 
@@ -410,7 +370,7 @@ mod tests {
         let (conn, id, mut doc) = setup(dir.path());
         let writer = Arc::new(Mutex::new(conn));
         let as_writer: Arc<dyn FoldWriter> = writer.clone();
-        let mut folder = store_conn(dir.path());
+        let folder = store_conn(dir.path());
         let stop = Arc::new(AtomicBool::new(false));
         let loader = std::thread::spawn({
             let (path, id, stop) = (dir.path().to_path_buf(), id.clone(), Arc::clone(&stop));
@@ -426,7 +386,10 @@ mod tests {
                     // Changes are only ever added: a load holding fewer than the one
                     // before it paired an old snapshot with a fold's leftovers.
                     let changes = loaded.get_changes(&[]).len();
-                    assert!(changes >= seen, "load {loads}: {changes} changes after {seen}");
+                    assert!(
+                        changes >= seen,
+                        "load {loads}: {changes} changes after {seen}"
+                    );
                     seen = changes;
                     loads += 1;
                 }
@@ -436,7 +399,7 @@ mod tests {
         for n in 0..300 {
             act(&lock(&writer), &id, &mut doc, n);
             if n % 3 == 2 {
-                fold(&mut folder, &Arc::downgrade(&as_writer), &id).unwrap();
+                fold(&folder, &Arc::downgrade(&as_writer), &id).unwrap();
             }
         }
         stop.store(true, Ordering::SeqCst);
@@ -457,7 +420,8 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         assert!(
-            plan.iter().any(|step| step.contains("documents_due_for_fold")),
+            plan.iter()
+                .any(|step| step.contains("documents_due_for_fold")),
             "{plan:?}"
         );
     }
@@ -468,9 +432,12 @@ mod tests {
         let (conn, id, mut doc) = with_five_changes(dir.path());
         assert_eq!(documents::due_for_fold(&conn).unwrap(), vec![id.clone()]);
         let writer = test_writer(dir.path());
-        let compactor =
-            Compactor::start(&dir.path().join("fold.db"), &[7; 32], Arc::downgrade(&writer))
-                .unwrap();
+        let compactor = Compactor::start(
+            &dir.path().join("fold.db"),
+            &[7; 32],
+            Arc::downgrade(&writer),
+        )
+        .unwrap();
         // Waits for the event (all chunks folded), never for a set time.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while chunk_count(&conn, &id) > 0 {
@@ -490,7 +457,7 @@ mod tests {
     fn a_fold_keeps_the_chunks_saved_while_it_ran() {
         let dir = tempfile::tempdir().unwrap();
         let (mut conn, id, mut doc) = with_five_changes(dir.path());
-        let read = read_for_fold(&mut conn, &id).unwrap().unwrap();
+        let read = documents::load_stored(&conn, &id).unwrap().unwrap();
         let snapshot = read.doc.save();
         // An action lands between the fold's read and its write.
         act(&conn, &id, &mut doc, 5);
@@ -498,13 +465,20 @@ mod tests {
             write_fold(&mut conn, &id, &read, &snapshot).unwrap(),
             Folded::Done { chunks: 5 }
         );
-        assert_eq!(chunk_count(&conn, &id), 1, "the late change was folded away");
+        assert_eq!(
+            chunk_count(&conn, &id),
+            1,
+            "the late change was folded away"
+        );
         let loaded = documents::load(&conn, &id).unwrap().unwrap();
         assert_eq!(loaded.get_heads(), doc.get_heads());
         let writer = test_writer(dir.path());
         let writer = Arc::downgrade(&writer);
-        assert_eq!(fold(&mut conn, &writer, &id).unwrap(), Folded::Done { chunks: 1 });
-        assert_eq!(fold(&mut conn, &writer, &id).unwrap(), Folded::Nothing);
+        assert_eq!(
+            fold(&conn, &writer, &id).unwrap(),
+            Folded::Done { chunks: 1 }
+        );
+        assert_eq!(fold(&conn, &writer, &id).unwrap(), Folded::Nothing);
         assert_eq!(
             documents::load(&conn, &id).unwrap().unwrap().get_heads(),
             doc.get_heads()
@@ -515,7 +489,7 @@ mod tests {
     fn a_fold_over_a_snapshot_replaced_meanwhile_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let (mut conn, id, mut doc) = with_five_changes(dir.path());
-        let read = read_for_fold(&mut conn, &id).unwrap().unwrap();
+        let read = documents::load_stored(&conn, &id).unwrap().unwrap();
         let snapshot = read.doc.save();
         // Meanwhile the incident is rebuilt (a quarantine) with one more change.
         act(&conn, &id, &mut doc, 5);
@@ -525,11 +499,15 @@ mod tests {
             Folded::Stale
         );
         let loaded = documents::load(&conn, &id).unwrap().unwrap();
-        assert_eq!(loaded.get_heads(), doc.get_heads(), "a stale fold lost a change");
+        assert_eq!(
+            loaded.get_heads(),
+            doc.get_heads(),
+            "a stale fold lost a change"
+        );
         // And over a removed incident, too.
         let read = {
             act(&conn, &id, &mut doc, 6);
-            read_for_fold(&mut conn, &id).unwrap().unwrap()
+            documents::load_stored(&conn, &id).unwrap().unwrap()
         };
         documents::delete(&conn, &id).unwrap();
         assert_eq!(

@@ -15,30 +15,59 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::error::{Error, Result};
 use crate::ids::IncidentId;
 
+/// An incident's document as stored: its snapshot with every chunk saved after it,
+/// read together.
+pub struct Stored {
+    pub doc: Automerge,
+    /// The snapshot's generation.
+    pub generation: i64,
+    /// The `seq` of the newest chunk (0 without chunks).
+    pub newest_seq: i64,
+    pub chunks: usize,
+    /// The chunks' bytes together.
+    pub chunk_bytes: i64,
+}
+
 /// Loads a document from its snapshot and chunks; `None` if this device does not hold it.
-///
-/// One statement reads both, so they come from one state of the database: read in two,
-/// a fold committed in between (by the compaction thread of another handle on the same
-/// file) could pair the old snapshot with only the chunks the fold left, and the
-/// changes in between would be missing from what the app shows.
 pub fn load(conn: &Connection, id: &IncidentId) -> Result<Option<Automerge>> {
+    Ok(load_stored(conn, id)?.map(|stored| stored.doc))
+}
+
+/// [`load`], telling what was read (the compaction thread folds exactly that).
+///
+/// One statement reads snapshot and chunks, so they come from one state of the
+/// database: read in two, a fold committed in between (by the compaction thread of
+/// another handle on the same file) could pair the old snapshot with only the chunks
+/// the fold left, and the changes in between would be missing from what the app shows.
+pub fn load_stored(conn: &Connection, id: &IncidentId) -> Result<Option<Stored>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT 0, 0, snapshot FROM documents WHERE incident_id = ?1
+        "SELECT 0, generation, snapshot FROM documents WHERE incident_id = ?1
          UNION ALL
          SELECT 1, seq, bytes FROM doc_chunks WHERE incident_id = ?1
          ORDER BY 1, 2",
     )?;
     let mut rows = stmt.query([id.as_str()])?;
-    let mut bytes = match rows.next()? {
-        Some(row) if row.get::<_, i64>(0)? == 0 => row.get::<_, Vec<u8>>(2)?,
+    let (generation, mut bytes) = match rows.next()? {
+        Some(row) if row.get::<_, i64>(0)? == 0 => (row.get(1)?, row.get::<_, Vec<u8>>(2)?),
         _ => return Ok(None),
     };
+    let (mut newest_seq, mut chunks, mut chunk_bytes) = (0, 0, 0);
     while let Some(row) = rows.next()? {
-        bytes.extend_from_slice(row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?);
+        newest_seq = row.get(1)?;
+        let chunk = row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
+        chunks += 1;
+        chunk_bytes += chunk.len() as i64;
+        bytes.extend_from_slice(chunk);
     }
     let doc = crate::incident::untrusted::load(&bytes)
         .map_err(|e| Error::corrupt(format!("stored incident {id}"), e.to_string()))?;
-    Ok(Some(doc))
+    Ok(Some(Stored {
+        doc,
+        generation,
+        newest_seq,
+        chunks,
+        chunk_bytes,
+    }))
 }
 
 /// Stores a whole document (first time seen, or replacing after compaction).

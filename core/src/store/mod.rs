@@ -903,7 +903,8 @@ impl Store {
     #[doc(hidden)]
     pub fn inject_storage_fault(&self, fault: StorageFault) -> Result<()> {
         fault::inject(&self.lock().conn, fault)?;
-        self.compactor.inject_fault(fault)
+        self.compactor.inject_fault(fault);
+        Ok(())
     }
 
     /// Folds incident `id`'s saved changes into its snapshot now, on this thread, as the
