@@ -82,10 +82,33 @@ fn main() {
 }
 
 /// libtomcrypt's switches, the same for SQLCipher (which includes its header) and for
-/// libtomcrypt itself: portable C only (no inline assembly), no self-tests. Never
-/// `LTC_NO_FILE`: it also cuts libtomcrypt's reading of `/dev/urandom`, leaving the
-/// random generator SQLCipher seeds from with only a clock-based fallback.
-const TOMCRYPT_DEFINES: [&str; 2] = ["LTC_NO_ASM", "LTC_NO_TEST"];
+/// libtomcrypt itself: portable C only (no inline assembly), no self-tests, and only
+/// what SQLCipher's provider calls — AES in CBC mode for pages, HMAC over SHA-512 (and
+/// SHA-256 / SHA-1 for databases keyed with those, and the one-call hash SQLCipher
+/// uses), PBKDF2 for passphrase keys, and the
+/// Fortuna generator for page IVs, seeded from the system. Leaving the other ciphers
+/// out does more than shrink the library: libtomcrypt sizes its key and hash contexts
+/// to the largest algorithm compiled in, and SQLCipher wipes a CBC context byte by byte
+/// for every page it writes (4,392 bytes with every cipher, 624 with AES alone).
+/// Never `LTC_NO_FILE`: it also cuts libtomcrypt's reading of `/dev/urandom`, leaving
+/// the generator with only a clock-based fallback.
+const TOMCRYPT_DEFINES: [&str; 15] = [
+    "LTC_NO_ASM",
+    "LTC_NO_TEST",
+    "LTC_NOTHING",
+    "LTC_RIJNDAEL",
+    "LTC_CBC_MODE",
+    "LTC_SHA512",
+    "LTC_SHA256",
+    "LTC_SHA1",
+    "LTC_HASH_HELPERS",
+    "LTC_HMAC",
+    "LTC_PKCS_5",
+    "LTC_FORTUNA",
+    "LTC_DEVRANDOM",
+    "LTC_TRY_URANDOM_FIRST",
+    "LTC_RNG_GET_BYTES",
+];
 
 trait DefineFlag {
     fn define_flag(&mut self, define: &str) -> &mut Self;

@@ -1,6 +1,7 @@
-//! A volunteer's phone dies at any moment: battery out, the OS killing the app, a phone
-//! thrown to the ground. Whatever the moment, every observation the app said was saved
-//! is still there when the store opens again, and SQLite finds the file consistent.
+//! A volunteer's app dies at any moment: the OS killing it for memory, a crash, a force
+//! stop. Whatever the moment, every observation the app said was saved is still there
+//! when the store opens again, and SQLite finds the file consistent. (A power cut is
+//! the store's background flush's to cover: `flush.rs`.)
 //!
 //! The test re-runs its own binary as a child process (the ignored test
 //! `crash_child_records_observations`) that opens the real SQLCipher store and records

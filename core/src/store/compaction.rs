@@ -1,4 +1,5 @@
-//! Folding an incident's saved changes into a new snapshot, away from the actions.
+//! The store's background thread: folding an incident's saved changes into a new
+//! snapshot, and flushing commits to disk ([`super::flush`]), away from the actions.
 //!
 //! Each action appends only the bytes of its own change ([`documents::append_changes`]).
 //! Once those outgrow the snapshot, loading the incident gets slower, so they are
@@ -18,9 +19,12 @@
 //!
 //! The store keeps a single writer: a second connection writing would make an action
 //! meet SQLite's busy wait, whose back-off sleeps up to tens of milliseconds (S7's tail
-//! was 11 ms at p99, 0.2 s at worst, that way). Durability does not move: an action is
-//! durable once its chunk commits, and a kill during a fold leaves either the old
+//! was 11 ms at p99, 0.2 s at worst, that way). Folding moves no durability: an action
+//! is saved once its chunk commits, and a kill during a fold leaves either the old
 //! snapshot with every chunk or the new snapshot with the chunks it does not hold.
+//!
+//! Flushes come before folds: a flush asked for while folds are due runs before the
+//! next of them, so a long fold delays the flush of a commit by one fold at most.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -28,11 +32,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use rusqlite::{params, Connection};
 
 use super::documents::{self, Stored};
-use super::{connection, StorageFault};
+use super::{connection, flush, StorageFault};
 use crate::error::{Error, Result};
 use crate::ids::IncidentId;
 
@@ -45,11 +50,16 @@ pub trait FoldWriter: Send + Sync {
     ) -> Result<Folded>;
 }
 
-/// The fold thread and its reading connection. Dropping it finishes the fold in
+/// How soon a flush a reader kept from finishing is tried again.
+const FLUSH_RETRY: Duration = Duration::from_millis(20);
+
+/// The background thread and its connection. Dropping it finishes the fold or flush in
 /// progress (if any) and stops the thread, so the database files can be removed
 /// afterwards.
 pub struct Compactor {
-    queue: Option<Sender<IncidentId>>,
+    queue: Option<Sender<Work>>,
+    /// Set while a flush is asked for and not yet begun, so commits in a burst ask once.
+    flush_due: Arc<AtomicBool>,
     /// The thread's reading connection, once the thread has opened it.
     conn: Arc<Mutex<Option<Connection>>>,
     writer: Weak<dyn FoldWriter>,
@@ -58,6 +68,12 @@ pub struct Compactor {
     /// Set when the store closes: folds not yet begun are left for the next start.
     stopping: Arc<AtomicBool>,
     worker: Option<JoinHandle<()>>,
+}
+
+/// What the thread is asked to do.
+enum Work {
+    Fold(IncidentId),
+    Flush,
 }
 
 /// What one fold did.
@@ -84,6 +100,7 @@ impl Compactor {
         let (path, mut key) = (path.to_path_buf(), key.to_vec());
         let suspended = Arc::new(AtomicBool::new(false));
         let stopping = Arc::new(AtomicBool::new(false));
+        let flush_due = Arc::new(AtomicBool::new(false));
         let (queue, requests) = mpsc::channel();
         let worker = std::thread::Builder::new()
             .name("testigo-compaction".into())
@@ -91,6 +108,7 @@ impl Compactor {
                 let conn = Arc::clone(&conn);
                 let suspended = Arc::clone(&suspended);
                 let stopping = Arc::clone(&stopping);
+                let flush_due = Arc::clone(&flush_due);
                 let writer = Weak::clone(&writer);
                 let holding = Arc::clone(&holding);
                 move || {
@@ -108,13 +126,21 @@ impl Compactor {
                         }
                     }
                     drop(reader);
-                    run(&conn, &writer, &suspended, &stopping, requests)
+                    let thread = Thread {
+                        conn: &conn,
+                        writer: &writer,
+                        suspended: &suspended,
+                        stopping: &stopping,
+                        flush_due: &flush_due,
+                    };
+                    thread.run(requests)
                 }
             })
             .map_err(|e| Error::Storage(format!("cannot start the compaction thread: {e}")))?;
         holding.wait();
         Ok(Self {
             queue: Some(queue),
+            flush_due,
             conn,
             writer,
             suspended,
@@ -128,8 +154,24 @@ impl Compactor {
         if let Some(queue) = &self.queue {
             // The thread only stops when this is dropped; if it died, the chunks
             // simply stay, and loading still reads them.
-            let _ = queue.send(id);
+            let _ = queue.send(Work::Fold(id));
         }
+    }
+
+    /// Has every commit on `conn` (the store's connection) flushed behind it by this
+    /// thread ([`flush`]).
+    pub fn flush_after_each_commit(&self, conn: &mut Connection) -> Result<()> {
+        let Some(queue) = self.queue.clone() else {
+            return Ok(());
+        };
+        let due = Arc::clone(&self.flush_due);
+        flush::after_each_commit(conn, move || {
+            if !due.swap(true, Ordering::SeqCst) {
+                // If the thread died, SQLite's inline checkpoint bounds the log, and
+                // closing the store flushes it.
+                let _ = queue.send(Work::Flush);
+            }
+        })
     }
 
     /// While the store's connection is made to fail ([`super::fault::inject`]), folds stop:
@@ -176,52 +218,88 @@ fn open_reader(path: &Path, key: &[u8]) -> Result<Connection> {
     Ok(conn)
 }
 
-fn run(
-    conn: &Mutex<Option<Connection>>,
-    writer: &Weak<dyn FoldWriter>,
-    suspended: &AtomicBool,
-    stopping: &AtomicBool,
-    requests: Receiver<IncidentId>,
-) {
-    // The thread only runs once its connection is open, so it is always there.
-    let left_due = lock(conn)
-        .as_ref()
-        .map(documents::due_for_fold)
-        .transpose()
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "cannot list the incidents left due for folding");
-            None
-        })
-        .unwrap_or_default();
-    let mut due = BTreeSet::from_iter(left_due);
-    loop {
-        // Requests that piled up during a fold are folded once each.
-        due.extend(requests.try_iter());
-        if due.is_empty() {
-            match requests.recv() {
-                Ok(id) => {
-                    due.insert(id);
+/// What the thread works with (see [`Compactor`]).
+struct Thread<'a> {
+    conn: &'a Mutex<Option<Connection>>,
+    writer: &'a Weak<dyn FoldWriter>,
+    suspended: &'a AtomicBool,
+    stopping: &'a AtomicBool,
+    flush_due: &'a AtomicBool,
+}
+
+impl Thread<'_> {
+    fn run(&self, requests: Receiver<Work>) {
+        // The thread only runs once its connection is open, so it is always there.
+        let left_due = lock(self.conn)
+            .as_ref()
+            .map(documents::due_for_fold)
+            .transpose()
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot list the incidents left due for folding");
+                None
+            })
+            .unwrap_or_default();
+        let mut due = BTreeSet::from_iter(left_due);
+        // A flush a reader kept from finishing, to try again.
+        let mut retry_flush = false;
+        loop {
+            // Requests that piled up meanwhile are done once each.
+            let mut flush = retry_flush;
+            let mut waiting = requests.try_iter().collect::<Vec<_>>();
+            if waiting.is_empty() && !flush && due.is_empty() {
+                match requests.recv() {
+                    Ok(work) => waiting.push(work),
+                    Err(_) => return,
+                }
+            }
+            for work in waiting {
+                match work {
+                    Work::Fold(id) => {
+                        due.insert(id);
+                    }
+                    Work::Flush => flush = true,
+                }
+            }
+            if flush {
+                retry_flush = !self.flush();
+            }
+            for id in std::mem::take(&mut due) {
+                if self.stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                if self.flush_due.load(Ordering::SeqCst) {
+                    retry_flush |= !self.flush();
+                }
+                // A suspended request is asked again by the next action on the
+                // incident (it is still due), or at the next start.
+                if self.suspended.load(Ordering::SeqCst) {
                     continue;
                 }
-                Err(_) => return,
+                let folded = match lock(self.conn).as_ref() {
+                    Some(reader) => fold(reader, self.writer, &id),
+                    None => return,
+                };
+                if let Err(e) = folded {
+                    tracing::warn!(incident = %id, error = %e, "folding saved changes failed; they stay as chunks");
+                }
+            }
+            if retry_flush {
+                std::thread::sleep(FLUSH_RETRY);
             }
         }
-        for id in std::mem::take(&mut due) {
-            if stopping.load(Ordering::SeqCst) {
-                return;
+    }
+
+    /// One flush; false if it must be tried again.
+    fn flush(&self) -> bool {
+        self.flush_due.store(false, Ordering::SeqCst);
+        match lock(self.conn).as_ref().map(flush::checkpoint) {
+            Some(Ok(complete)) => complete,
+            Some(Err(e)) => {
+                // Not tried again on a timer: a failing disk would fail each time.
+                tracing::warn!(error = %e, "flushing saved actions to disk failed; the next action asks again");
+                true
             }
-            // A suspended request is asked again by the next action on the incident
-            // (it is still due), or at the next start.
-            if suspended.load(Ordering::SeqCst) {
-                continue;
-            }
-            let folded = match lock(conn).as_ref() {
-                Some(reader) => fold(reader, writer, &id),
-                None => return,
-            };
-            if let Err(e) = folded {
-                tracing::warn!(incident = %id, error = %e, "folding saved changes failed; they stay as chunks");
-            }
+            None => true,
         }
     }
 }

@@ -58,10 +58,12 @@ pub fn open_encrypted(path: &Path, key: &[u8]) -> Result<Connection> {
         }
     }
     conn.busy_timeout(Duration::from_secs(5))?;
-    // WAL: readers never block the writer. synchronous=FULL: a commit that returned
-    // survives a power cut too, which on a phone with a dying battery is not rare.
+    // WAL: readers never block the writer. synchronous=NORMAL: a commit is in the log
+    // when it returns, so it survives the app being killed; the store's background
+    // thread then flushes it to disk, so it survives a power cut milliseconds later
+    // (flush.rs says why not before returning).
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Deleted records are overwritten, not left in free pages.
     conn.pragma_update(None, "secure_delete", "ON")?;

@@ -10,6 +10,7 @@ mod compaction;
 mod connection;
 mod documents;
 mod fault;
+mod flush;
 mod identity;
 mod index;
 mod observer;
@@ -143,6 +144,8 @@ impl Store {
         }));
         let writer: Arc<dyn compaction::FoldWriter> = inner.clone();
         let compactor = compaction::Compactor::start(&path, key, Arc::downgrade(&writer))?;
+        compactor
+            .flush_after_each_commit(&mut inner.lock().unwrap_or_else(|p| p.into_inner()).conn)?;
         Ok(Self {
             inner,
             templates: std::sync::RwLock::new(registry),
