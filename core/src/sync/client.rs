@@ -1,10 +1,11 @@
 //! The device side of sync and enrolment, over blocking reqwest with rustls.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Once;
+use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
 use automerge::{ChangeHash, ReadDoc};
+use rustls_platform_verifier::BuilderVerifierExt;
 
 use super::bookkeeping;
 use super::protocol::{self, *};
@@ -499,13 +500,42 @@ pub(super) fn read_body(status: reqwest::StatusCode, body: Vec<u8>) -> Result<Ve
 /// Android). Servers are verified by rustls-platform-verifier: the OS trust store on
 /// iOS and desktop; on Android it must first be initialised with the app's JNI
 /// context by the platform layer. Also used by callers of the hub's JSON API, so the
-/// whole project has one TLS setup.
+/// whole project has one TLS setup ([`tls_config`]).
 pub fn http_client(timeout: Duration) -> Result<reqwest::blocking::Client> {
-    install_crypto_provider();
     reqwest::blocking::Client::builder()
+        .tls_backend_preconfigured(tls_config()?)
         .timeout(timeout)
         .build()
         .map_err(|e| Error::Sync(format!("cannot set up HTTPS: {e}")))
+}
+
+/// The TLS setup every client of the process shares, made on first use. Making it
+/// reads and parses every root certificate the system trusts — on desktop Linux most
+/// of a sync round's CPU time when each sync made its own, and on a phone woken to
+/// sync, battery for nothing. Only a success is kept: on Android, a sync tried before
+/// the platform layer initialised the verifier fails, and the next one after succeeds.
+pub(crate) fn tls_config() -> Result<rustls::ClientConfig> {
+    static SHARED: Mutex<Option<rustls::ClientConfig>> = Mutex::new(None);
+    let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(config) = shared.as_ref() {
+        return Ok(config.clone());
+    }
+    install_crypto_provider();
+    let cannot = |e: rustls::Error| Error::Sync(format!("cannot set up HTTPS: {e}"));
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(cannot)?
+    .with_platform_verifier()
+    .map_err(cannot)?
+    .with_no_client_auth();
+    // The clients speak HTTP/1.1 only (reqwest without its http2 feature).
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    #[cfg(test)]
+    tests::TLS_SETUPS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    *shared = Some(config.clone());
+    Ok(config)
 }
 
 /// Installs rustls' ring provider for the process, once (see [`http_client`]).
@@ -515,4 +545,22 @@ pub(super) fn install_crypto_provider() {
         // Err means another part of the process installed one first; that one serves.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    pub(super) static TLS_SETUPS: AtomicUsize = AtomicUsize::new(0);
+
+    #[test]
+    fn every_client_of_the_process_shares_one_tls_setup() {
+        for timeout in [5, 30, 5] {
+            http_client(Duration::from_secs(timeout)).unwrap();
+        }
+        let config = tls_config().unwrap();
+        assert_eq!(config.alpn_protocols, vec![b"http/1.1".to_vec()]);
+        assert_eq!(TLS_SETUPS.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
 }

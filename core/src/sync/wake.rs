@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::bookkeeping;
-use super::client::{http_client, install_crypto_provider, read_body, read_body_of};
+use super::client::{http_client, read_body, read_body_of, tls_config};
 use crate::error::{Error, Result};
 use crate::store::Store;
 
@@ -222,8 +222,8 @@ fn hub_and_credential(store: &Store) -> Result<(String, String)> {
 /// The async twin of [`http_client`] (same TLS setup), for a request that must be
 /// dropped mid-flight when the wait is cancelled.
 fn async_client(timeout: Duration) -> Result<reqwest::Client> {
-    install_crypto_provider();
     reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config()?)
         .timeout(timeout)
         .build()
         .map_err(|e| Error::Sync(format!("cannot set up HTTPS: {e}")))
