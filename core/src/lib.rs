@@ -13,6 +13,7 @@ pub mod incident;
 pub mod location;
 pub mod media;
 pub mod rules;
+pub mod sqlite;
 pub mod store;
 pub mod sync;
 pub mod time;

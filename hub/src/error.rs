@@ -67,6 +67,18 @@ impl From<rusqlite::Error> for HubError {
     }
 }
 
+impl From<testigo_core::sqlite::SqliteError> for HubError {
+    fn from(e: testigo_core::sqlite::SqliteError) -> Self {
+        match e {
+            testigo_core::sqlite::SqliteError::Sqlite(e) => e.into(),
+            other => {
+                tracing::error!(error = %other, "hub database");
+                Self::internal(other.to_string())
+            }
+        }
+    }
+}
+
 impl From<testigo_core::Error> for HubError {
     fn from(e: testigo_core::Error) -> Self {
         use testigo_core::Error as E;

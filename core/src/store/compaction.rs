@@ -371,7 +371,8 @@ mod tests {
 
     fn store_conn(dir: &Path) -> Connection {
         let mut conn = connection::open_encrypted(&dir.join("fold.db"), &[7; 32]).unwrap();
-        super::super::schema::init_or_upgrade(&mut conn).unwrap();
+        crate::sqlite::migrations::upgrade::<super::super::schema::DeviceSchema>(&mut conn)
+            .unwrap();
         conn
     }
 

@@ -31,13 +31,14 @@ use automerge::Automerge;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
-pub use connection::{open_sqlite, KEY_LEN};
+pub use connection::KEY_LEN;
 #[doc(hidden)]
 pub use fault::StorageFault;
 pub use identity::DeviceIdentity;
 pub use index::{IndexedIncident, ListQuery};
 pub use observer::IncidentObserver;
 pub use retention::DEFAULT_WINDOW as DEFAULT_RETENTION;
+pub use schema::DeviceSchema;
 pub use wipe::{attachments_dir, store_files, wipe_files};
 
 use crate::checklist::{validate_answer, AnswerValue, CheckedTemplate, Registry};
@@ -51,6 +52,7 @@ use crate::incident::{
 use crate::location::LocationFix;
 use crate::media::{self, sealed::SealedReader, CapturedFile, MediaError, MediaInput, StoredMedia};
 use crate::rules::changes::{merge_checked, Writer};
+use crate::sqlite;
 use crate::time::{Clock, ClockOffset, SystemClock};
 
 /// The setting that holds the hub's retention window, in hours.
@@ -132,7 +134,7 @@ impl Store {
     ) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let mut conn = connection::open_encrypted(&path, key)?;
-        schema::init_or_upgrade(&mut conn)?;
+        sqlite::migrations::upgrade::<schema::DeviceSchema>(&mut conn)?;
         let identity = identity::load_or_create(&conn)?;
         let mut registry = Registry::with_default()?;
         templates::load_into(&conn, &mut registry)?;
@@ -889,15 +891,7 @@ impl Store {
 
     /// SQLite's own consistency check; `Ok` only if it says "ok".
     pub fn integrity_check(&self) -> Result<()> {
-        let result: String = self
-            .lock()
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-        if result == "ok" {
-            Ok(())
-        } else {
-            Err(Error::Storage(format!("integrity check failed: {result}")))
-        }
+        Ok(sqlite::integrity::check(&self.lock().conn)?)
     }
 
     /// **Fault injection, for the reliability suite only**: makes this store's

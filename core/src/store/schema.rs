@@ -1,45 +1,33 @@
-//! The device database schema and its migrations. The version lives in SQLite's
-//! `user_version`; each migration runs in the same transaction that bumps it, so a
-//! crash mid-upgrade leaves the old schema intact.
+//! The device store schema and its migrations, run by [`crate::sqlite::migrations`]: every step in
+//! one transaction with the version bump.
 
-use rusqlite::{Connection, Transaction};
+use crate::sqlite::Schema;
+use rusqlite::Transaction;
 
-use crate::error::{Error, Result};
+/// The device store's schema.
+pub struct DeviceSchema;
 
-pub const CURRENT_VERSION: i64 = 6;
+impl Schema for DeviceSchema {
+    const NAME: &'static str = "device store";
+    const VERSION: i64 = 6;
 
-pub fn init_or_upgrade(conn: &mut Connection) -> Result<()> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version > CURRENT_VERSION {
-        return Err(Error::Storage(format!(
-            "the database was written by a newer Testigo (schema {version}); update the app"
-        )));
+    fn create(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        create_v1(tx)
     }
-    let tx = conn.transaction()?;
-    if version < 1 {
-        create_v1(&tx)?;
+
+    fn upgrade_from(tx: &Transaction<'_>, version: i64) -> rusqlite::Result<()> {
+        match version {
+            1 => upgrade_to_v2(tx),
+            2 => upgrade_to_v3(tx),
+            3 => upgrade_to_v4(tx),
+            4 => upgrade_to_v5(tx),
+            5 => upgrade_to_v6(tx),
+            _ => unreachable!("the migration runner stops at {}", Self::VERSION),
+        }
     }
-    if version < 2 {
-        upgrade_to_v2(&tx)?;
-    }
-    if version < 3 {
-        upgrade_to_v3(&tx)?;
-    }
-    if version < 4 {
-        upgrade_to_v4(&tx)?;
-    }
-    if version < 5 {
-        upgrade_to_v5(&tx)?;
-    }
-    if version < 6 {
-        upgrade_to_v6(&tx)?;
-    }
-    tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
-    tx.commit()?;
-    Ok(())
 }
 
-fn create_v1(tx: &Transaction<'_>) -> Result<()> {
+fn create_v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         r#"
         -- This device: its key pair and, once enrolled, its role and hub.
@@ -117,14 +105,13 @@ fn create_v1(tx: &Transaction<'_>) -> Result<()> {
             value  TEXT NOT NULL
         );
         "#,
-    )?;
-    Ok(())
+    )
 }
 
 /// v2: incidents the hub said to remove while they still held changes the hub had not
 /// acknowledged. They leave the device once those changes are acknowledged or
 /// quarantined, never before.
-fn upgrade_to_v2(tx: &Transaction<'_>) -> Result<()> {
+fn upgrade_to_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         r#"
         CREATE TABLE sync_removals (
@@ -132,13 +119,12 @@ fn upgrade_to_v2(tx: &Transaction<'_>) -> Result<()> {
             at           INTEGER NOT NULL
         );
         "#,
-    )?;
-    Ok(())
+    )
 }
 
 /// v3: the hub's closing time of each closed incident held. Retention counts from
 /// it, never from the closing event's time, which is the closer's device clock.
-fn upgrade_to_v3(tx: &Transaction<'_>) -> Result<()> {
+fn upgrade_to_v3(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         r#"
         CREATE TABLE hub_closings (
@@ -146,14 +132,13 @@ fn upgrade_to_v3(tx: &Transaction<'_>) -> Result<()> {
             closed_at    INTEGER NOT NULL
         );
         "#,
-    )?;
-    Ok(())
+    )
 }
 
 /// v4: attachment files (photos, video, audio and their previews). Each row names a
 /// sealed file in the attachment area and holds its key; the upload resumes from
 /// `acked_bytes`. Rows go with their incident; the files are deleted beside them.
-fn upgrade_to_v4(tx: &Transaction<'_>) -> Result<()> {
+fn upgrade_to_v4(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         r#"
         CREATE TABLE attachments (
@@ -172,15 +157,14 @@ fn upgrade_to_v4(tx: &Transaction<'_>) -> Result<()> {
             PRIMARY KEY (incident_id, sha256)
         );
         "#,
-    )?;
-    Ok(())
+    )
 }
 
 /// v5: checklist versions received from the hub, kept as the JSON the hub sent (checked
 /// again on every open), so new incidents open with them after a restart.
 /// `received_seq` orders them: the newest publication is the checklist new
 /// incidents start with.
-fn upgrade_to_v5(tx: &Transaction<'_>) -> Result<()> {
+fn upgrade_to_v5(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         r#"
         CREATE TABLE templates (
@@ -191,21 +175,19 @@ fn upgrade_to_v5(tx: &Transaction<'_>) -> Result<()> {
             PRIMARY KEY (template_id, version)
         );
         "#,
-    )?;
-    Ok(())
+    )
 }
 
 /// v6: each snapshot's generation, so the compaction thread never writes a fold over a
 /// snapshot replaced since it read it (see `documents` and `compaction`); and the
 /// incidents due for a fold found by index, so the thread's first look at a store of
 /// thousands of incidents does not read (and decrypt) all of them while the app opens.
-fn upgrade_to_v6(tx: &Transaction<'_>) -> Result<()> {
+fn upgrade_to_v6(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         r#"
         ALTER TABLE documents ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
         CREATE INDEX documents_due_for_fold ON documents (incident_id)
             WHERE chunks_bytes > length(snapshot);
         "#,
-    )?;
-    Ok(())
+    )
 }

@@ -17,21 +17,17 @@ mod schema;
 pub mod templates;
 
 use std::path::Path;
-use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
+use testigo_core::sqlite::{self, Durability};
 
 use crate::error::HubResult;
 
+/// Opens (creating or upgrading) the hub database at `path`: the writer connection.
 pub fn open(path: &Path) -> HubResult<Connection> {
-    let mut conn = testigo_core::store::open_sqlite(path, OpenFlags::default())?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    // WAL + synchronous=FULL: a sync the hub acknowledged survives a power cut.
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    // The caller table is private: deleted rows must not linger in free pages.
-    conn.pragma_update(None, "secure_delete", "ON")?;
-    schema::init_or_upgrade(&mut conn)?;
+    let mut conn = sqlite::open_sqlite(path, OpenFlags::default())?;
+    // A sync the hub acknowledged survives a power cut.
+    sqlite::configure(&conn, Durability::Flushed)?;
+    sqlite::migrations::upgrade::<schema::HubSchema>(&mut conn)?;
     Ok(conn)
 }

@@ -7,9 +7,9 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
+use testigo_core::sqlite::{self, Durability};
 
 use crate::error::HubResult;
 
@@ -27,8 +27,8 @@ impl Readers {
     pub fn open(path: &Path) -> HubResult<Self> {
         let slots = (0..READERS)
             .map(|_| {
-                let conn = testigo_core::store::open_sqlite(path, OpenFlags::default())?;
-                conn.busy_timeout(Duration::from_secs(5))?;
+                let conn = sqlite::open_sqlite(path, OpenFlags::default())?;
+                sqlite::configure(&conn, Durability::Flushed)?;
                 // Enforced by SQLite: a statement that would write fails here.
                 conn.pragma_update(None, "query_only", "ON")?;
                 Ok(Mutex::new(conn))

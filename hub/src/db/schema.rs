@@ -1,52 +1,36 @@
-//! The hub database schema. Versioned in `user_version` like the device store.
+//! The hub database schema and its migrations, run by [`testigo_core::sqlite::migrations`]: every step in
+//! one transaction with the version bump.
 
-use rusqlite::{Connection, Transaction};
+use rusqlite::Transaction;
+use testigo_core::sqlite::Schema;
 
-use crate::error::{HubError, HubResult};
+/// The hub database's schema.
+pub struct HubSchema;
 
-const CURRENT_VERSION: i64 = 9;
+impl Schema for HubSchema {
+    const NAME: &'static str = "hub database";
+    const VERSION: i64 = 9;
 
-pub fn init_or_upgrade(conn: &mut Connection) -> HubResult<()> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version > CURRENT_VERSION {
-        return Err(HubError::internal(format!(
-            "the hub database is from a newer Testigo (schema {version})"
-        )));
+    fn create(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        create_v1(tx)
     }
-    let tx = conn.transaction()?;
-    if version < 1 {
-        create_v1(&tx)?;
+
+    fn upgrade_from(tx: &Transaction<'_>, version: i64) -> rusqlite::Result<()> {
+        match version {
+            1 => upgrade_to_v2(tx),
+            2 => upgrade_to_v3(tx),
+            3 => upgrade_to_v4(tx),
+            4 => upgrade_to_v5(tx),
+            5 => upgrade_to_v6(tx),
+            6 => upgrade_to_v7(tx),
+            7 => upgrade_to_v8(tx),
+            8 => upgrade_to_v9(tx),
+            _ => unreachable!("the migration runner stops at {}", Self::VERSION),
+        }
     }
-    if version < 2 {
-        upgrade_to_v2(&tx)?;
-    }
-    if version < 3 {
-        upgrade_to_v3(&tx)?;
-    }
-    if version < 4 {
-        upgrade_to_v4(&tx)?;
-    }
-    if version < 5 {
-        upgrade_to_v5(&tx)?;
-    }
-    if version < 6 {
-        upgrade_to_v6(&tx)?;
-    }
-    if version < 7 {
-        upgrade_to_v7(&tx)?;
-    }
-    if version < 8 {
-        upgrade_to_v8(&tx)?;
-    }
-    if version < 9 {
-        upgrade_to_v9(&tx)?;
-    }
-    tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
-    tx.commit()?;
-    Ok(())
 }
 
-fn create_v1(tx: &Transaction<'_>) -> HubResult<()> {
+fn create_v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         r#"
         -- The hub's own key, and the one counter that orders the change log and
@@ -135,12 +119,11 @@ fn create_v1(tx: &Transaction<'_>) -> HubResult<()> {
             notified_at  INTEGER
         );
         "#,
-    )?;
-    Ok(())
+    )
 }
 
 /// v2: the audit log.
-fn upgrade_to_v2(tx: &Transaction<'_>) -> HubResult<()> {
+fn upgrade_to_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         r#"
         CREATE TABLE audit (
@@ -154,12 +137,11 @@ fn upgrade_to_v2(tx: &Transaction<'_>) -> HubResult<()> {
         );
         CREATE INDEX audit_by_incident ON audit(incident_id, id);
         "#,
-    )?;
-    Ok(())
+    )
 }
 
 /// v3: re-enrolment codes, and who was ever given each incident.
-fn upgrade_to_v3(tx: &Transaction<'_>) -> HubResult<()> {
+fn upgrade_to_v3(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         r#"
         -- A code made for one device enrols only that device, again; a code without
@@ -190,12 +172,11 @@ fn upgrade_to_v3(tx: &Transaction<'_>) -> HubResult<()> {
         );
         CREATE INDEX refusals_by_device ON refusals(device_id, id);
         "#,
-    )?;
-    Ok(())
+    )
 }
 
 /// v4: UnifiedPush endpoints, one per device (see `wake::push`).
-fn upgrade_to_v4(tx: &Transaction<'_>) -> HubResult<()> {
+fn upgrade_to_v4(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         r#"
         CREATE TABLE push_endpoints (
@@ -207,12 +188,11 @@ fn upgrade_to_v4(tx: &Transaction<'_>) -> HubResult<()> {
             failed_wakes   INTEGER NOT NULL DEFAULT 0
         );
         "#,
-    )?;
-    Ok(())
+    )
 }
 
 /// v5: media files each incident holds (the bytes are in the media storage, once).
-fn upgrade_to_v5(tx: &Transaction<'_>) -> HubResult<()> {
+fn upgrade_to_v5(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         r#"
         CREATE TABLE media_links (
@@ -224,13 +204,12 @@ fn upgrade_to_v5(tx: &Transaction<'_>) -> HubResult<()> {
             PRIMARY KEY (incident_id, sha256)
         );
         "#,
-    )?;
-    Ok(())
+    )
 }
 
 /// v6: history signatures, one per upload and incident (see `crate::history`). Changes
 /// logged before keep their per-change `signature`; changes logged since have none.
-fn upgrade_to_v6(tx: &Transaction<'_>) -> HubResult<()> {
+fn upgrade_to_v6(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         r#"
         CREATE TABLE history_signatures (
@@ -245,14 +224,13 @@ fn upgrade_to_v6(tx: &Transaction<'_>) -> HubResult<()> {
             PRIMARY KEY (incident_id, device_id, head)
         );
         "#,
-    )?;
-    Ok(())
+    )
 }
 
 /// v7: checklist templates. Imported versions wait as drafts until a coordinator
 /// publishes one; `published_seq` is a stamp from the change counter, so a device
 /// receives a publication exactly once, in the sync round after its cursor.
-fn upgrade_to_v7(tx: &Transaction<'_>) -> HubResult<()> {
+fn upgrade_to_v7(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         r#"
         CREATE TABLE templates (
@@ -267,14 +245,13 @@ fn upgrade_to_v7(tx: &Transaction<'_>) -> HubResult<()> {
             PRIMARY KEY (template_id, version)
         );
         "#,
-    )?;
-    Ok(())
+    )
 }
 
 /// v8: upload signatures. A history statement signed as one leaf of a request's tree
 /// keeps its place in it (`crate::history::Inclusion`); `signature` is then the
 /// request's. Rows without them are signed alone, as before.
-fn upgrade_to_v8(tx: &Transaction<'_>) -> HubResult<()> {
+fn upgrade_to_v8(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         r#"
         ALTER TABLE history_signatures ADD COLUMN upload_index  INTEGER;
@@ -282,14 +259,68 @@ fn upgrade_to_v8(tx: &Transaction<'_>) -> HubResult<()> {
         ALTER TABLE history_signatures ADD COLUMN upload_root   BLOB;
         ALTER TABLE history_signatures ADD COLUMN upload_proof  BLOB;
         "#,
-    )?;
-    Ok(())
+    )
 }
 
 /// v9: incidents by who opened them, so that what a volunteer sees is found through
 /// indexes (their own, their team's, their assignments), never a scan of every incident
 /// (`crate::permissions`).
-fn upgrade_to_v9(tx: &Transaction<'_>) -> HubResult<()> {
-    tx.execute_batch("CREATE INDEX incidents_by_creator ON incidents(created_by);")?;
-    Ok(())
+fn upgrade_to_v9(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch("CREATE INDEX incidents_by_creator ON incidents(created_by);")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+    use testigo_core::sqlite::migrations;
+
+    fn objects(conn: &Connection) -> Vec<(String, String)> {
+        let mut stmt = conn
+            .prepare("SELECT type, name FROM sqlite_master ORDER BY type, name")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    /// A hub left at any earlier version — one device enrolled, one incident delivered
+    /// to it — upgrades to the schema a new hub makes, keeps its rows, and the step that
+    /// derives who ever held an incident (v3) takes what was delivered before it.
+    #[test]
+    fn a_hub_database_of_every_earlier_schema_upgrades_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = crate::db::open(&dir.path().join("fresh.sqlite")).unwrap();
+        for version in 1..HubSchema::VERSION {
+            let path = dir.path().join(format!("v{version}.sqlite"));
+            let mut conn = Connection::open(&path).unwrap();
+            migrations::upgrade_to::<HubSchema>(&mut conn, version).unwrap();
+            conn.execute_batch(
+                "INSERT INTO devices (device_id, public_key, role, credential_hash, enrolled_at)
+                     VALUES ('phone', x'00', 'volunteer', x'01', 1);
+                 INSERT INTO incidents (incident_id, document, heads, status, urgency,
+                                        place_text, created_by, updated_at)
+                     VALUES ('inc', x'', x'', 'new', 'normal', 'Cherokee St', 'desk', 1);
+                 INSERT INTO delivered (device_id, incident_id, since_seq)
+                     VALUES ('phone', 'inc', 1);",
+            )
+            .unwrap();
+            drop(conn);
+
+            let upgraded = crate::db::open(&path)
+                .unwrap_or_else(|e| panic!("schema {version} does not upgrade: {e}"));
+            assert_eq!(migrations::version(&upgraded).unwrap(), HubSchema::VERSION);
+            assert_eq!(objects(&upgraded), objects(&fresh), "schema {version}");
+            let devices: i64 = upgraded
+                .query_row("SELECT count(*) FROM devices", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(devices, 1, "schema {version}: the enrolled device is gone");
+            let ever_held: i64 = upgraded
+                .query_row("SELECT count(*) FROM ever_held", [], |r| r.get(0))
+                .unwrap();
+            let derived_by_v3 = i64::from(version < 3);
+            assert_eq!(ever_held, derived_by_v3, "schema {version}");
+        }
+    }
 }

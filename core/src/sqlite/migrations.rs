@@ -1,0 +1,141 @@
+//! Bringing a database's schema to the version this build knows. The version lives in
+//! SQLite's `user_version`; every step from the file's version to the current one runs
+//! in one transaction with the bump, so a crash mid-upgrade leaves the old schema
+//! intact, and a file from a newer build is refused untouched.
+
+use rusqlite::{Connection, Transaction};
+
+use super::SqliteError;
+
+/// A database's schema: how to create it and how to take it one version up. Steps are
+/// written once and never edited after release; a change is a new version.
+pub trait Schema {
+    /// What the database is, for errors ("device store", "hub database").
+    const NAME: &'static str;
+    /// The version this build writes.
+    const VERSION: i64;
+    /// Creates version 1 in an empty database.
+    fn create(tx: &Transaction<'_>) -> rusqlite::Result<()>;
+    /// Takes the schema from `version` to `version + 1` (1 ≤ `version` < `VERSION`).
+    fn upgrade_from(tx: &Transaction<'_>, version: i64) -> rusqlite::Result<()>;
+}
+
+/// Creates or upgrades the database on `conn` to `S::VERSION`.
+pub fn upgrade<S: Schema>(conn: &mut Connection) -> Result<(), SqliteError> {
+    upgrade_to::<S>(conn, S::VERSION)
+}
+
+/// Creates or upgrades the database on `conn` to `target` (≤ `S::VERSION`); the
+/// upgrade tests make databases of every earlier version with it.
+pub fn upgrade_to<S: Schema>(conn: &mut Connection, target: i64) -> Result<(), SqliteError> {
+    let found = version(conn)?;
+    if found > S::VERSION {
+        return Err(SqliteError::Newer {
+            database: S::NAME,
+            found,
+            known: S::VERSION,
+        });
+    }
+    if found >= target {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    if found < 1 {
+        S::create(&tx)?;
+    }
+    for from in found.max(1)..target {
+        S::upgrade_from(&tx, from)?;
+    }
+    tx.pragma_update(None, "user_version", target)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The schema version of the database on `conn` (0: empty).
+pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three versions: a table, a column, an index.
+    struct Notes;
+
+    impl Schema for Notes {
+        const NAME: &'static str = "notes database";
+        const VERSION: i64 = 3;
+        fn create(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+            tx.execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);")
+        }
+        fn upgrade_from(tx: &Transaction<'_>, version: i64) -> rusqlite::Result<()> {
+            match version {
+                1 => tx.execute_batch("ALTER TABLE notes ADD COLUMN at INTEGER;"),
+                2 => tx.execute_batch("CREATE INDEX notes_by_time ON notes(at);"),
+                _ => unreachable!("no step from {version}"),
+            }
+        }
+    }
+
+    fn objects(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_master ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn each_step_runs_once_from_whatever_version_the_file_is_at() {
+        for start in 0..=Notes::VERSION {
+            let mut conn = Connection::open_in_memory().unwrap();
+            upgrade_to::<Notes>(&mut conn, start).unwrap();
+            assert_eq!(version(&conn).unwrap(), start);
+            upgrade::<Notes>(&mut conn).unwrap();
+            assert_eq!(version(&conn).unwrap(), 3);
+            assert_eq!(objects(&conn), ["notes", "notes_by_time"]);
+            // Again: nothing to do, and nothing fails for an index already there.
+            upgrade::<Notes>(&mut conn).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_file_from_a_newer_build_is_refused_untouched() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        let refused = upgrade::<Notes>(&mut conn).unwrap_err();
+        assert!(matches!(
+            refused,
+            SqliteError::Newer {
+                found: 4,
+                known: 3,
+                ..
+            }
+        ));
+        assert!(objects(&conn).is_empty());
+        assert_eq!(version(&conn).unwrap(), 4);
+    }
+
+    #[test]
+    fn a_failing_step_leaves_the_old_schema() {
+        struct Broken;
+        impl Schema for Broken {
+            const NAME: &'static str = "broken database";
+            const VERSION: i64 = 2;
+            fn create(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+                Notes::create(tx)
+            }
+            fn upgrade_from(tx: &Transaction<'_>, _: i64) -> rusqlite::Result<()> {
+                tx.execute_batch("ALTER TABLE missing ADD COLUMN x;")
+            }
+        }
+        let mut conn = Connection::open_in_memory().unwrap();
+        upgrade_to::<Broken>(&mut conn, 1).unwrap();
+        assert!(upgrade::<Broken>(&mut conn).is_err());
+        assert_eq!(version(&conn).unwrap(), 1);
+        assert_eq!(objects(&conn), ["notes"]);
+    }
+}
