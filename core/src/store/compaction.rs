@@ -74,6 +74,9 @@ pub struct Compactor {
 enum Work {
     Fold(IncidentId),
     Flush,
+    /// The store is closing. Sent rather than left to the channel closing: the log
+    /// hook on the store's connection holds a sender too, and may outlive this.
+    Stop,
 }
 
 /// What one fold did.
@@ -199,7 +202,9 @@ impl Compactor {
 impl Drop for Compactor {
     fn drop(&mut self) {
         self.stopping.store(true, Ordering::SeqCst);
-        self.queue = None;
+        if let Some(queue) = self.queue.take() {
+            let _ = queue.send(Work::Stop);
+        }
         if let Some(worker) = self.worker.take() {
             let _ = worker.join();
         }
@@ -258,6 +263,7 @@ impl Thread<'_> {
                         due.insert(id);
                     }
                     Work::Flush => flush = true,
+                    Work::Stop => return,
                 }
             }
             if flush {

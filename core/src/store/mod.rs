@@ -21,6 +21,7 @@ mod signatures;
 mod sync_support;
 mod templates;
 mod wipe;
+mod write;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -210,19 +211,17 @@ impl Store {
     pub fn create_incident(&self, new: NewIncident) -> Result<IncidentId> {
         let id = IncidentId::generate();
         let now = self.now();
-        let mut inner = self.lock();
-        let author = inner.identity.author();
-        let doc = IncidentDoc::create(&id, &author, new, now)?.into_automerge();
-        let view = crate::incident::read_view(&doc)?;
-        let identity = inner.identity.clone();
-        let tx = inner.conn.transaction()?;
-        documents::put_snapshot(&tx, &id, &doc)?;
-        signatures::sign_new_changes(&tx, &identity, &id, &doc, &[])?;
-        index::upsert(&tx, &view, &identity.device_id, true)?;
-        tx.commit()?;
-        inner.remember(id.clone(), doc);
-        drop(inner);
-        self.notify(std::slice::from_ref(&id));
+        self.write(&id, |write| {
+            let doc =
+                IncidentDoc::create(&id, &write.identity.author(), new, now)?.into_automerge();
+            let view = crate::incident::read_view(&doc)?;
+            documents::put_snapshot(write.tx, &id, &doc)?;
+            signatures::sign_new_changes(write.tx, write.identity, &id, &doc, &[])?;
+            index::upsert(write.tx, &view, &write.identity.device_id, true)?;
+            write.keep(doc);
+            write.changed();
+            Ok(())
+        })?;
         Ok(id)
     }
 
@@ -274,42 +273,30 @@ impl Store {
         rows: impl FnOnce(&Transaction<'_>, &T) -> Result<()>,
     ) -> Result<T> {
         let now = self.now();
-        let result = {
-            let mut inner = self.lock();
-            let identity = inner.identity.clone();
-            let author = identity.author();
-            let mut doc = IncidentDoc::from_automerge(self.take_cached(&mut inner, id)?);
+        self.write(id, |write| {
+            let author = write.identity.author();
+            let mut doc = IncidentDoc::from_automerge(write.document()?);
             let before = doc.automerge().get_heads();
-            let mut fold_due = false;
-            let result = action(&mut doc, &author, now).and_then(|value| {
-                let tx = inner.conn.transaction()?;
-                fold_due = documents::append_changes(&tx, id, doc.automerge(), &before)?;
-                signatures::sign_new_changes(&tx, &identity, id, doc.automerge(), &before)?;
-                let row_updated = match index_change {
-                    IndexChange::Reread => false,
-                    IndexChange::ObservationAdded => index::observation_added(&tx, id, now)?,
-                };
-                if !row_updated {
-                    index::upsert(&tx, &doc.view()?, &identity.device_id, true)?;
-                }
-                rows(&tx, &value)?;
-                tx.commit()?;
-                Ok(value)
-            });
-            // On failure the in-memory document may hold the change that was not
-            // saved; dropping it makes the next read come from disk, which is the truth.
-            if result.is_ok() {
-                inner.remember(id.clone(), doc.into_automerge());
-                if fold_due {
-                    self.compactor.request(id.clone());
-                }
+            let value = action(&mut doc, &author, now)?;
+            write.fold_due(documents::append_changes(
+                write.tx,
+                id,
+                doc.automerge(),
+                &before,
+            )?);
+            signatures::sign_new_changes(write.tx, write.identity, id, doc.automerge(), &before)?;
+            let row_updated = match index_change {
+                IndexChange::Reread => false,
+                IndexChange::ObservationAdded => index::observation_added(write.tx, id, now)?,
+            };
+            if !row_updated {
+                index::upsert(write.tx, &doc.view()?, &write.identity.device_id, true)?;
             }
-            result
-        };
-        if result.is_ok() {
-            self.notify(std::slice::from_ref(id));
-        }
-        result
+            rows(write.tx, &value)?;
+            write.keep(doc.into_automerge());
+            write.changed();
+            Ok(value)
+        })
     }
 
     /// Checks in on scene: the checkpoint record (with the distance to the reported
@@ -676,12 +663,11 @@ impl Store {
     fn merge_checked_in(&self, id: &IncidentId, bytes: &[u8], origin: Origin) -> Result<Received> {
         let incoming = crate::incident::untrusted::changes_in(bytes)
             .map_err(|e| Error::corrupt(format!("incoming changes for {id}"), e))?;
-        let received = {
-            let mut inner = self.lock();
-            let me = inner.identity.device_id.clone();
-            let known = documents::exists(&inner.conn, id)?;
+        self.write(id, |write| {
+            let me = write.identity.device_id.clone();
+            let known = write.exists()?;
             let mut doc = if known {
-                self.take_cached(&mut inner, id)?
+                write.document()?
             } else {
                 Automerge::new()
             };
@@ -697,57 +683,44 @@ impl Store {
             // device's name that it never made fails the whole merge, so no later
             // history signature of this device can ever cover it.
             if origin == Origin::Outside {
-                own_changes::refuse_forged_own_changes(&inner.conn, &me, id, &doc, &before)?;
+                own_changes::refuse_forged_own_changes(write.tx, &me, id, &doc, &before)?;
             }
             if doc.get_heads() == before {
                 if known {
-                    inner.remember(id.clone(), doc);
+                    write.keep(doc);
                 }
-                Received {
+                return Ok(Received {
                     changed: false,
                     refused,
-                }
-            } else {
-                let incoming = IncidentDoc::from_automerge(doc);
-                if incoming.id()? != *id {
-                    return Err(Error::corrupt(
-                        "/id",
-                        format!("document sent as {id} is another incident"),
-                    ));
-                }
-                let view = incoming.view()?;
-                let doc = incoming.into_automerge();
-                // Only work built here is signed here (and needs the key while the
-                // transaction holds the connection).
-                let adopting = (origin == Origin::ThisProcess).then(|| inner.identity.clone());
-                let tx = inner.conn.transaction()?;
-                let fold_due = if known {
-                    documents::append_changes(&tx, id, &doc, &before)?
-                } else {
-                    documents::put_snapshot(&tx, id, &doc)?;
-                    false
-                };
-                if let Some(identity) = &adopting {
-                    // Recorded as made here in the transaction that saves them, once
-                    // the document's row exists for them to belong to.
-                    signatures::sign_new_changes(&tx, identity, id, &doc, &before)?;
-                }
-                index::upsert(&tx, &view, &me, false)?;
-                tx.commit()?;
-                inner.remember(id.clone(), doc);
-                if fold_due {
-                    self.compactor.request(id.clone());
-                }
-                Received {
-                    changed: true,
-                    refused,
-                }
+                });
             }
-        };
-        if received.changed {
-            self.notify(std::slice::from_ref(id));
-        }
-        Ok(received)
+            let incoming = IncidentDoc::from_automerge(doc);
+            if incoming.id()? != *id {
+                return Err(Error::corrupt(
+                    "/id",
+                    format!("document sent as {id} is another incident"),
+                ));
+            }
+            let view = incoming.view()?;
+            let doc = incoming.into_automerge();
+            if known {
+                write.fold_due(documents::append_changes(write.tx, id, &doc, &before)?);
+            } else {
+                documents::put_snapshot(write.tx, id, &doc)?;
+            }
+            // Only work built here is signed here, recorded as made here in the
+            // transaction that saves it, once the document's row exists for it.
+            if origin == Origin::ThisProcess {
+                signatures::sign_new_changes(write.tx, write.identity, id, &doc, &before)?;
+            }
+            index::upsert(write.tx, &view, &me, false)?;
+            write.keep(doc);
+            write.changed();
+            Ok(Received {
+                changed: true,
+                refused,
+            })
+        })
     }
 
     /// Runs `f` on the stored document without changing it (sync reads changes and
@@ -787,16 +760,16 @@ impl Store {
     /// Removes an incident from this device (unassigned, or past retention), with
     /// its attachment files.
     pub fn remove_incident(&self, id: &IncidentId) -> Result<()> {
-        {
-            let mut inner = self.lock();
-            inner.cache.remove(id);
-            let files = attachments::files_of(&inner.conn, id)?;
-            // The rows go with the document (ON DELETE CASCADE); the files after the
-            // commit, so a failed delete never leaves rows naming missing files.
-            documents::delete(&inner.conn, id)?;
-            attachments::delete_files(&wipe::attachments_dir(&self.path), &files);
-        }
-        self.notify(std::slice::from_ref(id));
+        let files = self.write(id, |write| {
+            let files = attachments::files_of(write.tx, id)?;
+            // The rows go with the document (ON DELETE CASCADE).
+            documents::delete(write.tx, id)?;
+            write.changed();
+            Ok(files)
+        })?;
+        // The files after the commit, so a failed delete never leaves rows naming
+        // missing files.
+        attachments::delete_files(&wipe::attachments_dir(&self.path), &files);
         Ok(())
     }
 
@@ -940,13 +913,6 @@ impl Store {
             .cache
             .get(id)
             .ok_or_else(|| Error::not_found(format!("incident {id}")))
-    }
-
-    fn take_cached(&self, inner: &mut Inner, id: &IncidentId) -> Result<Automerge> {
-        match inner.cache.remove(id) {
-            Some(doc) => Ok(doc),
-            None => self.load(&inner.conn, id),
-        }
     }
 
     fn load(&self, conn: &Connection, id: &IncidentId) -> Result<Automerge> {

@@ -52,35 +52,31 @@ impl Store {
         plan: impl FnOnce(&Automerge) -> Option<(Option<Automerge>, T)>,
         record: impl FnOnce(&Transaction<'_>, &T) -> Result<()>,
     ) -> Result<Option<T>> {
-        let done = {
-            let mut inner = self.lock();
-            let current = self.take_cached(&mut inner, id)?;
+        self.write(id, |write| {
+            let current = write.document()?;
             let Some((rebuilt, planned)) = plan(&current) else {
-                inner.remember(id.clone(), current);
+                write.keep(current);
                 return Ok(None);
             };
-            let me = inner.identity.device_id.clone();
+            let me = write.identity.device_id.clone();
             let view = rebuilt
                 .as_ref()
                 .map(crate::incident::read_view)
                 .transpose()?;
-            let tx = inner.conn.transaction()?;
-            record(&tx, &planned)?;
+            record(write.tx, &planned)?;
             match (&rebuilt, &view) {
                 (Some(doc), Some(view)) => {
-                    documents::put_snapshot(&tx, id, doc)?;
-                    index::upsert(&tx, view, &me, false)?;
+                    documents::put_snapshot(write.tx, id, doc)?;
+                    index::upsert(write.tx, view, &me, false)?;
                 }
-                _ => documents::delete(&tx, id)?,
+                _ => documents::delete(write.tx, id)?,
             }
-            tx.commit()?;
             if let Some(doc) = rebuilt {
-                inner.remember(id.clone(), doc);
+                write.keep(doc);
             }
-            planned
-        };
-        self.notify(std::slice::from_ref(id));
-        Ok(Some(done))
+            write.changed();
+            Ok(Some(planned))
+        })
     }
 
     /// Sets the incident's unsynced flag from the truth: whether the document holds a
