@@ -30,7 +30,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -95,7 +95,15 @@ impl Compactor {
     /// The thread opens its reading connection itself, so opening the store does not
     /// wait for a second connection; the first fold waits for it instead. Its first
     /// job is what an earlier run left due.
-    pub fn start(path: &Path, key: &[u8], writer: Weak<dyn FoldWriter>) -> Result<Self> {
+    ///
+    /// Once its own is open, the thread opens the store's list reader too and leaves
+    /// it in `list_reader` ([`super::Store::read_index`]), also off the open path.
+    pub fn start(
+        path: &Path,
+        key: &[u8],
+        writer: Weak<dyn FoldWriter>,
+        list_reader: Arc<OnceLock<Mutex<Connection>>>,
+    ) -> Result<Self> {
         let conn: Arc<Mutex<Option<Connection>>> = Arc::new(Mutex::new(None));
         // Returns once the thread holds the connection's lock, so nothing can find
         // the connection missing while it is being opened.
@@ -118,9 +126,19 @@ impl Compactor {
                     let mut reader = lock(&conn);
                     holding.wait();
                     let opened = open_reader(&path, &key);
+                    let opened_for_lists = opened.is_ok().then(|| open_reader(&path, &key));
                     // The store's connection keeps the key; this copy goes now.
                     key.fill(0);
                     drop(key);
+                    match opened_for_lists {
+                        Some(Ok(conn)) => {
+                            let _ = list_reader.set(Mutex::new(conn));
+                        }
+                        Some(Err(e)) => {
+                            tracing::warn!(error = %e, "cannot open the list reader; lists read on the store's connection");
+                        }
+                        None => {}
+                    }
                     match opened {
                         Ok(opened) => *reader = Some(opened),
                         Err(e) => {
@@ -521,6 +539,7 @@ mod tests {
             &dir.path().join("fold.db"),
             &[7; 32],
             Arc::downgrade(&writer),
+            Arc::default(),
         )
         .unwrap();
         // Waits for the event (all chunks folded), never for a set time.

@@ -26,7 +26,7 @@ mod write;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use automerge::Automerge;
 use chrono::{DateTime, Utc};
@@ -100,6 +100,9 @@ pub struct Store {
     observers: Mutex<Vec<Arc<dyn IncidentObserver>>>,
     /// Folds saved changes into snapshots on a thread of its own (never inside an action).
     compactor: compaction::Compactor,
+    /// A query-only connection for the list screens, opened by the background thread
+    /// ([`Store::read_index`]).
+    list_reader: Arc<OnceLock<Mutex<Connection>>>,
 }
 
 struct Inner {
@@ -146,7 +149,13 @@ impl Store {
             cache: HashMap::new(),
         }));
         let writer: Arc<dyn compaction::FoldWriter> = inner.clone();
-        let compactor = compaction::Compactor::start(&path, key, Arc::downgrade(&writer))?;
+        let list_reader = Arc::new(OnceLock::new());
+        let compactor = compaction::Compactor::start(
+            &path,
+            key,
+            Arc::downgrade(&writer),
+            Arc::clone(&list_reader),
+        )?;
         compactor
             .flush_after_each_commit(&mut inner.lock().unwrap_or_else(|p| p.into_inner()).conn)?;
         Ok(Self {
@@ -158,6 +167,7 @@ impl Store {
             doc_loads: AtomicU64::new(0),
             observers: Mutex::new(Vec::new()),
             compactor,
+            list_reader,
         })
     }
 
@@ -232,16 +242,29 @@ impl Store {
     }
 
     pub fn list(&self, query: &ListQuery) -> Result<Vec<IndexedIncident>> {
-        index::list(&self.lock().conn, query)
+        self.read_index(|conn| index::list(conn, query))
     }
 
     /// One incident's list row (no document is opened), if this device holds it.
     pub fn summary(&self, id: &IncidentId) -> Result<Option<IndexedIncident>> {
-        index::one(&self.lock().conn, id)
+        self.read_index(|conn| index::one(conn, id))
     }
 
     pub fn incident_count(&self) -> Result<u64> {
-        index::count(&self.lock().conn)
+        self.read_index(index::count)
+    }
+
+    /// Runs a read of the list index on the list reader, so a long write (a sync
+    /// merging many incidents) never holds up the list screen: WAL lets the reader see
+    /// the last committed state meanwhile, and every write commits before it returns,
+    /// so what an action just saved is always there. Until the background thread has
+    /// opened the reader (moments after the store opens), the store's own connection
+    /// serves.
+    fn read_index<T>(&self, read: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        match self.list_reader.get() {
+            Some(reader) => read(&reader.lock().unwrap_or_else(|p| p.into_inner())),
+            None => read(&self.lock().conn),
+        }
     }
 
     /// Runs one user action on an incident as this device, in one transaction.
@@ -803,11 +826,13 @@ impl Store {
             inner,
             path,
             compactor,
+            list_reader,
             ..
         } = self;
         // The fold thread stops first (a fold in progress finishes or rolls back); it
         // held the only other handle on `inner`, and only while writing.
         drop(compactor);
+        drop(list_reader);
         let inner = Arc::try_unwrap(inner)
             .map_err(|_| Error::Storage("the store is still in use; close it first".into()))?
             .into_inner()
@@ -995,4 +1020,56 @@ fn damaged(sha256: &str, e: std::io::Error) -> Error {
         reason: e.to_string(),
     }
     .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::incident::{Report, ReportSource, Urgency};
+
+    fn report(place: &str) -> NewIncident {
+        NewIncident {
+            report: Report {
+                place_text: place.to_owned(),
+                point: None,
+                reported_at: Utc::now(),
+                description: "two unmarked vans".into(),
+                urgency: Urgency::High,
+                source: ReportSource::Call,
+            },
+            template: None,
+        }
+    }
+
+    #[test]
+    fn a_list_is_answered_while_a_long_write_holds_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path().join("device.db"), &[5; 32]).unwrap());
+        store.create_incident(report("Cherokee St")).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while store.list_reader.get().is_none() {
+            assert!(Instant::now() < deadline, "the list reader never opened");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+
+        let (answered, answer) = mpsc::channel();
+        store
+            .with_connection(|_writer_held| {
+                let lister = Arc::clone(&store);
+                std::thread::spawn(move || {
+                    let _ = answered.send(lister.list(&ListQuery::default()).map(|l| l.len()));
+                });
+                let listed = answer.recv_timeout(Duration::from_secs(10));
+                assert_eq!(
+                    listed.ok().and_then(|r| r.ok()),
+                    Some(1),
+                    "the list waited for the write to finish"
+                );
+                Ok(())
+            })
+            .unwrap();
+    }
 }
