@@ -134,16 +134,20 @@ fn say(path: &Path, outcome: &Outcome, anchored: bool, out: Output) {
             testigo.original.sha256, testigo.original.size
         ));
     }
-    match &report.author {
-        AuthorCheck::Verified { device } => out.ok(format!(
-            "the capturing device {device} signed the record of this file itself"
+    match (&report.author, report.shows_original) {
+        (AuthorCheck::Verified { device }, Some(true)) => out.ok(format!(
+            "the capturing device {device} signed the record of this very picture: without its credentials the file is the original, byte for byte"
         )),
-        AuthorCheck::Failed { reason } => out.warn(format!(
+        (AuthorCheck::Verified { device }, _) => out.warn(format!(
+            "the capturing device {device} signed the record of the original, but this file is not shown to be that original: only the signer says it is"
+        )),
+        (AuthorCheck::Failed { reason }, _) => out.warn(format!(
             "the capturing device's own signature inside does NOT hold: {reason}"
         )),
-        AuthorCheck::Absent => {
-            out.line("no signature of the capturing device travels with this copy")
-        }
+        (AuthorCheck::Absent, _) => out.line("no signature of the capturing device travels with this copy"),
+    }
+    if report.shows_original == Some(false) {
+        out.warn("without its credentials this file is NOT the original it names: its picture is not the one recorded");
     }
     out.line(if report.states_location {
         "the credentials state where it was captured"

@@ -109,12 +109,21 @@ fn write_media(hub: &HubClient, bundle: &[u8], dir: &std::path::Path, out: Outpu
                 std::fs::write(&path, &bytes)
                     .with_context(|| format!("writing {}", path.display()))?;
                 if !media.is_preview && testigo_hub::credentials::manifest::supported(&media.mime) {
-                    if let Some(signed) = hub.credentialed(&id, &media.sha256, Copy::Evidence)? {
-                        std::fs::create_dir_all(&credentials)
-                            .with_context(|| format!("creating {}", credentials.display()))?;
-                        let path = credentials.join(&media.file_name);
-                        std::fs::write(&path, &signed)
-                            .with_context(|| format!("writing {}", path.display()))?;
+                    // The original is the evidence; a file the library cannot carry a
+                    // manifest in (a damaged picture) is named and the export goes on.
+                    match hub.credentialed(&id, &media.sha256, Copy::Evidence) {
+                        Ok(Some(signed)) => {
+                            std::fs::create_dir_all(&credentials)
+                                .with_context(|| format!("creating {}", credentials.display()))?;
+                            let path = credentials.join(&media.file_name);
+                            std::fs::write(&path, &signed)
+                                .with_context(|| format!("writing {}", path.display()))?;
+                        }
+                        Ok(None) => {}
+                        Err(e) => out.warn(format!(
+                            "no content credentials for {}: {e:#}",
+                            media.file_name
+                        )),
                     }
                 }
             }

@@ -183,7 +183,7 @@ fn testigo_verify_tells_trusted_from_untrusted_from_altered() {
         assert!(said.contains("TRUSTED"), "{said}");
         assert!(said.contains("evidence copy of incident"), "{said}");
         assert!(
-            said.contains("signed the record of this file itself"),
+            said.contains("signed the record of this very picture"),
             "{said}"
         );
         assert!(said.contains("state where it was captured"), "{said}");

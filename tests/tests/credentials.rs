@@ -202,10 +202,9 @@ fn exported_photo_and_video_are_trusted_with_the_anchor_untrusted_without_and_in
         ],
     );
     let organisation = testigo_hub::config::DEFAULT_ORGANISATION;
-    let anchor = testigo_hub::credentials::identity_of(&hub.db_path, organisation)
-        .unwrap()
-        .trust_anchor_pem()
-        .to_owned();
+    let organisations_key =
+        testigo_hub::credentials::identity_of(&hub.db_path, organisation).unwrap();
+    let anchor = organisations_key.trust_anchor_pem().to_owned();
     // Someone else's CA, in the organisation's very name: what a forger would make.
     let impostor = OrgIdentity::generate(organisation).unwrap();
     // For other validators (tests/credentials/c2patool.sh): the files this test
@@ -268,6 +267,11 @@ fn exported_photo_and_video_are_trusted_with_the_anchor_untrusted_without_and_in
             }
         );
         assert!(ours.states_location);
+        assert_eq!(
+            ours.shows_original,
+            Some(true),
+            "the copy is the original plus a manifest"
+        );
 
         // Without any anchor: valid (nothing changed), untrusted, and explained.
         let reader = c2pa_read(&signed, mime, None);
@@ -306,6 +310,38 @@ fn exported_photo_and_video_are_trusted_with_the_anchor_untrusted_without_and_in
             check(&forged, mime, Some(&anchor)).unwrap().verdict,
             Verdict::ValidUntrusted
         );
+
+        // Another picture under the genuine record and attestation: signed by the
+        // impostor, or even with the organisation's own key (a hub taken over), the
+        // device's signature does not carry over to it.
+        let other = match mime {
+            "image/jpeg" => jpeg_with_gps(64, 48),
+            _ => mp4(32 * 1024),
+        };
+        for (signer, verdict) in [
+            (&impostor, Verdict::ValidUntrusted),
+            (&organisations_key, Verdict::Trusted),
+        ] {
+            let swapped = credential_bytes(
+                signer,
+                &other,
+                Subject {
+                    incident: id.as_str(),
+                    observation: &assertion.observation,
+                    record: &record,
+                    author: assertion.author.clone(),
+                },
+                Copy::Evidence,
+            )
+            .unwrap();
+            let report = check(&swapped, mime, Some(&anchor)).unwrap();
+            assert_eq!(report.verdict, verdict);
+            assert_eq!(
+                report.shows_original,
+                Some(false),
+                "{mime}: a swapped picture is not the original"
+            );
+        }
 
         // One byte of the picture or film changed: invalid, with the anchor or not.
         let changed = one_byte_changed(&signed, mime);

@@ -21,6 +21,7 @@ use std::io::Cursor;
 
 use c2pa::{Context, Reader, ValidationState};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use testigo_core::ids::DeviceId;
 
 use super::assertion::{Copy, TestigoAssertion, LABEL};
@@ -73,6 +74,11 @@ pub struct CredentialReport {
     /// Whether the manifest states a location (a `c2pa.metadata` assertion with GPS
     /// fields, or a record with a fix).
     pub states_location: bool,
+    /// For an evidence copy: whether the file without its manifest is exactly the
+    /// original its assertion names (hash and size), so the device's record and
+    /// signature are of this very picture. `None` for sharing copies (altered on
+    /// purpose) and for types the manifest cannot be taken out of here.
+    pub shows_original: Option<bool>,
 }
 
 impl CredentialReport {
@@ -155,7 +161,18 @@ pub fn check(
         .as_ref()
         .and_then(|t| t.record.as_ref())
         .is_some_and(|r| r.fix.is_some());
+    let shows_original = testigo
+        .as_ref()
+        .filter(|t| t.copy == Copy::Evidence)
+        .and_then(|t| {
+            let original = super::original::without_manifest(bytes, &t.original.mime)?;
+            Some(
+                original.len() as u64 == t.original.size
+                    && hex::encode(Sha256::digest(&original)) == t.original.sha256,
+            )
+        });
     Ok(CredentialReport {
+        shows_original,
         verdict,
         signer: signature.and_then(|s| s.common_name.clone()),
         issuer: signature.and_then(|s| s.issuer.clone()),
@@ -210,6 +227,7 @@ fn unreadable(error: c2pa::Error) -> CredentialReport {
         testigo: None,
         author: AuthorCheck::Absent,
         states_location: false,
+        shows_original: None,
     }
 }
 

@@ -33,7 +33,11 @@ pub enum CredentialError {
 impl From<CredentialError> for HubError {
     fn from(e: CredentialError) -> Self {
         match &e {
-            CredentialError::Unsupported { .. } | CredentialError::Sharing(_) => HubError::new(
+            // The identity was proven when it was made or imported, so a signing that
+            // fails is about the file (one the library cannot parse).
+            CredentialError::Unsupported { .. }
+            | CredentialError::Sharing(_)
+            | CredentialError::Signing(_) => HubError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "no_credentials",
                 e.to_string(),
@@ -41,7 +45,7 @@ impl From<CredentialError> for HubError {
             CredentialError::Import(_) | CredentialError::Absent | CredentialError::Anchor(_) => {
                 HubError::bad_request(e.to_string())
             }
-            CredentialError::Identity(_) | CredentialError::Signing(_) => {
+            CredentialError::Identity(_) => {
                 tracing::error!(error = %e, "content credentials");
                 HubError::internal(e.to_string())
             }

@@ -10,6 +10,8 @@
 //! - [`assertion`]: Testigo's assertion: incident, observation, the signed record
 //! - [`author`]: the capturing device's own signature, carried inside the manifest
 //! - [`check`]: reading a file's credentials: trusted, valid but untrusted, invalid
+//! - [`original`]: taking the manifest back out of an evidence copy, to show it is
+//!   the very file the device recorded
 //! - [`export`]: the hub endpoint that serves credentialed copies
 //! - [`probe`]: proving an identity signs what validators accept, before it is used
 //!
@@ -22,6 +24,7 @@ mod error;
 pub mod export;
 pub mod identity;
 pub mod manifest;
+pub mod original;
 mod probe;
 
 use std::path::Path;
