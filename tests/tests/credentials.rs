@@ -559,3 +559,66 @@ fn pem_of(db: &Path, key: &str) -> String {
         .unwrap();
     String::from_utf8(bytes).unwrap()
 }
+
+#[test]
+fn damaged_files_are_reported_and_never_crash_the_reader() {
+    let world = World::new();
+    let hub = &world.hub;
+    let vol = world.enrol("volunteer", Role::Volunteer, None);
+    let photo = jpeg_with_gps(160, 120);
+    let video = mp4(48 * 1024);
+    let id = captured(
+        &world,
+        &vol,
+        &[
+            (write(vol.dir(), "IMG_0003.jpg", &photo), "image/jpeg"),
+            (write(vol.dir(), "VID_0003.mp4", &video), "video/mp4"),
+        ],
+    );
+    let anchor = testigo_hub::credentials::identity_of(
+        &hub.db_path,
+        testigo_hub::config::DEFAULT_ORGANISATION,
+    )
+    .unwrap()
+    .trust_anchor_pem()
+    .to_owned();
+    for (original, mime) in [(&photo, "image/jpeg"), (&video, "video/mp4")] {
+        let (_, signed) = credentialed(
+            &world.coordinator,
+            hub,
+            &id,
+            &sha256(original),
+            Copy::Evidence,
+        );
+        // Cut short anywhere, or a byte flipped anywhere (manifest, headers, data): a
+        // typed answer each time. A cut file is never trusted. A flipped one is
+        // trusted only when the byte lay in the signature's padding (C2PA reserves
+        // room there for a time-stamp and leaves it outside the signature, by design),
+        // and then it says and shows exactly what the intact file does.
+        let intact = check(&signed, mime, Some(&anchor)).unwrap();
+        let step = (signed.len() / 40).max(1);
+        let mut still_trusted = 0;
+        for at in (0..signed.len()).step_by(step) {
+            let mut flipped = signed.clone();
+            flipped[at] ^= 0x5A;
+            for (damaged, cut) in [(&signed[..at], true), (&flipped[..], false)] {
+                match check(damaged, mime, Some(&anchor)) {
+                    Ok(report) if report.verdict == Verdict::Trusted => {
+                        assert!(!cut, "{mime} cut at {at} still trusted");
+                        assert_eq!(signed[at], 0, "{mime}: byte {at} is not padding");
+                        assert_eq!(
+                            (&report.testigo, &report.signer, report.shows_original),
+                            (&intact.testigo, &intact.signer, intact.shows_original),
+                            "{mime} flipped at {at}"
+                        );
+                        still_trusted += 1;
+                    }
+                    Ok(_) => {}
+                    Err(e) => assert!(!e.to_string().is_empty()),
+                }
+                let _ = testigo_hub::credentials::original::without_manifest(damaged, mime);
+            }
+        }
+        eprintln!("{mime}: {still_trusted} of the flipped bytes lay in the signature's padding");
+    }
+}

@@ -18,6 +18,7 @@
 //! without an HTTP client).
 
 use std::io::Cursor;
+use std::panic::AssertUnwindSafe;
 
 use c2pa::{Context, Reader, ValidationState};
 use serde::Serialize;
@@ -112,7 +113,14 @@ pub fn check(
     let context = Context::new()
         .with_settings(settings.to_string().as_str())
         .map_err(|e| CredentialError::Anchor(e.to_string()))?;
-    let reader = match Reader::from_context(context).with_stream(mime, Cursor::new(bytes)) {
+    // The file comes from outside: a parser panic is a damaged file, never a crash.
+    let read = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        Reader::from_context(context).with_stream(mime, Cursor::new(bytes))
+    }));
+    let Ok(read) = read else {
+        return Ok(unreadable("its structure makes the reader fail".into()));
+    };
+    let reader = match read {
         Ok(reader) => reader,
         Err(c2pa::Error::JumbfNotFound | c2pa::Error::ProvenanceMissing) => {
             return Err(CredentialError::Absent)
@@ -122,7 +130,7 @@ pub fn check(
                 mime: mime.to_owned(),
             })
         }
-        Err(e) => return Ok(unreadable(e)),
+        Err(e) => return Ok(unreadable(e.to_string())),
     };
 
     let failures: Vec<Status> = reader
@@ -214,7 +222,7 @@ fn author_check(assertion: &TestigoAssertion) -> AuthorCheck {
 }
 
 /// A manifest that is there but cannot even be parsed: altered or damaged.
-fn unreadable(error: c2pa::Error) -> CredentialReport {
+fn unreadable(error: String) -> CredentialReport {
     CredentialReport {
         verdict: Verdict::Invalid,
         signer: None,
