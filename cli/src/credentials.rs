@@ -38,12 +38,17 @@ pub fn read_anchor(path: &Path) -> Result<String> {
         .with_context(|| format!("reading the trust anchor {}", path.display()))
 }
 
-/// Checks one file. `Ok(false)` when it fails what was asked: it is invalid, or an
-/// anchor was given and it does not chain to it.
-pub fn verify_file(path: &Path, anchor: Option<&str>, out: Output) -> Result<(bool, FileResult)> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let mime = mime_of(path, &bytes);
-    let outcome = match check(&bytes, &mime, anchor) {
+/// Checks one file, `bytes` read from `path`. `Ok(false)` when it fails what was
+/// asked: it is invalid, carries no credentials, or an anchor was given and it does
+/// not chain to it.
+pub fn verify_file(
+    path: &Path,
+    bytes: &[u8],
+    anchor: Option<&str>,
+    out: Output,
+) -> Result<(bool, FileResult)> {
+    let mime = mime_of(path, bytes);
+    let outcome = match check(bytes, &mime, anchor) {
         Ok(report) => Outcome::Read(Box::new(report)),
         Err(CredentialError::Absent) => Outcome::None,
         Err(e) => return Err(e).with_context(|| format!("checking {}", path.display())),

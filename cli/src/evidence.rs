@@ -64,7 +64,7 @@ pub fn verify(args: VerifyArgs, out: Output) -> Result<bool> {
         if looks_like_bundle(&bytes) {
             passed &= verify_bundle(path, &bytes, &args, anchor.as_deref(), out)?;
         } else {
-            let (ok, result) = verify_file(path, anchor.as_deref(), out)?;
+            let (ok, result) = verify_file(path, &bytes, anchor.as_deref(), out)?;
             passed &= ok;
             media_results.push(result);
         }
@@ -102,7 +102,8 @@ fn verify_credentials(dir: &Path, anchor: Option<&str>, out: Output) -> Result<V
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_owned();
-        let (ok, FileResult { outcome, .. }) = verify_file(&path, anchor, out)?;
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let (ok, FileResult { outcome, .. }) = verify_file(&path, &bytes, anchor, out)?;
         let finding = |detail: String| Finding {
             incident: None,
             change: None,

@@ -75,15 +75,18 @@ pub async fn credentialed(
     let id = IncidentId::parse(&id).map_err(|_| HubError::not_found("no such incident"))?;
     let incident = id.clone();
     let hash = sha256.clone();
+    let asking = me.clone();
+    // The look-up decodes the incident's changes: on a reader connection, so that it
+    // never holds up a sync round; only the audit row takes the writer.
     let found = state
-        .write(move |state, tx| {
+        .read(move |state, conn| {
             let now_ms = state.now_ms();
-            if !permissions::can_see(tx, &me, &incident, now_ms, state.retention_ms)? {
+            if !permissions::can_see(conn, &asking, &incident, now_ms, state.retention_ms)? {
                 return Err(HubError::not_found(format!("no incident {incident}")));
             }
-            links::linked(tx, &incident, &hash)?
+            links::linked(conn, &incident, &hash)?
                 .ok_or_else(|| HubError::not_found("the hub does not hold this file (yet)"))?;
-            let doc = incidents::load(tx, &incident)?
+            let doc = incidents::load(conn, &incident)?
                 .ok_or_else(|| HubError::not_found(format!("no incident {incident}")))?
                 .doc;
             let view = read_view(&doc)?;
@@ -103,7 +106,7 @@ pub async fn credentialed(
                 })?;
             let author = match copy {
                 Copy::Evidence => AuthorAttestation::from_hub(
-                    tx,
+                    conn,
                     &doc,
                     &incident,
                     &observation,
@@ -113,12 +116,24 @@ pub async fn credentialed(
                 )?,
                 Copy::Sharing => None,
             };
-            audit::record(tx, &me, Some(&incident), AUDITED_AS, Action::Export, now_ms)?;
             Ok(Found {
                 observation,
                 record,
                 author,
             })
+        })
+        .await?;
+    let audited = id.clone();
+    state
+        .write(move |state, tx| {
+            audit::record(
+                tx,
+                &me,
+                Some(&audited),
+                AUDITED_AS,
+                Action::Export,
+                state.now_ms(),
+            )
         })
         .await?;
     if !super::manifest::supported(&found.record.mime) {
