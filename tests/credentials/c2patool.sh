@@ -3,10 +3,10 @@
 # validator, as a newsroom or court would: each evidence copy (a JPEG and an MP4) is
 # Trusted with the organisation's anchor, Valid with `signingCredential.untrusted`
 # without it, not Trusted under an impostor's anchor of the same name, and Invalid
-# once one byte changed. c2patool is installed from crates.io on first use (a few
-# minutes, into ~/.cache/testigo/); if that fails or takes too long, this prints why
-# and skips: the same files are read by the C2PA library's own Reader in
-# tests/tests/credentials.rs either way.
+# once one byte changed. c2patool is installed from crates.io on first use, into
+# ~/.cache/testigo/; if that fails or takes longer than the limit, this prints why
+# and skips (the next run goes on building where this one stopped), since the C2PA
+# library's own Reader reads the same files in tests/tests/credentials.rs anyway.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -18,8 +18,10 @@ tool="${root}/bin/c2patool"
 if [[ ! -x "$tool" ]]; then
     mkdir -p "$root"
     echo "installing c2patool ${version} (once per machine, at most ${limit} s)"
+    # The build directory is kept: an install cut off by the time limit goes on
+    # where it stopped at the next run.
     if ! timeout "$limit" cargo install "c2patool@${version}" --locked --root "$root" \
-        >"${root}/install.log" 2>&1; then
+        --target-dir "${root}/build" >"${root}/install.log" 2>&1; then
         echo "SKIP: c2patool ${version} could not be installed within ${limit} s; last lines of ${root}/install.log:"
         tail -n 5 "${root}/install.log" | sed 's/^/    /'
         exit 0
