@@ -36,6 +36,66 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
+/// A real 4×4 PNG (signature, IHDR, one zlib-compressed IDAT, IEND, with their
+/// CRCs) carrying a `tEXt` chunk, as a screenshot tool writes one.
+fn png() -> Vec<u8> {
+    fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut out = (data.len() as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let crc = crc32(&[&kind[..], data].concat());
+        out.extend_from_slice(&crc.to_be_bytes());
+        out
+    }
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for byte in bytes {
+            crc ^= u32::from(*byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    // Four rows, each a filter byte (none) and four grey pixels, stored in one
+    // uncompressed deflate block inside a zlib stream.
+    let raw: Vec<u8> = (0..4u8)
+        .flat_map(|row| [0, row * 60, row * 60, row * 60, row * 60])
+        .collect();
+    let adler = {
+        let (mut a, mut b) = (1u32, 0u32);
+        for byte in &raw {
+            a = (a + u32::from(*byte)) % 65_521;
+            b = (b + a) % 65_521;
+        }
+        (b << 16) | a
+    };
+    let len = raw.len() as u16;
+    let mut zlib = vec![0x78, 0x01, 0x01];
+    zlib.extend_from_slice(&len.to_le_bytes());
+    zlib.extend_from_slice(&(!len).to_le_bytes());
+    zlib.extend_from_slice(&raw);
+    zlib.extend_from_slice(&adler.to_be_bytes());
+    let header = [
+        &4u32.to_be_bytes()[..],
+        &4u32.to_be_bytes(),
+        &[8, 0, 0, 0, 0],
+    ]
+    .concat();
+    [
+        &b"\x89PNG\r\n\x1a\n"[..],
+        &chunk(b"IHDR", &header),
+        &chunk(b"tEXt", b"Software\0ScreenTool"),
+        &chunk(b"IDAT", &zlib),
+        &chunk(b"IEND", &[]),
+    ]
+    .concat()
+}
+
 /// Where the volunteer stood.
 fn fix() -> LocationFix {
     LocationFix {
@@ -449,12 +509,14 @@ fn a_sharing_copy_states_no_location_and_names_no_device() {
     let vol = world.enrol("volunteer", Role::Volunteer, None);
     let photo = jpeg_with_gps(320, 240);
     let video = mp4(64 * 1024);
+    let screenshot = png();
     let id = captured(
         &world,
         &vol,
         &[
             (write(vol.dir(), "IMG_0002.jpg", &photo), "image/jpeg"),
             (write(vol.dir(), "VID_0002.mp4", &video), "video/mp4"),
+            (write(vol.dir(), "SCR_0002.png", &screenshot), "image/png"),
         ],
     );
     let anchor = testigo_hub::credentials::identity_of(
@@ -517,6 +579,31 @@ fn a_sharing_copy_states_no_location_and_names_no_device() {
     // The evidence copy, by contrast, does state the place.
     let (_, evidence) = credentialed(coordinator, hub, &id, &sha256(&photo), Copy::Evidence);
     assert!(contains(&evidence, b"38,37.620000N"));
+
+    // A PNG the same way: its evidence copy is the original plus a manifest, and its
+    // sharing copy is trusted and states no place.
+    let (status, evidence) =
+        credentialed(coordinator, hub, &id, &sha256(&screenshot), Copy::Evidence);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&evidence));
+    let report = check(&evidence, "image/png", Some(&anchor)).unwrap();
+    assert_eq!(
+        (
+            report.verdict,
+            report.shows_original,
+            report.states_location
+        ),
+        (Verdict::Trusted, Some(true), true)
+    );
+    let (_, shared) = credentialed(coordinator, hub, &id, &sha256(&screenshot), Copy::Sharing);
+    let report = check(&shared, "image/png", Some(&anchor)).unwrap();
+    assert_eq!(
+        (
+            report.verdict,
+            report.shows_original,
+            report.states_location
+        ),
+        (Verdict::Trusted, None, false)
+    );
 
     // A video's container metadata cannot be removed here: no sharing copy.
     let (status, body) = credentialed(coordinator, hub, &id, &sha256(&video), Copy::Sharing);
