@@ -8,10 +8,14 @@ use anyhow::{anyhow, Context, Result};
 use clap::{Args, Subcommand};
 use testigo_core::ids::IncidentId;
 use testigo_core::store::{ListQuery, Store};
+use testigo_hub::credentials::Copy;
 
 use crate::field::open_store;
 use crate::hub_client::HubClient;
 use crate::output::Output;
+
+/// The folder, inside a bundle's media folder, of the copies with content credentials.
+pub const CREDENTIALS_DIR: &str = "credentials";
 
 #[derive(Args)]
 pub struct ExportArgs {
@@ -32,9 +36,19 @@ enum ExportCommand {
         #[arg(required = true)]
         incidents: Vec<String>,
         /// Also write every photo, video and audio file the incidents record (the
-        /// originals, from the hub) into this folder, named by their hash.
+        /// originals, from the hub) into this folder, named by their hash, and into
+        /// its `credentials/` folder a copy of each carrying content credentials
+        /// (C2PA) signed by the organisation.
         #[arg(long, value_name = "DIR")]
         with_media: Option<PathBuf>,
+    },
+    /// A copy of one photo for the press or the public: its location, device and
+    /// time metadata removed, with content credentials signed by the organisation
+    /// that state no location either.
+    Share {
+        incident: String,
+        /// The photo's SHA-256, as the observation records it.
+        sha256: String,
     },
     /// Every observation on this device, one row each.
     Csv,
@@ -60,6 +74,12 @@ pub fn run(args: ExportArgs, out: Output) -> Result<()> {
             }
             bundle
         }
+        ExportCommand::Share { incident, sha256 } => {
+            let id = IncidentId::parse(&incident).map_err(|e| anyhow!("{e}"))?;
+            let hub = HubClient::for_store(&store)?;
+            hub.credentialed(&id, &sha256, Copy::Sharing)?
+                .ok_or_else(|| anyhow!("the hub does not hold {sha256} of incident {id}"))?
+        }
         ExportCommand::Csv => csv(&store)?.into_bytes(),
         ExportCommand::Geojson => serde_json::to_vec_pretty(&geojson(&store)?)?,
     };
@@ -75,10 +95,12 @@ pub fn run(args: ExportArgs, out: Output) -> Result<()> {
     Ok(())
 }
 
-/// Downloads every file the bundle records into `dir`. A file the hub does not hold
+/// Downloads every file the bundle records into `dir`, and a credentialed copy of each
+/// original C2PA can carry into `dir/credentials/`. A file the hub does not hold
 /// yet is named, and the export goes on (verify will name it as missing).
 fn write_media(hub: &HubClient, bundle: &[u8], dir: &std::path::Path, out: Output) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let credentials = dir.join(CREDENTIALS_DIR);
     for media in testigo_core::evidence::bundle_media(bundle) {
         let id = IncidentId::parse(&media.incident).map_err(|e| anyhow!("{e}"))?;
         match hub.media(&id, &media.sha256)? {
@@ -86,6 +108,24 @@ fn write_media(hub: &HubClient, bundle: &[u8], dir: &std::path::Path, out: Outpu
                 let path = dir.join(&media.file_name);
                 std::fs::write(&path, &bytes)
                     .with_context(|| format!("writing {}", path.display()))?;
+                if !media.is_preview && testigo_hub::credentials::manifest::supported(&media.mime) {
+                    // The original is the evidence; a file the library cannot carry a
+                    // manifest in (a damaged picture) is named and the export goes on.
+                    match hub.credentialed(&id, &media.sha256, Copy::Evidence) {
+                        Ok(Some(signed)) => {
+                            std::fs::create_dir_all(&credentials)
+                                .with_context(|| format!("creating {}", credentials.display()))?;
+                            let path = credentials.join(&media.file_name);
+                            std::fs::write(&path, &signed)
+                                .with_context(|| format!("writing {}", path.display()))?;
+                        }
+                        Ok(None) => {}
+                        Err(e) => out.warn(format!(
+                            "no content credentials for {}: {e:#}",
+                            media.file_name
+                        )),
+                    }
+                }
             }
             None if !media.is_preview => out.warn(format!(
                 "the hub does not hold {} yet ({} of incident {})",

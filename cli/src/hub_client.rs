@@ -123,6 +123,35 @@ impl HubClient {
         }
     }
 
+    /// `copy` of a media file, with content credentials signed by the organisation
+    /// (`None`: the hub does not hold the file yet).
+    pub fn credentialed(
+        &self,
+        incident: &IncidentId,
+        sha256: &str,
+        copy: testigo_hub::credentials::Copy,
+    ) -> Result<Option<Vec<u8>>> {
+        let path = testigo_hub::credentials::export::path(incident.as_str(), sha256, copy);
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.credential)
+            .send()
+            .with_context(|| format!("cannot reach the hub at {}", self.base))?;
+        match response.status().as_u16() {
+            200 => Ok(Some(response.bytes().context("reading the file")?.to_vec())),
+            404 => Ok(None),
+            status => {
+                let reason = response
+                    .json::<Value>()
+                    .ok()
+                    .and_then(|v| v["reason"].as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                bail!("the hub refused the credentialed copy ({status}): {reason}")
+            }
+        }
+    }
+
     /// A one-time enrolment code; with `device`, a code that re-enrols that one
     /// device (new credential, this role and team, revocation lifted).
     pub fn create_code(

@@ -5,10 +5,12 @@
 //! - `testigo enroll` / `testigo dispatch …`: coordinator and dispatcher tools.
 //! - `testigo field …`: a field device in the terminal.
 //! - `testigo template …`: import, publish and export checklists (coordinators).
-//! - `testigo export` / `testigo verify`: evidence bundles, CSV and GeoJSON.
+//! - `testigo export` / `testigo verify`: evidence bundles, CSV and GeoJSON; photos
+//!   and videos with content credentials (C2PA) signed by the organisation.
 //!
 //! Errors are one clear line on stderr and a non-zero exit code, never a backtrace.
 
+mod credentials;
 mod demo;
 mod demo_media;
 mod dispatch;
@@ -65,7 +67,9 @@ enum Command {
     /// Evidence bundles from the hub; CSV and GeoJSON of this device's incidents.
     Export(export::ExportArgs),
     /// Check an evidence bundle: every hash, signature and rendering, and, against a
-    /// pinned hub key, what the hub signed (heads, authors, receipt times).
+    /// pinned hub key, what the hub signed (heads, authors, receipt times); or check
+    /// photos and videos by their content credentials (C2PA), against the
+    /// organisation's trust anchor.
     Verify(evidence::VerifyArgs),
 }
 

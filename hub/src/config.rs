@@ -59,7 +59,18 @@ pub struct HubConfig {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<IpAddr>,
+    /// The organisation whose name the hub's content-credential certificates carry,
+    /// used once, when the hub makes them at first start.
+    #[arg(
+        long,
+        env = "TESTIGO_HUB_ORGANISATION",
+        default_value = DEFAULT_ORGANISATION
+    )]
+    pub organisation: String,
 }
+
+/// The name in generated certificates when none is given.
+pub const DEFAULT_ORGANISATION: &str = "Rapid Response Hotline";
 
 impl HubConfig {
     /// A hub on a database file, other settings at their defaults.
@@ -78,6 +89,7 @@ impl HubConfig {
             push_policy: None,
             wake_bus: None,
             trusted_proxies: Vec::new(),
+            organisation: DEFAULT_ORGANISATION.to_owned(),
         }
     }
 

@@ -9,6 +9,8 @@
 //! - [`permissions`]: who sees and writes what
 //! - [`dispatch`]: the dispatcher API; [`templates`]: checklists imported and published
 //! - [`evidence`]: evidence bundles and the audit log; [`retention`]: archive-then-delete
+//! - [`credentials`]: C2PA content credentials on exported media, signed by the
+//!   organisation's certificate
 //! - [`media`]: chunked, resumable media uploads and downloads, kept in a folder or an
 //!   S3-compatible bucket that several instances share
 //! - [`console`]: the dispatcher console, a web page served at `/console/`
@@ -19,6 +21,7 @@
 pub mod auth;
 pub mod config;
 pub mod console;
+pub mod credentials;
 pub mod db;
 pub mod dispatch;
 pub mod error;

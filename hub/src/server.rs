@@ -47,6 +47,8 @@ pub struct AppState {
     pub(crate) media: crate::media::MediaStorage,
     pub(crate) media_max_bytes: u64,
     pub(crate) wake: WakeState,
+    /// The organisation's C2PA signing identity.
+    pub(crate) credentials: Arc<crate::credentials::OrgIdentity>,
 }
 
 impl AppState {
@@ -179,6 +181,8 @@ impl Hub {
     pub fn open_with_clock(config: HubConfig, clock: Arc<dyn Clock>) -> HubResult<Self> {
         let conn = db::open(&config.db)?;
         let hub = db::meta::identity(&conn)?;
+        let credentials =
+            crate::credentials::OrgIdentity::load_or_create(&conn, &config.organisation)?;
         let readers = db::readers::Readers::open(&config.db)?;
         let bootstrap_code = if devices::count(&conn)? == 0 && devices::code_count(&conn)? == 0 {
             let code = auth::new_code()?;
@@ -217,6 +221,7 @@ impl Hub {
                     .unwrap_or_else(|| Arc::new(InProcessBus::default())),
                 config.push(),
             ),
+            credentials: Arc::new(credentials),
         };
         Ok(Self {
             state: Arc::new(state),
@@ -253,6 +258,10 @@ impl Hub {
                 "/v1",
                 dispatch::router()
                     .merge(crate::media::router())
+                    .route(
+                        crate::credentials::export::ROUTE,
+                        get(crate::credentials::export::credentialed),
+                    )
                     .merge(crate::templates::router()),
             )
             .route(WAKE_PATH, post(wake::long_poll::wait))

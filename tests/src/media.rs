@@ -1,7 +1,7 @@
 //! Media the tests capture: a real JPEG (encoded by `jpeg-encoder`) carrying the
 //! location, device and time metadata a phone camera writes — EXIF with GPS, XMP and
-//! IPTC — and a multi-megabyte MP4 file (an `ftyp` box and an `mdat` box of varied
-//! bytes: a well-formed ISO media file, not a playable film).
+//! IPTC — and a multi-megabyte MP4 file (`ftyp`, `moov` and `mdat`: a well-formed
+//! ISO media file whose one sample is varied bytes, not a playable film).
 
 use jpeg_encoder::{ColorType, Encoder};
 
@@ -47,13 +47,34 @@ pub fn thumbnail() -> Vec<u8> {
     out
 }
 
-/// An MP4 file of `len` bytes.
+/// An MP4 file of exactly `len` bytes (at least 1 KiB): a real ISO base media file —
+/// `ftyp`, a `moov` describing one 16×16 video track of one sample (`mvhd`, `trak`
+/// with `tkhd`, `mdhd`, `hdlr`, `vmhd`, `dref` and a sample table whose `stco`
+/// points at the sample), and the `mdat` holding it — whose sample is varied bytes
+/// rather than encoded video: every tool that reads the structure reads it, no
+/// player shows a picture.
 pub fn mp4(len: usize) -> Vec<u8> {
+    let ftyp = bmff_box(
+        b"ftyp",
+        &[
+            b"isom",
+            &512u32.to_be_bytes()[..],
+            b"isom",
+            b"iso2",
+            b"avc1",
+            b"mp41",
+        ]
+        .concat(),
+    );
+    let moov_len = moov(0, 0).len();
+    let sample_len = len
+        .checked_sub(ftyp.len() + moov_len + 8)
+        .expect("an MP4 of at least 1 KiB");
+    let sample_at = (ftyp.len() + moov_len + 8) as u32;
     let mut out = Vec::with_capacity(len);
-    out.extend_from_slice(&24u32.to_be_bytes());
-    out.extend_from_slice(b"ftypisom\0\0\x02\0isomiso2");
-    let mdat = len - out.len();
-    out.extend_from_slice(&(mdat as u32).to_be_bytes());
+    out.extend_from_slice(&ftyp);
+    out.extend_from_slice(&moov(sample_len as u32, sample_at));
+    out.extend_from_slice(&((sample_len + 8) as u32).to_be_bytes());
     out.extend_from_slice(b"mdat");
     let mut x: u32 = 0x9E37_79B9;
     while out.len() < len {
@@ -64,6 +85,130 @@ pub fn mp4(len: usize) -> Vec<u8> {
         out.push((x >> 24) as u8);
     }
     out
+}
+
+/// One box: 32-bit size, type, payload.
+fn bmff_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+    let mut out = ((payload.len() + 8) as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A full box: version 0 and `flags`, then the payload.
+fn full_box(kind: &[u8; 4], flags: u32, payload: &[u8]) -> Vec<u8> {
+    bmff_box(kind, &[&flags.to_be_bytes()[..], payload].concat())
+}
+
+/// The identity matrix of `mvhd` and `tkhd`.
+fn matrix() -> Vec<u8> {
+    [0x0001_0000u32, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000]
+        .iter()
+        .flat_map(|v| v.to_be_bytes())
+        .collect()
+}
+
+/// The movie box for one sample of `sample_len` bytes at file offset `sample_at`.
+fn moov(sample_len: u32, sample_at: u32) -> Vec<u8> {
+    let be = |v: u32| v.to_be_bytes().to_vec();
+    let (timescale, duration) = (1000u32, 1000u32);
+    let mvhd = full_box(
+        b"mvhd",
+        0,
+        &[
+            be(0),
+            be(0),
+            be(timescale),
+            be(duration),
+            be(0x0001_0000),
+            vec![0x01, 0x00],
+            vec![0; 10],
+            matrix(),
+            vec![0; 24],
+            be(2),
+        ]
+        .concat(),
+    );
+    let tkhd = full_box(
+        b"tkhd",
+        3,
+        &[
+            be(0),
+            be(0),
+            be(1),
+            be(0),
+            be(duration),
+            vec![0; 8],
+            vec![0; 2],
+            vec![0; 2],
+            vec![0; 2],
+            vec![0; 2],
+            matrix(),
+            be(16 << 16),
+            be(16 << 16),
+        ]
+        .concat(),
+    );
+    let mdhd = full_box(
+        b"mdhd",
+        0,
+        &[
+            be(0),
+            be(0),
+            be(timescale),
+            be(duration),
+            vec![0x55, 0xC4, 0, 0],
+        ]
+        .concat(),
+    );
+    let hdlr = full_box(
+        b"hdlr",
+        0,
+        &[
+            be(0),
+            b"vide".to_vec(),
+            vec![0; 12],
+            b"VideoHandler\0".to_vec(),
+        ]
+        .concat(),
+    );
+    let vmhd = full_box(b"vmhd", 1, &[0u8; 8]);
+    let dinf = bmff_box(
+        b"dinf",
+        &full_box(b"dref", 0, &[be(1), full_box(b"url ", 1, &[])].concat()),
+    );
+    let avc1 = bmff_box(
+        b"avc1",
+        &[
+            vec![0; 6],
+            vec![0, 1],
+            vec![0; 16],
+            vec![0, 16, 0, 16],
+            be(0x0048_0000),
+            be(0x0048_0000),
+            be(0),
+            vec![0, 1],
+            vec![0; 32],
+            vec![0, 0x18],
+            vec![0xFF, 0xFF],
+        ]
+        .concat(),
+    );
+    let stbl = bmff_box(
+        b"stbl",
+        &[
+            full_box(b"stsd", 0, &[be(1), avc1].concat()),
+            full_box(b"stts", 0, &[be(1), be(1), be(duration)].concat()),
+            full_box(b"stsc", 0, &[be(1), be(1), be(1), be(1)].concat()),
+            full_box(b"stsz", 0, &[be(0), be(1), be(sample_len)].concat()),
+            full_box(b"stco", 0, &[be(1), be(sample_at)].concat()),
+        ]
+        .concat(),
+    );
+    let minf = bmff_box(b"minf", &[vmhd, dinf, stbl].concat());
+    let mdia = bmff_box(b"mdia", &[mdhd, hdlr, minf].concat());
+    let trak = bmff_box(b"trak", &[tkhd, mdia].concat());
+    bmff_box(b"moov", &[mvhd, trak].concat())
 }
 
 const XMP: &str = "http://ns.adobe.com/xap/1.0/\0<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description xmlns:exif=\"http://ns.adobe.com/exif/1.0/\" exif:GPSLatitude=\"38,37.62N\" exif:GPSLongitude=\"90,11.963W\"/></rdf:RDF></x:xmpmeta>";

@@ -213,7 +213,7 @@ pub fn export(
         entries.push(IncidentEntry {
             document: base64::engine::general_purpose::STANDARD.encode(doc.save()),
             rendering: render_json(doc),
-            geojson: incident_features(&view),
+            geojson: crate::incident::json_bridge::canonical(incident_features(&view)),
             heads,
             heads_signature,
             changes,
@@ -255,8 +255,10 @@ pub fn export(
         devices,
         incidents: entries,
     };
-    // serde_json writes struct fields in declaration order and our maps are sorted
-    // (serde_json's default Map is a BTreeMap), so the output is canonical.
+    // serde_json writes struct fields in declaration order and every map in a bundle
+    // is in sorted key order (the renderings and GeoJSON are sorted explicitly, since
+    // serde_json keeps insertion order in builds with `preserve_order`), so the output
+    // is canonical.
     let mut bytes = serde_json::to_vec_pretty(&bundle)
         .map_err(|e| Error::Storage(format!("cannot encode the bundle: {e}")))?;
     bytes.push(b'\n');

@@ -75,6 +75,26 @@ fn to_scalar(value: &Value) -> ScalarValue {
     }
 }
 
+/// `value` with every object's keys in sorted order, whichever map serde_json was
+/// built with: what is meant to be canonical (an evidence bundle) is sorted
+/// explicitly rather than by serde_json's default map.
+pub(crate) fn canonical(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(key, value)| (key, canonical(value)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(canonical).collect()),
+        other => other,
+    }
+}
+
 /// Converts a hydrated automerge value to JSON. Never fails: values with no JSON
 /// meaning (bytes, non-finite floats, unknown future types) become `null`, which the
 /// typed reader then reports as a wrong type where it matters.
@@ -82,8 +102,14 @@ pub(crate) fn to_json(value: &hydrate::Value) -> Value {
     match value {
         hydrate::Value::Scalar(s) => scalar_to_json(s),
         hydrate::Value::Map(map) => {
+            // automerge hands a hydrated map's entries over in no particular order,
+            // and serde_json keeps insertion order when its `preserve_order` feature
+            // is on (the hub and the CLI link a library that turns it on): so sorted
+            // here, every build reads records in the same order.
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
             let mut out = Map::new();
-            for (key, entry) in map.iter() {
+            for (key, entry) in entries {
                 out.insert(key.clone(), to_json(&entry.value));
             }
             Value::Object(out)

@@ -125,6 +125,15 @@ fn collection<'a>(
     }
 }
 
+/// A collection's entries in key order, whatever order the map keeps (serde_json
+/// keeps insertion order in builds with `preserve_order`, such as the hub's): every
+/// reader lists records the same way.
+fn sorted(map: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    entries
+}
+
 /// Reads every record of a collection. A record that does not parse, or whose key
 /// does not match its own id, is skipped and reported.
 fn records<T: DeserializeOwned>(
@@ -134,7 +143,7 @@ fn records<T: DeserializeOwned>(
     key_matches: impl Fn(&str, &T) -> bool,
 ) -> Result<Vec<T>> {
     let mut out = Vec::new();
-    for (record_key, value) in collection(root, key)? {
+    for (record_key, value) in sorted(collection(root, key)?) {
         match serde_json::from_value::<T>(value.clone()) {
             Ok(record) if key_matches(record_key, &record) => out.push(record),
             Ok(_) => problems.push(format!(
@@ -151,7 +160,7 @@ fn read_answers(
     problems: &mut Vec<String>,
 ) -> Result<Vec<QuestionAnswers>> {
     let mut by_question: BTreeMap<String, Vec<AnswerRecord>> = BTreeMap::new();
-    for (key, value) in collection(root, keys::ANSWERS)? {
+    for (key, value) in sorted(collection(root, keys::ANSWERS)?) {
         let Some((question_id, author)) = parse_answer_key(key) else {
             problems.push(format!("/answers/{key}: key is not <question>@<device>"));
             continue;
