@@ -982,7 +982,7 @@ fn s7_capture(scale: &Scale) -> Vec<Row> {
     row.wall_ms = pct(0.99);
     row.peak_rss_kb = peak_rss_kb();
     row.notes = format!(
-        "wall_ms = p99. add_observation with fix (signed change, WAL synchronous=FULL commit): p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms over {} ({} incidents × {per_incident}); total {:.1} s",
+        "wall_ms = p99. add_observation with fix (signed change, committed to the WAL, flushed to disk behind it): p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms over {} ({} incidents × {per_incident}); total {:.1} s",
         pct(0.5),
         pct(0.9),
         pct(0.99),
