@@ -7,17 +7,19 @@ use rusqlite::{Connection, Transaction};
 
 use super::SqliteError;
 
-/// A database's schema: how to create it and how to take it one version up. Steps are
-/// written once and never edited after release; a change is a new version.
+/// One step of a schema: creates version 1 (the first step) or takes the schema from the
+/// version before to its own.
+pub type Step = fn(&Transaction<'_>) -> rusqlite::Result<()>;
+
+/// A database's schema: its steps, in order. Step `n` (from 1) makes version `n`; steps
+/// are written once and never edited after release, a change is a new step.
 pub trait Schema {
     /// What the database is, for errors ("device store", "hub database").
     const NAME: &'static str;
-    /// The version this build writes.
-    const VERSION: i64;
-    /// Creates version 1 in an empty database.
-    fn create(tx: &Transaction<'_>) -> rusqlite::Result<()>;
-    /// Takes the schema from `version` to `version + 1` (1 ≤ `version` < `VERSION`).
-    fn upgrade_from(tx: &Transaction<'_>, version: i64) -> rusqlite::Result<()>;
+    /// Every step, the first creating version 1.
+    const STEPS: &'static [Step];
+    /// The version this build writes: the number of steps.
+    const VERSION: i64 = Self::STEPS.len() as i64;
 }
 
 /// Creates or upgrades the database on `conn` to `S::VERSION`.
@@ -29,6 +31,14 @@ pub fn upgrade<S: Schema>(conn: &mut Connection) -> Result<(), SqliteError> {
 /// upgrade tests make databases of every earlier version with it.
 pub fn upgrade_to<S: Schema>(conn: &mut Connection, target: i64) -> Result<(), SqliteError> {
     let found = version(conn)?;
+    if found < 0 {
+        // Never written by Testigo: the header was damaged or tampered with.
+        return Err(SqliteError::Damaged(format!(
+            "the {} says it is at schema {found}",
+            S::NAME
+        )));
+    }
+    let target = target.min(S::VERSION);
     if found > S::VERSION {
         return Err(SqliteError::Newer {
             database: S::NAME,
@@ -40,11 +50,8 @@ pub fn upgrade_to<S: Schema>(conn: &mut Connection, target: i64) -> Result<(), S
         return Ok(());
     }
     let tx = conn.transaction()?;
-    if found < 1 {
-        S::create(&tx)?;
-    }
-    for from in found.max(1)..target {
-        S::upgrade_from(&tx, from)?;
+    for step in &S::STEPS[found as usize..target as usize] {
+        step(&tx)?;
     }
     tx.pragma_update(None, "user_version", target)?;
     tx.commit()?;
@@ -65,17 +72,11 @@ mod tests {
 
     impl Schema for Notes {
         const NAME: &'static str = "notes database";
-        const VERSION: i64 = 3;
-        fn create(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-            tx.execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);")
-        }
-        fn upgrade_from(tx: &Transaction<'_>, version: i64) -> rusqlite::Result<()> {
-            match version {
-                1 => tx.execute_batch("ALTER TABLE notes ADD COLUMN at INTEGER;"),
-                2 => tx.execute_batch("CREATE INDEX notes_by_time ON notes(at);"),
-                _ => unreachable!("no step from {version}"),
-            }
-        }
+        const STEPS: &'static [Step] = &[
+            |tx| tx.execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);"),
+            |tx| tx.execute_batch("ALTER TABLE notes ADD COLUMN at INTEGER;"),
+            |tx| tx.execute_batch("CREATE INDEX notes_by_time ON notes(at);"),
+        ];
     }
 
     fn objects(conn: &Connection) -> Vec<String> {
@@ -120,17 +121,24 @@ mod tests {
     }
 
     #[test]
+    fn a_negative_version_is_refused_as_damage() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", -1).unwrap();
+        assert!(matches!(
+            upgrade::<Notes>(&mut conn),
+            Err(SqliteError::Damaged(_))
+        ));
+        assert!(objects(&conn).is_empty());
+    }
+
+    #[test]
     fn a_failing_step_leaves_the_old_schema() {
         struct Broken;
         impl Schema for Broken {
             const NAME: &'static str = "broken database";
-            const VERSION: i64 = 2;
-            fn create(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-                Notes::create(tx)
-            }
-            fn upgrade_from(tx: &Transaction<'_>, _: i64) -> rusqlite::Result<()> {
+            const STEPS: &'static [Step] = &[Notes::STEPS[0], |tx| {
                 tx.execute_batch("ALTER TABLE missing ADD COLUMN x;")
-            }
+            }];
         }
         let mut conn = Connection::open_in_memory().unwrap();
         upgrade_to::<Broken>(&mut conn, 1).unwrap();

@@ -1,6 +1,7 @@
 //! The device store schema and its migrations, run by [`crate::sqlite::migrations`]: every step in
 //! one transaction with the version bump.
 
+use crate::sqlite::migrations::Step;
 use crate::sqlite::Schema;
 use rusqlite::Transaction;
 
@@ -9,22 +10,14 @@ pub struct DeviceSchema;
 
 impl Schema for DeviceSchema {
     const NAME: &'static str = "device store";
-    const VERSION: i64 = 6;
-
-    fn create(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-        create_v1(tx)
-    }
-
-    fn upgrade_from(tx: &Transaction<'_>, version: i64) -> rusqlite::Result<()> {
-        match version {
-            1 => upgrade_to_v2(tx),
-            2 => upgrade_to_v3(tx),
-            3 => upgrade_to_v4(tx),
-            4 => upgrade_to_v5(tx),
-            5 => upgrade_to_v6(tx),
-            _ => unreachable!("the migration runner stops at {}", Self::VERSION),
-        }
-    }
+    const STEPS: &'static [Step] = &[
+        create_v1,
+        upgrade_to_v2,
+        upgrade_to_v3,
+        upgrade_to_v4,
+        upgrade_to_v5,
+        upgrade_to_v6,
+    ];
 }
 
 fn create_v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {

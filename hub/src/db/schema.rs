@@ -2,6 +2,7 @@
 //! one transaction with the version bump.
 
 use rusqlite::Transaction;
+use testigo_core::sqlite::migrations::Step;
 use testigo_core::sqlite::Schema;
 
 /// The hub database's schema.
@@ -9,25 +10,17 @@ pub struct HubSchema;
 
 impl Schema for HubSchema {
     const NAME: &'static str = "hub database";
-    const VERSION: i64 = 9;
-
-    fn create(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-        create_v1(tx)
-    }
-
-    fn upgrade_from(tx: &Transaction<'_>, version: i64) -> rusqlite::Result<()> {
-        match version {
-            1 => upgrade_to_v2(tx),
-            2 => upgrade_to_v3(tx),
-            3 => upgrade_to_v4(tx),
-            4 => upgrade_to_v5(tx),
-            5 => upgrade_to_v6(tx),
-            6 => upgrade_to_v7(tx),
-            7 => upgrade_to_v8(tx),
-            8 => upgrade_to_v9(tx),
-            _ => unreachable!("the migration runner stops at {}", Self::VERSION),
-        }
-    }
+    const STEPS: &'static [Step] = &[
+        create_v1,
+        upgrade_to_v2,
+        upgrade_to_v3,
+        upgrade_to_v4,
+        upgrade_to_v5,
+        upgrade_to_v6,
+        upgrade_to_v7,
+        upgrade_to_v8,
+        upgrade_to_v9,
+    ];
 }
 
 fn create_v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
