@@ -110,17 +110,7 @@ impl HubClient {
     /// A media file of an incident, if the hub holds it (`None`: not yet).
     pub fn media(&self, incident: &IncidentId, sha256: &str) -> Result<Option<Vec<u8>>> {
         let path = testigo_core::media::protocol::media_path(incident.as_str(), sha256);
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.credential)
-            .send()
-            .with_context(|| format!("cannot reach the hub at {}", self.base))?;
-        match response.status().as_u16() {
-            200 => Ok(Some(response.bytes().context("reading the file")?.to_vec())),
-            404 => Ok(None),
-            status => bail!("the hub refused the download ({status})"),
-        }
+        self.file(&path, "the download")
     }
 
     /// `copy` of a media file, with content credentials signed by the organisation
@@ -132,6 +122,12 @@ impl HubClient {
         copy: testigo_hub::credentials::Copy,
     ) -> Result<Option<Vec<u8>>> {
         let path = testigo_hub::credentials::export::path(incident.as_str(), sha256, copy);
+        self.file(&path, "the credentialed copy")
+    }
+
+    /// The bytes the hub serves at `path` (`None`: it does not hold them yet); a refusal
+    /// names `what` was refused and the hub's reason.
+    fn file(&self, path: &str, what: &str) -> Result<Option<Vec<u8>>> {
         let response = self
             .http
             .get(format!("{}{path}", self.base))
@@ -147,7 +143,7 @@ impl HubClient {
                     .ok()
                     .and_then(|v| v["reason"].as_str().map(str::to_owned))
                     .unwrap_or_default();
-                bail!("the hub refused the credentialed copy ({status}): {reason}")
+                bail!("the hub refused {what} ({status}): {reason}")
             }
         }
     }

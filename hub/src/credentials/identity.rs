@@ -89,17 +89,7 @@ impl OrgIdentity {
         private_key_pem: &str,
         anchor_pem: &str,
     ) -> Result<Self, CredentialError> {
-        let alg = ALGORITHMS
-            .into_iter()
-            .find(|alg| {
-                c2pa::create_signer::from_keys(
-                    chain_pem.as_bytes(),
-                    private_key_pem.as_bytes(),
-                    *alg,
-                    None,
-                )
-                .is_ok()
-            })
+        let alg = signing_algorithm(chain_pem, private_key_pem)
             .ok_or_else(|| {
                 CredentialError::Import(
                     "the key does not match the certificate, or is not a PKCS#8 PEM key of an algorithm C2PA signs with".into(),
@@ -135,17 +125,7 @@ impl OrgIdentity {
         else {
             return Ok(None);
         };
-        let alg = ALGORITHMS
-            .into_iter()
-            .find(|alg| {
-                c2pa::create_signer::from_keys(
-                    chain_pem.as_bytes(),
-                    private_key_pem.as_bytes(),
-                    *alg,
-                    None,
-                )
-                .is_ok()
-            })
+        let alg = signing_algorithm(&chain_pem, &private_key_pem)
             .ok_or_else(|| CredentialError::Identity("the stored key cannot sign".into()))?;
         Ok(Some(Self {
             chain_pem,
@@ -259,4 +239,12 @@ fn serial() -> Result<SerialNumber, CredentialError> {
     bytes[0] &= 0x7F;
     bytes[0] |= 0x01;
     Ok(SerialNumber::from(bytes.to_vec()))
+}
+
+/// The algorithm the key signs with for the certificate chain, if any C2PA supports.
+fn signing_algorithm(chain_pem: &str, private_key_pem: &str) -> Option<SigningAlg> {
+    ALGORITHMS.into_iter().find(|alg| {
+        c2pa::create_signer::from_keys(chain_pem.as_bytes(), private_key_pem.as_bytes(), *alg, None)
+            .is_ok()
+    })
 }
